@@ -1,0 +1,103 @@
+"""Exceptions and argument checks shared by the whole package.
+
+Every check raises with a message that names the parameter, the value received and what is
+allowed, so that the CLI can print it as one line (exit code 2) and a library user can read it
+without a traceback dive.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "DivergenceError",
+    "HopfieldLabError",
+    "check_choice",
+    "check_int",
+    "check_positive",
+    "check_probability",
+    "check_range",
+]
+
+
+class HopfieldLabError(Exception):
+    """Base class of every error raised on purpose by hopfield-lab."""
+
+
+class ConfigError(HopfieldLabError, ValueError):
+    """A parameter has a value outside what is allowed (a user error)."""
+
+
+class DataError(HopfieldLabError, ValueError):
+    """A data file is missing or malformed."""
+
+
+class DivergenceError(HopfieldLabError, FloatingPointError):
+    """A trajectory or a training run left the finite range.
+
+    Attributes:
+        step: the (first) step index at which divergence was detected.
+        samples: indices of the diverged samples in the batch (may be empty for training).
+    """
+
+    def __init__(self, message: str, *, step: int, samples: Iterable[int] = ()) -> None:
+        super().__init__(message)
+        self.step = int(step)
+        self.samples = tuple(int(s) for s in samples)
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices``, else raise ConfigError listing them."""
+    options = list(choices)
+    if value not in options:
+        allowed = ", ".join(repr(c) for c in options)
+        raise ConfigError(f"{name} must be one of {allowed}; got {value!r}")
+    return value
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_range(
+    name: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> Any:
+    """Return ``value`` if it is a finite real number in the given interval, else raise."""
+    lo_b = "[" if low_inclusive else "("
+    hi_b = "]" if high_inclusive else ")"
+    interval = f"{lo_b}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_b}"
+    if not _is_real(value) or not math.isfinite(float(value)):
+        raise ConfigError(f"{name} must be a finite number in {interval}; got {value!r}")
+    bad_low = low is not None and (value < low if low_inclusive else value <= low)
+    bad_high = high is not None and (value > high if high_inclusive else value >= high)
+    if bad_low or bad_high:
+        raise ConfigError(f"{name} must be in {interval}; got {value!r}")
+    return value
+
+
+def check_positive(name: str, value: Any) -> Any:
+    """Return ``value`` if it is a finite number > 0."""
+    return check_range(name, value, 0.0, None, low_inclusive=False)
+
+
+def check_probability(name: str, value: Any) -> Any:
+    """Return ``value`` if it lies in [0, 1]."""
+    return check_range(name, value, 0.0, 1.0)
+
+
+def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` if it is an int (not bool) in [low, high]."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"{name} must be an integer; got {value!r}")
+    check_range(name, value, low, high)
+    return value
