@@ -1,0 +1,288 @@
+"""Fixed-point solvers: Picard, damped Picard and safeguarded Anderson acceleration.
+
+All are pure functions of a step function ``f: (B, ...) -> (B, ...)``; they know nothing about
+Hopfield networks. They stop per sample, count per-sample steps, detect divergence, and stay
+differentiable (so that backprop through the unrolled iterations works; see
+:mod:`hopfield_lab.solvers.gradients` for implicit gradients).
+
+Conventions (shared by every method):
+
+* iteration ``k`` evaluates ``g_k = f(x_k)`` once; the residual is
+  ``r_k = |g_k - x_k|`` (``stop="abs"``) or ``|g_k - x_k| / |g_k|`` (``stop="rel"``, the
+  criterion of the DEQ paper), Euclidean norms per sample;
+* a sample converges at the first ``k`` with ``r_k < tol``; its ``n_steps`` is ``k + 1`` (calls
+  of ``f``) and its returned state is ``g_k``; it is then frozen there;
+* the residual is always that of the undamped map ``f``, whatever the damping, so tolerances
+  mean the same thing for every method.
+
+Methods:
+
+* ``picard``: ``x_{k+1} = f(x_k)``.
+* ``damped``: ``x_{k+1} = damping x_k + (1 - damping) f(x_k)`` with ``damping`` in [0, 1)
+  (hopdeq's ``damped`` with its beta = 1 - damping).
+* ``anderson``: type-II Anderson acceleration (Walker & Ni 2011) with window ``m``: with the
+  last ``m`` pairs ``(x_i, g_i)`` and ``F = [g_i - x_i]``, solve
+  ``(F F^T + lam * s I) alpha = 1`` (``s`` = mean diagonal of ``F F^T``, so the Tikhonov term
+  is scale-free), normalise ``alpha`` to sum 1, and set
+  ``x_{k+1} = (1 - damping) G alpha + damping X alpha``. The ``m x m`` systems are batched and
+  solved in float64; a sample whose system is singular or whose weights are not finite takes
+  the plain step instead (never an exception). Safeguard: when an accelerated iterate has a
+  residual larger than ``safeguard_factor`` times the residual of the last accepted iterate,
+  it is rejected, that sample's history is cleared and it restarts from the plain step
+  ``f`` of the last accepted iterate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from hopfield_lab.errors import ConfigError, check_choice, check_int, check_positive, check_range
+from hopfield_lab.solvers.result import OnDivergence, SolverResult, _DivergenceMonitor, flat_norm
+
+__all__ = ["FIXED_POINT_METHODS", "fixed_point", "residual"]
+
+FIXED_POINT_METHODS = ("picard", "damped", "anderson")
+StepFn = Callable[[Tensor], Tensor]
+Method = Literal["picard", "damped", "anderson"]
+Stop = Literal["rel", "abs"]
+
+
+def residual(gx: Tensor, x: Tensor, stop: str = "rel", eps: float = 1e-12) -> Tensor:
+    """Per-sample residual ``|gx - x|`` or ``|gx - x| / |gx|``: ``(B, ...) -> (B,)``."""
+    r = flat_norm(gx - x)
+    if stop == "rel":
+        r = r / (flat_norm(gx) + eps)
+    return r
+
+
+def _check_args(
+    method: str, tol: float, max_iter: int, damping: float, window: int, lam: float, stop: str
+) -> None:
+    check_choice("method", method, FIXED_POINT_METHODS)
+    check_choice("stop", stop, ("rel", "abs"))
+    check_positive("tol", tol)
+    check_int("max_iter", max_iter, 1)
+    check_range("damping", damping, 0.0, 1.0, high_inclusive=False)
+    check_int("window", window, 1)
+    check_range("lam", lam, 0.0)
+    if method == "picard" and damping != 0.0:
+        raise ConfigError(f"damping must be 0 for method 'picard'; got {damping!r} (use 'damped')")
+
+
+def fixed_point(
+    f: StepFn,
+    x0: Tensor,
+    *,
+    method: Method = "picard",
+    tol: float = 1e-5,
+    stop: Stop = "rel",
+    max_iter: int = 100,
+    damping: float = 0.0,
+    window: int = 5,
+    lam: float = 1e-10,
+    safeguard: bool = True,
+    safeguard_factor: float = 2.0,
+    full_iterations: bool = False,
+    record_residuals: bool = True,
+    record_trajectory: bool = False,
+    energy: Callable[[Tensor], Tensor] | None = None,
+    max_norm: float | None = 1e8,
+    on_divergence: OnDivergence = "raise",
+) -> SolverResult:
+    """Find ``x = f(x)`` for each sample of a batch.
+
+    Args:
+        f: step function ``(B, ...) -> (B, ...)``, same shape in and out.
+        x0: initial states ``(B, ...)``.
+        method: ``"picard"``, ``"damped"`` or ``"anderson"`` (see the module docstring).
+        tol: convergence tolerance on the residual (> 0). Default 1e-5.
+        stop: ``"rel"`` (``|f(x)-x| / |f(x)|``) or ``"abs"`` (``|f(x)-x|``). Default "rel".
+        max_iter: maximal number of calls of ``f`` (>= 1). Default 100.
+        damping: weight of the old iterate, in [0, 1); required 0 for ``picard``.
+        window: Anderson history size ``m`` (>= 1). Default 5.
+        lam: Anderson Tikhonov regularisation, relative to the mean of diag(F F^T) (>= 0).
+        safeguard: reject Anderson iterates whose residual grew (see module docstring).
+        safeguard_factor: growth factor that triggers a rejection (> 0). Default 2.
+        full_iterations: iterate every sample ``max_iter`` times instead of freezing converged
+            samples and stopping early (``n_steps`` still records the first convergence).
+        record_residuals: keep the ``(T, B)`` residual history.
+        record_trajectory: keep the ``(T+1, B, ...)`` iterates.
+        energy: optional ``(B, ...) -> (B,)`` evaluated on every iterate (no gradient).
+        max_norm: a sample whose state norm exceeds this diverged (None: only NaN/Inf).
+        on_divergence: ``"raise"`` a :class:`~hopfield_lab.errors.DivergenceError` naming the
+            step, or ``"flag"`` it in the result and keep the last finite state.
+
+    Returns:
+        SolverResult with per-sample ``converged`` and ``n_steps``.
+
+    Raises:
+        ConfigError: bad arguments, non-finite ``x0`` or ``f`` changing the shape.
+        DivergenceError: a sample diverged and ``on_divergence="raise"``.
+    """
+    _check_args(method, tol, max_iter, damping, window, lam, stop)
+    check_positive("safeguard_factor", safeguard_factor)
+    if not isinstance(x0, Tensor) or x0.dim() < 1 or x0.shape[0] == 0:
+        raise ConfigError("x0 must be a batch-first tensor with at least one sample")
+    if not bool(torch.isfinite(x0).all()):
+        raise ConfigError("x0 must be finite; it contains NaN or Inf")
+
+    b = x0.shape[0]
+    dev = x0.device
+    monitor = _DivergenceMonitor(b, dev, max_norm, on_divergence)
+    x = x0
+    out = x0
+    active = torch.ones(b, dtype=torch.bool, device=dev)
+    converged = torch.zeros(b, dtype=torch.bool, device=dev)
+    n_steps = torch.full((b,), max_iter, dtype=torch.long, device=dev)
+    residuals: list[Tensor] = []
+    trajectory: list[Tensor] = [x0.detach()] if record_trajectory else []
+    energies: list[Tensor] = [_energy(energy, x0)] if energy is not None else []
+    anderson = _Anderson(x0, window, lam) if method == "anderson" else None
+    best_r = torch.full((b,), float("inf"), dtype=x0.dtype, device=dev)
+    best_g = x0
+    from_aa = torch.zeros(b, dtype=torch.bool, device=dev)
+    rejections = 0
+    nfe = 0
+
+    for k in range(max_iter):
+        gx = f(x)
+        nfe += 1
+        if gx.shape != x.shape:
+            raise ConfigError(f"f must return shape {tuple(x.shape)}; got {tuple(gx.shape)}")
+        bad = monitor.check(gx, k, candidates=active)
+        if bool(bad.any()):  # freeze diverged samples at their last finite state
+            gx = _where(bad, x, gx)
+            out = _where(bad, x, out)
+            active = active & ~bad
+        r = residual(gx, x, stop).detach()
+        if record_residuals:
+            residuals.append(r)
+
+        newly = active & (r < tol) & ~converged
+        converged = converged | newly
+        n_steps = torch.where(newly, torch.full_like(n_steps, k + 1), n_steps)
+        out = _where(active, gx, out)  # last f output of every still-running sample
+        if not full_iterations:
+            active = active & ~newly
+
+        # Next iterate.
+        if anderson is None:
+            nxt = gx if damping == 0.0 else damping * x + (1.0 - damping) * gx
+        else:
+            accept = torch.ones_like(active)
+            if safeguard:
+                reject = active & from_aa & (r > safeguard_factor * best_r)
+                rejections += int(reject.sum())
+                accept = ~reject
+                anderson.reset(reject)
+            improved = accept & active
+            best_r = torch.where(improved, r, best_r)
+            best_g = _where(improved, gx, best_g)
+            anderson.push(x, gx, accept & active)
+            cand, used = anderson.extrapolate(damping)
+            plain = gx if damping == 0.0 else damping * x + (1.0 - damping) * gx
+            nxt = _where(used, cand, plain)
+            if safeguard:
+                nxt = _where(~accept, best_g, nxt)  # restart from the last good plain step
+                used = used & accept
+            from_aa = used
+        frozen = ~active
+        if full_iterations:
+            x = _where(frozen, x, nxt)
+        else:
+            x = _where(frozen, out, nxt)
+        if record_trajectory:
+            trajectory.append(x.detach())
+        if energy is not None:
+            energies.append(_energy(energy, x))
+        if not bool(active.any()):
+            break
+
+    monitor.finish(f"fixed_point(method={method!r})")
+    stats = {"anderson_rejections": rejections} if method == "anderson" else {}
+    return SolverResult(
+        x=out,
+        converged=converged & ~monitor.diverged,
+        n_steps=torch.where(monitor.diverged, monitor.step + 1, n_steps),
+        residuals=torch.stack(residuals) if residuals else None,
+        trajectory=torch.stack(trajectory) if record_trajectory else None,
+        energies=torch.stack(energies) if energies else None,
+        times=_iteration_times(len(trajectory) or len(energies), dev),
+        diverged=monitor.diverged,
+        diverged_step=monitor.step,
+        nfe=nfe,
+        method=method,
+        stats=stats,
+    )
+
+
+def _iteration_times(n: int, device: torch.device) -> Tensor | None:
+    return torch.arange(n, device=device) if n else None
+
+
+def _where(mask: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Per-sample select: ``a[i]`` where ``mask[i]`` else ``b[i]``."""
+    return torch.where(mask.view(-1, *([1] * (a.dim() - 1))), a, b)
+
+
+def _energy(energy: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    with torch.no_grad():
+        return energy(x.detach()).detach()
+
+
+class _Anderson:
+    """Batched Anderson history with per-sample validity (so samples can restart alone)."""
+
+    def __init__(self, x0: Tensor, m: int, lam: float) -> None:
+        b = x0.shape[0]
+        d = x0[0].numel()
+        self.m, self.lam = m, lam
+        self.shape = x0.shape
+        self.X = x0.new_zeros(b, m, d)
+        self.G = x0.new_zeros(b, m, d)
+        self.valid = torch.zeros(b, m, dtype=torch.bool, device=x0.device)
+        self.pos = 0
+
+    def reset(self, mask: Tensor) -> None:
+        self.valid = self.valid & ~mask.unsqueeze(1)
+
+    def push(self, x: Tensor, gx: Tensor, mask: Tensor) -> None:
+        b = x.shape[0]
+        slot = self.pos % self.m
+        self.pos += 1
+        keep = mask.view(b, 1)
+        X, G = self.X.clone(), self.G.clone()  # out-of-place: keeps autograd history intact
+        X[:, slot] = torch.where(keep, x.reshape(b, -1), self.X[:, slot])
+        G[:, slot] = torch.where(keep, gx.reshape(b, -1), self.G[:, slot])
+        self.X, self.G = X, G
+        valid = self.valid.clone()
+        valid[:, slot] = mask | self.valid[:, slot]
+        self.valid = valid
+
+    def extrapolate(self, damping: float) -> tuple[Tensor, Tensor]:
+        """Anderson candidate ``(B, ...)`` and the mask of samples where it is usable."""
+        F = self.G - self.X  # (B, m, D)
+        v = self.valid
+        vf = v.to(torch.float64)
+        Fd = F.to(torch.float64)
+        H = Fd @ Fd.transpose(1, 2)  # (B, m, m)
+        outer = vf.unsqueeze(2) * vf.unsqueeze(1)
+        n_valid = vf.sum(1)
+        scale = (torch.diagonal(H, dim1=1, dim2=2) * vf).sum(1) / n_valid.clamp_min(1.0)
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+        eye = torch.eye(self.m, dtype=torch.float64, device=F.device)
+        reg = self.lam * scale.view(-1, 1, 1) * eye * outer + eye * (1.0 - vf).unsqueeze(2)
+        A = H * outer + reg  # invalid slots decouple: alpha_i = 0 there
+        alpha, info = torch.linalg.solve_ex(A, vf.unsqueeze(2))
+        alpha = alpha.squeeze(2)
+        total = alpha.sum(1, keepdim=True)
+        ok = (info == 0) & torch.isfinite(alpha).all(1) & (total.abs().squeeze(1) > 1e-30)
+        ok = ok & (n_valid >= 2)
+        alpha = torch.where(ok.unsqueeze(1), alpha / torch.where(total == 0, 1.0, total), 0.0)
+        alpha = alpha.to(F.dtype).unsqueeze(1)  # (B, 1, m)
+        mix = (1.0 - damping) * (alpha @ self.G) + damping * (alpha @ self.X)  # (B, 1, D)
+        return mix.reshape(self.shape), ok

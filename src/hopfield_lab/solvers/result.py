@@ -1,0 +1,157 @@
+"""The typed result every solver returns, and the divergence bookkeeping they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from hopfield_lab.errors import ConfigError, DivergenceError, check_choice
+
+__all__ = ["OnDivergence", "SolverResult", "flat_norm"]
+
+OnDivergence = Literal["raise", "flag"]
+
+
+def flat_norm(x: Tensor) -> Tensor:
+    """Euclidean norm of each sample of a batch-first tensor: ``(B, ...) -> (B,)``."""
+    return torch.linalg.vector_norm(x.reshape(x.shape[0], -1), dim=1)
+
+
+@dataclass
+class SolverResult:
+    """What a solver found, per sample.
+
+    Attributes:
+        x: the final state ``(B, ...)``. For a fixed point, the last output ``f(x_k)``; for a
+            diverged sample, its last finite state (never NaN).
+        converged: ``(B,)`` bool; for an ODE, True for every sample that did not diverge.
+        n_steps: ``(B,)`` long: calls of the step function until the sample stopped (fixed
+            point), or integration steps taken (ODE; the same for every sample).
+        residuals: ``(T, B)`` residual of each iteration (fixed point; ``None`` for ODEs). A
+            converged sample is frozen at its returned point and its residual there is
+            recorded in later rows.
+        trajectory: ``(T+1, B, ...)`` states along the way, if recorded.
+        energies: ``(T+1, B)`` energy of each recorded state, if an energy was given.
+        times: ``(T+1,)`` times of the recorded states (ODE) or iteration indices.
+        diverged: ``(B,)`` bool.
+        diverged_step: ``(B,)`` long, the step at which each sample diverged, ``-1`` if not.
+        nfe: total number of (batched) calls of the step function or vector field.
+        method: solver name.
+        stats: extra solver statistics (e.g. Anderson rejections, backward iterations).
+    """
+
+    x: Tensor
+    converged: Tensor
+    n_steps: Tensor
+    residuals: Tensor | None = None
+    trajectory: Tensor | None = None
+    energies: Tensor | None = None
+    times: Tensor | None = None
+    diverged: Tensor | None = None
+    diverged_step: Tensor | None = None
+    nfe: int = 0
+    method: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        b = self.x.shape[0]
+        if self.diverged is None:
+            self.diverged = torch.zeros(b, dtype=torch.bool, device=self.x.device)
+        if self.diverged_step is None:
+            self.diverged_step = torch.full((b,), -1, dtype=torch.long, device=self.x.device)
+
+    @property
+    def n_converged(self) -> int:
+        return int(self.converged.sum())
+
+    @property
+    def n_not_converged(self) -> int:
+        """Samples that neither converged nor diverged within the budget."""
+        assert self.diverged is not None
+        return int((~self.converged & ~self.diverged).sum())
+
+    @property
+    def n_diverged(self) -> int:
+        assert self.diverged is not None
+        return int(self.diverged.sum())
+
+    @property
+    def final_residual(self) -> Tensor | None:
+        """``(B,)`` residual at the last recorded iteration."""
+        return None if self.residuals is None or len(self.residuals) == 0 else self.residuals[-1]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready statistics: step counts, convergence and divergence counts."""
+        steps = self.n_steps.double()
+        out: dict[str, Any] = {
+            "method": self.method,
+            "batch": int(self.x.shape[0]),
+            "mean_steps": float(steps.mean()),
+            "std_steps": float(steps.std()) if steps.numel() > 1 else 0.0,
+            "max_steps": int(self.n_steps.max()),
+            "converged": self.n_converged,
+            "not_converged": self.n_not_converged,
+            "diverged": self.n_diverged,
+            "nfe": int(self.nfe),
+        }
+        if self.final_residual is not None:
+            out["max_final_residual"] = float(self.final_residual.max())
+        out.update({k: v for k, v in self.stats.items() if isinstance(v, (int, float, str))})
+        return out
+
+
+class _DivergenceMonitor:
+    """Per-sample divergence detection: non-finite entries or a norm above ``max_norm``."""
+
+    def __init__(
+        self, batch: int, device: torch.device, max_norm: float | None, on_divergence: str
+    ) -> None:
+        check_choice("on_divergence", on_divergence, ("raise", "flag"))
+        if max_norm is not None and not max_norm > 0:
+            raise ConfigError(f"max_norm must be > 0 or None; got {max_norm!r}")
+        self.max_norm = max_norm
+        self.on_divergence = on_divergence
+        self.diverged = torch.zeros(batch, dtype=torch.bool, device=device)
+        self.step = torch.full((batch,), -1, dtype=torch.long, device=device)
+        self.reason: dict[int, str] = {}
+
+    def check(self, x: Tensor, step: int, candidates: Tensor | None = None) -> Tensor:
+        """Mark newly diverged samples among ``candidates``; return the new-divergence mask."""
+        flat = x.detach().reshape(x.shape[0], -1)
+        finite = torch.isfinite(flat).all(dim=1)
+        bad = ~finite
+        if self.max_norm is not None:
+            norms = torch.linalg.vector_norm(torch.nan_to_num(flat, 0.0, 0.0, 0.0), dim=1)
+            bad = bad | (norms > self.max_norm)
+        bad = bad & ~self.diverged
+        if candidates is not None:
+            bad = bad & candidates
+        if bool(bad.any()):
+            idx = int(torch.nonzero(bad)[0])
+            self.reason.setdefault(
+                step,
+                "non-finite state"
+                if not bool(finite[idx])
+                else f"state norm exceeded max_norm={self.max_norm:g}",
+            )
+            self.diverged |= bad
+            self.step[bad] = step
+        return bad
+
+    def finish(self, what: str) -> None:
+        """Raise :class:`DivergenceError` if any sample diverged and the policy says so."""
+        if self.on_divergence != "raise" or not bool(self.diverged.any()):
+            return
+        samples = torch.nonzero(self.diverged).flatten().tolist()
+        first = int(self.step[self.diverged].min())
+        first_sample = int(torch.nonzero(self.diverged & (self.step == first))[0])
+        raise DivergenceError(
+            f"{what}: {len(samples)} of {self.diverged.numel()} samples diverged; first at step "
+            f"{first} (sample {first_sample}: {self.reason.get(first, 'diverged')}). "
+            "Pass on_divergence='flag' to keep the finite samples.",
+            step=first,
+            samples=samples,
+        )

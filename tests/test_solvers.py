@@ -1,0 +1,263 @@
+"""Solvers: exact solutions, convergence order, gradcheck, equivalences, divergence, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from hopfield_lab.errors import ConfigError, DivergenceError
+from hopfield_lab.solvers import fixed_point, integrate, solve_fixed_point
+
+D = torch.float64
+
+
+def _linear_system(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    A = torch.tensor([[-0.5, 2.0, 0.0], [-2.0, -0.5, 0.3], [0.0, -0.3, -1.0]], dtype=D)
+    x0 = torch.randn(4, 3, generator=gen, dtype=D)
+    return A, x0
+
+
+@pytest.mark.parametrize(("method", "order"), [("euler", 1), ("rk4", 4)])
+def test_convergence_order_against_matrix_exponential(method, order, gen) -> None:
+    A, x0 = _linear_system(gen)
+    exact = x0 @ torch.linalg.matrix_exp(2.0 * A).T
+    hs = [0.2, 0.1, 0.05, 0.025] if method == "rk4" else [0.02, 0.01, 0.005, 0.0025]
+    errs = []
+    for h in hs:
+        r = integrate(lambda t, x: x @ A.T, x0, [0.0, 2.0], method=method, step_size=h)
+        errs.append(float((r.x - exact).abs().max()))
+    slope = np.polyfit(np.log(hs), np.log(errs), 1)[0]
+    assert slope == pytest.approx(order, abs=0.15)
+
+
+def test_adaptive_dopri5_and_trajectory_times(gen) -> None:
+    A, x0 = _linear_system(gen)
+    t = torch.linspace(0, 1.5, 7, dtype=D)
+    r = integrate(lambda t, x: x @ A.T, x0, t, method="dopri5", rtol=1e-10, atol=1e-12)
+    assert r.trajectory is not None and r.trajectory.shape == (7, 4, 3)
+    for i, ti in enumerate(t):
+        torch.testing.assert_close(r.trajectory[i], x0 @ torch.linalg.matrix_exp(ti * A).T,
+                                   rtol=1e-8, atol=1e-9)
+    assert r.nfe > 0 and bool(r.converged.all())
+
+
+def test_time_dependent_field_rk4_exact_for_polynomials() -> None:
+    # dx/dt = 3 t^2 has the cubic x = t^3: RK4 integrates cubics in t exactly
+    x0 = torch.zeros(2, 1, dtype=D)
+    r = integrate(lambda t, x: 3 * t**2 * torch.ones_like(x), x0, [0.0, 1.0, 2.0], method="rk4")
+    torch.testing.assert_close(r.x, torch.full((2, 1), 8.0, dtype=D))
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4", "dopri5"])
+def test_gradcheck_integrate(method, gen) -> None:
+    W = (0.5 * torch.randn(3, 3, generator=gen, dtype=D)).requires_grad_(True)
+    x0 = torch.randn(2, 3, generator=gen, dtype=D).requires_grad_(True)
+
+    def run(W, x0):
+        f = lambda t, x: torch.tanh(x @ W.T) - x  # noqa: E731
+        return integrate(f, x0, [0.0, 0.5, 1.0], method=method, step_size=0.1, record=False,
+                         rtol=1e-10, atol=1e-10).x
+
+    assert torch.autograd.gradcheck(run, (W, x0), atol=1e-6 if method == "dopri5" else 1e-8)
+
+
+def _contraction(gen, b=6, n=10, scale=0.9):
+    W = torch.randn(n, n, generator=gen, dtype=D)
+    W = scale * W / torch.linalg.matrix_norm(W, ord=2)
+    c = torch.randn(b, n, generator=gen, dtype=D)
+    return W, c, (lambda x: torch.tanh(x @ W.T + c))
+
+
+@pytest.mark.parametrize("method", ["damped", "anderson"])
+def test_methods_reach_picards_fixed_point(method, gen) -> None:
+    _, c, f = _contraction(gen)
+    x0 = torch.zeros_like(c)
+    ref = fixed_point(f, x0, method="picard", tol=1e-13, max_iter=2000)
+    kw = {"damping": 0.5} if method == "damped" else {}
+    r = fixed_point(f, x0, method=method, tol=1e-13, max_iter=2000, **kw)
+    assert bool(ref.converged.all()) and bool(r.converged.all())
+    torch.testing.assert_close(r.x, ref.x, rtol=0, atol=1e-11)
+    assert float((f(r.x) - r.x).norm(dim=1).max()) < 1e-11
+
+
+def test_anderson_accelerates_a_slow_contraction(gen) -> None:
+    # symmetric linear map with spectrum spread over [0, 0.97]: Picard needs ~1000 steps
+    n = 40
+    Q, _ = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=D))
+    W = Q @ torch.diag(torch.linspace(0.0, 0.97, n, dtype=D)) @ Q.T
+    c = torch.randn(3, n, generator=gen, dtype=D)
+    f = lambda x: x @ W.T + c  # noqa: E731
+    exact = torch.linalg.solve(torch.eye(n, dtype=D) - W, c.T).T
+    pic = fixed_point(f, torch.zeros_like(c), tol=1e-12, max_iter=5000)
+    aa = fixed_point(f, torch.zeros_like(c), method="anderson", window=5, tol=1e-12, max_iter=5000)
+    torch.testing.assert_close(aa.x, exact, rtol=0, atol=1e-9)
+    torch.testing.assert_close(pic.x, exact, rtol=0, atol=1e-9)
+    assert int(aa.n_steps.max()) * 4 < int(pic.n_steps.min())
+
+
+def test_per_sample_stopping_matches_single_runs(gen) -> None:
+    n = 5
+    rates = torch.tensor([0.1, 0.5, 0.9], dtype=D).view(3, 1)
+    f = lambda x: rates * x + 1.0  # noqa: E731  fixed point 1 / (1 - rate)
+    r = fixed_point(f, torch.zeros(3, n, dtype=D), tol=1e-8, max_iter=500, stop="abs")
+    assert len(set(r.n_steps.tolist())) == 3
+    for i in range(3):
+        single = fixed_point(lambda x, i=i: rates[i] * x + 1.0, torch.zeros(1, n, dtype=D),
+                             tol=1e-8, max_iter=500, stop="abs")
+        assert int(single.n_steps) == int(r.n_steps[i])
+        torch.testing.assert_close(r.x[i], single.x[0])
+    # every returned state satisfies the stopping rule it claims
+    res = (f(r.x) - r.x).norm(dim=1)
+    assert bool((res < 1e-8).all())
+    full = fixed_point(f, torch.zeros(3, n, dtype=D), tol=1e-8, max_iter=60, stop="abs",
+                       full_iterations=True)
+    assert full.residuals is not None and full.residuals.shape == (60, 3)
+    assert full.n_steps[:2].tolist() == r.n_steps[:2].tolist()
+
+
+def test_relative_and_absolute_residuals(gen) -> None:
+    f = lambda x: 0.5 * x + 1000.0  # noqa: E731  fixed point 2000
+    rel = fixed_point(f, torch.zeros(1, 1, dtype=D), tol=1e-3, stop="rel")
+    ab = fixed_point(f, torch.zeros(1, 1, dtype=D), tol=1e-3, stop="abs")
+    assert int(rel.n_steps) < int(ab.n_steps)
+    assert abs(float(rel.x) - 2000) / 2000 < 2e-3 and abs(float(ab.x) - 2000) < 2e-3
+
+
+def test_anderson_singular_history_falls_back_without_crash() -> None:
+    # one-dimensional states: the m x m Gram matrix F F^T has rank 1 (singular for m > 1)
+    f = lambda x: 0.5 * torch.cos(x)  # noqa: E731
+    r = fixed_point(f, torch.zeros(4, 1, dtype=D), method="anderson", lam=0.0, window=5, tol=1e-12)
+    assert bool(r.converged.all())
+    torch.testing.assert_close(r.x, 0.5 * torch.cos(r.x), rtol=0, atol=1e-11)
+
+
+def test_anderson_safeguard_rejects_and_still_converges(gen) -> None:
+    _, c, f = _contraction(gen, scale=0.95)
+    r = fixed_point(f, torch.zeros_like(c), method="anderson", tol=1e-12, max_iter=3000,
+                    safeguard_factor=1e-3)
+    assert r.stats["anderson_rejections"] > 0
+    assert bool(r.converged.all())
+    ref = fixed_point(f, torch.zeros_like(c), tol=1e-13, max_iter=3000)
+    torch.testing.assert_close(r.x, ref.x, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["picard", "anderson"])
+def test_gradcheck_unrolled_fixed_point(method, gen) -> None:
+    W = (0.3 * torch.randn(4, 4, generator=gen, dtype=D)).requires_grad_(True)
+    c = torch.randn(2, 4, generator=gen, dtype=D).requires_grad_(True)
+
+    def run(W, c):
+        return fixed_point(lambda x: torch.tanh(x @ W.T + c), torch.zeros(2, 4, dtype=D),
+                           method=method, tol=1e-30, max_iter=12, record_residuals=False).x
+
+    assert torch.autograd.gradcheck(run, (W, c))
+
+
+@pytest.mark.parametrize("backward_method", ["picard", "anderson"])
+def test_implicit_and_unrolled_gradients_agree(backward_method, gen) -> None:
+    W0, c0, _ = _contraction(gen, scale=0.7)
+    weights = torch.randn_like(c0)
+    grads = {}
+    for mode in ["unrolled", "implicit"]:
+        W = W0.clone().requires_grad_(True)
+        c = c0.clone().requires_grad_(True)
+        r = solve_fixed_point(lambda x: torch.tanh(x @ W.T + c), torch.zeros_like(c0), grad=mode,
+                              tol=1e-14, max_iter=500, backward_method=backward_method,
+                              backward_max_iter=500, backward_tol=1e-14)
+        (weights * r.x**2).sum().backward()
+        grads[mode] = (W.grad, c.grad, r)
+    torch.testing.assert_close(grads["implicit"][0], grads["unrolled"][0], rtol=1e-8, atol=1e-10)
+    torch.testing.assert_close(grads["implicit"][1], grads["unrolled"][1], rtol=1e-8, atol=1e-10)
+    assert grads["implicit"][2].stats["backward_steps"] < 500
+
+
+def test_implicit_gradient_matches_finite_differences(gen) -> None:
+    W0, c0, _ = _contraction(gen, b=2, n=4, scale=0.6)
+
+    def loss(W):
+        r = solve_fixed_point(lambda x: torch.tanh(x @ W.T + c0), torch.zeros_like(c0),
+                              tol=1e-14, max_iter=500, backward_max_iter=500, backward_tol=1e-14)
+        return (r.x**3).sum()
+
+    assert torch.autograd.gradcheck(loss, (W0.clone().requires_grad_(True),), atol=1e-7)
+
+
+def test_fixed_point_divergence_raises_with_step() -> None:
+    scale = torch.tensor([[0.5], [3.0]], dtype=D)
+    f = lambda x: scale * x + 1.0  # noqa: E731  sample 1 blows up geometrically
+    with pytest.raises(DivergenceError, match=r"1 of 2 samples diverged; first at step \d+") as ei:
+        fixed_point(f, torch.zeros(2, 3, dtype=D), max_iter=200, max_norm=1e6)
+    assert ei.value.samples == (1,) and ei.value.step > 5
+    r = fixed_point(f, torch.zeros(2, 3, dtype=D), max_iter=200, max_norm=1e6,
+                    on_divergence="flag")
+    assert r.diverged.tolist() == [False, True] and bool(r.converged[0]) and not bool(r.converged[1])
+    assert torch.isfinite(r.x).all() and int(r.diverged_step[1]) == ei.value.step
+
+
+def test_fixed_point_nan_detected() -> None:
+    f = lambda x: torch.log(x - 1.0)  # noqa: E731  NaN after a few steps
+    with pytest.raises(DivergenceError, match="non-finite state"):
+        fixed_point(f, torch.full((1, 2), 5.0, dtype=D), max_iter=50)
+
+
+def test_ode_blow_up_detected_and_flagged() -> None:
+    # dx/dt = x^2, x(0) = 1 blows up at t = 1
+    x0 = torch.tensor([[1.0], [-1.0]], dtype=D)
+    with pytest.raises(DivergenceError, match="sample 0"):
+        integrate(lambda t, x: x**2, x0, [0.0, 2.0], method="euler", step_size=1e-3)
+    r = integrate(lambda t, x: x**2, x0, [0.0, 2.0], method="rk4", step_size=1e-3,
+                  on_divergence="flag")
+    assert r.diverged.tolist() == [True, False]
+    assert torch.isfinite(r.x).all() and 900 < int(r.diverged_step[0]) < 1100
+    assert float(r.x[1]) == pytest.approx(-1.0 / 3.0, rel=1e-9)  # x = -1/(1+t)
+    with pytest.raises(DivergenceError):
+        integrate(lambda t, x: x**2, x0[:1], [0.0, 2.0], method="dopri5")
+
+
+def test_energy_recorded_along_trajectories(gen) -> None:
+    A = -torch.eye(3, dtype=D)
+    energy = lambda x: 0.5 * (x * x).sum(-1)  # noqa: E731
+    x0 = torch.randn(2, 3, generator=gen, dtype=D)
+    r = integrate(lambda t, x: x @ A.T, x0, torch.linspace(0, 1, 5), method="rk4", energy=energy,
+                  step_size=0.01)
+    assert r.energies is not None and r.energies.shape == (5, 2)
+    torch.testing.assert_close(r.energies[-1], energy(x0) * math.exp(-2.0), rtol=1e-5, atol=0)
+    fp = fixed_point(lambda x: 0.5 * x, x0, energy=energy, record_trajectory=True, tol=1e-6)
+    assert fp.trajectory is not None and fp.energies is not None
+    assert fp.trajectory.shape[0] == fp.energies.shape[0]
+    assert bool((fp.energies[1:] <= fp.energies[:-1]).all())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"method": "newton"}, "method must be one of 'picard', 'damped', 'anderson'"),
+        ({"tol": 0.0}, "tol must be"),
+        ({"max_iter": 0}, "max_iter must be"),
+        ({"method": "damped", "damping": 1.0}, r"damping must be in \[0.0, 1.0\)"),
+        ({"method": "picard", "damping": 0.3}, "use 'damped'"),
+        ({"stop": "max"}, "stop must be one of"),
+        ({"on_divergence": "ignore"}, "on_divergence must be one of"),
+    ],
+)
+def test_fixed_point_bad_arguments(kwargs, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        fixed_point(lambda x: x, torch.zeros(1, 2), **kwargs)
+
+
+def test_bad_states_and_shapes() -> None:
+    with pytest.raises(ConfigError, match="x0 must be finite"):
+        fixed_point(lambda x: x, torch.tensor([[float("nan")]]))
+    with pytest.raises(ConfigError, match="f must return shape"):
+        fixed_point(lambda x: x[:, :1], torch.zeros(2, 3))
+    with pytest.raises(ConfigError, match="strictly increasing"):
+        integrate(lambda t, x: x, torch.zeros(1, 2), [0.0, 0.0])
+    with pytest.raises(ConfigError, match="method must be one of 'euler'"):
+        integrate(lambda t, x: x, torch.zeros(1, 2), [0.0, 1.0], method="leapfrog")
+    with pytest.raises(ConfigError, match="step_size must be"):
+        integrate(lambda t, x: x, torch.zeros(1, 2), [0.0, 1.0], step_size=-0.1)
+    with pytest.raises(ConfigError, match="grad must be one of"):
+        solve_fixed_point(lambda x: x, torch.zeros(1, 2), grad="adjoint")
