@@ -39,8 +39,9 @@ def test_adaptive_dopri5_and_trajectory_times(gen) -> None:
     r = integrate(lambda t, x: x @ A.T, x0, t, method="dopri5", rtol=1e-10, atol=1e-12)
     assert r.trajectory is not None and r.trajectory.shape == (7, 4, 3)
     for i, ti in enumerate(t):
-        torch.testing.assert_close(r.trajectory[i], x0 @ torch.linalg.matrix_exp(ti * A).T,
-                                   rtol=1e-8, atol=1e-9)
+        torch.testing.assert_close(
+            r.trajectory[i], x0 @ torch.linalg.matrix_exp(ti * A).T, rtol=1e-8, atol=1e-9
+        )
     assert r.nfe > 0 and bool(r.converged.all())
 
 
@@ -58,8 +59,16 @@ def test_gradcheck_integrate(method, gen) -> None:
 
     def run(W, x0):
         f = lambda t, x: torch.tanh(x @ W.T) - x  # noqa: E731
-        return integrate(f, x0, [0.0, 0.5, 1.0], method=method, step_size=0.1, record=False,
-                         rtol=1e-10, atol=1e-10).x
+        return integrate(
+            f,
+            x0,
+            [0.0, 0.5, 1.0],
+            method=method,
+            step_size=0.1,
+            record=False,
+            rtol=1e-10,
+            atol=1e-10,
+        ).x
 
     assert torch.autograd.gradcheck(run, (W, x0), atol=1e-6 if method == "dopri5" else 1e-8)
 
@@ -105,15 +114,21 @@ def test_per_sample_stopping_matches_single_runs(gen) -> None:
     r = fixed_point(f, torch.zeros(3, n, dtype=D), tol=1e-8, max_iter=500, stop="abs")
     assert len(set(r.n_steps.tolist())) == 3
     for i in range(3):
-        single = fixed_point(lambda x, i=i: rates[i] * x + 1.0, torch.zeros(1, n, dtype=D),
-                             tol=1e-8, max_iter=500, stop="abs")
+        single = fixed_point(
+            lambda x, i=i: rates[i] * x + 1.0,
+            torch.zeros(1, n, dtype=D),
+            tol=1e-8,
+            max_iter=500,
+            stop="abs",
+        )
         assert int(single.n_steps) == int(r.n_steps[i])
         torch.testing.assert_close(r.x[i], single.x[0])
     # every returned state satisfies the stopping rule it claims
     res = (f(r.x) - r.x).norm(dim=1)
     assert bool((res < 1e-8).all())
-    full = fixed_point(f, torch.zeros(3, n, dtype=D), tol=1e-8, max_iter=60, stop="abs",
-                       full_iterations=True)
+    full = fixed_point(
+        f, torch.zeros(3, n, dtype=D), tol=1e-8, max_iter=60, stop="abs", full_iterations=True
+    )
     assert full.residuals is not None and full.residuals.shape == (60, 3)
     assert full.n_steps[:2].tolist() == r.n_steps[:2].tolist()
 
@@ -136,8 +151,9 @@ def test_anderson_singular_history_falls_back_without_crash() -> None:
 
 def test_anderson_safeguard_rejects_and_still_converges(gen) -> None:
     _, c, f = _contraction(gen, scale=0.95)
-    r = fixed_point(f, torch.zeros_like(c), method="anderson", tol=1e-12, max_iter=3000,
-                    safeguard_factor=1e-3)
+    r = fixed_point(
+        f, torch.zeros_like(c), method="anderson", tol=1e-12, max_iter=3000, safeguard_factor=1e-3
+    )
     assert r.stats["anderson_rejections"] > 0
     assert bool(r.converged.all())
     ref = fixed_point(f, torch.zeros_like(c), tol=1e-13, max_iter=3000)
@@ -150,8 +166,14 @@ def test_gradcheck_unrolled_fixed_point(method, gen) -> None:
     c = torch.randn(2, 4, generator=gen, dtype=D).requires_grad_(True)
 
     def run(W, c):
-        return fixed_point(lambda x: torch.tanh(x @ W.T + c), torch.zeros(2, 4, dtype=D),
-                           method=method, tol=1e-30, max_iter=12, record_residuals=False).x
+        return fixed_point(
+            lambda x: torch.tanh(x @ W.T + c),
+            torch.zeros(2, 4, dtype=D),
+            method=method,
+            tol=1e-30,
+            max_iter=12,
+            record_residuals=False,
+        ).x
 
     assert torch.autograd.gradcheck(run, (W, c))
 
@@ -164,9 +186,16 @@ def test_implicit_and_unrolled_gradients_agree(backward_method, gen) -> None:
     for mode in ["unrolled", "implicit"]:
         W = W0.clone().requires_grad_(True)
         c = c0.clone().requires_grad_(True)
-        r = solve_fixed_point(lambda x: torch.tanh(x @ W.T + c), torch.zeros_like(c0), grad=mode,
-                              tol=1e-14, max_iter=500, backward_method=backward_method,
-                              backward_max_iter=500, backward_tol=1e-14)
+        r = solve_fixed_point(
+            lambda x: torch.tanh(x @ W.T + c),
+            torch.zeros_like(c0),
+            grad=mode,
+            tol=1e-14,
+            max_iter=500,
+            backward_method=backward_method,
+            backward_max_iter=500,
+            backward_tol=1e-14,
+        )
         (weights * r.x**2).sum().backward()
         grads[mode] = (W.grad, c.grad, r)
     torch.testing.assert_close(grads["implicit"][0], grads["unrolled"][0], rtol=1e-8, atol=1e-10)
@@ -178,8 +207,14 @@ def test_implicit_gradient_matches_finite_differences(gen) -> None:
     W0, c0, _ = _contraction(gen, b=2, n=4, scale=0.6)
 
     def loss(W):
-        r = solve_fixed_point(lambda x: torch.tanh(x @ W.T + c0), torch.zeros_like(c0),
-                              tol=1e-14, max_iter=500, backward_max_iter=500, backward_tol=1e-14)
+        r = solve_fixed_point(
+            lambda x: torch.tanh(x @ W.T + c0),
+            torch.zeros_like(c0),
+            tol=1e-14,
+            max_iter=500,
+            backward_max_iter=500,
+            backward_tol=1e-14,
+        )
         return (r.x**3).sum()
 
     assert torch.autograd.gradcheck(loss, (W0.clone().requires_grad_(True),), atol=1e-7)
@@ -191,9 +226,10 @@ def test_fixed_point_divergence_raises_with_step() -> None:
     with pytest.raises(DivergenceError, match=r"1 of 2 samples diverged; first at step \d+") as ei:
         fixed_point(f, torch.zeros(2, 3, dtype=D), max_iter=200, max_norm=1e6)
     assert ei.value.samples == (1,) and ei.value.step > 5
-    r = fixed_point(f, torch.zeros(2, 3, dtype=D), max_iter=200, max_norm=1e6,
-                    on_divergence="flag")
-    assert r.diverged.tolist() == [False, True] and bool(r.converged[0]) and not bool(r.converged[1])
+    r = fixed_point(f, torch.zeros(2, 3, dtype=D), max_iter=200, max_norm=1e6, on_divergence="flag")
+    assert (
+        r.diverged.tolist() == [False, True] and bool(r.converged[0]) and not bool(r.converged[1])
+    )
     assert torch.isfinite(r.x).all() and int(r.diverged_step[1]) == ei.value.step
 
 
@@ -208,8 +244,9 @@ def test_ode_blow_up_detected_and_flagged() -> None:
     x0 = torch.tensor([[1.0], [-1.0]], dtype=D)
     with pytest.raises(DivergenceError, match="sample 0"):
         integrate(lambda t, x: x**2, x0, [0.0, 2.0], method="euler", step_size=1e-3)
-    r = integrate(lambda t, x: x**2, x0, [0.0, 2.0], method="rk4", step_size=1e-3,
-                  on_divergence="flag")
+    r = integrate(
+        lambda t, x: x**2, x0, [0.0, 2.0], method="rk4", step_size=1e-3, on_divergence="flag"
+    )
     assert r.diverged.tolist() == [True, False]
     assert torch.isfinite(r.x).all() and 900 < int(r.diverged_step[0]) < 1100
     assert float(r.x[1]) == pytest.approx(-1.0 / 3.0, rel=1e-9)  # x = -1/(1+t)
@@ -221,8 +258,14 @@ def test_energy_recorded_along_trajectories(gen) -> None:
     A = -torch.eye(3, dtype=D)
     energy = lambda x: 0.5 * (x * x).sum(-1)  # noqa: E731
     x0 = torch.randn(2, 3, generator=gen, dtype=D)
-    r = integrate(lambda t, x: x @ A.T, x0, torch.linspace(0, 1, 5), method="rk4", energy=energy,
-                  step_size=0.01)
+    r = integrate(
+        lambda t, x: x @ A.T,
+        x0,
+        torch.linspace(0, 1, 5),
+        method="rk4",
+        energy=energy,
+        step_size=0.01,
+    )
     assert r.energies is not None and r.energies.shape == (5, 2)
     torch.testing.assert_close(r.energies[-1], energy(x0) * math.exp(-2.0), rtol=1e-5, atol=0)
     fp = fixed_point(lambda x: 0.5 * x, x0, energy=energy, record_trajectory=True, tol=1e-6)

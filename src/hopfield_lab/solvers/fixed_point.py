@@ -26,10 +26,15 @@ Methods:
   is scale-free), normalise ``alpha`` to sum 1, and set
   ``x_{k+1} = (1 - damping) G alpha + damping X alpha``. The ``m x m`` systems are batched and
   solved in float64; a sample whose system is singular or whose weights are not finite takes
-  the plain step instead (never an exception). Safeguard: when an accelerated iterate has a
-  residual larger than ``safeguard_factor`` times the residual of the last accepted iterate,
-  it is rejected, that sample's history is cleared and it restarts from the plain step
-  ``f`` of the last accepted iterate.
+  the plain step instead (never an exception). Safeguard (per sample): an accelerated iterate
+  is rejected when its residual exceeds ``safeguard_factor`` times the residual of the last
+  accepted iterate, or exceeds ``r_0 (n + 1)^-(1 + eps)`` with ``n`` the sample's accepted
+  accelerated steps and ``eps = 0.1`` (the decaying bound of Zhang, O'Donoghue & Boyd 2020,
+  "Globally convergent type-I Anderson acceleration"). A rejected sample clears its history
+  and restarts from the plain step ``f`` of its last accepted iterate. The decaying bound
+  matters for Hopfield dynamics: Anderson is attracted by unstable fixed points (saddles of
+  the energy, e.g. metastable mixtures) where it can stall; the bound hands the sample back
+  to Picard, which only settles in stable ones.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from hopfield_lab.solvers.result import OnDivergence, SolverResult, _DivergenceM
 __all__ = ["FIXED_POINT_METHODS", "fixed_point", "residual"]
 
 FIXED_POINT_METHODS = ("picard", "damped", "anderson")
+_SAFEGUARD_EPS = 0.1
 StepFn = Callable[[Tensor], Tensor]
 Method = Literal["picard", "damped", "anderson"]
 Stop = Literal["rel", "abs"]
@@ -145,6 +151,8 @@ def fixed_point(
     best_r = torch.full((b,), float("inf"), dtype=x0.dtype, device=dev)
     best_g = x0
     from_aa = torch.zeros(b, dtype=torch.bool, device=dev)
+    r_first = torch.zeros(b, dtype=x0.dtype, device=dev)
+    n_accepted_aa = torch.zeros(b, dtype=x0.dtype, device=dev)
     rejections = 0
     nfe = 0
 
@@ -175,7 +183,13 @@ def fixed_point(
         else:
             accept = torch.ones_like(active)
             if safeguard:
-                reject = active & from_aa & (r > safeguard_factor * best_r)
+                if k == 0:
+                    r_first = r
+                # grow no more than safeguard_factor above the last accepted residual, and
+                # stay under a bound decaying like (n + 1)^-(1 + eps) over accepted steps
+                decay = r_first * (n_accepted_aa + 1.0) ** (-1.0 - _SAFEGUARD_EPS)
+                reject = active & from_aa & ((r > safeguard_factor * best_r) | (r > decay))
+                n_accepted_aa = n_accepted_aa + (active & from_aa & ~reject).to(r.dtype)
                 rejections += int(reject.sum())
                 accept = ~reject
                 anderson.reset(reject)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Literal
 
 import torch
 from torch import Tensor
@@ -55,7 +54,9 @@ _STEPPERS = {"euler": (_euler_step, 1), "rk4": (_rk4_step, 4)}
 def _as_times(t: Tensor | Sequence[float], x0: Tensor) -> Tensor:
     t = torch.as_tensor(t, dtype=x0.dtype, device=x0.device)
     if t.dim() != 1 or t.numel() < 2:
-        raise ConfigError(f"t must be a 1-D sequence of at least 2 times; got shape {tuple(t.shape)}")
+        raise ConfigError(
+            f"t must be a 1-D sequence of at least 2 times; got shape {tuple(t.shape)}"
+        )
     if not bool(torch.isfinite(t).all()) or not bool((t[1:] > t[:-1]).all()):
         raise ConfigError("t must be finite and strictly increasing")
     return t
@@ -110,8 +111,9 @@ def integrate(
     times = _as_times(t, x0)
     if method in FIXED_STEP_METHODS:
         return _fixed_step(f, x0, times, method, step_size, energy, record, max_norm, on_divergence)
-    return _adaptive(f, x0, times, method, rtol, atol, energy, record, max_norm, on_divergence,
-                     options)
+    return _adaptive(
+        f, x0, times, method, rtol, atol, energy, record, max_norm, on_divergence, options
+    )
 
 
 def _record_energy(energy: Callable[[Tensor], Tensor] | None, x: Tensor, out: list[Tensor]) -> None:
