@@ -304,3 +304,36 @@ def test_bad_states_and_shapes() -> None:
         integrate(lambda t, x: x, torch.zeros(1, 2), [0.0, 1.0], step_size=-0.1)
     with pytest.raises(ConfigError, match="grad must be one of"):
         solve_fixed_point(lambda x: x, torch.zeros(1, 2), grad="adjoint")
+
+
+@pytest.mark.parametrize("method", ["picard", "anderson"])
+def test_batch_independent_evaluates_only_running_rows(method) -> None:
+    # rows converge in order 0, 1, 2, so the running rows are always a suffix of the batch
+    rates = torch.tensor([0.1, 0.5, 0.9], dtype=D).view(3, 1)
+    seen: list[int] = []
+
+    def g(x):
+        seen.append(x.shape[0])
+        return rates[-x.shape[0] :] * x + 1.0
+
+    full = fixed_point(
+        lambda x: rates * x + 1.0,
+        torch.zeros(3, 4, dtype=D),
+        method=method,
+        tol=1e-10,
+        stop="abs",
+        max_iter=500,
+    )
+    sub = fixed_point(
+        g,
+        torch.zeros(3, 4, dtype=D),
+        method=method,
+        tol=1e-10,
+        stop="abs",
+        max_iter=500,
+        batch_independent=True,
+    )
+    assert min(seen) == 1 and max(seen) == 3  # the fast rows stopped being evaluated
+    assert sub.stats["evaluated_rows"] == sum(seen) < 3 * len(seen)
+    torch.testing.assert_close(sub.x, full.x, rtol=0, atol=1e-9)
+    assert sub.n_steps.tolist() == full.n_steps.tolist()

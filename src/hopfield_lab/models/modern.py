@@ -143,11 +143,12 @@ class ModernHopfield(HopfieldModel):
             SolverResult; ``x`` has the query's batch shape ``(B, N)``.
         """
         x, _ = as_batch(query, self.state_dim, name="query")
+        solver_kwargs.setdefault("batch_independent", True)  # rows of the update do not interact
         return fixed_point(
             self.update,
             x,
-            method=method,
+            method=method,  # type: ignore[arg-type]
             tol=tol,
-            max_iter=max_iter,  # type: ignore[arg-type]
+            max_iter=max_iter,
             **solver_kwargs,
         )

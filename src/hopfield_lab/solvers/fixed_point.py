@@ -93,6 +93,7 @@ def fixed_point(
     safeguard: bool = True,
     safeguard_factor: float = 2.0,
     full_iterations: bool = False,
+    batch_independent: bool = False,
     record_residuals: bool = True,
     record_trajectory: bool = False,
     energy: Callable[[Tensor], Tensor] | None = None,
@@ -115,6 +116,10 @@ def fixed_point(
         safeguard_factor: growth factor that triggers a rejection (> 0). Default 2.
         full_iterations: iterate every sample ``max_iter`` times instead of freezing converged
             samples and stopping early (``n_steps`` still records the first convergence).
+        batch_independent: promise that row ``i`` of ``f(x)`` depends on row ``i`` of ``x``
+            only (true of every model's ``update``, false of closures over per-sample
+            inputs): ``f`` is then evaluated on the still-running rows only, so the cost
+            follows the mean number of steps rather than the maximum.
         record_residuals: keep the ``(T, B)`` residual history.
         record_trajectory: keep the ``(T+1, B, ...)`` iterates.
         energy: optional ``(B, ...) -> (B,)`` evaluated on every iterate (no gradient).
@@ -156,17 +161,28 @@ def fixed_point(
     rejections = 0
     nfe = 0
 
+    last_r = torch.zeros(b, dtype=x0.dtype, device=dev)
+    rows = 0
     for k in range(max_iter):
-        gx = f(x)
+        if batch_independent and not full_iterations and not bool(active.all()):
+            idx = torch.nonzero(active).squeeze(1)  # only still-running samples are evaluated
+            x_act = x.index_select(0, idx)
+            g_act = f(x_act)
+            _check_shape(g_act, x_act)
+            gx = x.index_copy(0, idx, g_act)
+            rows += len(idx)
+        else:
+            gx = f(x)
+            _check_shape(gx, x)
+            rows += b
         nfe += 1
-        if gx.shape != x.shape:
-            raise ConfigError(f"f must return shape {tuple(x.shape)}; got {tuple(gx.shape)}")
         bad = monitor.check(gx, k, candidates=active)
         if bool(bad.any()):  # freeze diverged samples at their last finite state
             gx = _where(bad, x, gx)
             out = _where(bad, x, out)
             active = active & ~bad
-        r = residual(gx, x, stop).detach()
+        r = torch.where(active, residual(gx, x, stop).detach(), last_r)
+        last_r = r
         if record_residuals:
             residuals.append(r)
 
@@ -217,7 +233,9 @@ def fixed_point(
             break
 
     monitor.finish(f"fixed_point(method={method!r})")
-    stats = {"anderson_rejections": rejections} if method == "anderson" else {}
+    stats: dict[str, int] = {"evaluated_rows": rows}
+    if method == "anderson":
+        stats["anderson_rejections"] = rejections
     return SolverResult(
         x=out,
         converged=converged & ~monitor.diverged,
@@ -232,6 +250,11 @@ def fixed_point(
         method=method,
         stats=stats,
     )
+
+
+def _check_shape(gx: Tensor, x: Tensor) -> None:
+    if gx.shape != x.shape:
+        raise ConfigError(f"f must return shape {tuple(x.shape)}; got {tuple(gx.shape)}")
 
 
 def _iteration_times(n: int, device: torch.device) -> Tensor | None:

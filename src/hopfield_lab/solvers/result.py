@@ -31,8 +31,7 @@ class SolverResult:
         n_steps: ``(B,)`` long: calls of the step function until the sample stopped (fixed
             point), or integration steps taken (ODE; the same for every sample).
         residuals: ``(T, B)`` residual of each iteration (fixed point; ``None`` for ODEs). A
-            converged sample is frozen at its returned point and its residual there is
-            recorded in later rows.
+            converged (or diverged) sample is frozen; later rows repeat its last residual.
         trajectory: ``(T+1, B, ...)`` states along the way, if recorded.
         energies: ``(T+1, B)`` energy of each recorded state, if an energy was given.
         times: ``(T+1,)`` times of the recorded states (ODE) or iteration indices.
@@ -40,7 +39,8 @@ class SolverResult:
         diverged_step: ``(B,)`` long, the step at which each sample diverged, ``-1`` if not.
         nfe: total number of (batched) calls of the step function or vector field.
         method: solver name.
-        stats: extra solver statistics (e.g. Anderson rejections, backward iterations).
+        stats: extra solver statistics: ``evaluated_rows`` (sample-evaluations of ``f``,
+            the work done), Anderson rejections, backward iterations.
     """
 
     x: Tensor
