@@ -1,0 +1,54 @@
+"""Run directories, atomic artifact I/O, result tables, grid executors and HTML reports.
+
+A run lives in ``runs/<experiment>/<name>/`` (see ``RunDir``); every write is atomic, re-running
+the same config resumes, and ``build_report`` regenerates ``report.html`` from the artifacts alone.
+"""
+
+from hopfield_lab.runs.executor import EXECUTORS, CellFn, run_cells
+from hopfield_lab.runs.io import (
+    append_jsonl,
+    atomic_torch_save,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_jsonl,
+    atomic_write_text,
+    read_json,
+    read_jsonl,
+    to_jsonable,
+)
+from hopfield_lab.runs.report import build_index, build_report, render_run_section
+from hopfield_lab.runs.rundir import RunDir, cell_filename
+from hopfield_lab.runs.table import (
+    COMPARISON_COLUMNS,
+    MISSING,
+    Table,
+    comparison_table,
+    format_cell,
+    mean_std,
+)
+
+__all__ = [
+    "COMPARISON_COLUMNS",
+    "EXECUTORS",
+    "MISSING",
+    "CellFn",
+    "RunDir",
+    "Table",
+    "append_jsonl",
+    "atomic_torch_save",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_jsonl",
+    "atomic_write_text",
+    "build_index",
+    "build_report",
+    "cell_filename",
+    "comparison_table",
+    "format_cell",
+    "mean_std",
+    "read_json",
+    "read_jsonl",
+    "render_run_section",
+    "run_cells",
+    "to_jsonable",
+]

@@ -1,0 +1,325 @@
+"""Crash-safe file writes and tolerant readers for run artifacts.
+
+Every writer here is atomic: the content goes to a temporary file in the destination's directory,
+is flushed and fsync'ed, and only then renamed over the destination with ``os.replace``. A reader
+therefore sees either the old file or the new one, never a half-written mix, even if the process
+is killed mid-write. The temporary file is removed when the write fails.
+
+JSON is written strictly valid: numpy and torch scalars and arrays become Python numbers and
+lists, paths become strings, and non-finite floats become the strings ``"nan"``, ``"inf"`` and
+``"-inf"`` (plain JSON has no NaN). Readers return those strings as they are.
+
+The append-only JSON-lines log (``metrics.jsonl``) is the one file that is not rewritten whole:
+``append_jsonl`` fsyncs every record, and ``read_jsonl`` ignores a truncated last line, which is
+what a kill in the middle of an append leaves behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import torch
+
+from hopfield_lab.errors import DataError
+
+__all__ = [
+    "append_jsonl",
+    "atomic_torch_save",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_jsonl",
+    "atomic_write_text",
+    "read_json",
+    "read_jsonl",
+    "to_jsonable",
+]
+
+
+def _current_umask() -> int:
+    # os.umask can only be read by setting it; do it once, at import, and restore it at once.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# NamedTemporaryFile creates files with mode 0o600; artifacts get the usual mode instead.
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable by syncing its directory (best effort; not possible on Windows)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
+    """Run ``write`` on a temporary file next to ``path``, then rename it over ``path``."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed or removed
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with tmp:
+            write(tmp)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.chmod(tmp.name, _FILE_MODE)
+        os.replace(tmp.name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp.name)
+        raise
+    _fsync_dir(target.parent)
+    return target
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same directory, fsync, rename).
+
+    Args:
+        path: destination file; missing parent directories are created.
+        data: the bytes to write.
+
+    Returns:
+        The destination as a ``Path``.
+
+    Raises:
+        TypeError: if ``data`` is not bytes-like.
+        OSError: if the write or the rename fails (the old file, if any, is left intact).
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    return _atomic_write(path, lambda f: f.write(data))
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically.
+
+    Args:
+        path: destination file; missing parent directories are created.
+        text: the text to write, written as UTF-8 without newline translation.
+
+    Returns:
+        The destination as a ``Path``.
+
+    Raises:
+        TypeError: if ``text`` is not a string.
+        OSError: if the write or the rename fails (the old file, if any, is left intact).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _float_to_json(value: float) -> float | str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert ``obj`` into plain JSON types (dict, list, str, int, float, bool, None).
+
+    Handles numpy and torch scalars and arrays (as numbers and nested lists), tuples and sets
+    (as lists), paths (as strings), dataclass instances (as dicts) and mappings with non-string
+    keys (keys converted with ``str``). Non-finite floats become ``"nan"``, ``"inf"``, ``"-inf"``.
+
+    Args:
+        obj: the object to convert.
+
+    Returns:
+        A structure that ``json.dumps(..., allow_nan=False)`` accepts.
+
+    Raises:
+        TypeError: if some leaf has a type with no JSON counterpart.
+    """
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return _float_to_json(float(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return [to_jsonable(v) for v in sorted(obj, key=repr)]
+    if isinstance(obj, torch.Tensor):
+        return to_jsonable(obj.detach().cpu().tolist())
+    if isinstance(obj, (np.ndarray, np.generic)):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    raise TypeError(f"cannot write a value of type {type(obj).__name__} as JSON: {obj!r}")
+
+
+def _dumps(obj: Any, *, indent: int | None) -> str:
+    return json.dumps(to_jsonable(obj), indent=indent, sort_keys=False, allow_nan=False)
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    """Write ``obj`` as indented JSON (indent 2, keys in insertion order) atomically.
+
+    Args:
+        path: destination file; missing parent directories are created.
+        obj: anything ``to_jsonable`` accepts (numpy/torch values, NaN and inf included).
+
+    Returns:
+        The destination as a ``Path``.
+
+    Raises:
+        TypeError: if ``obj`` holds a value with no JSON counterpart (nothing is written).
+        OSError: if the write or the rename fails (the old file, if any, is left intact).
+    """
+    return atomic_write_text(path, _dumps(obj, indent=2) + "\n")
+
+
+def atomic_write_jsonl(path: str | os.PathLike[str], records: Iterable[Any]) -> Path:
+    """Write ``records`` as a JSON-lines file (one compact record per line) atomically.
+
+    Args:
+        path: destination file; missing parent directories are created.
+        records: the records, each converted with ``to_jsonable``.
+
+    Returns:
+        The destination as a ``Path``.
+
+    Raises:
+        TypeError: if a record holds a value with no JSON counterpart (nothing is written).
+        OSError: if the write or the rename fails (the old file, if any, is left intact).
+    """
+    text = "".join(_dumps(r, indent=None) + "\n" for r in records)
+    return atomic_write_text(path, text)
+
+
+def atomic_torch_save(path: str | os.PathLike[str], obj: Any) -> Path:
+    """``torch.save`` ``obj`` to ``path`` atomically.
+
+    Args:
+        path: destination file; missing parent directories are created.
+        obj: anything ``torch.save`` accepts (state dicts, RNG states, lists of metrics).
+
+    Returns:
+        The destination as a ``Path``.
+
+    Raises:
+        OSError: if the write or the rename fails (the old file, if any, is left intact).
+    """
+    return _atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON file.
+
+    Args:
+        path: the file to read.
+
+    Returns:
+        The decoded object (non-finite floats come back as the strings written for them).
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        DataError: if the file is not valid JSON; the message names the file.
+    """
+    source = Path(path)
+    text = source.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{source} is not valid JSON: {err}") from err
+
+
+def _drop_partial_last_line(path: Path) -> None:
+    """Truncate ``path`` after its last newline, removing a record cut short by a kill."""
+    with path.open("rb+") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        if size == 0:
+            return
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return
+        f.seek(0)
+        keep = f.read().rfind(b"\n") + 1  # 0 when the file holds only the partial line
+        f.truncate(keep)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def append_jsonl(path: str | os.PathLike[str], record: Any) -> None:
+    """Append one record as a single JSON line and fsync it.
+
+    A partial last line left by an earlier kill is removed first, so that the new record starts
+    on a line of its own.
+
+    Args:
+        path: the JSON-lines file; it and its parent directories are created if missing.
+        record: the record, converted with ``to_jsonable``.
+
+    Raises:
+        TypeError: if the record holds a value with no JSON counterpart (nothing is written).
+        OSError: if the write fails.
+    """
+    line = _dumps(record, indent=None) + "\n"
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        _drop_partial_last_line(target)
+    with target.open("a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
+    """Read a JSON-lines file, ignoring a truncated last line.
+
+    Blank lines are skipped. A last line that does not decode is what a kill in the middle of
+    ``append_jsonl`` leaves behind, so it is dropped; a bad line anywhere else is corruption and
+    raises.
+
+    Args:
+        path: the file to read.
+
+    Returns:
+        The decoded records in file order.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        DataError: if a line other than the last one is not valid JSON; the message names the
+            file and the line number.
+    """
+    source = Path(path)
+    lines = source.read_text(encoding="utf-8").splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    records: list[Any] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            if number == len(lines):
+                break  # an append cut short by a kill
+            raise DataError(f"{source}, line {number}, is not valid JSON: {err}") from err
+    return records

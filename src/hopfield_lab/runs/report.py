@@ -1,0 +1,286 @@
+"""Self-contained HTML reports rebuilt purely from a run directory's artifacts.
+
+Nothing is recomputed: the report reads ``config.json``, ``results.json``, ``metrics.jsonl``,
+``tables/*.csv`` (with their ``.meta.json`` captions) and ``figures/*.png``, so it can be rebuilt
+at any time, also for a run that is still going or was interrupted. The HTML has inline CSS,
+figures embedded as base64 PNGs, no JavaScript and no external assets: one file to mail around.
+
+``build_index`` puts several runs on one page (with a table of contents and wall times), using
+the same per-run rendering as ``build_report``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hopfield_lab.errors import DataError
+from hopfield_lab.runs.io import atomic_write_text, read_json, read_jsonl
+from hopfield_lab.runs.rundir import RunDir
+from hopfield_lab.runs.table import MISSING, Table, format_cell
+
+__all__ = ["build_index", "build_report", "render_run_section"]
+
+_HEADER_KEYS = ("status", "profile", "timestamp", "wall_time_s")
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
+       max-width: 72rem; padding: 0 1rem; color: #1d1d1f; line-height: 1.45; }
+h1 { font-size: 1.6rem; border-bottom: 2px solid #ddd; padding-bottom: .3rem; }
+h2 { font-size: 1.3rem; margin-top: 2.2rem; }
+h3 { font-size: 1.1rem; margin-top: 1.6rem; }
+.meta { color: #555; font-size: .95rem; }
+.status-complete { color: #1a7f37; font-weight: 600; }
+.status-other { color: #b35900; font-weight: 600; }
+table { border-collapse: collapse; margin: .6rem 0 1.2rem; font-size: .92rem; }
+caption { caption-side: top; text-align: left; color: #444; padding-bottom: .3rem; }
+th, td { border: 1px solid #d0d7de; padding: .25rem .6rem; text-align: left; }
+th { background: #f6f8fa; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th.gap, td.gap { background: #fff8c5; font-weight: 600; }
+figure { display: inline-block; margin: .5rem 1rem 1rem 0; vertical-align: top; }
+figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-size: .85rem; color: #555; text-align: center; }
+pre { background: #f6f8fa; padding: .8rem; overflow-x: auto; font-size: .85rem; }
+details { margin: .6rem 0; }
+summary { cursor: pointer; color: #0550ae; }
+section.run { margin-bottom: 3rem; }
+""".strip()
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _format_seconds(seconds: Any) -> str:
+    try:
+        total = float(seconds)
+    except (TypeError, ValueError):
+        return str(seconds)
+    if total < 60:
+        return f"{total:.1f} s"
+    minutes, secs = divmod(round(total), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _read_optional_json(path: Path) -> Any:
+    return read_json(path) if path.exists() else None
+
+
+def _render_table(table: Table) -> str:
+    gap_cols = {i for i, c in enumerate(table.columns) if c.strip().lower() == "gap"}
+    head = "".join(
+        f'<th class="gap">{_e(c)}</th>' if i in gap_cols else f"<th>{_e(c)}</th>"
+        for i, c in enumerate(table.columns)
+    )
+    body = []
+    for row in table.rows:
+        cells = []
+        for i, value in enumerate(row):
+            classes = [c for c, on in (("num", _is_number(value)), ("gap", i in gap_cols)) if on]
+            attr = f' class="{" ".join(classes)}"' if classes else ""
+            cells.append(f"<td{attr}>{_e(format_cell(value, table.fmt))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    caption = f"<caption>{_e(table.caption)}</caption>" if table.caption else ""
+    return (
+        f'<table id="table-{_e(table.name)}">{caption}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _render_key_values(record: dict[str, Any], caption: str = "") -> str:
+    rows = []
+    for key, value in record.items():
+        cls = ' class="num"' if _is_number(value) else ""
+        shown = format_cell(value) if value is None or _is_number(value) else value
+        if isinstance(shown, (dict, list)):
+            shown = json.dumps(shown)
+        rows.append(f"<tr><th>{_e(key)}</th><td{cls}>{_e(shown)}</td></tr>")
+    cap = f"<caption>{_e(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<tbody>{''.join(rows)}</tbody></table>"
+
+
+def _render_header(results: dict[str, Any] | None, config: dict[str, Any] | None) -> str:
+    parts = []
+    if results is None:
+        parts.append('status: <span class="status-other">no results.json yet</span>')
+    else:
+        status = results.get("status", "unknown")
+        cls = "status-complete" if status == "complete" else "status-other"
+        parts.append(f'status: <span class="{cls}">{_e(status)}</span>')
+    profile = (results or {}).get("profile", (config or {}).get("profile"))
+    if profile is not None:
+        parts.append(f"profile: {_e(profile)}")
+    if results and results.get("timestamp") is not None:
+        parts.append(f"timestamp: {_e(results['timestamp'])}")
+    if results and results.get("wall_time_s") is not None:
+        parts.append(f"wall time: {_e(_format_seconds(results['wall_time_s']))}")
+    return '<p class="meta">' + " &middot; ".join(parts) + "</p>"
+
+
+def _pretty_json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False)
+
+
+def render_run_section(
+    run_dir: str | os.PathLike[str], *, anchor: str = "run", heading_level: int = 1
+) -> str:
+    """Render one run directory as an HTML ``<section>`` (the body of its report).
+
+    Args:
+        run_dir: the run directory ``<root>/<experiment>/<name>/``.
+        anchor: the section's HTML id (used by the index's table of contents). Default "run".
+        heading_level: level of the run's title heading, 1 or 2; sub-headings go one deeper.
+            Default 1.
+
+    Returns:
+        The HTML fragment, every text escaped.
+
+    Raises:
+        DataError: if ``run_dir`` is not a directory or one of its JSON artifacts is malformed.
+    """
+    run = RunDir(run_dir)
+    if not run.path.is_dir():
+        raise DataError(f"run directory {run.path} does not exist")
+    h, sub = f"h{heading_level}", f"h{heading_level + 1}"
+    config = _read_optional_json(run.config_path)
+    results = _read_optional_json(run.results_path)
+    if results is not None and not isinstance(results, dict):
+        raise DataError(f"{run.results_path} must hold a JSON object; got {type(results).__name__}")
+
+    out = [f'<section class="run" id="{_e(anchor)}">']
+    out.append(f"<{h}>{_e(run.experiment)} / {_e(run.name)}</{h}>")
+    out.append(_render_header(results, config))
+
+    if results:
+        scalars = {
+            k: v
+            for k, v in results.items()
+            if k not in _HEADER_KEYS and (v is None or isinstance(v, (str, int, float, bool)))
+        }
+        if scalars:
+            out.append(f"<{sub}>Results</{sub}>")
+            out.append(_render_key_values(scalars))
+        out.append(
+            "<details><summary>results.json</summary>"
+            f"<pre>{_e(_pretty_json(results))}</pre></details>"
+        )
+
+    if run.metrics_path.exists():
+        records = read_jsonl(run.metrics_path)
+        out.append(f"<{sub}>Metrics</{sub}>")
+        noun = "record" if len(records) == 1 else "records"
+        out.append(f'<p class="meta">metrics.jsonl: {len(records)} {noun}</p>')
+        if records and isinstance(records[-1], dict):
+            out.append(_render_key_values(records[-1], caption="last record"))
+
+    table_paths = sorted(run.tables_dir.glob("*.csv")) if run.tables_dir.is_dir() else []
+    if table_paths:
+        out.append(f"<{sub}>Tables</{sub}>")
+        for path in table_paths:
+            out.append(_render_table(Table.from_csv(path)))
+
+    figure_paths = sorted(run.figures_dir.glob("*.png")) if run.figures_dir.is_dir() else []
+    if figure_paths:
+        out.append(f"<{sub}>Figures</{sub}>")
+        for path in figure_paths:
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            out.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{_e(path.name)}">'
+                f"<figcaption>{_e(path.name)}</figcaption></figure>"
+            )
+
+    if config is not None:
+        out.append(
+            "<details><summary>Resolved config (config.json)</summary>"
+            f"<pre>{_e(_pretty_json(config))}</pre></details>"
+        )
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
+        f"{body}\n</body>\n</html>\n"
+    )
+
+
+def build_report(run_dir: str | os.PathLike[str]) -> Path:
+    """Rebuild ``report.html`` of one run from its artifacts on disk.
+
+    Args:
+        run_dir: the run directory ``<root>/<experiment>/<name>/``.
+
+    Returns:
+        The path of the written ``report.html`` (written atomically).
+
+    Raises:
+        DataError: if ``run_dir`` is not a directory or one of its JSON artifacts is malformed.
+    """
+    run = RunDir(run_dir)
+    section = render_run_section(run.path, anchor="run", heading_level=1)
+    page = _page(f"{run.experiment} / {run.name}", section)
+    return atomic_write_text(run.report_path, page)
+
+
+def build_index(
+    root: str | os.PathLike[str], run_dirs: Sequence[str | os.PathLike[str]], title: str
+) -> Path:
+    """Write ``<root>/report.html`` with the reports of several runs on one page.
+
+    The page starts with a table of contents (run, status, wall time from ``results.json``'s
+    ``"wall_time_s"`` when present), followed by one section per run rendered exactly as in
+    ``build_report``.
+
+    Args:
+        root: where ``report.html`` is written (e.g. the runs root).
+        run_dirs: the run directories, in the order they should appear.
+        title: the page title.
+
+    Returns:
+        The path of the written ``report.html`` (written atomically).
+
+    Raises:
+        DataError: if a run directory does not exist or holds a malformed JSON artifact.
+    """
+    toc_rows, sections = [], []
+    total_wall = 0.0
+    for i, run_dir in enumerate(run_dirs, start=1):
+        run = RunDir(run_dir)
+        anchor = f"run-{i}"
+        sections.append(render_run_section(run.path, anchor=anchor, heading_level=2))
+        results = _read_optional_json(run.results_path) or {}
+        status = results.get("status", "no results.json yet")
+        wall = results.get("wall_time_s")
+        if isinstance(wall, (int, float)) and not isinstance(wall, bool):
+            total_wall += float(wall)
+        wall_text = _format_seconds(wall) if wall is not None else MISSING
+        toc_rows.append(
+            f'<tr><td><a href="#{anchor}">{_e(run.experiment)} / {_e(run.name)}</a></td>'
+            f'<td>{_e(status)}</td><td class="num">{_e(wall_text)}</td></tr>'
+        )
+    toc = (
+        "<table><thead><tr><th>run</th><th>status</th><th>wall time</th></tr></thead>"
+        f"<tbody>{''.join(toc_rows)}</tbody></table>"
+    )
+    body = [f"<h1>{_e(title)}</h1>", f'<p class="meta">{len(toc_rows)} runs']
+    if total_wall > 0:
+        body[-1] += f" &middot; total wall time {_e(_format_seconds(total_wall))}"
+    body[-1] += "</p>"
+    body += ["<h2>Contents</h2>", toc, *sections]
+    return atomic_write_text(Path(root) / "report.html", _page(title, "\n".join(body)))

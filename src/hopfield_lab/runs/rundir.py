@@ -1,0 +1,403 @@
+"""The run directory: where one run of one experiment keeps all its artifacts.
+
+Layout of ``<root>/<experiment>/<name>/``::
+
+    config.json        the fully resolved config (written once, checked on every re-run)
+    metrics.jsonl      one JSON record per line (training epochs, progress)
+    results.json       final numbers plus "status" ("complete" once the run finished)
+    tables/            <name>.csv (exact), <name>.md (formatted), <name>.meta.json (caption)
+    figures/           <name>.png
+    checkpoints/       last.pt and friends
+    cells/             one JSON file per finished cell of a grid (seeds x settings)
+    report.html        rebuilt from the above by ``hopfield_lab.runs.report``
+
+Re-running with the same config resumes: finished cells are skipped and training restarts from
+its checkpoint. Re-running with a different config under the same name is refused, so that one
+directory never mixes results of two configs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from hopfield_lab.errors import ConfigError, DataError
+from hopfield_lab.runs.io import (
+    append_jsonl,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    read_json,
+    read_jsonl,
+    to_jsonable,
+)
+from hopfield_lab.runs.table import Table
+
+__all__ = ["RunDir", "cell_filename"]
+
+_PART_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_UNSAFE_RE = re.compile(r"[^a-z0-9._-]+")
+_MAX_SLUG = 64
+
+
+def _check_part(label: str, value: Any) -> str:
+    if not isinstance(value, str) or not _PART_RE.fullmatch(value):
+        raise ConfigError(
+            f"{label} must be a non-empty string of letters, digits, '.', '_' or '-' starting "
+            f"with a letter or digit (it becomes a directory name); got {value!r}"
+        )
+    return value
+
+
+def cell_filename(key: str) -> str:
+    """Return the file name (without ``.json``) under which a grid cell is stored.
+
+    A key that is already a short, lower-case, file-safe string is used as it is; any other key
+    is slugified (lower case, runs of other characters replaced by ``-``, cut to 64 characters)
+    and suffixed with the first 10 hex digits of its SHA-1, so that distinct keys never share a
+    file, even on case-insensitive file systems.
+
+    Args:
+        key: the cell key, e.g. ``"beta=2.0,seed=3"``.
+
+    Returns:
+        The file stem.
+
+    Raises:
+        ConfigError: if ``key`` is not a non-empty string.
+    """
+    if not isinstance(key, str) or not key:
+        raise ConfigError(f"cell key must be a non-empty string; got {key!r}")
+    slug = _UNSAFE_RE.sub("-", key.lower()).strip("-.")[:_MAX_SLUG].rstrip("-.")
+    if slug == key and _PART_RE.fullmatch(slug):
+        return slug
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+    return f"{slug}-{digest}" if slug else digest
+
+
+def _diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = list(old) + [k for k in new if k not in old]
+        out: list[str] = []
+        for k in keys:
+            path = f"{prefix}.{k}" if prefix else str(k)
+            if k not in old or k not in new:
+                out.append(path)
+            else:
+                out += _diff_keys(old[k], new[k], path)
+        return out
+    return [] if old == new else [prefix or "<root>"]
+
+
+class RunDir:
+    """A run directory ``<root>/<experiment>/<name>/`` and its artifacts.
+
+    Use ``RunDir.create`` to start or resume a run with a config; ``RunDir(path)`` opens an
+    existing directory (or names one that ``fit`` or a writer will create).
+
+    Args:
+        path: the run directory.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self._path)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunDir) and other._path == self._path
+
+    def __hash__(self) -> int:
+        return hash(self._path)
+
+    # ----------------------------------------------------------------------------- creation
+    @classmethod
+    def create(
+        cls,
+        root: str | os.PathLike[str],
+        experiment: str,
+        name: str,
+        config: dict[str, Any],
+        *,
+        force: bool = False,
+    ) -> RunDir:
+        """Create (or reopen) ``<root>/<experiment>/<name>/`` for ``config``.
+
+        If the directory already holds the same config, it is reopened as it is: finished work
+        is kept and will be skipped. If it holds a different config, nothing is touched and
+        ``ConfigError`` is raised, unless ``force`` is set, which deletes the directory first.
+
+        Args:
+            root: the runs root (e.g. ``runs/``).
+            experiment: the experiment's name (a directory name).
+            name: the run's name (a directory name).
+            config: the fully resolved config, JSON-serializable.
+            force: wipe the directory and start over. Default False.
+
+        Returns:
+            The run directory, with its sub-directories created and ``config.json`` written.
+
+        Raises:
+            ConfigError: if ``experiment`` or ``name`` is not a safe directory name, ``config``
+                is not a dict, or the directory holds a different config and ``force`` is False.
+        """
+        _check_part("experiment", experiment)
+        _check_part("name", name)
+        if not isinstance(config, dict):
+            raise ConfigError(f"config must be a dict; got {type(config).__name__}")
+        run = cls(Path(root) / experiment / name)
+        wanted = to_jsonable(config)  # as it reads back: tuples become lists, ...
+        if force and run.path.exists():
+            shutil.rmtree(run.path)
+        elif run.config_path.exists():
+            existing = read_json(run.config_path)
+            if existing != wanted:
+                changed = ", ".join(_diff_keys(existing, wanted)[:8])
+                raise ConfigError(
+                    f"run directory {run.path} already holds a different config "
+                    f"(differs in: {changed}); pass a different --name to keep both runs, "
+                    f"or --force to delete the old one and start over"
+                )
+        for directory in (
+            run.path,
+            run.tables_dir,
+            run.figures_dir,
+            run.checkpoints_dir,
+            run.cells_dir,
+        ):
+            directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run.config_path, wanted)
+        return run
+
+    # ---------------------------------------------------------------------------------- paths
+    @property
+    def path(self) -> Path:
+        """The run directory."""
+        return self._path
+
+    @property
+    def experiment(self) -> str:
+        """The experiment's name (the parent directory's name)."""
+        return self._path.parent.name
+
+    @property
+    def name(self) -> str:
+        """The run's name (the directory's name)."""
+        return self._path.name
+
+    @property
+    def config_path(self) -> Path:
+        """``config.json``: the resolved config."""
+        return self._path / "config.json"
+
+    @property
+    def metrics_path(self) -> Path:
+        """``metrics.jsonl``: one record per line."""
+        return self._path / "metrics.jsonl"
+
+    @property
+    def results_path(self) -> Path:
+        """``results.json``: final numbers and status."""
+        return self._path / "results.json"
+
+    @property
+    def tables_dir(self) -> Path:
+        """``tables/``: CSV, Markdown and caption of each table."""
+        return self._path / "tables"
+
+    @property
+    def figures_dir(self) -> Path:
+        """``figures/``: PNG figures."""
+        return self._path / "figures"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        """``checkpoints/``: training checkpoints."""
+        return self._path / "checkpoints"
+
+    @property
+    def cells_dir(self) -> Path:
+        """``cells/``: one JSON file per finished grid cell."""
+        return self._path / "cells"
+
+    @property
+    def report_path(self) -> Path:
+        """``report.html``: the self-contained report."""
+        return self._path / "report.html"
+
+    # -------------------------------------------------------------------------------- config
+    def read_config(self) -> dict[str, Any]:
+        """Return the resolved config from ``config.json``.
+
+        Raises:
+            DataError: if there is no ``config.json`` or it is not valid JSON.
+        """
+        if not self.config_path.exists():
+            raise DataError(f"no config.json in {self.path}; create the run with RunDir.create")
+        return read_json(self.config_path)
+
+    # ------------------------------------------------------------------------------- results
+    def is_complete(self) -> bool:
+        """Return True if ``results.json`` exists and says ``"status": "complete"``."""
+        if not self.results_path.exists():
+            return False
+        try:
+            results = read_json(self.results_path)
+        except DataError:
+            return False
+        return isinstance(results, dict) and results.get("status") == "complete"
+
+    def write_results(self, results: dict[str, Any], status: str = "complete") -> Path:
+        """Write ``results.json`` atomically, with ``status`` and a UTC timestamp first.
+
+        Args:
+            results: the run's final numbers (JSON-serializable; numpy/torch values allowed).
+                A ``"timestamp"`` given here is kept; ``"status"`` is replaced by ``status``.
+            status: ``"complete"`` once the run finished; anything else (e.g. ``"partial"``,
+                ``"failed"``) marks it unfinished. Default ``"complete"``.
+
+        Returns:
+            The path of ``results.json``.
+
+        Raises:
+            ConfigError: if ``results`` is not a dict or ``status`` not a non-empty string.
+        """
+        if not isinstance(results, dict):
+            raise ConfigError(f"results must be a dict; got {type(results).__name__}")
+        if not isinstance(status, str) or not status:
+            raise ConfigError(f"status must be a non-empty string; got {status!r}")
+        timestamp = results.get("timestamp") or datetime.now(timezone.utc).isoformat(
+            timespec="seconds"
+        )
+        record = {"status": status, "timestamp": timestamp}
+        record.update({k: v for k, v in results.items() if k not in record})
+        return atomic_write_json(self.results_path, record)
+
+    def read_results(self) -> dict[str, Any]:
+        """Return the content of ``results.json``.
+
+        Raises:
+            DataError: if there is no ``results.json`` (the run has not finished) or it is not
+                valid JSON.
+        """
+        if not self.results_path.exists():
+            raise DataError(f"no results.json in {self.path}; the run has not finished yet")
+        return read_json(self.results_path)
+
+    # ----------------------------------------------------------------------------- grid cells
+    def _cell_path(self, key: str) -> Path:
+        return self.cells_dir / f"{cell_filename(key)}.json"
+
+    def cell_done(self, key: str) -> bool:
+        """Return True if the cell ``key`` has a saved result."""
+        return self._cell_path(key).exists()
+
+    def save_cell(self, key: str, result: dict[str, Any]) -> Path:
+        """Save the result of cell ``key`` atomically (``cells/<safe key>.json``).
+
+        Args:
+            key: the cell key.
+            result: the cell's result, JSON-serializable.
+
+        Returns:
+            The path of the cell file.
+
+        Raises:
+            ConfigError: if ``key`` is not a non-empty string or ``result`` is not a dict.
+        """
+        if not isinstance(result, dict):
+            raise ConfigError(
+                f"the result of cell {key!r} must be a dict; got {type(result).__name__}"
+            )
+        return atomic_write_json(self._cell_path(key), {"key": key, "result": result})
+
+    def load_cell(self, key: str) -> dict[str, Any]:
+        """Return the saved result of cell ``key``.
+
+        Raises:
+            DataError: if the cell has no saved result, or its file belongs to another key.
+        """
+        path = self._cell_path(key)
+        if not path.exists():
+            raise DataError(f"cell {key!r} has no saved result in {self.cells_dir}")
+        stored = read_json(path)
+        if stored.get("key") != key:
+            raise DataError(f"{path} holds cell {stored.get('key')!r}, not {key!r}")
+        return stored["result"]
+
+    def cells(self) -> dict[str, dict[str, Any]]:
+        """Return every saved cell result, ``{key: result}``, in file-name order."""
+        if not self.cells_dir.exists():
+            return {}
+        out: dict[str, dict[str, Any]] = {}
+        for path in sorted(self.cells_dir.glob("*.json")):
+            stored = read_json(path)
+            out[stored["key"]] = stored["result"]
+        return out
+
+    # ------------------------------------------------------------------- tables, figures, logs
+    def save_table(self, table: Table) -> Path:
+        """Write ``tables/<name>.csv`` (exact), ``.md`` (formatted) and ``.meta.json`` (caption).
+
+        Args:
+            table: the table.
+
+        Returns:
+            The path of the CSV file.
+
+        Raises:
+            ConfigError: if ``table`` is not a ``Table``.
+        """
+        if not isinstance(table, Table):
+            raise ConfigError(f"table must be a Table; got {type(table).__name__}")
+        csv_path = atomic_write_text(self.tables_dir / f"{table.name}.csv", table.to_csv())
+        atomic_write_text(self.tables_dir / f"{table.name}.md", table.to_markdown())
+        atomic_write_json(self.tables_dir / f"{table.name}.meta.json", table.meta())
+        return csv_path
+
+    def save_figure(self, fig: Any, name: str) -> Path:
+        """Save a matplotlib figure to ``figures/<name>.png`` atomically (dpi 110) and close it.
+
+        Args:
+            fig: a ``matplotlib.figure.Figure``.
+            name: the file name, with or without ``.png``.
+
+        Returns:
+            The path of the PNG file.
+
+        Raises:
+            ConfigError: if ``name`` is not a safe file name.
+        """
+        stem = name[:-4] if isinstance(name, str) and name.endswith(".png") else name
+        _check_part("figure name", stem)
+        try:
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=110)
+            return atomic_write_bytes(self.figures_dir / f"{stem}.png", buffer.getvalue())
+        finally:
+            import matplotlib.pyplot as plt  # imported here: pyplot only when a figure is saved
+
+            plt.close(fig)
+
+    def log_metrics(self, record: dict[str, Any]) -> None:
+        """Append ``record`` as one line of ``metrics.jsonl`` (fsync'ed).
+
+        Raises:
+            ConfigError: if ``record`` is not a dict.
+        """
+        if not isinstance(record, dict):
+            raise ConfigError(f"record must be a dict; got {type(record).__name__}")
+        append_jsonl(self.metrics_path, record)
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """Return the records of ``metrics.jsonl`` (empty if none were logged)."""
+        if not self.metrics_path.exists():
+            return []
+        return read_jsonl(self.metrics_path)
