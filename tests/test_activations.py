@@ -35,7 +35,9 @@ def test_jvp_matches_autograd(name: str, gen: torch.Generator) -> None:
     v = torch.randn(3, 6, generator=gen, dtype=torch.float64)
     _, jvp = torch.autograd.functional.jvp(act.sigma, u.detach(), v)
     torch.testing.assert_close(act.jvp(u.detach(), v), jvp, rtol=1e-10, atol=1e-12)
-    jac = torch.stack([torch.autograd.functional.jacobian(act.sigma, u.detach()[i]) for i in range(3)])
+    jac = torch.stack(
+        [torch.autograd.functional.jacobian(act.sigma, u.detach()[i]) for i in range(3)]
+    )
     torch.testing.assert_close(act.jacobian(u.detach()), jac, rtol=1e-10, atol=1e-12)
 
 
@@ -59,7 +61,9 @@ def test_softplus_lagrangian_against_numerical_integration() -> None:
         ours = float(dilog_lagrangian(torch.tensor(u, dtype=torch.float64)))
         assert ours == pytest.approx(val, rel=1e-10, abs=1e-12), u
         # and against scipy: Li2(x) = spence(1 - x), so -Li2(-e^u) = -spence(1 + e^u)
-        assert ours == pytest.approx(-float(special.spence(1.0 + math.exp(u))), rel=1e-10, abs=1e-13)
+        assert ours == pytest.approx(
+            -float(special.spence(1.0 + math.exp(u))), rel=1e-10, abs=1e-13
+        )
 
 
 def test_lagrangians_stable_for_large_inputs() -> None:

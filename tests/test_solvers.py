@@ -167,7 +167,7 @@ def test_gradcheck_unrolled_fixed_point(method, gen) -> None:
 
     def run(W, c):
         return fixed_point(
-            lambda x: torch.tanh(x @ W.T + c),
+            lambda x, W=W, c=c: torch.tanh(x @ W.T + c),
             torch.zeros(2, 4, dtype=D),
             method=method,
             tol=1e-30,
@@ -187,7 +187,7 @@ def test_implicit_and_unrolled_gradients_agree(backward_method, gen) -> None:
         W = W0.clone().requires_grad_(True)
         c = c0.clone().requires_grad_(True)
         r = solve_fixed_point(
-            lambda x: torch.tanh(x @ W.T + c),
+            lambda x, W=W, c=c: torch.tanh(x @ W.T + c),
             torch.zeros_like(c0),
             grad=mode,
             tol=1e-14,

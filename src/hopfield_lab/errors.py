@@ -87,7 +87,9 @@ def check_range(
 
 def check_positive(name: str, value: Any) -> Any:
     """Return ``value`` if it is a finite number > 0."""
-    return check_range(name, value, 0.0, None, low_inclusive=False)
+    if not _is_real(value) or not math.isfinite(float(value)) or value <= 0:
+        raise ConfigError(f"{name} must be a finite number > 0; got {value!r}")
+    return value
 
 
 def check_probability(name: str, value: Any) -> Any:

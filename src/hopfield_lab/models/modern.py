@@ -134,7 +134,10 @@ class ModernHopfield(HopfieldModel):
 
         Args:
             query: ``(B, N)`` or ``(N,)`` initial states (corrupted patterns).
-            method: fixed-point method (``picard``, ``damped``, ``anderson``).
+            method: fixed-point method (``picard``, ``damped``, ``anderson``). Anderson is
+                safeguarded by the energy by default (``merit=self.energy``): accepted
+                accelerated steps never raise ``E``, so it settles where Picard's descent
+                does instead of in a saddle; pass ``merit=None`` for the plain safeguard.
             tol: relative residual tolerance. max_iter: maximal updates.
             **solver_kwargs: forwarded to :func:`~hopfield_lab.solvers.fixed_point`
                 (e.g. ``record_trajectory=True``, ``energy=model.energy``).
@@ -144,6 +147,8 @@ class ModernHopfield(HopfieldModel):
         """
         x, _ = as_batch(query, self.state_dim, name="query")
         solver_kwargs.setdefault("batch_independent", True)  # rows of the update do not interact
+        if method == "anderson":
+            solver_kwargs.setdefault("merit", self.energy)  # accepted steps descend E
         return fixed_point(
             self.update,
             x,

@@ -92,6 +92,7 @@ def fixed_point(
     lam: float = 1e-10,
     safeguard: bool = True,
     safeguard_factor: float = 2.0,
+    merit: Callable[[Tensor], Tensor] | None = None,
     full_iterations: bool = False,
     batch_independent: bool = False,
     record_residuals: bool = True,
@@ -114,6 +115,9 @@ def fixed_point(
         lam: Anderson Tikhonov regularisation, relative to the mean of diag(F F^T) (>= 0).
         safeguard: reject Anderson iterates whose residual grew (see module docstring).
         safeguard_factor: growth factor that triggers a rejection (> 0). Default 2.
+        merit: optional ``(B, ...) -> (B,)`` that accepted Anderson iterates must not increase
+            (e.g. a model's energy, which Picard decreases): it keeps Anderson out of the
+            basins of saddles and metastable states that plain descent would leave.
         full_iterations: iterate every sample ``max_iter`` times instead of freezing converged
             samples and stopping early (``n_steps`` still records the first convergence).
         batch_independent: promise that row ``i`` of ``f(x)`` depends on row ``i`` of ``x``
@@ -157,6 +161,7 @@ def fixed_point(
     best_g = x0
     from_aa = torch.zeros(b, dtype=torch.bool, device=dev)
     r_first = torch.zeros(b, dtype=x0.dtype, device=dev)
+    best_merit = torch.full((b,), float("inf"), dtype=torch.float64, device=dev)
     n_accepted_aa = torch.zeros(b, dtype=x0.dtype, device=dev)
     rejections = 0
     nfe = 0
@@ -204,13 +209,20 @@ def fixed_point(
                 # grow no more than safeguard_factor above the last accepted residual, and
                 # stay under a bound decaying like (n + 1)^-(1 + eps) over accepted steps
                 decay = r_first * (n_accepted_aa + 1.0) ** (-1.0 - _SAFEGUARD_EPS)
-                reject = active & from_aa & ((r > safeguard_factor * best_r) | (r > decay))
+                worse = (r > safeguard_factor * best_r) | (r > decay)
+                if merit is not None:
+                    m_x = _energy(merit, x).to(torch.float64)
+                    slack = 64 * torch.finfo(x.dtype).eps * (m_x.abs() + 1.0)
+                    worse = worse | (m_x > best_merit + slack)
+                reject = active & from_aa & worse
                 n_accepted_aa = n_accepted_aa + (active & from_aa & ~reject).to(r.dtype)
                 rejections += int(reject.sum())
                 accept = ~reject
                 anderson.reset(reject)
             improved = accept & active
             best_r = torch.where(improved, r, best_r)
+            if merit is not None and safeguard:
+                best_merit = torch.where(improved, m_x, best_merit)
             best_g = _where(improved, gx, best_g)
             anderson.push(x, gx, accept & active)
             cand, used = anderson.extrapolate(damping)
@@ -221,10 +233,8 @@ def fixed_point(
                 used = used & accept
             from_aa = used
         frozen = ~active
-        if full_iterations:
-            x = _where(frozen, x, nxt)
-        else:
-            x = _where(frozen, out, nxt)
+        # frozen samples stay put: at their last iterate (full_iterations) or returned point
+        x = _where(frozen, x if full_iterations else out, nxt)
         if record_trajectory:
             trajectory.append(x.detach())
         if energy is not None:

@@ -1,0 +1,271 @@
+"""The ``hopfield-lab`` command line: list, run, config, report, demo, bench.
+
+Every user error (unknown experiment, profile or key, a value of the wrong type or out of
+range, a missing data file) prints one line ``error: ...`` on stderr and exits with code 2,
+without a traceback. A diverging run exits with code 3 and says where it diverged.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from hopfield_lab.errors import DivergenceError, HopfieldLabError
+
+# typer's usage errors derive from click's ClickException, which recent typer vendors under a
+# private module: find the class through a public exception instead of importing it.
+ClickException: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+Abort = typer.Abort
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="hopfield-lab",
+    help="Hopfield-network dynamics: run paper reproductions, rebuild reports, benchmark.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+_out = Console()
+
+ProfileOpt = Annotated[str, typer.Option("--profile", "-p", help="demo | quick | paper")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="Override a config field: key=value (repeatable)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _print_json(obj: Any) -> None:
+    from hopfield_lab.runs import to_jsonable
+
+    typer.echo(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False))
+
+
+@app.command("list")
+def list_experiments(as_json: JsonOpt = False) -> None:
+    """List the registered experiments with their paper figure and expected runtimes."""
+    from hopfield_lab.experiments import EXPERIMENTS, get_experiment
+
+    get_experiment  # noqa: B018  (importing registers every experiment)
+    rows = [
+        {
+            "name": e.name,
+            "title": e.title,
+            "paper": e.paper,
+            "figure": e.figure,
+            "runtime": dict(e.runtime),
+        }
+        for e in sorted(EXPERIMENTS.values(), key=lambda e: e.name)
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    table = RichTable(title="hopfield-lab experiments")
+    for col in ("name", "paper / figure", "demo", "quick", "paper"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["name"],
+            f"{r['paper']}\n{r['figure']}",
+            r["runtime"].get("demo", ""),
+            r["runtime"].get("quick", ""),
+            r["runtime"].get("paper", ""),
+        )
+    _out.print(table)
+
+
+@app.command("config")
+def show_config(
+    experiment: Annotated[str, typer.Argument(help="Experiment name (see `list`).")],
+    profile: ProfileOpt = "demo",
+    overrides: SetOpt = None,
+) -> None:
+    """Print the fully resolved config of an experiment as JSON."""
+    import dataclasses
+
+    from hopfield_lab.experiments import get_experiment
+    from hopfield_lab.experiments.base import resolve_config
+
+    cfg = resolve_config(get_experiment(experiment), profile, overrides or [])
+    _print_json({"experiment": experiment, "profile": profile, **dataclasses.asdict(cfg)})
+
+
+@app.command("run")
+def run(
+    experiment: Annotated[str, typer.Argument(help="Experiment name (see `list`).")],
+    profile: ProfileOpt = "demo",
+    overrides: SetOpt = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Root of run directories.")] = Path(
+        "runs"
+    ),
+    name: Annotated[str | None, typer.Option(help="Run directory name.")] = None,
+    force: Annotated[bool, typer.Option(help="Wipe an existing run of that name.")] = False,
+    executor: Annotated[str, typer.Option(help="local | ray")] = "local",
+    device: Annotated[str, typer.Option(help="cpu | cuda | cuda:N")] = "cpu",
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run one experiment (resuming or skipping finished work) and write its report."""
+    from hopfield_lab.experiments import RunContext, run_experiment
+
+    ctx = RunContext(executor=executor, device=device, progress=progress and not as_json)
+    outcome = run_experiment(
+        experiment, profile, overrides or [], out=out, run_name=name, force=force, ctx=ctx
+    )
+    payload = {
+        "run_dir": str(outcome.run_dir.path),
+        "report": str(outcome.run_dir.report_path),
+        "skipped": outcome.skipped,
+        "results": outcome.results,
+    }
+    if as_json:
+        _print_json(payload)
+        return
+    if outcome.skipped:
+        _out.print(f"[yellow]already complete[/]: {outcome.run_dir.path} (report rebuilt)")
+    _print_results(outcome.results)
+    _out.print(f"report: {outcome.run_dir.report_path}")
+
+
+def _print_results(results: dict[str, Any]) -> None:
+    table = RichTable(show_header=False, box=None)
+    for key, value in results.items():
+        if key in {"status", "timestamp"}:
+            continue
+        table.add_row(
+            key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+        )
+    _out.print(table)
+
+
+@app.command("report")
+def report(
+    directory: Annotated[Path, typer.Argument(help="A run directory, or a root of runs.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Rebuild report.html from the artifacts on disk alone (no recomputation)."""
+    from hopfield_lab.errors import ConfigError
+    from hopfield_lab.runs import build_index, build_report
+
+    if not directory.is_dir():
+        raise ConfigError(f"directory {str(directory)!r} does not exist or is not a directory")
+    if (directory / "config.json").is_file():
+        path = build_report(directory)
+        runs = [directory]
+    else:
+        runs = sorted(p.parent for p in directory.glob("*/*/config.json"))
+        if not runs:
+            raise ConfigError(
+                f"directory {str(directory)!r} holds no run (no config.json in it or in "
+                "<experiment>/<name>/ below it)"
+            )
+        for r in runs:
+            build_report(r)
+        path = build_index(directory, runs, title="hopfield-lab runs")
+    if as_json:
+        _print_json({"report": str(path), "runs": [str(r) for r in runs]})
+    else:
+        _out.print(f"report: {path} ({len(runs)} run(s))")
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Root of run directories.")] = Path(
+        "runs"
+    ),
+    force: Annotated[bool, typer.Option(help="Recompute finished demo runs.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run every experiment's demo profile and write one combined report."""
+    from hopfield_lab.experiments import EXPERIMENTS, RunContext, get_experiment, run_experiment
+    from hopfield_lab.runs import build_index
+
+    get_experiment  # noqa: B018
+    start = time.perf_counter()
+    ctx = RunContext(progress=progress and not as_json)
+    summary = []
+    run_dirs = []
+    for name in sorted(EXPERIMENTS):
+        t0 = time.perf_counter()
+        if not as_json:
+            _out.print(f"[bold]demo[/]: {name} ...")
+        outcome = run_experiment(name, "demo", out=out, force=force, ctx=ctx)
+        run_dirs.append(outcome.run_dir.path)
+        summary.append(
+            {
+                "experiment": name,
+                "seconds": round(time.perf_counter() - t0, 2),
+                "skipped": outcome.skipped,
+                "run_dir": str(outcome.run_dir.path),
+            }
+        )
+        if not as_json:
+            _print_results(outcome.results)
+    index = build_index(out, run_dirs, title="hopfield-lab demo")
+    total = round(time.perf_counter() - start, 2)
+    if as_json:
+        _print_json({"report": str(index), "seconds": total, "runs": summary})
+    else:
+        _out.print(f"demo finished in {total:.1f} s; combined report: {index}")
+
+
+@app.command("bench")
+def bench(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Benchmarks to run (default: all).")
+    ] = None,
+    quick: Annotated[bool, typer.Option(help="Smaller sizes (about a minute).")] = False,
+    device: Annotated[str, typer.Option(help="cpu | cuda")] = "cpu",
+    as_json: JsonOpt = False,
+) -> None:
+    """Run benchmarks side by side and print ratios (ours vs the obvious alternative)."""
+    from hopfield_lab.benchmarks import format_results, run_benchmarks
+
+    results = run_benchmarks(names or None, quick=quick, device=device)
+    if as_json:
+        _print_json(results)
+    else:
+        typer.echo(format_results(results))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app and turn user errors into one line and exit code 2."""
+    command = typer.main.get_command(app)
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        argv = ["--help"]
+    try:
+        command.main(args=argv, prog_name="hopfield-lab", standalone_mode=False)
+    except DivergenceError as exc:
+        typer.echo(f"error: diverged: {exc}", err=True)
+        return 3
+    except HopfieldLabError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    except ClickException as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)  # type: ignore[attr-defined]
+        return 2
+    except Abort:
+        typer.echo("aborted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        typer.echo(
+            "interrupted: finished work is saved; re-run the same command to resume", err=True
+        )
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The command line: one-line errors with exit code 2, JSON output, report rebuild."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hopfield_lab.cli import main
+
+TINY = [
+    "--set",
+    "dataset=digits",
+    "--set",
+    "n_patterns=60",
+    "--set",
+    "n_queries=8",
+    "--set",
+    "betas=0.5",
+    "--set",
+    "noise_sigmas=0.3",
+    "--set",
+    "mask_fractions=0.5",
+    "--set",
+    "solvers=picard",
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "nope"], "experiment must be one of"),
+        (["run", "retrieval", "--profile", "fast"], "profile must be one of 'demo'"),
+        (["run", "retrieval", "--set", "beta=3"], "unknown config key 'beta'; valid keys:"),
+        (["run", "retrieval", "--set", "tol=abc"], "tol must be a number; got 'abc'"),
+        (["run", "retrieval", "--set", "tol=-1"], "tol must be a finite number > 0"),
+        (["run", "retrieval", "--set", "tol"], "--set expects key=value"),
+        (["run", "retrieval", "--executor", "dask"], "executor must be one of 'local', 'ray'"),
+        (["run", "retrieval", "--bogus"], "No such option: --bogus"),
+        (["report", "/nonexistent/dir"], "does not exist"),
+        (["bench", "nope"], "unknown benchmark(s) 'nope'; valid names:"),
+        (["config", "retrieval", "--set", "dtype=float16"], "dtype must be one of"),
+    ],
+)
+def test_user_errors_are_one_line_with_exit_2(argv, message, capsys) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_list_and_config_json(capsys) -> None:
+    assert main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert any(r["name"] == "retrieval" for r in rows)
+    assert main(["config", "retrieval", "--profile", "quick", "--set", "seed=3"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["seed"] == 3 and cfg["profile"] == "quick" and cfg["n_patterns"] == 5000
+
+
+def test_run_json_then_report_rebuild(tmp_path, capsys) -> None:
+    assert main(["run", "retrieval", *TINY, "--out", str(tmp_path), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["results"]["status"] == "complete" and not payload["skipped"]
+    report = tmp_path / "retrieval" / payload["run_dir"].split("/")[-1] / "report.html"
+    report.unlink()
+    assert main(["report", payload["run_dir"]]) == 0
+    assert report.is_file() and "accuracy" in report.read_text()
+    capsys.readouterr()
+    assert main(["report", str(tmp_path), "--json"]) == 0
+    index = json.loads(capsys.readouterr().out)
+    assert index["report"].endswith("report.html") and len(index["runs"]) == 1
+
+
+def test_console_script_exit_code() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hopfield_lab.cli", "run", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: experiment must be one of")
