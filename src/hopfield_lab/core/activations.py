@@ -222,9 +222,7 @@ def _relu(beta: float) -> Activation:
 
 
 def _softplus(beta: float) -> Activation:
-    return Activation(
-        "softplus", 1.0, F.softplus, dilog_lagrangian, lambda u: torch.sigmoid(u)
-    )
+    return Activation("softplus", 1.0, F.softplus, dilog_lagrangian, lambda u: torch.sigmoid(u))
 
 
 def _hardtanh(beta: float) -> Activation:
