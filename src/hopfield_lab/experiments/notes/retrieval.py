@@ -450,7 +450,8 @@ def _figures(
 
     ex_cells = [c for c in cells if "examples" in c]
     if ex_cells:
-        c = ex_cells[len(ex_cells) // 2]
+        mask_labels = [lab for lab in labels if lab.startswith("mask")]
+        c = max(ex_cells, key=lambda c: c["settings"][mask_labels[-1]]["solvers"][first]["exact"])
         ex = c["examples"]
         n = len(ex["query"])
         fig, axes = plt.subplots(3, n, figsize=(1.3 * n, 4.2), squeeze=False)
