@@ -57,7 +57,7 @@ def list_experiments(as_json: JsonOpt = False) -> None:
     from hopfield_lab.experiments import EXPERIMENTS, get_experiment
 
     get_experiment  # noqa: B018  (importing registers every experiment)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": e.name,
             "title": e.title,

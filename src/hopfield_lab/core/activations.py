@@ -96,12 +96,12 @@ class _DilogLagrangian(torch.autograd.Function):
     """Elementwise ``-Li2(-e^u)`` with the exact gradient ``softplus(u)``."""
 
     @staticmethod
-    def forward(ctx, u: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx, u: Tensor) -> Tensor:
         ctx.save_for_backward(u)
         return _neg_li2_neg_exp(u)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> Tensor:
         (u,) = ctx.saved_tensors
         return grad * F.softplus(u)
 

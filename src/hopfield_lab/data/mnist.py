@@ -25,6 +25,7 @@ import importlib.util
 import os
 import pickle
 import struct
+import typing
 import zipfile
 from pathlib import Path
 from typing import IO, Any
@@ -217,7 +218,7 @@ def _open_binary(file: Path) -> IO[bytes]:
     with open(file, "rb") as handle:
         head = handle.read(2)
     if head == b"\x1f\x8b":
-        return gzip.open(file, "rb")
+        return typing.cast(IO[bytes], gzip.open(file, "rb"))
     return open(file, "rb")
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import time
+import typing
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -121,8 +122,8 @@ class RetrievalConfig:
         check_choice("normalize", self.normalize, ("center_scale", "none"))
         if not self.solvers:
             _raise_empty("solvers")
-        for s in self.solvers:
-            check_choice("solvers", s, SOLVERS)
+        for name in self.solvers:
+            check_choice("solvers", name, SOLVERS)
         check_positive("tol", self.tol)
         check_int("max_iter", self.max_iter, 1)
         check_int("anderson_window", self.anderson_window, 1)
@@ -179,7 +180,7 @@ def _queries(
     clean = X[idx]
     if kind == "noise":
         return gaussian_noise(clean, level, generator=gen)
-    return mask(clean, level, mode="bottom", image_shape=shape)
+    return typing.cast(Tensor, mask(clean, level, mode="bottom", image_shape=shape))
 
 
 # --- one cell: one beta, every corruption, every solver --------------------------------------
