@@ -1,0 +1,211 @@
+"""Benchmarks: our solvers side by side with plain methods and peer libraries.
+
+Registered benchmarks (``BENCHMARKS``):
+
+* ``anderson-vs-picard``: Anderson vs Picard on the modern Hopfield retrieval fixed point
+  (MNIST) for several ``beta``;
+* ``anderson-vs-torchdeq``: our Anderson vs ``torchdeq``'s on that problem and on a linear
+  contraction with a known solution;
+* ``euler-rk4-vs-torchdiffeq``: our fixed-step ``integrate`` vs ``torchdiffeq.odeint``,
+  forward and forward+backward, on two flows.
+
+Usage (under a minute on 2 idle CPU cores; ``quick=True`` about 20 seconds)::
+
+    from hopfield_lab.benchmarks import format_results, run_benchmarks
+    print(format_results(run_benchmarks(None, quick=True)))
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import torch
+
+from hopfield_lab.benchmarks import fixed_point as _fixed_point_benchmarks  # noqa: F401 (registers)
+from hopfield_lab.benchmarks import ode as _ode_benchmarks  # noqa: F401 (registers)
+from hopfield_lab.benchmarks.common import (
+    BENCHMARKS,
+    DESCRIPTIONS,
+    BenchResult,
+    bench_profile,
+    machine_info,
+    machine_threads,
+    register,
+    time_fn,
+    time_fns,
+    torch_threads,
+)
+from hopfield_lab.errors import ConfigError
+
+__all__ = [
+    "BENCHMARKS",
+    "DESCRIPTIONS",
+    "BenchResult",
+    "bench_profile",
+    "format_results",
+    "machine_info",
+    "register",
+    "run_benchmarks",
+    "time_fn",
+    "time_fns",
+]
+
+
+def _check_device(device: str) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(
+            f"device must be a torch device string like 'cpu'; got {device!r}"
+        ) from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for, but CUDA is not available")
+    return dev
+
+
+def run_benchmarks(
+    names: list[str] | None, *, quick: bool = False, device: str = "cpu"
+) -> dict[str, Any]:
+    """Run benchmarks by name with torch using every core of the machine.
+
+    The torch thread count is set to the number of cores this process may use for the run
+    and restored afterwards.
+
+    Args:
+        names: benchmark names (see ``BENCHMARKS``), run in the order given (duplicates once);
+            None runs them all.
+        quick: quick sizes (about 20 s for all on 2 idle CPU cores). Default False (full
+            sizes, under a minute there; more when other processes compete for the cores).
+        device: torch device string. Default "cpu".
+
+    Returns:
+        ``{"machine": machine_info(), "settings": {"quick", "profile", "device"},
+        "runs": {name: {"elapsed_s", "load_average"}}, "results": [BenchResult.to_dict(),
+        ...]}``; ``load_average`` is the machine's 1-minute load when the benchmark ended
+        (above the core count, other processes competed for the cores and timings are noisy).
+
+    Raises:
+        ConfigError: an unknown benchmark name (the message lists the valid ones) or an
+            unusable device.
+    """
+    valid = list(BENCHMARKS)
+    if names is None:
+        selected = valid
+    else:
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise ConfigError(f"names must be a list of benchmark names or None; got {names!r}")
+        unknown = [n for n in names if n not in BENCHMARKS]
+        if unknown:
+            raise ConfigError(
+                f"unknown benchmark(s) {', '.join(repr(n) for n in unknown)}; "
+                f"valid names: {', '.join(valid)}"
+            )
+        selected = list(dict.fromkeys(names))
+    dev = _check_device(device)
+    results: list[dict[str, Any]] = []
+    runs: dict[str, dict[str, float | None]] = {}
+    with torch_threads(machine_threads()):
+        machine = machine_info()
+        for name in selected:
+            start = time.perf_counter()
+            results.append(BENCHMARKS[name](quick, str(dev)).to_dict())
+            runs[name] = {
+                "elapsed_s": time.perf_counter() - start,
+                "load_average": machine_info()["load_average"],
+            }
+    return {
+        "machine": machine,
+        "settings": {"quick": quick, "profile": bench_profile(quick), "device": str(dev)},
+        "runs": runs,
+        "results": results,
+    }
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value == 0.0:
+            return "0"
+        if abs(value) >= 1e5 or abs(value) < 1e-3:
+            return f"{value:.2e}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return ["(no rows)"]
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(c for c in row if c not in columns)
+    cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.rjust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    return [line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)]
+
+
+def _machine_line(m: dict[str, Any]) -> str:
+    parts = [
+        f"{m.get('platform')}",
+        f"python {m.get('python')}",
+        f"torch {m.get('torch')} ({m.get('torch_threads')} threads)",
+        f"CPU {m.get('cpu_model')} ({m.get('cpu_count')} cores)",
+        f"CUDA {m.get('cuda_device') or 'none'}",
+        f"load {m.get('load_average')}",
+        f"torchdiffeq {m.get('torchdiffeq')}",
+        f"torchdeq {m.get('torchdeq')}",
+    ]
+    return "machine: " + " | ".join(parts)
+
+
+def format_results(d: dict[str, Any]) -> str:
+    """Plain-text report of :func:`run_benchmarks`' output: the machine line, then per
+    benchmark a table of its rows, its ratios and its notes.
+
+    Args:
+        d: the dict returned by :func:`run_benchmarks`.
+
+    Returns:
+        The report, lines joined by newlines (no colour or markup).
+    """
+    out = [_machine_line(d.get("machine", {}))]
+    settings = d.get("settings")
+    if settings:
+        out.append(f"settings: profile {settings.get('profile')}, device {settings.get('device')}")
+    runs = d.get("runs", {})
+    for res in d.get("results", []):
+        out.append("")
+        run = runs.get(res["name"], {})
+        took = (
+            f" ({run['elapsed_s']:.1f} s, load {run.get('load_average')} at the end)"
+            if "elapsed_s" in run
+            else ""
+        )
+        out.append(f"== {res['name']}{took} ==")
+        out.append(res.get("description", ""))
+        out.append("")
+        out.extend(_table(res.get("rows", [])))
+        ratios = res.get("ratios", {})
+        if ratios:
+            out.append("")
+            out.append("ratios:")
+            width = max(len(k) for k in ratios)
+            out.extend(f"  {k.ljust(width)}  {_fmt(float(v))}" for k, v in ratios.items())
+        notes = res.get("notes", [])
+        if notes:
+            out.append("")
+            out.append("notes:")
+            out.extend(f"  - {n}" for n in notes)
+    return "\n".join(out)
