@@ -306,10 +306,15 @@ class _Anderson:
         slot = self.pos % self.m
         self.pos += 1
         keep = mask.view(b, 1)
-        X, G = self.X.clone(), self.G.clone()  # out-of-place: keeps autograd history intact
-        X[:, slot] = torch.where(keep, x.reshape(b, -1), self.X[:, slot])
-        G[:, slot] = torch.where(keep, gx.reshape(b, -1), self.G[:, slot])
-        self.X, self.G = X, G
+        new_x = torch.where(keep, x.reshape(b, -1), self.X[:, slot])
+        new_g = torch.where(keep, gx.reshape(b, -1), self.G[:, slot])
+        if torch.is_grad_enabled() and (new_x.requires_grad or new_g.requires_grad):
+            X, G = self.X.clone(), self.G.clone()  # out-of-place: keeps autograd history intact
+            X[:, slot], G[:, slot] = new_x, new_g
+            self.X, self.G = X, G
+        else:  # no graph to protect: write the slot in place
+            self.X[:, slot] = new_x
+            self.G[:, slot] = new_g
         valid = self.valid.clone()
         valid[:, slot] = mask | self.valid[:, slot]
         self.valid = valid

@@ -142,6 +142,7 @@ def _fixed_step(
     energies: list[Tensor] = []
     _record_energy(energy, x0, energies)
     n = 0
+    frozen = False  # becomes True at the first divergence (then every step masks)
     for i in range(len(times) - 1):
         t0, t1 = times[i], times[i + 1]
         dt = float(t1 - t0)
@@ -149,9 +150,12 @@ def _fixed_step(
         h = (t1 - t0) / n_sub
         for j in range(n_sub):
             new = step(f, t0 + j * h, x, h)
-            monitor.check(new, n, candidates=~monitor.diverged)
             # diverged samples (new or old) keep their last finite state
-            x = torch.where(monitor.diverged.view(shape), x, new)
+            if bool(monitor.check(new, n).any()) or frozen:
+                frozen = True
+                x = torch.where(monitor.diverged.view(shape), x, new)
+            else:
+                x = new
             n += 1
         if record:
             traj.append(x)

@@ -121,25 +121,31 @@ class _DivergenceMonitor:
     def check(self, x: Tensor, step: int, candidates: Tensor | None = None) -> Tensor:
         """Mark newly diverged samples among ``candidates``; return the new-divergence mask."""
         flat = x.detach().reshape(x.shape[0], -1)
-        finite = torch.isfinite(flat).all(dim=1)
-        bad = ~finite
+        # one reduction per step: a NaN or Inf entry makes the row's norm non-finite
+        norms = torch.linalg.vector_norm(flat, dim=1)
+        bad = ~torch.isfinite(norms)
         if self.max_norm is not None:
-            norms = torch.linalg.vector_norm(torch.nan_to_num(flat, 0.0, 0.0, 0.0), dim=1)
             bad = bad | (norms > self.max_norm)
         bad = bad & ~self.diverged
         if candidates is not None:
             bad = bad & candidates
         if bool(bad.any()):
             idx = int(torch.nonzero(bad)[0])
+            finite = bool(torch.isfinite(flat[idx]).all())
             self.reason.setdefault(
                 step,
                 "non-finite state"
-                if not bool(finite[idx])
+                if not finite
                 else f"state norm exceeded max_norm={self.max_norm:g}",
             )
             self.diverged |= bad
             self.step[bad] = step
         return bad
+
+    @property
+    def any(self) -> bool:
+        """Whether any sample has diverged so far."""
+        return bool(self.diverged.any())
 
     def finish(self, what: str) -> None:
         """Raise :class:`DivergenceError` if any sample diverged and the policy says so."""
