@@ -16,17 +16,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
 from hopfield_lab.errors import ConfigError, check_choice
+from hopfield_lab.runs.progress import progress_bar
 from hopfield_lab.runs.rundir import RunDir
 
 __all__ = ["EXECUTORS", "CellFn", "run_cells"]
@@ -40,20 +31,6 @@ CellFn = Callable[[dict[str, Any]], dict[str, Any]]
 _RAY_MISSING = "executor 'ray' needs the optional dependency: pip install 'hopfield-lab[cluster]'"
 
 
-def _progress_bar(enabled: bool) -> Progress:
-    console = Console(stderr=True)
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not (enabled and console.is_terminal),
-        transient=False,
-    )
-
-
 def _check_result(key: str, result: Any) -> dict[str, Any]:
     if not isinstance(result, dict):
         raise ConfigError(
@@ -63,7 +40,7 @@ def _check_result(key: str, result: Any) -> dict[str, Any]:
 
 
 def _run_local(
-    fn: CellFn, pending: dict[str, dict[str, Any]], run_dir: RunDir, bar: Progress, task: Any
+    fn: CellFn, pending: dict[str, dict[str, Any]], run_dir: RunDir, bar: Any, task: Any
 ) -> None:
     for key, cell in pending.items():
         bar.update(task, description=f"cell {key}")
@@ -73,7 +50,7 @@ def _run_local(
 
 
 def _run_ray(
-    fn: CellFn, pending: dict[str, dict[str, Any]], run_dir: RunDir, bar: Progress, task: Any
+    fn: CellFn, pending: dict[str, dict[str, Any]], run_dir: RunDir, bar: Any, task: Any
 ) -> None:
     import ray  # optional; run_cells has checked that it imports
 
@@ -152,7 +129,7 @@ def run_cells(
                 import ray  # noqa: F401 - optional dependency, checked before any work starts
             except ImportError as err:
                 raise ConfigError(_RAY_MISSING) from err
-        with _progress_bar(progress) as bar:
+        with progress_bar(progress) as bar:
             label = f"{run.experiment}/{run.name}"
             task = bar.add_task(label, total=len(pending))
             runner = _run_ray if executor == "ray" else _run_local

@@ -21,6 +21,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-from hopfield_lab.errors import DataError
+from hopfield_lab.errors import ConfigError, DataError
 
 __all__ = [
     "append_jsonl",
@@ -38,6 +39,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_jsonl",
     "atomic_write_text",
+    "check_safe_name",
     "read_json",
     "read_jsonl",
     "to_jsonable",
@@ -323,3 +325,20 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
                 break  # an append cut short by a kill
             raise DataError(f"{source}, line {number}, is not valid JSON: {err}") from err
     return records
+
+
+_SAFE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_safe_name(label: str, value: Any) -> str:
+    """Return ``value`` if it can be a file or directory name, else raise ConfigError.
+
+    Allowed: a non-empty string of letters, digits, ``.``, ``_`` or ``-`` starting with a
+    letter or digit.
+    """
+    if not isinstance(value, str) or not _SAFE_NAME_RE.fullmatch(value):
+        raise ConfigError(
+            f"{label} must be a non-empty string of letters, digits, '.', '_' or '-' starting "
+            f"with a letter or digit (it becomes a file or directory name); got {value!r}"
+        )
+    return value

@@ -33,6 +33,7 @@ from hopfield_lab.runs.io import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
+    check_safe_name,
     read_json,
     read_jsonl,
     to_jsonable,
@@ -41,18 +42,9 @@ from hopfield_lab.runs.table import Table
 
 __all__ = ["RunDir", "cell_filename"]
 
-_PART_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_SAFE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _UNSAFE_RE = re.compile(r"[^a-z0-9._-]+")
 _MAX_SLUG = 64
-
-
-def _check_part(label: str, value: Any) -> str:
-    if not isinstance(value, str) or not _PART_RE.fullmatch(value):
-        raise ConfigError(
-            f"{label} must be a non-empty string of letters, digits, '.', '_' or '-' starting "
-            f"with a letter or digit (it becomes a directory name); got {value!r}"
-        )
-    return value
 
 
 def cell_filename(key: str) -> str:
@@ -75,7 +67,7 @@ def cell_filename(key: str) -> str:
     if not isinstance(key, str) or not key:
         raise ConfigError(f"cell key must be a non-empty string; got {key!r}")
     slug = _UNSAFE_RE.sub("-", key.lower()).strip("-.")[:_MAX_SLUG].rstrip("-.")
-    if slug == key and _PART_RE.fullmatch(slug):
+    if slug == key and _SAFE_RE.fullmatch(slug):
         return slug
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
     return f"{slug}-{digest}" if slug else digest
@@ -148,8 +140,8 @@ class RunDir:
             ConfigError: if ``experiment`` or ``name`` is not a safe directory name, ``config``
                 is not a dict, or the directory holds a different config and ``force`` is False.
         """
-        _check_part("experiment", experiment)
-        _check_part("name", name)
+        check_safe_name("experiment", experiment)
+        check_safe_name("name", name)
         if not isinstance(config, dict):
             raise ConfigError(f"config must be a dict; got {type(config).__name__}")
         run = cls(Path(root) / experiment / name)
@@ -376,7 +368,7 @@ class RunDir:
             ConfigError: if ``name`` is not a safe file name.
         """
         stem = name[:-4] if isinstance(name, str) and name.endswith(".png") else name
-        _check_part("figure name", stem)
+        check_safe_name("figure name", stem)
         try:
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", dpi=110)

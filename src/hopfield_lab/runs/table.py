@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from hopfield_lab.errors import ConfigError, DataError
-from hopfield_lab.runs.io import read_json
+from hopfield_lab.runs.io import check_safe_name, read_json
 
 __all__ = [
     "COMPARISON_COLUMNS",
@@ -41,20 +41,10 @@ COMPARISON_COLUMNS: tuple[str, ...] = ("quantity", "paper", "ours", "±", "gap")
 #: How a missing value (``None``) is shown in Markdown and HTML.
 MISSING = "—"
 
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _INT_RE = re.compile(r"[+-]?\d+")
 _FLOAT_RE = re.compile(
     r"[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|nan|inf|infinity)", flags=re.IGNORECASE
 )
-
-
-def _check_name(name: Any) -> str:
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise ConfigError(
-            f"table name must be a non-empty string of letters, digits, '.', '_' or '-' "
-            f"starting with a letter or digit; got {name!r}"
-        )
-    return name
 
 
 def _to_python(value: Any) -> Any:
@@ -131,7 +121,7 @@ class Table:
     fmt: str = "{:.4g}"
 
     def __post_init__(self) -> None:
-        _check_name(self.name)
+        check_safe_name("table name", self.name)
         if isinstance(self.columns, str) or not all(isinstance(c, str) for c in self.columns):
             raise ConfigError(f"columns must be a list of strings; got {self.columns!r}")
         self.columns = list(self.columns)

@@ -34,15 +34,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress, TextColumn
 from torch import Tensor, nn
 
 from hopfield_lab.errors import (
@@ -53,6 +45,7 @@ from hopfield_lab.errors import (
     check_positive,
 )
 from hopfield_lab.runs.io import atomic_torch_save, atomic_write_jsonl
+from hopfield_lab.runs.progress import progress_bar
 from hopfield_lab.runs.rundir import RunDir
 
 __all__ = ["CHECKPOINT_NAME", "LossFn", "TrainConfig", "TrainResult", "fit"]
@@ -285,17 +278,7 @@ def _diverged(
 
 
 def _progress_bar(enabled: bool) -> Progress:
-    console = Console(stderr=True)
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not (enabled and console.is_terminal),
-    )
+    return progress_bar(enabled, TextColumn("loss {task.fields[loss]}"))
 
 
 # -------------------------------------------------------------------------------------- fit
