@@ -90,9 +90,9 @@ class RetrievalConfig:
     """
 
     dataset: Literal["mnist", "digits"] = "mnist"
-    n_patterns: int = 500
-    n_queries: int = 64
-    betas: tuple[float, ...] = (0.005, 0.01, 0.02, 0.05, 0.1)
+    n_patterns: int = 1000
+    n_queries: int = 128
+    betas: tuple[float, ...] = (0.005, 0.01, 0.015, 0.02, 0.05, 0.1)
     noise_sigmas: tuple[float, ...] = (0.3, 0.6)
     mask_fractions: tuple[float, ...] = (0.5,)
     normalize: Literal["center_scale", "none"] = "center_scale"
