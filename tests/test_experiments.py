@@ -139,3 +139,18 @@ def test_rerun_skips_and_resume_after_kill(retrieval_run, tmp_path) -> None:
     assert not resumed.skipped and resumed.run_dir.is_complete()
     assert cells[0].read_text() == kept  # the finished cell was not recomputed
     assert cells[1].is_file()
+
+
+@dataclass(frozen=True)
+class _Outer:
+    inner: _Cfg = _Cfg()
+    k: int = 0
+
+
+def test_nested_overrides() -> None:
+    cfg = apply_overrides(_Outer(), ["inner.n=4", "k=2", "inner.names=x,y"])
+    assert cfg.inner.n == 4 and cfg.inner.names == ("x", "y") and cfg.k == 2
+    with pytest.raises(ConfigError, match="unknown config key 'inner.zz'; valid keys: inner.n"):
+        apply_overrides(_Outer(), ["inner.zz=1"])
+    with pytest.raises(ConfigError, match="config key 'k' has no sub-keys"):
+        apply_overrides(_Outer(), ["k.x=1"])

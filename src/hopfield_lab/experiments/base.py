@@ -179,7 +179,7 @@ def parse_override(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def apply_overrides(config: Any, overrides: Sequence[str]) -> Any:
+def apply_overrides(config: Any, overrides: Sequence[str], _prefix: str = "") -> Any:
     """Return ``config`` with ``key=value`` overrides applied, typed by the dataclass fields.
 
     Raises:
@@ -189,11 +189,21 @@ def apply_overrides(config: Any, overrides: Sequence[str]) -> Any:
     hints = typing.get_type_hints(type(config))
     names = [f.name for f in dataclasses.fields(config)]
     changes: dict[str, Any] = {}
+    nested: dict[str, list[str]] = {}
     for text in overrides:
         key, value = parse_override(text)
-        if key not in names:
-            raise ConfigError(f"unknown config key {key!r}; valid keys: {', '.join(names)}")
-        changes[key] = _convert(key, value, hints[key])
+        head, dot, rest = key.partition(".")
+        if head not in names:
+            valid = ", ".join(_prefix + n for n in names)
+            raise ConfigError(f"unknown config key {_prefix + key!r}; valid keys: {valid}")
+        if dot:  # "pair.epochs=3" overrides a field of a nested config
+            if not dataclasses.is_dataclass(hints[head]):
+                raise ConfigError(f"config key {_prefix + head!r} has no sub-keys")
+            nested.setdefault(head, []).append(f"{rest}={value}")
+        else:
+            changes[key] = _convert(_prefix + key, value, hints[key])
+    for head, sub_overrides in nested.items():
+        changes[head] = apply_overrides(getattr(config, head), sub_overrides, f"{_prefix}{head}.")
     try:
         return dataclasses.replace(config, **changes)
     except ConfigError:

@@ -1,0 +1,73 @@
+"""Diagnostics of Hopfield-type dynamics that take trajectories or models.
+
+Everything works on any object of the core vocabulary by duck typing: a map ``update(x)``
+``(B, N) -> (B, N)``, optionally ``energy(x) -> (B,)`` and a closed-form ``jacobian(x)``
+``(B, N) -> (B, N, N)`` (autograd replaces a missing one, at about ``N`` times the cost).
+The finite-step paper's diagnostics (Secs. 3, 5.2 and App. B):
+
+* trajectories: :func:`rollout`, :func:`energy_along`, :func:`energy_bands`,
+  :func:`energy_increase_rate`, :func:`is_monotone` (Eq. 5);
+* perturbations: :func:`distance_ratio` (Eq. 10), :func:`product_bound` and
+  :func:`check_product_bound` (App. B.1);
+* Jacobian statistics: :func:`jacobian_norms`, :func:`quantiles` (Eq. 9),
+  :func:`smoothness_constants` and :func:`descent_violations` (Eq. 8, App. B.2);
+* spectra: :func:`jacobian_spectrum`, :func:`spectral_radius`, :func:`top_singular_value`.
+"""
+
+from hopfield_lab.analysis.jacobian_stats import (
+    NORM_KINDS,
+    DescentViolations,
+    JacobianFn,
+    autograd_jacobian,
+    descent_violations,
+    jacobian_norms,
+    quantiles,
+    resolve_jacobian,
+    smoothness_constants,
+)
+from hopfield_lab.analysis.perturbation import (
+    ProductBoundCheck,
+    check_product_bound,
+    distance_ratio,
+    product_bound,
+)
+from hopfield_lab.analysis.spectra import (
+    is_symmetric,
+    jacobian_spectrum,
+    spectral_radius,
+    top_singular_value,
+)
+from hopfield_lab.analysis.trajectories import (
+    EnergyIncreaseRate,
+    energy_along,
+    energy_bands,
+    energy_increase_rate,
+    is_monotone,
+    rollout,
+)
+
+__all__ = [
+    "NORM_KINDS",
+    "DescentViolations",
+    "EnergyIncreaseRate",
+    "JacobianFn",
+    "ProductBoundCheck",
+    "autograd_jacobian",
+    "check_product_bound",
+    "descent_violations",
+    "distance_ratio",
+    "energy_along",
+    "energy_bands",
+    "energy_increase_rate",
+    "is_monotone",
+    "is_symmetric",
+    "jacobian_norms",
+    "jacobian_spectrum",
+    "product_bound",
+    "quantiles",
+    "resolve_jacobian",
+    "rollout",
+    "smoothness_constants",
+    "spectral_radius",
+    "top_singular_value",
+]
