@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from hopfield_lab.benchmarks import fixed_point as _fixed_point_benchmarks  # noqa: F401 (registers)
+from hopfield_lab.benchmarks import jacobian as _jacobian_benchmarks  # noqa: F401 (registers)
 from hopfield_lab.benchmarks import ode as _ode_benchmarks  # noqa: F401 (registers)
 from hopfield_lab.benchmarks.common import (
     BENCHMARKS,

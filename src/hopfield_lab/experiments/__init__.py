@@ -3,7 +3,7 @@
 The library (core, models, solvers, data, runs) never imports this package; the CLI does.
 """
 
-from hopfield_lab.experiments import notes
+from hopfield_lab.experiments import finite_step, notes
 from hopfield_lab.experiments.base import (
     EXPERIMENTS,
     PROFILES,
@@ -21,6 +21,7 @@ __all__ = [
     "Experiment",
     "RunContext",
     "RunOutcome",
+    "finite_step",
     "get_experiment",
     "notes",
     "register",

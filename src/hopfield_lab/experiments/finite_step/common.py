@@ -1,0 +1,265 @@
+"""Training and evaluation shared by the finite-step experiments (Table 1, Figures 1-2).
+
+Protocol (finite-step paper, Sec. 5 and App. E): ``FiniteStepHopfield`` with ``N = 128`` hidden
+units, ``v_0 = x`` the flattened MNIST image (pixels in [0, 1]), ``K`` residual steps with
+``a = 1`` for ``K = 1`` and ``a = 0.5`` otherwise, a linear classifier on ``v_K``, cross-entropy
+and Adam (lr 1e-3, batch 128). Regularisers act on the Jacobians at the trajectory states
+``v_0 .. v_{K-1}`` of the mini-batch (the states whose steps the descent condition (8)
+concerns), ``B K`` states per step:
+
+* ``base``: none;
+* ``jacq``: ``lam [max(J_q - m, 0)]^2`` (Eq. 9) with ``J_q`` the empirical upper ``q``-quantile
+  of ``|J_T(v)|_2`` over those states, estimated by warm-started Lanczos (within 1% of exact);
+* ``jacf``: ``lam * mean |J_T(v)|_F^2`` (closed form in the hidden space);
+* ``lip``: ``lam * |M|_2^2``.
+
+Noisy accuracy adds ``N(0, noise_sigma^2)`` pixel noise to the test images at test time only, not
+clipped to [0, 1] unless ``clip_noisy`` (the paper does not say; we do not clip by default).
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from hopfield_lab.analysis import energy_along, energy_increase_rate
+from hopfield_lab.data import gaussian_noise, load_mnist
+from hopfield_lab.models import FiniteStepHopfield
+from hopfield_lab.regularizers import (
+    SpectralNormEstimator,
+    jacf_penalty,
+    jacobian_spectral_norm,
+    jacq_penalty,
+    lip_penalty,
+)
+from hopfield_lab.training import TrainConfig, fit
+
+__all__ = [
+    "METHODS",
+    "PairConfig",
+    "RegSettings",
+    "evaluate",
+    "mnist_tensors",
+    "subset",
+    "train_model",
+    "train_pair",
+]
+
+METHODS = ("base", "jacf", "lip", "jacq")
+DIAG_LANCZOS_ITERS = 48
+"""Lanczos steps for diagnostic norms: within 0.1% of eigvalsh for N = 128, about 6x faster."""
+
+
+@dataclass(frozen=True)
+class RegSettings:
+    """Regulariser hyperparameters (the paper gives none: chosen on a validation split)."""
+
+    jacq_lam: float = 1.0
+    jacq_q: float = 0.9
+    jacq_m: float = 1.0
+    jacf_lam: float = 1e-3
+    lip_lam: float = 1e-2
+
+
+@lru_cache(maxsize=2)
+def mnist_tensors(mnist_path: str = "") -> dict[str, tuple[Tensor, Tensor]]:
+    """Train / validation / test tensors of the bundled (or a user) MNIST."""
+    data = load_mnist(mnist_path or None)
+    return {s: (getattr(data, s).x, getattr(data, s).y) for s in ("train", "val", "test")}
+
+
+def subset(x: Tensor, y: Tensor, n: int, seed: int) -> tuple[Tensor, Tensor]:
+    """The first ``n`` rows after a seeded shuffle (all rows when ``n <= 0`` or too large)."""
+    if n <= 0 or n >= len(x):
+        return x, y
+    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
+    return x[idx], y[idx]
+
+
+def _penalty(
+    model: FiniteStepHopfield,
+    states: Tensor,
+    index: Tensor,
+    method: str,
+    reg: RegSettings,
+    estimator: SpectralNormEstimator,
+) -> Tensor:
+    if method == "base":
+        return states.new_zeros(())
+    if method == "lip":
+        return lip_penalty(model.M, lam=reg.lip_lam)
+    ds = model.dsigma(states)  # (B K, N)
+    if method == "jacf":
+        return jacf_penalty(model.M, ds, lam=reg.jacf_lam)
+    norms = estimator(model.M, ds, index=index)
+    return jacq_penalty(norms, q=reg.jacq_q, m=reg.jacq_m, lam=reg.jacq_lam)
+
+
+def train_model(
+    *,
+    activation: str,
+    method: str,
+    K: int,
+    seed: int,
+    x: Tensor,
+    y: Tensor,
+    epochs: int,
+    reg: RegSettings,
+    hidden: int = 128,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    device: str = "cpu",
+    train_dir: Path | None = None,
+) -> tuple[FiniteStepHopfield, list[dict[str, Any]]]:
+    """Train one model (resuming from ``train_dir`` when it holds a checkpoint).
+
+    Returns:
+        The trained model (on ``device``) and the per-epoch history.
+    """
+    torch.manual_seed(seed)
+    model = FiniteStepHopfield(x.shape[1], hidden, activation=activation, K=K).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    estimator = SpectralNormEstimator()
+    index = torch.arange(len(x))
+
+    def loss_fn(module: torch.nn.Module, batch: tuple[Tensor, ...]) -> tuple[Tensor, dict]:
+        m = typing.cast(FiniteStepHopfield, module)
+        xb, yb, ib = batch
+        traj = m.trajectory(xb)  # (K + 1, B, d)
+        ce = F.cross_entropy(m.classifier(traj[-1]), yb)
+        states = traj[:-1].reshape(-1, traj.shape[-1])  # v_0 .. v_{K-1}: (K B, d)
+        ids = (ib.unsqueeze(0) * K + torch.arange(K, device=ib.device).unsqueeze(1)).reshape(-1)
+        pen = _penalty(m, states, ids, method, reg, estimator)
+        return ce + pen, {"ce": float(ce.detach()), "penalty": float(pen.detach())}
+
+    cfg = TrainConfig(
+        epochs=epochs, batch_size=batch_size, seed=seed, device=device, progress=False
+    )
+    result = fit(model, optimizer, loss_fn, (x, y, index), cfg, run_dir=train_dir)
+    return model, result.history
+
+
+@torch.no_grad()
+def evaluate(
+    model: FiniteStepHopfield,
+    x: Tensor,
+    y: Tensor,
+    *,
+    noise_sigma: float,
+    seed: int,
+    clip_noisy: bool = False,
+    batch: int = 2000,
+    jacobian_sample: int = 500,
+) -> dict[str, float]:
+    """Clean and noisy accuracy, plus trajectory diagnostics on a test sample.
+
+    Returns:
+        ``clean``, ``noisy`` accuracies (%); on the first ``jacobian_sample`` noisy test states:
+        the median and 90% quantile of ``|J_T(v_k)|_2`` over steps, the rate of steps violating
+        ``a <= 1 / (1 + |J_T(v_k)|)`` (Eq. 8) and the rate of energy increases (Eq. 5).
+    """
+    model.eval()
+    dev = next(model.parameters()).device
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    noisy_x = gaussian_noise(x, noise_sigma, generator=gen)
+    if clip_noisy:
+        noisy_x = noisy_x.clamp(0.0, 1.0)
+    correct = {"clean": 0, "noisy": 0}
+    for name, data in (("clean", x), ("noisy", noisy_x)):
+        for i in range(0, len(data), batch):
+            logits = model(data[i : i + batch].to(dev))
+            correct[name] += int((logits.argmax(1).cpu() == y[i : i + batch]).sum())
+    out = {k: 100.0 * v / len(x) for k, v in correct.items()}
+    traj = model.trajectory(noisy_x[:jacobian_sample].to(dev))  # (K + 1, S, d)
+    states = traj[:-1].reshape(-1, traj.shape[-1])
+    norms = jacobian_spectral_norm(
+        model.M, model.dsigma(states), method="lanczos", iters=DIAG_LANCZOS_ITERS
+    ).view(model.K, -1)
+    out["jac_median"] = float(norms.median())
+    out["jac_q90"] = float(torch.quantile(norms.flatten().double(), 0.9))
+    out["descent_violation_rate"] = float((model.a > 1.0 / (1.0 + norms)).double().mean())
+    rate = energy_increase_rate(energy_along(model.energy, traj))
+    out["energy_increase_rate"] = float(rate["rate"])
+    return out
+
+
+@dataclass(frozen=True)
+class PairConfig:
+    """Base and JacQ trained on the setting of the paper's Figures 1-2 (Sec. 5.2).
+
+    Attributes:
+        activation: paper: tanh. K: steps (paper: 5). epochs: paper: 100.
+        n_train: training images (0 = all). seed: training seed.
+        reg: regulariser strengths as ``(jacq_lam, jacq_q, jacq_m)``.
+        n_eval: test images analysed. mnist_path: optional user MNIST.
+    """
+
+    activation: str = "tanh"
+    K: int = 5
+    epochs: int = 100
+    n_train: int = 0
+    seed: int = 0
+    jacq: tuple[float, ...] = (1.0, 0.9, 1.0)
+    n_eval: int = 1000
+    mnist_path: str = ""
+
+    def validate(self) -> None:
+        """Raise ConfigError for out-of-range fields (called by the experiments' configs)."""
+        from hopfield_lab.errors import ConfigError, check_choice, check_int
+
+        check_choice("activation", self.activation, ("relu", "sigmoid", "tanh"))
+        check_int("K", self.K, 1)
+        check_int("epochs", self.epochs, 1)
+        check_int("n_train", self.n_train, 0)
+        check_int("seed", self.seed, 0)
+        check_int("n_eval", self.n_eval, 2)
+        if len(self.jacq) != 3:
+            raise ConfigError(f"jacq must be (lam, q, m); got {self.jacq!r}")
+
+
+def _pair_cell(cell: dict[str, Any]) -> dict[str, Any]:
+    model = _pair_model(cell)
+    x, y = mnist_tensors(cell["mnist_path"])["test"]
+    return evaluate(model, x, y, noise_sigma=0.25, seed=cell["seed"])
+
+
+def _pair_model(cell: dict[str, Any]) -> FiniteStepHopfield:
+    x, y = subset(*mnist_tensors(cell["mnist_path"])["train"], cell["n_train"], cell["seed"])
+    lam, q, m = cell["jacq"]
+    model, _ = train_model(
+        activation=cell["activation"],
+        method=cell["method"],
+        K=cell["K"],
+        seed=cell["seed"],
+        x=x,
+        y=y,
+        epochs=cell["epochs"],
+        reg=RegSettings(jacq_lam=lam, jacq_q=q, jacq_m=m),
+        device=cell.get("device", "cpu"),
+        train_dir=Path(cell["train_dir"]),
+    )
+    return model.eval()
+
+
+def train_pair(pair: PairConfig, run_dir: Any, ctx: Any) -> dict[str, tuple[Any, dict]]:
+    """Train (or resume, or load) Base and JacQ; return ``{method: (model, test metrics)}``."""
+    from hopfield_lab.runs import run_cells
+
+    cells = {
+        method: {
+            **{k: getattr(pair, k) for k in pair.__dataclass_fields__},
+            "method": method,
+            "device": ctx.device,
+            "train_dir": str(run_dir.path / "train" / method),
+        }
+        for method in ("base", "jacq")
+    }
+    metrics = run_cells(_pair_cell, cells, run_dir, executor=ctx.executor, progress=ctx.progress)
+    return {m: (_pair_model(cells[m]), metrics[m]) for m in cells}  # loads the checkpoints

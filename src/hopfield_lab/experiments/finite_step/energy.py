@@ -1,0 +1,227 @@
+"""Figure 1 of the finite-step paper: energy bands and perturbation growth, Base vs JacQ.
+
+Command::
+
+    hopfield-lab run finite-step-energy --profile demo|quick|paper
+
+Setting (Sec. 5.2): tanh, ``K = 5``, ``a = 0.5``; Base and JacQ trained as in Table 1 (see
+:mod:`hopfield_lab.experiments.finite_step.common`). On ``n_eval`` test images:
+
+* (a, b) the energy ``E(v_k)`` (Eq. 3) along the trajectories, mean +- std over samples;
+* (c) the distance ratio ``rho_k = |v_k^(1) - v_k^(2)| / |v_0^(1) - v_0^(2)|`` (Eq. 10) from
+  ``x`` and ``x + eps u`` (``u`` a random unit direction per image), median and quartiles;
+* the product bound ``prod_k |(1 - a) I + a J_T(v_k)|_2`` of App. B.1, in closed form
+  ``prod_k ((1 - a) + a |J_T(v_k)|_2)`` since ``J_T`` is symmetric PSD, checked against the
+  observed ``rho_k`` (it holds to first order in ``eps``), the Jacobian norms along the
+  trajectories, the rate of descent-condition violations ``a > 1/(1 + |J_T(v_k)|)`` (Eq. 8),
+  and the rate of energy increases (Eq. 5).
+
+A fact the paper does not state, checked here: for a monotone activation ``Phi`` is convex, so
+``E = |v|^2/2 - Phi(Mv)`` is majorised at ``v_k`` by a quadratic of curvature 1 and every step
+with ``0 < a < 2`` decreases ``E`` whatever ``|J_T|`` (see
+:mod:`hopfield_lab.models.finite_step`): energy increases should never be observed, and the
+descent condition (8) can fail at every step while the energy still decreases.
+
+The paper reports no numbers for Figure 1; the comparison table holds its qualitative claims.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+
+from hopfield_lab.analysis import (
+    descent_violations,
+    distance_ratio,
+    energy_along,
+    energy_bands,
+    energy_increase_rate,
+)
+from hopfield_lab.errors import check_positive
+from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.finite_step.common import (
+    DIAG_LANCZOS_ITERS,
+    PairConfig,
+    mnist_tensors,
+    train_pair,
+)
+from hopfield_lab.regularizers import jacobian_spectral_norm
+from hopfield_lab.runs import RunDir, Table, comparison_table
+
+__all__ = ["EnergyConfig", "run"]
+
+
+@dataclass(frozen=True)
+class EnergyConfig:
+    """Config of Figure 1: the trained pair, and ``eps`` of the nearby starts."""
+
+    pair: PairConfig = field(default_factory=PairConfig)
+    eps: float = 1e-3
+
+    def __post_init__(self) -> None:
+        self.pair.validate()
+        check_positive("eps", self.eps)
+
+
+def run(config: EnergyConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
+    """Train Base and JacQ (resumable), then compute every trajectory diagnostic."""
+    pair = train_pair(config.pair, run_dir, ctx)
+    x, _ = mnist_tensors(config.pair.mnist_path)["test"]
+    x = x[: config.pair.n_eval].double()
+    gen = torch.Generator().manual_seed(config.pair.seed)
+    out: dict[str, Any] = {}
+    curves: dict[str, dict[str, Any]] = {}
+    for method, (model, metrics) in pair.items():
+        model = model.double()
+        with torch.no_grad():
+            traj = model.trajectory(x)  # (K + 1, B, d)
+            energies = energy_along(model.energy, traj)  # (K + 1, B)
+            states = traj[:-1].reshape(-1, traj.shape[-1])
+            norms = jacobian_spectral_norm(
+                model.M, model.dsigma(states), method="lanczos", iters=DIAG_LANCZOS_ITERS
+            ).view(model.K, -1)
+        rho = distance_ratio(model.update, x, eps=config.eps, steps=model.K, generator=gen)
+        rho = rho.detach()
+        # App. B.1 in closed form: J_T is symmetric PSD, so |(1-a) I + a J_T|_2 is
+        # (1 - a) + a |J_T|_2 for 0 < a <= 1 (no d x d Jacobian is formed)
+        factors = (1.0 - model.a) + model.a * norms  # (K, B)
+        bound = torch.cat([torch.ones_like(factors[:1]), factors.cumprod(0)])  # (K + 1, B)
+        holds = (rho <= bound * (1.0 + 1e-3)).all(dim=0)
+        bands = energy_bands(energies)
+        curves[method] = {
+            "energy_mean": bands["mean"].tolist(),
+            "energy_std": bands["std"].tolist(),
+            "rho_median": rho.median(dim=1).values.tolist(),
+            "rho_q25": rho.quantile(0.25, dim=1).tolist(),
+            "rho_q75": rho.quantile(0.75, dim=1).tolist(),
+        }
+        out[method] = {
+            "test_clean": metrics["clean"],
+            "test_noisy": metrics["noisy"],
+            "energy_std_first": float(bands["std"][0]),
+            "energy_std_last": float(bands["std"][-1]),
+            "energy_increase_rate": energy_increase_rate(energies)["rate"],
+            "descent_violation_rate": descent_violations(norms, model.a)["rate"],
+            "jac_median": float(norms.median()),
+            "jac_q90": float(norms.flatten().quantile(0.9)),
+            "rho_final_median": float(rho[-1].median()),
+            "rho_max_median": float(rho.median(dim=1).values.max()),
+            "product_bound_holds": float(holds.double().mean()),
+            "bound_final_median": float(bound[-1].median()),
+        }
+    _report(config, out, curves, run_dir)
+    return out
+
+
+def _report(config: EnergyConfig, out: dict, curves: dict, run_dir: RunDir) -> None:
+    b, j = out["base"], out["jacq"]
+    run_dir.save_table(
+        comparison_table(
+            "claims",
+            [
+                (
+                    "energy std at k = K: Base / JacQ (paper: Base wider, > 1)",
+                    "> 1",
+                    b["energy_std_last"] / max(j["energy_std_last"], 1e-12),
+                    None,
+                ),
+                (
+                    "JacQ energy std ratio k = K / k = 0 (paper: shrinks, < 1)",
+                    "< 1",
+                    j["energy_std_last"] / max(j["energy_std_first"], 1e-12),
+                    None,
+                ),
+                ("JacQ median rho_K (paper: contracts, < 1)", "< 1", j["rho_final_median"], None),
+                ("Base median rho_K", None, b["rho_final_median"], None),
+                ("energy increase rate, Base (convex Phi: 0)", 0, b["energy_increase_rate"], None),
+                ("energy increase rate, JacQ (convex Phi: 0)", 0, j["energy_increase_rate"], None),
+                (
+                    "product bound >= rho_k, fraction of samples (App. B.1: 1)",
+                    1,
+                    min(b["product_bound_holds"], j["product_bound_holds"]),
+                    None,
+                ),
+            ],
+            caption="The paper's qualitative claims for Figure 1 against our measurements.",
+        )
+    )
+    rows = [
+        [
+            m,
+            *[
+                out[m][k]
+                for k in (
+                    "test_clean",
+                    "test_noisy",
+                    "jac_median",
+                    "jac_q90",
+                    "descent_violation_rate",
+                    "energy_increase_rate",
+                    "rho_final_median",
+                )
+            ],
+        ]
+        for m in ("base", "jacq")
+    ]
+    run_dir.save_table(
+        Table(
+            "diagnostics",
+            [
+                "model",
+                "test clean",
+                "test noisy",
+                "median |J_T|",
+                "q90 |J_T|",
+                "a > 1/L_k rate",
+                "energy increase rate",
+                "median rho_K",
+            ],
+            rows,
+            caption=f"tanh, K = {config.pair.K}, {config.pair.epochs} epoch(s), "
+            f"{config.pair.n_eval} test images.",
+        )
+    )
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, method, title in ((axes[0], "base", "(a) Base"), (axes[1], "jacq", "(b) JacQ")):
+        c = curves[method]
+        k = range(len(c["energy_mean"]))
+        mean, std = torch.tensor(c["energy_mean"]), torch.tensor(c["energy_std"])
+        ax.plot(k, mean, "o-")
+        ax.fill_between(k, mean - std, mean + std, alpha=0.3)
+        ax.set(title=f"{title}: energy E(v_k), mean ± std", xlabel="step k", ylabel="E")
+    for j, method in enumerate(("base", "jacq")):
+        c = curves[method]
+        k = range(len(c["rho_median"]))
+        axes[2].plot(k, c["rho_median"], "o-", color=f"C{j}", label=method)
+        axes[2].fill_between(k, c["rho_q25"], c["rho_q75"], color=f"C{j}", alpha=0.25)
+    axes[2].axhline(1.0, color="0.5", lw=0.8, ls="--")
+    axes[2].set(title="(c) distance ratio rho_k (median, IQR)", xlabel="step k", ylabel="rho_k")
+    axes[2].legend()
+    fig.tight_layout()
+    run_dir.save_figure(fig, "figure1")
+    plt.close("all")
+
+
+_QUICK_PAIR = PairConfig(epochs=3, n_train=20000, n_eval=1000)
+register(
+    Experiment(
+        name="finite-step-energy",
+        title="Finite-step energy bands and perturbation growth, Base vs JacQ (tanh, K = 5)",
+        paper="finite-step-hopfield-dynamics, Sec. 5.2 and App. B",
+        figure="Figure 1",
+        config_cls=EnergyConfig,
+        profiles={
+            "demo": EnergyConfig(pair=replace(_QUICK_PAIR, epochs=1, n_train=5000, n_eval=300)),
+            "quick": EnergyConfig(pair=_QUICK_PAIR),
+            "paper": EnergyConfig(),
+        },
+        runtime={"demo": "~20 s", "quick": "~2 min (2 CPU cores)", "paper": "~1 GPU-hour"},
+        run=run,
+    )
+)

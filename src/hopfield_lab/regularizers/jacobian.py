@@ -1,0 +1,514 @@
+"""Jacobian norms and penalties of the finite-step paper (Sec. 3-4, App. B): JacQ, JacF, Lip.
+
+Everything here is a function of the weights ``M`` ``(N, d)`` and of ``dsigma = sigma'(M v)``
+``(B, N)`` at ``B`` states, never of a model. For a monotone activation ``dsigma >= 0`` and
+the Jacobian of ``T(v) = M^T sigma(M v)``,
+
+    J = M^T D M,   D = diag(dsigma)   (d x d, Eq. 6),
+
+is symmetric positive semi-definite, so ``|J|_2 = lambda_max(J)``. With the Gram matrix
+``G = M M^T`` ``(N, N)`` every quantity lives in the ``N``-dimensional hidden space:
+
+* ``lambda_max(J) = lambda_max(S)``, ``S = D^1/2 G D^1/2`` (``N x N``; ``J = A^T A`` and
+  ``S = A A^T`` with ``A = D^1/2 M``);
+* ``|J|_F^2 = tr((D G)^2) = sum_ij d_i G_ij^2 d_j``.
+
+Spectral norm, three methods (:func:`jacobian_spectral_norm`):
+
+* ``"exact"``: ``torch.linalg.eigvalsh`` of a ``k x k`` matrix per state, ``k = min(N, d)``,
+  differentiable twice. We take ``R D R^T`` with ``M^T = Q R`` (reduced QR, ``R`` ``(k, N)``,
+  ``R^T R = G``), which has the nonzero spectrum of ``J`` and is linear in ``dsigma``, rather
+  than ``S``, whose ``D^1/2`` has an infinite derivative where ``dsigma -> 0`` (saturated tanh,
+  dead ReLU units) and turns the gradient into NaN or overflow there.
+* ``"power"`` and ``"lanczos"``: iterate on ``S u = s * ((s * u) @ G)`` with ``s = dsigma^1/2``
+  and ``G`` computed once per call and shared over the batch, under ``no_grad``; ``"lanczos"``
+  runs the three-term Lanczos recurrence and takes the top Ritz vector (the top eigenvector of
+  the small tridiagonal matrix is found by repeated squaring: no batched ``eigh``, which is
+  slow for many small matrices). The returned value is the Rayleigh quotient of ``J`` at the final
+  vector ``x = M^T D^1/2 u`` (``x`` detached)::
+
+      rho(x) = x^T J x / x^T x = sum_n d_n (G w)_n^2 / (w^T G w),   w = s * u,
+
+  computed from ``G`` with gradients into ``M`` and ``dsigma``. It is a lower bound of
+  ``lambda_max``, equal to it at the top eigenvector, where its gradient is the gradient of
+  ``lambda_max`` (Hellmann-Feynman: ``d lambda = x^T dJ x / x^T x``). Its second derivative
+  ignores the eigenvector's motion: use ``"exact"`` when double backward through the norm
+  matters. :class:`SpectralNormEstimator` keeps the final vectors and warm-starts the next call.
+
+Penalties: :func:`jacq_penalty` (Eq. 9), :func:`jacf_penalty` and :func:`lip_penalty` (the
+baselines of Sec. 5), and :func:`descent_condition` (Eq. 8, App. B.2).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, overload
+
+import torch
+from torch import Tensor
+
+from hopfield_lab.errors import ConfigError, check_choice, check_int, check_positive, check_range
+
+__all__ = [
+    "DEFAULT_ITERS",
+    "SPECTRAL_METHODS",
+    "SpectralNormEstimator",
+    "descent_condition",
+    "jacf_penalty",
+    "jacobian_frobenius_norm",
+    "jacobian_spectral_norm",
+    "jacq_penalty",
+    "lip_penalty",
+]
+
+SPECTRAL_METHODS = ("exact", "power", "lanczos")
+DEFAULT_ITERS = {"power": 500, "lanczos": 28}
+"""Default iterations (products with ``S`` per state). The hard spectra are those without a gap
+at the top: random weights at init (the top edge of a Marchenko-Pastur bulk) and weights
+trained with JacQ (which flattens the top). There, from a random start in float32, Lanczos
+errs by up to 2-3% after 16 steps, 1% after 24 and about 1e-3 after 28 (max over hundreds of
+states); power iteration still errs by 1-2% after 200 steps."""
+
+_SQUARINGS = 10  # repeated squarings of the Lanczos matrix: power 2^10 = 1024
+_START_SEED = 0  # cold starts are drawn from this seed, so results are reproducible
+
+
+def _check_weights(M: Tensor) -> None:
+    if not isinstance(M, Tensor) or M.dim() != 2 or not M.is_floating_point():
+        what = tuple(M.shape) if isinstance(M, Tensor) else type(M).__name__
+        raise ConfigError(f"M must be a floating (N, d) tensor; got {what}")
+
+
+def _check_inputs(M: Tensor, dsigma: Tensor) -> None:
+    """``M`` ``(N, d)`` and ``dsigma`` ``(B, N)``, ``B >= 1``, same dtype and device, >= 0."""
+    _check_weights(M)
+    n = M.shape[0]
+    if not isinstance(dsigma, Tensor) or dsigma.dim() != 2 or dsigma.shape[1] != n:
+        what = tuple(dsigma.shape) if isinstance(dsigma, Tensor) else type(dsigma).__name__
+        raise ConfigError(f"dsigma must have shape (B, N) = (B, {n}) to match M; got {what}")
+    if dsigma.shape[0] < 1:
+        raise ConfigError("dsigma must hold at least one state (B >= 1); got B = 0")
+    if dsigma.dtype != M.dtype or dsigma.device != M.device:
+        raise ConfigError(
+            f"dsigma and M must share dtype and device; got {dsigma.dtype}/{dsigma.device} "
+            f"and {M.dtype}/{M.device}"
+        )
+    if bool((dsigma < 0).any()):
+        raise ConfigError(
+            "dsigma must be >= 0 (a monotone activation, so that J = M^T diag(dsigma) M is "
+            "positive semi-definite); got negative entries"
+        )
+
+
+def _unit(u: Tensor) -> Tensor:
+    """Rows scaled to unit norm (zero rows stay zero)."""
+    tiny = torch.finfo(u.dtype).tiny
+    return u / torch.linalg.vector_norm(u, dim=-1, keepdim=True).clamp_min(tiny)
+
+
+def _random_start(shape: tuple[int, ...], like: Tensor) -> Tensor:
+    gen = torch.Generator().manual_seed(_START_SEED)
+    return torch.randn(shape, generator=gen, dtype=like.dtype).to(like.device)
+
+
+def _exact(M: Tensor, dsigma: Tensor, want_vectors: bool) -> tuple[Tensor, Tensor | None]:
+    """``lambda_max`` of ``R D R^T`` per state, and optionally the top eigenvectors of ``S``."""
+    R = torch.linalg.qr(M.mT, mode="reduced").R  # (k, N), R^T R = M M^T, k = min(N, d)
+    C = (R * dsigma.unsqueeze(-2)) @ R.mT  # (B, k, k) = R D R^T, same nonzero spectrum as J
+    if not want_vectors:
+        return torch.linalg.eigvalsh(C)[..., -1], None
+    lam, Z = torch.linalg.eigh(C)
+    z = Z[..., -1]  # (B, k)
+    # eigenvector of S = D^1/2 G D^1/2 for the same eigenvalue: u ~ D^1/2 R^T z
+    u = _unit(dsigma.detach().sqrt() * (z.detach() @ R.detach()))  # (B, N)
+    return lam[..., -1], u
+
+
+def _power(G: Tensor, s: Tensor, u: Tensor, iters: int) -> Tensor:
+    """``iters`` steps of batched power iteration on ``S = diag(s) G diag(s)`` (in place)."""
+    tiny = torch.finfo(u.dtype).tiny
+    u = _unit(u)
+    p = torch.empty_like(u)
+    w = torch.empty_like(u)
+    for _ in range(iters):
+        torch.mul(s, u, out=p)
+        torch.mm(p, G, out=w)
+        w.mul_(s)  # (B, N) = S u
+        torch.div(w, torch.linalg.vector_norm(w, dim=-1, keepdim=True).clamp_min(tiny), out=u)
+    return u
+
+
+def _top_eigvec_psd(C: Tensor) -> Tensor:
+    """Top eigenvector of small symmetric PSD matrices ``(B, m, m)`` by repeated squaring."""
+    tiny = torch.finfo(C.dtype).tiny
+    P = C
+    for i in range(_SQUARINGS):
+        if i % 2 == 0:  # rescale so the top eigenvalue is in [1/m, 1]: two squarings stay finite
+            trace = torch.diagonal(P, dim1=-2, dim2=-1).sum(dim=-1)  # (B,) >= lambda_max
+            P = P / trace.clamp_min(tiny)[:, None, None]
+        P = P @ P  # (B, m, m) ~ C^(2^i): the top eigenvalue dominates
+    # P ~ y y^T: its column with the largest diagonal entry is parallel to y
+    j = torch.diagonal(P, dim1=-2, dim2=-1).argmax(dim=-1)  # (B,)
+    y = torch.take_along_dim(P, j[:, None, None], dim=-1)  # (B, m, 1)
+    return _unit((C @ y).squeeze(-1))  # one power step on C cleans the rounding
+
+
+def _lanczos(G: Tensor, s: Tensor, u: Tensor, steps: int) -> Tensor:
+    """Top Ritz vector of ``S`` on the Krylov space ``span(u, S u, ..., S^(m-1) u)``.
+
+    Plain three-term Lanczos: no re-orthogonalisation, whose batched small products cost more
+    than the products with ``S``. Lost orthogonality only duplicates converged Ritz values, and
+    the caller evaluates a Rayleigh quotient of ``J`` at the returned vector, a lower bound of
+    ``lambda_max`` whatever happens here. The loop works in preallocated buffers with in-place
+    operations: on CPU, fresh ``(B, N)`` temporaries above the allocator's mmap threshold cost
+    more than the arithmetic.
+    """
+    B, n = u.shape
+    m = min(steps, n)
+    tiny = torch.finfo(u.dtype).tiny
+    Q = u.new_empty(m, B, n)  # Lanczos basis, Q[j] = q_j
+    alpha = u.new_zeros(m, B)  # diagonal of the tridiagonal Q S Q^T
+    beta = u.new_zeros(m, B)  # beta[j] couples q_j and q_{j+1}
+    p = torch.empty_like(u)
+    w = torch.empty_like(u)
+    torch.div(u, torch.linalg.vector_norm(u, dim=-1, keepdim=True).clamp_min(tiny), out=Q[0])
+    for j in range(m):
+        q = Q[j]
+        torch.mul(s, q, out=p)
+        torch.mm(p, G, out=w)
+        w.mul_(s)  # (B, N) = S q
+        torch.linalg.vecdot(w, q, out=alpha[j])
+        if j + 1 == m:
+            break
+        w.addcmul_(alpha[j].unsqueeze(-1), q, value=-1.0)
+        if j > 0:
+            w.addcmul_(beta[j - 1].unsqueeze(-1), Q[j - 1], value=-1.0)
+        torch.linalg.vector_norm(w, dim=-1, out=beta[j])
+        torch.div(w, beta[j].clamp_min(tiny).unsqueeze(-1), out=Q[j + 1])
+    if m > 1:
+        # breakdown (an invariant subspace found, e.g. rank(S) < m or a start on an
+        # eigenvector): later vectors are normalised rounding noise; cut them off
+        eps = torch.finfo(u.dtype).eps
+        live = beta[: m - 1] > (100.0 * eps) * alpha.abs().amax(dim=0)  # (m - 1, B)
+        live = live.to(u.dtype).cumprod(dim=0)  # once broken down, stays so
+        alpha[1:] *= live
+        off = (beta[: m - 1] * live).T  # (B, m - 1)
+        T = torch.diag_embed(alpha.T) + torch.diag_embed(off, 1) + torch.diag_embed(off, -1)
+    else:
+        T = torch.diag_embed(alpha.T)  # (B, 1, 1)
+    y = _top_eigvec_psd(T)  # (B, m)
+    ritz = torch.bmm(y.unsqueeze(1), Q.transpose(0, 1)).squeeze(1)  # (B, N) = sum_j y_j q_j
+    return _unit(ritz)
+
+
+def _rayleigh(G: Tensor, dsigma: Tensor, u: Tensor) -> Tensor:
+    """Differentiable ``x^T J x / x^T x`` at ``x = M^T D^1/2 u`` (``u`` fixed): ``(B,)``."""
+    w = (dsigma.detach().sqrt() * u).detach()  # (B, N)
+    Gw = w @ G  # (B, N) = M x with x = M^T w (G symmetric)
+    num = (dsigma * Gw * Gw).sum(dim=-1)  # x^T J x = sum_n d_n (M x)_n^2
+    den = (w * Gw).sum(dim=-1)  # x^T x = w^T G w
+    return num / den.clamp_min(torch.finfo(den.dtype).tiny)
+
+
+@overload
+def jacobian_spectral_norm(
+    M: Tensor,
+    dsigma: Tensor,
+    *,
+    method: str = ...,
+    iters: int | None = ...,
+    v0: Tensor | None = ...,
+    return_vectors: Literal[False] = ...,
+) -> Tensor: ...
+
+
+@overload
+def jacobian_spectral_norm(
+    M: Tensor,
+    dsigma: Tensor,
+    *,
+    method: str = ...,
+    iters: int | None = ...,
+    v0: Tensor | None = ...,
+    return_vectors: Literal[True],
+) -> tuple[Tensor, Tensor]: ...
+
+
+def jacobian_spectral_norm(
+    M: Tensor,
+    dsigma: Tensor,
+    *,
+    method: str = "exact",
+    iters: int | None = None,
+    v0: Tensor | None = None,
+    return_vectors: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """``|J|_2 = lambda_max(M^T diag(dsigma) M)`` per state, computed in the hidden space.
+
+    Args:
+        M: weights ``(N, d)``.
+        dsigma: ``sigma'(M v) >= 0`` at ``B`` states, ``(B, N)``, same dtype/device as ``M``.
+        method: ``"exact"`` (eigvalsh, differentiable twice), ``"lanczos"`` or ``"power"``
+            (see the module docstring). Default ``"exact"``.
+        iters: products with ``S`` per state for the iterative methods (Krylov dimension for
+            Lanczos, capped at ``N``); default :data:`DEFAULT_ITERS`. Ignored by ``"exact"``.
+        v0: start vectors ``(B, N)`` or ``(N,)`` for the iterative methods (a warm start, e.g.
+            the vectors returned at the previous step); default a fixed-seed Gaussian draw.
+        return_vectors: also return the final unit vectors ``u`` ``(B, N)`` (top eigenvectors
+            of ``S = D^1/2 G D^1/2`` for ``"exact"``), detached.
+
+    Returns:
+        ``(B,)`` norms, or ``(norms, vectors)`` with ``return_vectors=True``. The iterative
+        methods return the Rayleigh quotient of ``J`` at their final vector (a lower bound).
+
+    Raises:
+        ConfigError: for shapes that do not match, negative ``dsigma``, an unknown method or
+            ``iters < 1``.
+    """
+    _check_inputs(M, dsigma)
+    check_choice("method", method, SPECTRAL_METHODS)
+    if method == "exact":
+        lam, u = _exact(M, dsigma, return_vectors)
+        return (lam, u) if return_vectors and u is not None else lam
+    steps = DEFAULT_ITERS[method] if iters is None else check_int("iters", iters, 1)
+    B, n = dsigma.shape
+    if v0 is None:
+        start = _random_start((B, n), M)
+    else:
+        if not isinstance(v0, Tensor) or v0.shape not in ((B, n), (n,)):
+            what = tuple(v0.shape) if isinstance(v0, Tensor) else type(v0).__name__
+            raise ConfigError(f"v0 must have shape ({B}, {n}) or ({n},); got {what}")
+        start = v0.detach().to(dtype=M.dtype, device=M.device).expand(B, n)
+    G = M @ M.T  # (N, N), once per call, shared by every state
+    with torch.no_grad():
+        s = dsigma.detach().sqrt()  # (B, N)
+        Gd = G.detach()
+        if method == "power":
+            u = _power(Gd, s, _unit(start), steps)
+        else:
+            u = _lanczos(Gd, s, start, steps)
+    lam = _rayleigh(G, dsigma, u)
+    return (lam, u) if return_vectors else lam
+
+
+class SpectralNormEstimator:
+    """Warm-started ``|J|_2`` estimates across training steps (Lanczos or power iteration).
+
+    Between steps ``M`` moves little, so the top eigenvectors of ``S`` move little too and the
+    previous step's vectors are a good start. Two kinds of memory:
+
+    * per sample: pass ``index`` ``(B,)`` of state ids (e.g. ``k * n_samples + i`` for the
+      state ``v_k`` of dataset sample ``i``); row ``b`` starts from the vector last computed
+      for ``index[b]`` (useful when the same states come back: epochs, a fixed eval batch);
+    * shared (always kept): the sign-aligned mean of the last call's vectors, normalised, a
+      direction common to the batch (for tanh/sigmoid it tracks the top right singular
+      vector of ``M`` weighted by the typical ``sigma'``). Rows without a per-sample vector
+      start from it plus ``mix`` times a random unit vector of their own (fixed seed), so
+      that a row whose top eigenvector is orthogonal to the shared direction still starts
+      with a component along it (a start common to all rows made such rows converge worse
+      than from a cold start).
+
+    The Krylov space of a warm start contains the start vector, so the Lanczos estimate is never
+    below the start's own Rayleigh quotient. The memory is reset when ``N`` or the dtype/device
+    change.
+
+    Args:
+        method: ``"lanczos"`` (default) or ``"power"``.
+        iters: products with ``S`` per state per call; default :data:`DEFAULT_ITERS`.
+        mix: weight of the random part of a shared start (>= 0). Default 0.3 (over 200
+            training steps, Base or JacQ, 0.3 did at least as well as 1 and 3).
+
+    Attributes:
+        last_vectors: the final vectors ``(B, N)`` of the last call (None before).
+        calls: number of calls since the last reset.
+
+    Raises:
+        ConfigError: for an unknown method, ``iters < 1`` or ``mix < 0``.
+    """
+
+    def __init__(self, method: str = "lanczos", iters: int | None = None, mix: float = 0.3):
+        self.method = check_choice("method", method, ("lanczos", "power"))
+        self.iters = DEFAULT_ITERS[method] if iters is None else check_int("iters", iters, 1)
+        self.mix = float(check_range("mix", mix, 0.0))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every stored vector."""
+        self.last_vectors: Tensor | None = None
+        self.calls = 0
+        self._shared: Tensor | None = None  # (N,)
+        self._table: Tensor | None = None  # (capacity, N) per-sample vectors
+        self._known: Tensor | None = None  # (capacity,) bool
+
+    def _start(self, dsigma: Tensor, index: Tensor | None) -> Tensor | None:
+        shared = self._shared
+        B, n = dsigma.shape
+        if shared is None or (shared.shape[0], shared.dtype, shared.device) != (
+            n,
+            dsigma.dtype,
+            dsigma.device,
+        ):
+            self.reset()
+            return None
+        rand = _unit(_random_start((B, n), dsigma))  # (B, N), a different one per row
+        start = _unit(shared + self.mix * rand)  # (B, N)
+        if index is not None and self._table is not None and self._known is not None:
+            inside = index < self._table.shape[0]
+            rows = index.clamp_max(self._table.shape[0] - 1)
+            known = inside & self._known[rows]
+            start = torch.where(known.unsqueeze(-1), self._table[rows], start)
+        return start
+
+    def _remember(self, u: Tensor, index: Tensor | None) -> None:
+        ref = self._shared if self._shared is not None else u[0]
+        sign = torch.where(u @ ref >= 0, 1.0, -1.0).to(u.dtype)  # (B,)
+        self._shared = _unit((sign.unsqueeze(-1) * u).mean(dim=0))
+        if index is not None:
+            need = int(index.max()) + 1
+            if self._table is None or self._known is None or self._table.shape[0] < need:
+                cap = max(need, 2 * (0 if self._table is None else self._table.shape[0]))
+                table = u.new_zeros(cap, u.shape[1])
+                known = torch.zeros(cap, dtype=torch.bool, device=u.device)
+                if self._table is not None and self._known is not None:
+                    table[: self._table.shape[0]] = self._table
+                    known[: self._known.shape[0]] = self._known
+                self._table, self._known = table, known
+            self._table[index] = u
+            self._known[index] = True
+        self.last_vectors = u
+        self.calls += 1
+
+    def __call__(self, M: Tensor, dsigma: Tensor, index: Tensor | None = None) -> Tensor:
+        """Estimate ``|J|_2`` at ``B`` states and remember the vectors.
+
+        Args:
+            M: weights ``(N, d)``.
+            dsigma: ``sigma'(M v) >= 0`` ``(B, N)``.
+            index: optional ``(B,)`` non-negative integer ids of the states for per-sample
+                warm starts; None uses the shared start only.
+
+        Returns:
+            ``(B,)`` differentiable estimates (Rayleigh quotients, see the module docstring).
+
+        Raises:
+            ConfigError: for bad shapes or a bad ``index``.
+        """
+        _check_inputs(M, dsigma)
+        if index is not None and (
+            not isinstance(index, Tensor)
+            or index.shape != (dsigma.shape[0],)
+            or index.dtype not in (torch.int32, torch.int64)
+            or bool((index < 0).any())
+        ):
+            raise ConfigError(
+                f"index must be a ({dsigma.shape[0]},) tensor of non-negative integer ids; "
+                f"got {index if not isinstance(index, Tensor) else (index.shape, index.dtype)}"
+            )
+        if index is not None:
+            index = index.to(dsigma.device).long()
+        start = self._start(dsigma, index)
+        lam, u = jacobian_spectral_norm(
+            M, dsigma, method=self.method, iters=self.iters, v0=start, return_vectors=True
+        )
+        self._remember(u, index)
+        return lam
+
+
+def jacobian_frobenius_norm(M: Tensor, dsigma: Tensor, *, squared: bool = False) -> Tensor:
+    """``|M^T diag(dsigma) M|_F`` per state in closed form: ``(B,)``.
+
+    ``|J|_F^2 = tr((D G)^2) = sum_ij d_i G_ij^2 d_j`` with ``G = M M^T``, i.e.
+    ``((dsigma @ (G * G)) * dsigma).sum(-1)``: ``O(N^2 d + B N^2)`` instead of ``O(B N d^2)``.
+
+    Args:
+        M: weights ``(N, d)``. dsigma: ``sigma'(M v) >= 0`` ``(B, N)``.
+        squared: return ``|J|_F^2`` (smooth everywhere) instead of ``|J|_F``. Default False.
+
+    Raises:
+        ConfigError: for shapes that do not match or negative ``dsigma``.
+    """
+    _check_inputs(M, dsigma)
+    G = M @ M.T  # (N, N)
+    sq = ((dsigma @ (G * G)) * dsigma).sum(dim=-1)  # (B,)
+    return sq if squared else sq.sqrt()
+
+
+def jacq_penalty(norms: Tensor, *, q: float, m: float, lam: float) -> Tensor:
+    """Jacobian quantile penalty ``lam * max(J_q - m, 0)^2`` (Eq. 9).
+
+    ``J_q = torch.quantile(norms, q)`` is the empirical ``q``-quantile of the batch's norms
+    (linear interpolation between order statistics, differentiable): with ``q = 0.9`` only
+    the upper 10% tail of ``|J_T(v_i)|_2`` is pushed below the threshold ``m``.
+
+    Args:
+        norms: ``|J_T(v_i)|_2`` over the batch, ``(B,)``, ``B >= 1``.
+        q: quantile level in ``(0, 1)``. m: threshold (>= 0; ``m = 1`` is non-expansive).
+        lam: weight (>= 0).
+
+    Returns:
+        Scalar tensor; zero (with zero gradient) when ``J_q <= m``.
+
+    Raises:
+        ConfigError: for ``q`` outside ``(0, 1)``, ``m < 0``, ``lam < 0`` or bad ``norms``.
+    """
+    check_range("q", q, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+    check_range("m", m, 0.0)
+    check_range("lam", lam, 0.0)
+    if not isinstance(norms, Tensor) or norms.dim() != 1 or norms.numel() < 1:
+        what = tuple(norms.shape) if isinstance(norms, Tensor) else type(norms).__name__
+        raise ConfigError(f"norms must be a non-empty 1-D tensor (B,); got {what}")
+    j_q = torch.quantile(norms, q)
+    return lam * torch.relu(j_q - m) ** 2
+
+
+def jacf_penalty(M: Tensor, dsigma: Tensor, *, lam: float) -> Tensor:
+    """Frobenius Jacobian penalty ``lam * mean_b |J_T(v_b)|_F^2`` (JacF baseline, Sec. 5).
+
+    Args:
+        M: weights ``(N, d)``. dsigma: ``sigma'(M v) >= 0`` ``(B, N)``. lam: weight (>= 0).
+
+    Returns:
+        Scalar tensor, smooth in ``M`` and ``dsigma`` (no square root).
+
+    Raises:
+        ConfigError: for ``lam < 0``, shapes that do not match or negative ``dsigma``.
+    """
+    check_range("lam", lam, 0.0)
+    return lam * jacobian_frobenius_norm(M, dsigma, squared=True).mean()
+
+
+def lip_penalty(M: Tensor, *, lam: float) -> Tensor:
+    """Spectral-norm penalty on the weights ``lam * |M|_2^2`` (Lip baseline, Sec. 5).
+
+    The paper names "a spectral-norm penalty on M" without its form. We penalise the squared
+    largest singular value (as in spectral norm regularisation, Yoshida & Miyato 2017):
+    ``|J_T(v)|_2 <= L_Phi |M|_2^2`` for every ``v``, so this is the state-independent bound on
+    what JacQ controls per state, in the same units. Differentiable
+    (``torch.linalg.matrix_norm(ord=2)``) where the top singular value is simple.
+
+    Args:
+        M: weights ``(N, d)``. lam: weight (>= 0).
+
+    Raises:
+        ConfigError: for ``lam < 0`` or a non-matrix ``M``.
+    """
+    check_range("lam", lam, 0.0)
+    _check_weights(M)
+    return lam * torch.linalg.matrix_norm(M, ord=2) ** 2
+
+
+def descent_condition(a: float, norms: Tensor) -> Tensor:
+    """Whether ``a <= 1 / L_k`` with ``L_k = 1 + |J_T(v_k)|_2`` (Eq. 8, App. B.2): bool, shape
+    of ``norms``.
+
+    The paper's sufficient condition for ``E(v_{k+1}) <= E(v_k)``. For a monotone activation it
+    is not necessary: ``grad^2 E = I - J_T <= I`` and every step with ``0 < a < 2`` decreases
+    ``E`` (see :mod:`hopfield_lab.models.finite_step`).
+
+    Args:
+        a: step size (> 0). norms: ``|J_T(v_k)|_2``, any shape.
+
+    Raises:
+        ConfigError: for ``a <= 0``.
+    """
+    check_positive("a", a)
+    return a <= 1.0 / (1.0 + norms)

@@ -1,0 +1,90 @@
+"""Smoke runs of the finite-step experiments (Table 1, Figures 1-2) at seconds-long sizes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hopfield_lab.errors import ConfigError
+from hopfield_lab.experiments import EXPERIMENTS, RunContext, run_experiment
+from hopfield_lab.experiments.base import resolve_config
+from hopfield_lab.experiments.finite_step.table1 import PAPER
+from hopfield_lab.runs import Table
+
+CTX = RunContext(progress=False)
+PAIR = ["pair.epochs=1", "pair.n_train=400", "pair.n_eval=40"]
+
+
+def test_paper_table_is_complete() -> None:
+    assert len(PAPER) == 36
+    assert PAPER[("relu", "jacq", 3)] == (97.84, 0.24, 90.56, 2.52)
+    assert PAPER[("tanh", "base", 5)] == (96.30, 0.50, 72.26, 2.08)
+
+
+def test_table1_smoke_with_tuning(tmp_path) -> None:
+    overrides = [
+        "activations=relu",
+        "methods=base,jacq,lip",
+        "Ks=1,3",
+        "seeds=1",
+        "epochs=1",
+        "n_train=500",
+        "n_test=1000",
+        "tune=true",
+        "tune_epochs=1",
+        "tune_n_train=300",
+        "tune_n_val=200",
+        "jacq_lams=1,10",
+        "jacq_ms=1",
+        "lip_lams=0.01",
+    ]
+    out = run_experiment("finite-step-table1", "demo", overrides, out=tmp_path, ctx=CTX)
+    rd = out.run_dir
+    table = Table.from_csv(rd.tables_dir / "table1.csv")
+    assert len(table.rows) == 1 * 3 * 2 * 2  # activation x method x K x (test, noisy)
+    row = table.rows[0]
+    assert row[4] == PAPER[("relu", "base", 1)][0]  # paper value beside ours
+    assert row[-1] == pytest.approx(row[6] - row[4])  # gap = ours - paper
+    tuning = Table.from_csv(rd.tables_dir / "tuning.csv")
+    assert len(tuning.rows) == 3  # 2 JacQ settings + 1 Lip setting, on validation data
+    results = json.loads(rd.results_path.read_text())
+    assert results["chosen_regularisers"]["jacq_lam"] in (1.0, 10.0)
+    assert "K=3" in results["claim_jacq_beats_base_relu"]
+    # energy never rises for monotone activations with a <= 1 (convex Lagrangian)
+    diag = Table.from_csv(rd.tables_dir / "diagnostics.csv")
+    assert all(r[-1] == 0 for r in diag.rows)
+    for fig in ("noisy_accuracy", "violations_vs_noisy"):
+        assert (rd.figures_dir / f"{fig}.png").is_file()
+
+
+def test_energy_and_landscape_smoke(tmp_path) -> None:
+    e = run_experiment("finite-step-energy", "demo", PAIR, out=tmp_path, ctx=CTX)
+    claims = Table.from_csv(e.run_dir.tables_dir / "claims.csv")
+    rows = {r[0]: r for r in claims.rows}
+    bound = next(v for k, v in rows.items() if k.startswith("product bound"))
+    assert bound[2] == 1.0  # App. B.1: the product bound holds for every sample
+    assert all(v[2] == 0 for k, v in rows.items() if k.startswith("energy increase"))
+    assert (e.run_dir.figures_dir / "figure1.png").is_file()
+    land = run_experiment(
+        "finite-step-landscape",
+        "demo",
+        [*PAIR, "n_pca=40", "grid=8", "n_levels=4"],
+        out=tmp_path,
+        ctx=CTX,
+    )
+    assert (land.run_dir.figures_dir / "figure2.png").is_file()
+    res = land.results
+    assert len(res["base"]["predictions"]) == 4 and res["jacq"]["energy_increase_rate"] == 0
+
+
+def test_bad_finite_step_configs() -> None:
+    exp = EXPERIMENTS["finite-step-table1"]
+    with pytest.raises(ConfigError, match="activations must be one of"):
+        resolve_config(exp, "demo", ["activations=gelu"])
+    with pytest.raises(ConfigError, match="jacq_qs must be in"):
+        resolve_config(exp, "demo", ["jacq_qs=1.5"])
+    with pytest.raises(ConfigError, match="Ks must be in"):
+        resolve_config(exp, "demo", ["Ks=0"])
+    with pytest.raises(ConfigError, match="K must be in"):
+        resolve_config(EXPERIMENTS["finite-step-energy"], "demo", ["pair.K=0"])
