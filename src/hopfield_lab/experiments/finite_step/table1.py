@@ -435,7 +435,7 @@ register(
         },
         runtime={
             "demo": "~30 s",
-            "quick": "~15 min (2 CPU cores)",
+            "quick": "~4 min (2 CPU cores)",
             "paper": "~36 GPU-hours (360 trainings x 100 epochs)",
         },
         run=run,
