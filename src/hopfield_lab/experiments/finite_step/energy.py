@@ -221,7 +221,7 @@ register(
             "quick": EnergyConfig(pair=_QUICK_PAIR),
             "paper": EnergyConfig(),
         },
-        runtime={"demo": "~20 s", "quick": "~2 min (2 CPU cores)", "paper": "~1 GPU-hour"},
+        runtime={"demo": "~6 s", "quick": "~30 s (2 CPU cores)", "paper": "~1 GPU-hour"},
         run=run,
     )
 )

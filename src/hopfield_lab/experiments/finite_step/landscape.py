@@ -228,7 +228,7 @@ register(
             "quick": LandscapeConfig(pair=_QUICK_PAIR),
             "paper": LandscapeConfig(grid=120),
         },
-        runtime={"demo": "~15 s", "quick": "~2 min (2 CPU cores)", "paper": "~1 GPU-hour"},
+        runtime={"demo": "~4 s", "quick": "~30 s (2 CPU cores)", "paper": "~1 GPU-hour"},
         run=run,
     )
 )

@@ -434,7 +434,7 @@ register(
             "paper": Table1Config(),
         },
         runtime={
-            "demo": "~30 s",
+            "demo": "~5 s",
             "quick": "~4 min (2 CPU cores)",
             "paper": "~36 GPU-hours (360 trainings x 100 epochs)",
         },

@@ -517,8 +517,8 @@ register(
             ),
         },
         runtime={
-            "demo": "~30 s (2 CPU cores)",
-            "quick": "~10 min (2 CPU cores)",
+            "demo": "~20 s (2 CPU cores)",
+            "quick": "~7 min (2 CPU cores)",
             "paper": "~1 h on one GPU",
         },
         run=run,
