@@ -54,7 +54,13 @@ def test_table1_smoke_with_tuning(tmp_path) -> None:
     # energy never rises for monotone activations with a <= 1 (convex Lagrangian)
     diag = Table.from_csv(rd.tables_dir / "diagnostics.csv")
     assert all(r[-1] == 0 for r in diag.rows)
-    for fig in ("noisy_accuracy", "violations_vs_noisy"):
+    robust = Table.from_csv(rd.tables_dir / "robustness.csv")
+    assert len(robust.rows) == 1 * 3 * 2 and len(robust.columns) == 3 + 7
+    for r in robust.rows:  # the curve starts at the clean accuracy (sigma = 0)
+        assert r[3] == pytest.approx(
+            next(t[6] for t in table.rows if t[:3] == r[:3] and t[3] == "test")
+        )
+    for fig in ("noisy_accuracy", "violations_vs_noisy", "robustness_curves"):
         assert (rd.figures_dir / f"{fig}.png").is_file()
 
 

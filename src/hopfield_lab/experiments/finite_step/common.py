@@ -146,6 +146,14 @@ def train_model(
     return model, result.history
 
 
+def _accuracy(model: FiniteStepHopfield, x: Tensor, y: Tensor, batch: int, dev: Any) -> float:
+    correct = 0
+    for i in range(0, len(x), batch):
+        logits = model(x[i : i + batch].to(dev))
+        correct += int((logits.argmax(1).cpu() == y[i : i + batch]).sum())
+    return 100.0 * correct / len(x)
+
+
 @torch.no_grad()
 def evaluate(
     model: FiniteStepHopfield,
@@ -157,11 +165,14 @@ def evaluate(
     clip_noisy: bool = False,
     batch: int = 2000,
     jacobian_sample: int = 500,
-) -> dict[str, float]:
+    curve_sigmas: tuple[float, ...] = (),
+) -> dict[str, Any]:
     """Clean and noisy accuracy, plus trajectory diagnostics on a test sample.
 
     Returns:
-        ``clean``, ``noisy`` accuracies (%); on the first ``jacobian_sample`` noisy test states:
+        ``clean``, ``noisy`` accuracies (%); ``curve``: accuracy (%) at each of
+        ``curve_sigmas`` (the same noise draw scaled, so the curve is monotone in the noise
+        direction); on the first ``jacobian_sample`` noisy test states:
         the median and 90% quantile of ``|J_T(v_k)|_2`` over steps, the rate of steps violating
         ``a <= 1 / (1 + |J_T(v_k)|)`` (Eq. 8) and the rate of energy increases (Eq. 5).
     """
@@ -171,12 +182,17 @@ def evaluate(
     noisy_x = gaussian_noise(x, noise_sigma, generator=gen)
     if clip_noisy:
         noisy_x = noisy_x.clamp(0.0, 1.0)
-    correct = {"clean": 0, "noisy": 0}
-    for name, data in (("clean", x), ("noisy", noisy_x)):
-        for i in range(0, len(data), batch):
-            logits = model(data[i : i + batch].to(dev))
-            correct[name] += int((logits.argmax(1).cpu() == y[i : i + batch]).sum())
-    out = {k: 100.0 * v / len(x) for k, v in correct.items()}
+    out: dict[str, Any] = {
+        "clean": _accuracy(model, x, y, batch, dev),
+        "noisy": _accuracy(model, noisy_x, y, batch, dev),
+    }
+    if curve_sigmas:
+        xi = torch.randn(x.shape, generator=torch.Generator().manual_seed(20_000 + seed))
+        curve = []
+        for sigma in curve_sigmas:
+            xs = x + sigma * xi
+            curve.append(_accuracy(model, xs.clamp(0.0, 1.0) if clip_noisy else xs, y, batch, dev))
+        out["curve"] = curve
     traj = model.trajectory(noisy_x[:jacobian_sample].to(dev))  # (K + 1, S, d)
     states = traj[:-1].reshape(-1, traj.shape[-1])
     norms = jacobian_spectral_norm(

@@ -32,6 +32,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import torch
 
 from hopfield_lab.errors import ConfigError, check_choice, check_int, check_range
 from hopfield_lab.experiments.base import Experiment, RunContext, register
@@ -87,6 +88,7 @@ class Table1Config:
         hidden: hidden units N (paper: 128). lr: Adam learning rate. batch_size: mini-batch.
         noise_sigma: test-time Gaussian noise std (paper: 0.25). clip_noisy: clip noisy
             inputs to [0, 1] (paper: unspecified; default False).
+        noise_curve: test noise levels of the robustness curves (beyond the paper).
         tune: choose regulariser strengths on the validation split first.
         tune_epochs, tune_n_train, tune_n_val: size of each tuning run.
         jacq_lams, jacq_ms, jacq_qs, jacf_lams, lip_lams: tuning grids; without tuning the
@@ -106,6 +108,7 @@ class Table1Config:
     batch_size: int = 128
     noise_sigma: float = 0.25
     clip_noisy: bool = False
+    noise_curve: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
     tune: bool = True
     tune_epochs: int = 10
     tune_n_train: int = 0
@@ -136,6 +139,8 @@ class Table1Config:
         check_range("lr", self.lr, 0.0, low_inclusive=False)
         check_int("batch_size", self.batch_size, 1)
         check_range("noise_sigma", self.noise_sigma, 0.0)
+        for s in self.noise_curve:
+            check_range("noise_curve", s, 0.0)
         check_int("tune_epochs", self.tune_epochs, 1)
         check_int("tune_n_train", self.tune_n_train, 0)
         check_int("tune_n_val", self.tune_n_val, 0)
@@ -184,6 +189,7 @@ def _train_eval(cell: dict[str, Any]) -> dict[str, Any]:
         noise_sigma=cfg["noise_sigma"],
         seed=cell["seed"],
         clip_noisy=cfg["clip_noisy"],
+        curve_sigmas=() if stage == "tune" else tuple(cfg["noise_curve"]),
     )
     out["final_train_loss"] = float(history[-1]["train_loss"]) if history else float("nan")
     return out
@@ -264,7 +270,7 @@ def run(config: Table1Config, run_dir: RunDir, ctx: RunContext) -> dict[str, Any
             "train_dir": str(train_root / cell_filename(key)),
         }
     res = run_cells(_train_eval, cells, run_dir, executor=ctx.executor, progress=ctx.progress)
-    stats: dict[tuple[str, str, int], dict[str, tuple[float, float | None]]] = {}
+    stats: dict[tuple[str, str, int], dict[str, Any]] = {}
     for act, method, K in itertools.product(config.activations, config.methods, config.Ks):
         runs = [
             res[_key({"act": act, "method": method, "K": K, "seed": s})]
@@ -274,8 +280,13 @@ def run(config: Table1Config, run_dir: RunDir, ctx: RunContext) -> dict[str, Any
             k: mean_std([r[k] for r in runs])
             for k in ("clean", "noisy", "jac_q90", "descent_violation_rate", "energy_increase_rate")
         }
+        if config.noise_curve:
+            curves = torch.tensor([r["curve"] for r in runs], dtype=torch.float64)  # (S, L)
+            stats[(act, method, K)]["curve"] = curves.mean(0).tolist()
     _tables(config, stats, tuning_rows, chosen, run_dir)
     _figures(config, stats, run_dir)
+    if config.noise_curve:
+        _robustness(config, stats, run_dir)
     return _summary(config, stats, chosen)
 
 
@@ -377,6 +388,48 @@ def _figures(config: Table1Config, stats: dict, run_dir: RunDir) -> None:
     )
     ax.legend()
     run_dir.save_figure(fig, "violations_vs_noisy")
+    plt.close("all")
+
+
+def _robustness(config: Table1Config, stats: dict, run_dir: RunDir) -> None:
+    """Beyond the paper: accuracy against the test noise level, per method."""
+    sig = list(config.noise_curve)
+    rows = [
+        [act, _NAMES[method], K, *stats[(act, method, K)]["curve"]]
+        for act, method, K in itertools.product(config.activations, config.methods, config.Ks)
+    ]
+    run_dir.save_table(
+        Table(
+            "robustness",
+            ["activation", "method", "K", *[f"σ={s:g}" for s in sig]],
+            rows,
+            caption="Beyond the paper: test accuracy (%) against additive Gaussian noise σ (one "
+            f"noise draw scaled), mean over {config.seeds} seed(s).",
+        )
+    )
+    fig, axes = plt.subplots(
+        len(config.Ks),
+        len(config.activations),
+        figsize=(4 * len(config.activations), 3.2 * len(config.Ks)),
+        squeeze=False,
+    )
+    for (r, K), (c, act) in itertools.product(enumerate(config.Ks), enumerate(config.activations)):
+        ax = axes[r, c]
+        for j, method in enumerate(config.methods):
+            ax.plot(
+                sig,
+                stats[(act, method, K)]["curve"],
+                "o-",
+                color=f"C{j}",
+                ms=3,
+                label=_NAMES[method],
+            )
+        ax.axvline(config.noise_sigma, color="0.6", lw=0.8, ls="--")
+        ax.set(title=f"{act}, K = {K}", xlabel="test noise σ", ylabel="accuracy (%)")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle("Noise-robustness curves (dashed: the paper's σ)")
+    fig.tight_layout()
+    run_dir.save_figure(fig, "robustness_curves")
     plt.close("all")
 
 
