@@ -488,7 +488,7 @@ register(
         },
         runtime={
             "demo": "~5 s",
-            "quick": "~4 min (2 CPU cores)",
+            "quick": "~5 min (2 CPU cores)",
             "paper": "~36 GPU-hours (360 trainings x 100 epochs)",
         },
         run=run,
