@@ -54,9 +54,8 @@ def _print_json(obj: Any) -> None:
 @app.command("list")
 def list_experiments(as_json: JsonOpt = False) -> None:
     """List the registered experiments with their paper figure and expected runtimes."""
-    from hopfield_lab.experiments import EXPERIMENTS, get_experiment
+    from hopfield_lab.experiments import EXPERIMENTS  # importing registers every experiment
 
-    get_experiment  # noqa: B018  (importing registers every experiment)
     rows: list[dict[str, Any]] = [
         {
             "name": e.name,
@@ -188,10 +187,9 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Run every experiment's demo profile and write one combined report."""
-    from hopfield_lab.experiments import EXPERIMENTS, RunContext, get_experiment, run_experiment
+    from hopfield_lab.experiments import EXPERIMENTS, RunContext, run_experiment
     from hopfield_lab.runs import build_index
 
-    get_experiment  # noqa: B018
     start = time.perf_counter()
     ctx = RunContext(progress=progress and not as_json)
     summary = []
