@@ -23,9 +23,7 @@ from typing import Any
 
 import torch
 
-from hopfield_lab.benchmarks import fixed_point as _fixed_point_benchmarks  # noqa: F401 (registers)
-from hopfield_lab.benchmarks import jacobian as _jacobian_benchmarks  # noqa: F401 (registers)
-from hopfield_lab.benchmarks import ode as _ode_benchmarks  # noqa: F401 (registers)
+from hopfield_lab._discovery import import_submodules
 from hopfield_lab.benchmarks.common import (
     BENCHMARKS,
     DESCRIPTIONS,
@@ -39,6 +37,9 @@ from hopfield_lab.benchmarks.common import (
     torch_threads,
 )
 from hopfield_lab.errors import ConfigError
+
+# every module of this package registers its benchmarks on import (add a file, not a line)
+import_submodules(__name__, skip=("common",))
 
 __all__ = [
     "BENCHMARKS",

@@ -1,9 +1,11 @@
 """Paper reproductions: one file per table or figure, registered by importing this package.
 
-The library (core, models, solvers, data, runs) never imports this package; the CLI does.
+One subpackage per paper; every subpackage (and every module in it) is imported
+automatically, so adding an experiment means adding a file. The library (core, models,
+solvers, data, runs) never imports this package; the CLI does.
 """
 
-from hopfield_lab.experiments import finite_step, notes
+from hopfield_lab._discovery import import_submodules
 from hopfield_lab.experiments.base import (
     EXPERIMENTS,
     PROFILES,
@@ -21,9 +23,9 @@ __all__ = [
     "Experiment",
     "RunContext",
     "RunOutcome",
-    "finite_step",
     "get_experiment",
-    "notes",
     "register",
     "run_experiment",
 ]
+
+PAPERS = import_submodules(__name__, skip=("base",))

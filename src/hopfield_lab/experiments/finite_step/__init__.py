@@ -1,5 +1,8 @@
-"""Experiments of the finite-step paper (Table 1, Figures 1-2)."""
+"""Experiments of the finite-step paper (Table 1, Figures 1-2).
 
-from hopfield_lab.experiments.finite_step import energy, landscape, table1
+Every module in this package is imported (and so registered) automatically.
+"""
 
-__all__ = ["energy", "landscape", "table1"]
+from hopfield_lab._discovery import import_submodules
+
+__all__ = sorted(import_submodules(__name__))

@@ -1,5 +1,8 @@
-"""Experiments from the lecture notes on discrete, mean-field and modern Hopfield networks."""
+"""Experiments from the lecture notes on discrete, mean-field and modern Hopfield networks.
 
-from hopfield_lab.experiments.notes import retrieval
+Every module in this package is imported (and so registered) automatically.
+"""
 
-__all__ = ["retrieval"]
+from hopfield_lab._discovery import import_submodules
+
+__all__ = sorted(import_submodules(__name__))
