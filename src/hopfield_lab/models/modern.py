@@ -9,33 +9,257 @@ of an ``N x P`` matrix; we keep batch-first rows). For a state ``xi`` in ``R^N``
 * energy (notes Def. 3.1.1, Eq. 3.4), with ``lse(beta, v) = beta^-1 log sum_i exp(beta v_i)``
   and ``M = max_i |x_i|``::
 
-      E(xi) = -lse(beta, X xi) + xi.xi / 2 + beta^-1 log P + M^2 / 2,
+      E(xi) = -lse(beta, X xi) + xi.xi / 2 + beta^-1 log P + M^2 / 2
+            = -beta^-1 log[ 1/P sum_i exp(-beta/2 |xi - x_i|^2) exp(-beta/2 (M^2 - |x_i|^2)) ]
 
-  which is >= 0 everywhere (Lemma 3.2.1) and <= beta^-1 log P + M^2 / 2 on the convex hull of
-  the patterns (Lemma 3.2.2 ii);
-* the update is the CCCP step of ``E = E_concave + E_convex`` (Prop. 3.1), so ``E`` never
-  increases along ``xi_{t+1} = update(xi_t)`` (Prop. 3.2), and ``grad E = xi - update(xi)``:
-  the vector field ``update(xi) - xi`` is the exact gradient flow ``-grad E``;
-* Jacobian of the update (notes Sec. 3.3): ``J = beta X^T (diag p - p p^T) X`` ``(N, N)``,
-  symmetric positive semi-definite, with ``|J|_2 <= beta M^2`` (Prop. 3.3 bounds it by
-  ``beta m_max^2``);
-* separation of pattern ``i`` (Def. 3.3.1): ``Delta_i = x_i.x_i - max_{j != i} x_i.x_j``.
+  (the second line is Eq. 3.6), which is >= 0 everywhere (Lemma 3.2.1) and, on the convex hull
+  of the patterns, <= ``2 M^2`` (Lemma 3.2.2 i) and <= ``beta^-1 log P + M^2 / 2`` (ii);
+* the update is the CCCP step of ``E = E^- + E^+`` (Eq. 3.7, ``E^- = -lse`` concave, ``E^+ =
+  xi.xi/2 + const`` convex): ``xi_new = argmin_xi f(xi, xi_t)`` with the convex majoriser
+  ``f(xi, xi_t) = E^+(xi) + E^-(xi_t) + (xi - xi_t).grad E^-(xi_t)`` (Prop. 3.1), hence ``E``
+  never increases along ``xi_{t+1} = update(xi_t)`` (Prop. 3.2); ``grad E = xi - update(xi)``,
+  so the vector field ``update(xi) - xi`` is the exact gradient flow ``-grad E``;
+* Jacobian of the update (notes Sec. 3.3): ``J = beta X^T (diag p - p p^T) X`` ``(N, N)``
+  (``beta X (diag p - p p^T) X^T`` in the notes' column convention), ``beta`` times the
+  covariance of the patterns under ``p`` (Lemma 3.3.1), symmetric positive semi-definite;
+* Prop. 3.3: ``|J|_2 <= beta m_max^2`` with ``m_max = max_i |x_i - m_X|`` and ``m_X`` the
+  pattern mean (Def. 3.3.1; the notes print ``m_X = 1/N sum x^i``, a typo for ``1/P``, and a
+  strict ``<``, which fails for ``P = 1`` where both sides are 0). ``beta M^2`` is a second
+  valid bound (the covariance's trace is ``sum_i p_i |x_i|^2 - |m_bar|^2 <= M^2``); neither
+  dominates the other;
+* separation of pattern ``i`` (Def. 3.3.2): ``Delta_i = x_i.x_i - max_{j != i} x_i.x_j``; of
+  a query ``xi`` with respect to pattern ``i``: ``c_i(xi) = min_{j != i} (xi.x_i - xi.x_j)``;
+* Lemma 3.3.2 (Ramsauer et al. 2020, Lemma A4): ``|x_i - f(xi)| <= 2 eps M`` with
+  ``eps = (P - 1) exp(-beta c_i(xi))``. The notes state it for the ``i`` that maximises
+  ``c_i`` with ``c_i > 0``; the proof holds for every ``i`` and every sign of ``c_i``;
+* Def. 3.3.3: spheres ``S_i = {xi : |xi - x_i| <= 1 / (beta P M)}``;
+* Prop. 3.4 (Ramsauer et al., Lemma A5 / Theorem 4): if ``xi in S_i`` and
+  ``Delta_i >= 2 / (beta P) + beta^-1 log(2 (P - 1) P beta M^2)`` then ``f(xi) in S_i``. With
+  ``u = beta Delta_min`` the condition for every ``i`` reads ``u - log u >= a``,
+  ``a = 2 / P + log(2 (P - 1) P M^2 / Delta_min)``: it holds for every ``beta`` when
+  ``a <= 1`` and otherwise for ``u in (0, u_-] U [u_+, inf)`` with ``u_-``, ``u_+`` the roots
+  of ``u - log u = a`` (``u_+ = -W_{-1}(-e^{-a})``, ``u_- = -W_0(-e^{-a})``, Lambert W).
+  :func:`select_beta` finds both roots by bisection to machine precision. The notes' code
+  iterates ``u <- a + log u`` five times from ``2a`` and then uses ``((7 + u) / 8) / Delta_min``;
+  the notes' text uses ``u_K / Delta_min`` (and calls ``P`` "N" in this part).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from hopfield_lab.core.dynamics import HopfieldModel, as_batch
-from hopfield_lab.errors import ConfigError, check_positive
+from hopfield_lab.errors import ConfigError, check_choice, check_positive
 from hopfield_lab.solvers.fixed_point import fixed_point
 from hopfield_lab.solvers.result import SolverResult
 
-__all__ = ["ModernHopfield"]
+__all__ = [
+    "BetaSelection",
+    "EnergyBounds",
+    "ModernHopfield",
+    "beta_condition_gap",
+    "select_beta",
+    "solve_u_minus_log_u",
+]
+
+
+@dataclass(frozen=True)
+class EnergyBounds:
+    """Two-sided bounds on the energy at given states (see :meth:`ModernHopfield.energy_bounds`).
+
+    Attributes:
+        lower: ``(B,)`` lower bound, valid everywhere, >= 0 (Lemma 3.2.1 through Eq. 3.6).
+        upper: ``(B,)`` upper bound, valid everywhere (Eq. 3.6): ``lower + beta^-1 log P``.
+        hull_i: Lemma 3.2.2 (i), ``2 M^2``, valid on the convex hull of the patterns.
+        hull_ii: Lemma 3.2.2 (ii), ``beta^-1 log P + M^2 / 2``, valid on the convex hull.
+    """
+
+    lower: Tensor
+    upper: Tensor
+    hull_i: float
+    hull_ii: float
+
+
+@dataclass(frozen=True)
+class BetaSelection:
+    """The inverse temperature chosen by the rule of Prop. 3.4 (see :func:`select_beta`).
+
+    Attributes:
+        beta: smallest ``beta`` of the retrieval branch, ``u_+ / Delta_min``: every
+            ``beta >= beta`` satisfies Prop. 3.4's condition for all patterns.
+        beta_minus: largest ``beta`` of the lower branch ``(0, u_- / Delta_min]`` (also satisfies
+            the condition, but there the spheres are large and overlap: the "global average"
+            regime of Prop. 3.3). Equal to ``beta`` when ``a <= 1``.
+        radius: radius ``1 / (beta P M)`` of the spheres ``S_i`` at ``beta`` (Def. 3.3.3).
+        separation: ``(P,)`` pattern separations ``Delta_i`` (Def. 3.3.2), float64.
+        max_norm: ``M = max_i |x_i|``.
+        n_patterns: ``P``.
+        a: the constant ``2 / P + log(2 (P - 1) P M^2 / Delta_min)`` of ``u - log u >= a``.
+        u: the root ``u_+ = beta Delta_min``.
+        always_satisfied: ``a <= 1``: every ``beta > 0`` satisfies the condition; ``beta`` is
+            then ``1 / Delta_min`` (``u = 1``, where both roots meet at ``a = 1``).
+    """
+
+    beta: float
+    beta_minus: float
+    radius: float
+    separation: Tensor
+    max_norm: float
+    n_patterns: int
+    a: float
+    u: float
+    always_satisfied: bool
+
+    @property
+    def separation_min(self) -> float:
+        """``Delta_min = min_i Delta_i``."""
+        return float(self.separation.min())
+
+    @property
+    def separation_mean(self) -> float:
+        """Mean of ``Delta_i`` over the patterns."""
+        return float(self.separation.double().mean())
+
+
+def _bisect(g: Callable[[float], float], lo: float, hi: float) -> float:
+    """Root of ``g`` in ``[lo, hi]`` (``g(lo)``, ``g(hi)`` of opposite signs), to the last bit.
+
+    Halves the bracket until its midpoint equals one of its ends (adjacent floats), then
+    returns the end with the smaller ``|g|``: no fixed iteration count.
+    """
+    g_lo = g(lo)
+    if g_lo == 0.0:
+        return lo
+    while True:
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            break
+        g_mid = g(mid)
+        if g_mid == 0.0:
+            return mid
+        if (g_mid > 0) == (g_lo > 0):
+            lo, g_lo = mid, g_mid
+        else:
+            hi = mid
+    return lo if abs(g(lo)) <= abs(g(hi)) else hi
+
+
+def solve_u_minus_log_u(a: float) -> tuple[float, float]:
+    """Both roots ``u_- <= 1 <= u_+`` of ``u - log u = a`` for ``a >= 1``.
+
+    ``u_+ = -W_{-1}(-e^{-a})`` and ``u_- = -W_0(-e^{-a})`` (Lambert W); both are found by
+    bisection to machine precision: ``u_+`` in ``[a, 2a]`` (``g(u) = u - log u - a`` increases
+    for ``u > 1``, ``g(a) = -log a <= 0``, ``g(2a) = a - log 2a > 0``), ``u_- = e^s`` with ``s``
+    in ``[-a - 1, 0]`` solving ``e^s - s = a`` (no underflow for large ``a``).
+
+    Args:
+        a: the right-hand side, ``>= 1`` (finite).
+
+    Returns:
+        ``(u_minus, u_plus)``; both are 1 when ``a == 1``.
+
+    Raises:
+        ConfigError: if ``a < 1`` (no root) or ``a`` is not finite.
+    """
+    if not isinstance(a, (int, float)) or not math.isfinite(a) or a < 1.0:
+        raise ConfigError(f"a must be a finite number >= 1 (u - log u >= 1); got {a!r}")
+    if a == 1.0:
+        return 1.0, 1.0
+    u_plus = _bisect(lambda u: u - math.log(u) - a, a, 2.0 * a)
+    s = _bisect(lambda s: math.exp(s) - s - a, -a - 1.0, 0.0)
+    return math.exp(s), u_plus
+
+
+def beta_condition_gap(beta: float, separation: float, n_patterns: int, max_norm: float) -> float:
+    """``Delta - [2 / (beta P) + beta^-1 log(2 (P - 1) P beta M^2)]`` (Prop. 3.4).
+
+    Non-negative exactly when Prop. 3.4's condition holds for a pattern of separation
+    ``Delta``; zero at the roots returned by :func:`select_beta`.
+
+    Args:
+        beta: inverse temperature (> 0). separation: ``Delta_i``. n_patterns: ``P >= 2``.
+        max_norm: ``M > 0``.
+
+    Returns:
+        The gap as a float.
+
+    Raises:
+        ConfigError: for ``beta <= 0``, ``P < 2`` or ``M <= 0``.
+    """
+    check_positive("beta", beta)
+    check_positive("max_norm", max_norm)
+    if not isinstance(n_patterns, int) or n_patterns < 2:
+        raise ConfigError(f"n_patterns must be an integer >= 2; got {n_patterns!r}")
+    p = n_patterns
+    rhs = 2.0 / (beta * p) + math.log(2.0 * (p - 1) * p * beta * max_norm**2) / beta
+    return float(separation) - rhs
+
+
+def select_beta(patterns: Tensor) -> BetaSelection:
+    """Solve Prop. 3.4's condition ``Delta_min >= 2/(beta P) + beta^-1 log(2(P-1) P beta M^2)``.
+
+    With ``u = beta Delta_min`` the condition is ``u - log u >= a``,
+    ``a = 2/P + log(2 (P - 1) P M^2 / Delta_min)`` (notes Sec. 3.3, Remark after Prop. 3.4, and
+    Sec. 4.4). The retrieval branch starts at the larger root ``u_+`` of ``u - log u = a``,
+    found to machine precision (:func:`solve_u_minus_log_u`); ``beta = u_+ / Delta_min`` is the
+    smallest ``beta`` for which every sphere ``S_i`` is mapped into itself.
+
+    Args:
+        patterns: ``(P, N)`` stored patterns, ``P >= 2``, every ``Delta_i > 0``.
+
+    Returns:
+        :class:`BetaSelection` with ``beta``, ``beta_minus``, the radius ``1/(beta P M)``, the
+        separations, ``M`` and the root.
+
+    Raises:
+        ConfigError: for fewer than 2 patterns, non-finite patterns, or ``Delta_min <= 0``
+            (some pattern is not separated from another: no ``beta`` satisfies the condition).
+    """
+    if not isinstance(patterns, Tensor) or patterns.dim() != 2 or patterns.shape[0] < 2:
+        shape = tuple(patterns.shape) if isinstance(patterns, Tensor) else type(patterns)
+        raise ConfigError(f"patterns must be a (P, N) tensor with P >= 2; got {shape}")
+    if not bool(torch.isfinite(patterns).all()):
+        raise ConfigError("patterns must be finite; they contain NaN or Inf")
+    X = patterns.detach().double()
+    sep = _separation(X)
+    d_min = float(sep.min())
+    if not d_min > 0:
+        i = int(sep.argmin())
+        raise ConfigError(
+            f"separation Delta_min must be > 0 for Prop. 3.4's beta; got Delta_{i} = {d_min!r}"
+        )
+    p = X.shape[0]
+    m = float(torch.linalg.vector_norm(X, dim=1).max())
+    a = 2.0 / p + math.log(2.0 * (p - 1) * p * m**2 / d_min)
+    always = a <= 1.0
+    u_minus, u_plus = (1.0, 1.0) if always else solve_u_minus_log_u(a)
+    beta = u_plus / d_min
+    return BetaSelection(
+        beta=beta,
+        beta_minus=u_minus / d_min,
+        radius=1.0 / (beta * p * m),
+        separation=sep,
+        max_norm=m,
+        n_patterns=p,
+        a=a,
+        u=u_plus,
+        always_satisfied=always,
+    )
+
+
+def _separation(X: Tensor) -> Tensor:
+    """``Delta_i = x_i.x_i - max_{j != i} x_i.x_j`` for the rows of ``X``: ``(P,)``."""
+    g = X @ X.T  # (P, P)
+    if X.shape[0] == 1:
+        return torch.full((1,), float("inf"), dtype=g.dtype, device=g.device)
+    off = g.masked_fill(torch.eye(X.shape[0], dtype=torch.bool, device=g.device), -math.inf)
+    return torch.diagonal(g) - off.max(dim=1).values
 
 
 class ModernHopfield(HopfieldModel):
@@ -43,7 +267,8 @@ class ModernHopfield(HopfieldModel):
 
     Args:
         patterns: stored patterns ``(P, N)``, finite, ``P >= 1``.
-        beta: inverse temperature (> 0). Default 1.
+        beta: inverse temperature (> 0). Default 1. :func:`select_beta` gives the value of
+            Prop. 3.4 for a pattern set.
         trainable: make the patterns an ``nn.Parameter`` (otherwise a buffer).
 
     Raises:
@@ -65,6 +290,15 @@ class ModernHopfield(HopfieldModel):
         else:
             self.register_buffer("patterns", patterns.clone())
 
+    # --- shapes and constants ----------------------------------------------------------------
+
+    def _check(self, x: Tensor, name: str = "x") -> None:
+        """Raise ConfigError unless ``x`` is a tensor ``(..., N)``."""
+        if not isinstance(x, Tensor):
+            raise ConfigError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
+        if x.dim() < 1 or x.shape[-1] != self.state_dim:
+            raise ConfigError(f"{name} must have shape (B, {self.state_dim}); got {tuple(x.shape)}")
+
     @property
     def n_patterns(self) -> int:
         return int(self.patterns.shape[0])
@@ -74,19 +308,94 @@ class ModernHopfield(HopfieldModel):
         """``M = max_i |x_i|``."""
         return torch.linalg.vector_norm(self.patterns, dim=1).max()
 
+    @property
+    def centered_max_norm(self) -> Tensor:
+        """``m_max = max_i |x_i - m_X|`` with ``m_X`` the pattern mean (Def. 3.3.1)."""
+        return torch.linalg.vector_norm(self.patterns - self.patterns.mean(0), dim=1).max()
+
+    # --- dynamics ----------------------------------------------------------------------------
+
     def probabilities(self, x: Tensor) -> Tensor:
         """``p = softmax(beta X xi)``: ``(B, N) -> (B, P)``."""
+        self._check(x)
         return torch.softmax(self.beta * x @ self.patterns.T, dim=-1)  # (B, P)
 
     def update(self, x: Tensor) -> Tensor:
-        """One retrieval step ``X^T softmax(beta X xi)`` (Eq. 3.5): ``(B, N) -> (B, N)``."""
+        """One retrieval step ``X^T softmax(beta X xi)`` (Eq. 3.5): ``(B, N) -> (B, N)``.
+
+        It is the CCCP step of Prop. 3.1, ``argmin_v`` :meth:`cccp_surrogate` ``(v, xi)``, so
+        the energy never increases along it (Prop. 3.2).
+        """
         return self.probabilities(x) @ self.patterns  # (B, N)
 
     def energy(self, x: Tensor) -> Tensor:
-        """Energy of Eq. 3.4 per sample: ``(B, N) -> (B,)``, non-negative."""
-        lse = torch.logsumexp(self.beta * x @ self.patterns.T, dim=-1) / self.beta  # (B,)
-        m2 = torch.linalg.vector_norm(self.patterns, dim=1).max() ** 2
-        return -lse + 0.5 * (x * x).sum(-1) + math.log(self.n_patterns) / self.beta + 0.5 * m2
+        """Energy of Eq. 3.4 per sample: ``(B, N) -> (B,)``, non-negative (Lemma 3.2.1)."""
+        return self.energy_concave(x) + self.energy_convex(x)
+
+    def energy_concave(self, x: Tensor) -> Tensor:
+        """Concave part ``E^-(xi) = -lse(beta, X xi)`` of Eq. 3.7: ``(B, N) -> (B,)``."""
+        self._check(x)
+        return -torch.logsumexp(self.beta * x @ self.patterns.T, dim=-1) / self.beta  # (B,)
+
+    def energy_convex(self, x: Tensor) -> Tensor:
+        """Convex part ``E^+(xi) = xi.xi/2 + beta^-1 log P + M^2/2`` of Eq. 3.7: ``(B,)``."""
+        self._check(x)
+        const = math.log(self.n_patterns) / self.beta + 0.5 * self.max_norm**2
+        return 0.5 * (x * x).sum(-1) + const
+
+    def cccp_surrogate(self, x: Tensor, anchor: Tensor) -> Tensor:
+        """Convex majoriser of Prop. 3.1-3.2, ``f(xi, xi_t) = E^+(xi) + E^-(xi_t) +
+        (xi - xi_t).grad E^-(xi_t)`` with ``grad E^-(xi_t) = -X^T softmax(beta X xi_t)``.
+
+        ``f(xi, xi_t) >= E(xi)`` (``E^-`` is concave), ``f(xi_t, xi_t) = E(xi_t)``, and its
+        unique minimiser over ``xi`` is :meth:`update` ``(xi_t)``; together
+        ``E(xi_{t+1}) <= f(xi_{t+1}, xi_t) <= f(xi_t, xi_t) = E(xi_t)``.
+
+        Args:
+            x: ``(B, N)`` points ``xi``. anchor: ``(B, N)`` linearisation points ``xi_t``.
+
+        Returns:
+            ``(B,)`` values of the surrogate.
+        """
+        self._check(anchor, "anchor")
+        if x.shape != anchor.shape:
+            raise ConfigError(
+                f"x and anchor must have the same shape; got {tuple(x.shape)} and "
+                f"{tuple(anchor.shape)}"
+            )
+        grad_minus = -self.update(anchor)  # (B, N)
+        lin = ((x - anchor) * grad_minus).sum(-1)
+        return self.energy_convex(x) + self.energy_concave(anchor) + lin
+
+    def energy_bounds(self, x: Tensor) -> EnergyBounds:
+        """Bounds on :meth:`energy` at ``x`` (Lemmas 3.2.1 and 3.2.2).
+
+        From Eq. 3.6, with ``d(xi) = min_i (|xi - x_i|^2 + M^2 - |x_i|^2) / 2 >= 0`` (the mean
+        over ``i`` of ``exp(-beta d_i)`` lies between ``max_i / P`` and ``max_i``)::
+
+            0 <= d(xi) <= E(xi) <= d(xi) + beta^-1 log P    for every xi,
+
+        the left inequality being Lemma 3.2.1's proof. On the convex hull of the patterns
+        (where every update lands) Lemma 3.2.2 adds ``E <= 2 M^2`` and
+        ``E <= beta^-1 log P + M^2 / 2``.
+
+        Args:
+            x: ``(B, N)`` states.
+
+        Returns:
+            :class:`EnergyBounds`.
+        """
+        self._check(x)
+        m2 = self.max_norm**2
+        sq = torch.cdist(x, self.patterns) ** 2  # (B, P)
+        d = 0.5 * (sq + m2 - (self.patterns * self.patterns).sum(-1)).min(-1).values  # (B,)
+        log_p = math.log(self.n_patterns) / self.beta
+        return EnergyBounds(
+            lower=d.clamp_min(0.0),
+            upper=d + log_p,
+            hull_i=float(2.0 * m2),
+            hull_ii=float(log_p + 0.5 * m2),
+        )
 
     def energy_grad(self, x: Tensor) -> Tensor:
         """Closed form ``grad E = xi - X^T softmax(beta X xi)``."""
@@ -96,26 +405,114 @@ class ModernHopfield(HopfieldModel):
         """Gradient flow ``d xi/dt = -grad E = update(xi) - xi``."""
         return self.update(x) - x
 
+    # --- local analysis (Sec. 3.3) -----------------------------------------------------------
+
     def jacobian(self, x: Tensor) -> Tensor:
-        """Closed-form Jacobian of the update, ``beta X^T (diag p - p p^T) X``: ``(B, N, N)``."""
+        """Closed-form Jacobian of the update, ``beta X^T (diag p - p p^T) X``: ``(B, N, N)``.
+
+        Sec. 3.3 (Lemma 3.3.1: ``beta`` times the covariance of the patterns under ``p``).
+        """
         p = self.probabilities(x)  # (B, P)
         Xp = self.patterns.T.unsqueeze(0) * p.unsqueeze(1)  # (B, N, P) = X^T diag(p)
         mean = p @ self.patterns  # (B, N) = X^T p
         return self.beta * (Xp @ self.patterns - mean.unsqueeze(2) * mean.unsqueeze(1))
 
-    def jacobian_bound(self) -> float:
-        """Upper bound ``beta M^2`` on the spectral norm of the Jacobian (notes Prop. 3.3)."""
-        return float(self.beta * self.max_norm**2)
+    def jacobian_bound(self, which: Literal["notes", "norm"] = "notes") -> float:
+        """Upper bound on the spectral norm of the update's Jacobian, valid at every state.
+
+        Args:
+            which: ``"notes"`` (default): ``beta m_max^2`` with ``m_max = max_i |x_i - m_X|``
+                (Prop. 3.3 as the notes state it); ``"norm"``: ``beta M^2`` with
+                ``M = max_i |x_i|`` (the covariance under ``p`` has trace at most ``M^2``).
+                If the bound is below 1 the update is a contraction with a unique fixed point.
+
+        Returns:
+            The bound as a float.
+        """
+        check_choice("which", which, ("notes", "norm"))
+        m = self.centered_max_norm if which == "notes" else self.max_norm
+        return float(self.beta * m**2)
 
     def separation(self) -> Tensor:
-        """``Delta_i = x_i.x_i - max_{j != i} x_i.x_j`` (Def. 3.3.1): ``(P,)``."""
-        g = self.patterns @ self.patterns.T  # (P, P)
+        """``Delta_i = x_i.x_i - max_{j != i} x_i.x_j`` (Def. 3.3.2): ``(P,)``; inf for P = 1."""
+        return _separation(self.patterns)
+
+    def query_separation(self, x: Tensor, index: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Separation of queries from a pattern, ``c_i(xi) = min_{j != i} (xi.x_i - xi.x_j)``.
+
+        Def. 3.3.2 (second part): by default ``i = argmax_k c_k(xi)``, i.e. the pattern with
+        the largest overlap ``xi.x_k``, and ``c`` is the gap to the runner-up (>= 0).
+
+        Args:
+            x: ``(B, N)`` queries.
+            index: optional ``(B,)`` pattern indices ``i`` (``c`` may then be negative).
+
+        Returns:
+            ``(c, index)``, both ``(B,)``; ``c = inf`` when ``P = 1``.
+        """
+        self._check(x)
+        s = x @ self.patterns.T  # (B, P)
+        if index is None:
+            index = s.argmax(dim=-1)
+        elif not isinstance(index, Tensor) or index.shape != s.shape[:-1]:
+            got = tuple(index.shape) if isinstance(index, Tensor) else type(index).__name__
+            raise ConfigError(f"index must be a tensor of shape {tuple(s.shape[:-1])}; got {got}")
+        own = s.gather(-1, index.unsqueeze(-1)).squeeze(-1)  # (B,)
         if self.n_patterns == 1:
-            return torch.full((1,), float("inf"), dtype=g.dtype, device=g.device)
-        off = g.masked_fill(
-            torch.eye(self.n_patterns, dtype=torch.bool, device=g.device), -math.inf
-        )
-        return torch.diagonal(g) - off.max(dim=1).values
+            return torch.full_like(own, math.inf), index
+        others = s.scatter(-1, index.unsqueeze(-1), -math.inf)  # (B, P) with x_i masked
+        return own - others.max(dim=-1).values, index
+
+    def one_step_error_bound(self, x: Tensor, index: Tensor | None = None) -> Tensor:
+        """Lemma 3.3.2: ``|x_i - f(xi)| <= 2 eps M``, ``eps = (P - 1) exp(-beta c_i(xi))``.
+
+        Args:
+            x: ``(B, N)`` queries.
+            index: optional ``(B,)`` pattern indices; default the best-separated pattern
+                (see :meth:`query_separation`).
+
+        Returns:
+            ``(B,)`` bound on the distance between one update of ``xi`` and ``x_i`` (0 when
+            ``P = 1``, where the update returns ``x_1``).
+        """
+        c, _ = self.query_separation(x, index)
+        if self.n_patterns == 1:
+            return torch.zeros_like(c)
+        eps = (self.n_patterns - 1) * torch.exp(-self.beta * c)
+        return 2.0 * eps * self.max_norm
+
+    def sphere_radius(self) -> float:
+        """Radius ``1 / (beta P M)`` of the spheres ``S_i`` around the patterns (Def. 3.3.3)."""
+        return 1.0 / (self.beta * self.n_patterns * float(self.max_norm))
+
+    def sphere_index(self, x: Tensor) -> Tensor:
+        """Index ``i`` of the sphere ``S_i`` that contains ``xi``, or -1: ``(B, N) -> (B,)``.
+
+        When spheres overlap the nearest pattern's is returned.
+        """
+        self._check(x)
+        dist = torch.cdist(x, self.patterns)  # (B, P)
+        d, i = dist.min(dim=-1)
+        return torch.where(d <= self.sphere_radius(), i, torch.full_like(i, -1))
+
+    def beta_condition_gap(self) -> Tensor:
+        """Per pattern, ``Delta_i - [2/(beta P) + beta^-1 log(2(P-1) P beta M^2)]`` at this
+        model's ``beta`` (Prop. 3.4): ``(P,)``, >= 0 where the sphere ``S_i`` maps into itself.
+
+        Raises:
+            ConfigError: for ``P = 1`` (the condition needs ``P >= 2``).
+        """
+        if self.n_patterns < 2:
+            raise ConfigError(f"Prop. 3.4 needs P >= 2 patterns; got P = {self.n_patterns}")
+        p, b = self.n_patterns, self.beta
+        rhs = 2.0 / (b * p) + math.log(2.0 * (p - 1) * p * b * float(self.max_norm) ** 2) / b
+        return self.separation() - rhs
+
+    def select_beta(self) -> BetaSelection:
+        """:func:`select_beta` for this model's patterns (its own ``beta`` is not used)."""
+        return select_beta(self.patterns)
+
+    # --- retrieval ---------------------------------------------------------------------------
 
     def nearest(self, x: Tensor) -> Tensor:
         """Index of the stored pattern closest in Euclidean distance: ``(B, N) -> (B,)``."""
