@@ -271,7 +271,8 @@ def anderson_vs_picard(quick: bool = False, device: str = "cpu") -> BenchResult:
         "follows the mean per-sample steps, plus Anderson's per-step overhead",
         f"agree: fraction of queries with |x_a - x_p| / |x_p| < {AGREE_TOL:g}; retr_*: "
         "fraction whose fixed point is nearest (Euclidean) to the pattern the query came from",
-        "bound: beta M^2 (global Lipschitz bound of the update, < 1 = contraction everywhere); "
+        "bound: beta m_max^2, m_max = max_i |x_i - mean_j x_j| (notes Prop. 3.3: a global "
+        "Lipschitz bound of the update, < 1 = contraction everywhere); "
         f"rho_J: median spectral norm of the update's Jacobian at Picard's fixed points "
         f"(first {_RHO_STATES} queries, power iteration): Picard's local linear rate",
     ]
