@@ -143,18 +143,57 @@ def test_estimator_keeps_vectors_and_warm_starts(gen: torch.Generator) -> None:
     M = _spiked(gen, 32, 64)
     ds = torch.rand(10, 32, generator=gen, dtype=F64)
     exact = jacobian_spectral_norm(M, ds)
-    est = SpectralNormEstimator(iters=3)
+    est = SpectralNormEstimator(iters=3, warm_iters=3, subspace=0)  # per-sample memory only
     first = est(M, ds, index=torch.arange(10))
     assert est.calls == 1 and est.last_vectors is not None and est.last_vectors.shape == (10, 32)
     second = est(M, ds, index=torch.arange(10))  # per-sample starts: the first call's vectors
     assert _rel(second, exact) < _rel(first, exact)
     assert bool((second >= first - 1e-12).all())  # the Krylov space contains the start
-    shared = est(M, ds[:4])  # no index: the shared start, any batch size
-    assert shared.shape == (4,)
+    assert est(M, ds[:4]).shape == (4,)  # no index, any batch size
     est(M.float(), ds.float())  # other dtype: memory reset, cold start
     assert est.calls == 1
     est.reset()
     assert est.last_vectors is None and est.calls == 0
+
+
+def test_subspace_start_is_accurate_after_one_call(gen: torch.Generator) -> None:
+    # states of one model share their top directions: the Ritz start in the subspace learnt
+    # from one batch is close to the top eigenvector for a new batch
+    M = _spiked(gen)
+    ds1, ds2 = _tanh_dsigma(M, gen, 64), _tanh_dsigma(M, gen, 64)
+    est = SpectralNormEstimator(warm_iters=6)
+    est(M, ds1)  # cold: DEFAULT_ITERS steps, then learns the subspace
+    warm = est(M, ds2)  # Ritz start + 6 Lanczos steps
+    exact = jacobian_spectral_norm(M, ds2)
+    cold = jacobian_spectral_norm(M, ds2, method="lanczos", iters=6)
+    assert _rel(warm, exact) < 1e-5 and _rel(cold, exact) > 0.1
+    assert bool((warm <= exact * (1 + 1e-12)).all())  # Rayleigh quotients: lower bounds
+
+
+def test_tail_refines_the_top_and_bounds_the_rest(gen: torch.Generator) -> None:
+    M = _spiked(gen).requires_grad_(True)
+    ds = _tanh_dsigma(M.detach(), gen, 40)
+    exact = jacobian_spectral_norm(M.detach(), ds)
+    est = SpectralNormEstimator(tail=0.25)
+    est(M.detach(), ds)
+    norms = est(M, ds)
+    rows = est.last_refined
+    assert rows is not None and rows.shape == (10,)
+    outside = torch.ones(40, dtype=torch.bool)
+    outside[rows] = False
+    assert _rel(norms[rows].detach(), exact[rows]) < 1e-6
+    # outside the tail: the closed-form lower bound |J|_F^2 / tr J, never above lambda_max
+    assert bool((norms[outside] <= exact[outside] * (1 + 1e-12)).all())
+    frob = jacobian_frobenius_norm(M.detach(), ds[outside], squared=True)
+    trace = ds[outside] @ torch.diagonal(M.detach() @ M.detach().T)
+    torch.testing.assert_close(norms[outside].detach(), frob / trace)
+    # the 0.9-quantile and its gradient come from the tail alone and match exact
+    jq = torch.quantile(norms, 0.9)
+    torch.testing.assert_close(jq.detach(), torch.quantile(exact, 0.9), rtol=1e-6, atol=0)
+    (g,) = torch.autograd.grad(jq, M)
+    Me = M.detach().clone().requires_grad_(True)
+    (g_exact,) = torch.autograd.grad(torch.quantile(jacobian_spectral_norm(Me, ds), 0.9), Me)
+    assert float((g - g_exact).norm() / g_exact.norm()) < 1e-4
 
 
 def test_fast_gradients_match_exact(gen: torch.Generator) -> None:
@@ -297,8 +336,12 @@ def test_bad_inputs_raise() -> None:
         jacobian_spectral_norm(M, ds, method="power", v0=torch.ones(4))
     with pytest.raises(ConfigError, match=r"^norms must be a non-empty 1-D tensor"):
         jacq_penalty(torch.ones(2, 2), q=0.5, m=0.0, lam=1.0)
-    with pytest.raises(ConfigError, match=r"^mix must be in \[0.0, inf\]; got -1"):
-        SpectralNormEstimator(mix=-1.0)
+    with pytest.raises(ConfigError, match=r"^subspace must be in \[0, inf\]; got -1"):
+        SpectralNormEstimator(subspace=-1)
+    with pytest.raises(ConfigError, match=r"^tail must be in \(0.0, 1.0\]; got 0"):
+        SpectralNormEstimator(tail=0.0)
+    with pytest.raises(ConfigError, match=r"^warm_iters must be in \[1, inf\]; got 0"):
+        SpectralNormEstimator(warm_iters=0)
     with pytest.raises(ConfigError, match=r"^method must be one of 'lanczos', 'power'"):
         SpectralNormEstimator("exact")
     with pytest.raises(ConfigError, match=r"^index must be a \(2,\) tensor"):
