@@ -1,4 +1,4 @@
-"""The ``hopfield-lab`` command line: list, run, config, report, demo, bench.
+"""The ``hopfield-lab`` command line: list, run, config, report, demo, bench, theory.
 
 Every user error (unknown experiment, profile or key, a value of the wrong type or out of
 range, a missing data file) prints one line ``error: ...`` on stderr and exits with code 2,
@@ -235,6 +235,101 @@ def bench(
         _print_json(results)
     else:
         typer.echo(format_results(results))
+
+
+# --- theory ----------------------------------------------------------------------------------
+
+theory_app = typer.Typer(
+    help="Mean-field theory (notes ch. 2): Curie-Weiss solutions and Hopfield mixture states.",
+)
+app.add_typer(theory_app, name="theory")
+
+
+@theory_app.callback(invoke_without_command=True)
+def _theory(ctx: typer.Context) -> None:
+    """Mean-field theory (notes ch. 2): Curie-Weiss solutions and Hopfield mixture states."""
+    if ctx.invoked_subcommand is None:  # bare `theory`: show its help, exit 0
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.10g}"
+
+
+@theory_app.command("curie-weiss")
+def theory_curie_weiss(
+    beta: Annotated[float, typer.Option("--beta", help="Inverse temperature beta = 1/T (> 0).")],
+    J: Annotated[float, typer.Option("--J", help="Coupling J (T_c = J).")] = 1.0,
+    h: Annotated[float, typer.Option("--h", help="External field h.")] = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Solve m = tanh(beta (J m + h)): every root, its free energy f(m) and stability."""
+    from hopfield_lab.theory import solve_curie_weiss
+
+    sol = solve_curie_weiss(beta, J, h)
+    if as_json:
+        _print_json(sol.as_dict())
+        return
+    table = RichTable(
+        title=f"Curie-Weiss, beta = {beta:g} (T = {sol.temperature:.6g}), J = {J:g}, h = {h:g}"
+    )
+    for col in ("m", "f(m)", "f''(m)", "stable", "equilibrium"):
+        table.add_column(col, justify="right")
+    for m, f, c, st in zip(sol.roots, sol.free_energies, sol.curvatures, sol.stable, strict=True):
+        eq = m == sol.magnetization or (sol.degenerate and f <= sol.free_energy + 1e-13)
+        table.add_row(_fmt(m), _fmt(f), _fmt(c), "yes" if st else "no", "*" if eq else "")
+    _out.print(table)
+    phase = "ordered (T < T_c)" if sol.temperature < sol.critical_temperature else "disordered"
+    _out.print(
+        f"T_c = {sol.critical_temperature:g}; {phase}; susceptibility dm/dh = "
+        f"{_fmt(sol.susceptibility)}" + ("; two degenerate minima +-m*" if sol.degenerate else "")
+    )
+
+
+@theory_app.command("hopfield-mixture")
+def theory_hopfield_mixture(
+    n: Annotated[int, typer.Option("--n", help="Number of mixed patterns (1 = pure state).")],
+    temperature: Annotated[float, typer.Option("--temperature", "-T", help="T >= 0.")],
+    patterns: Annotated[
+        int | None,
+        typer.Option("--patterns", "-P", help="Stored patterns P >= n (default: P > n)."),
+    ] = None,
+    threshold: Annotated[
+        bool, typer.Option(help="Also compute the stability temperature T_n (root finding).")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Symmetric n-mixture m = m_n (1..1, 0..0): overlap, free energy, Hessian stability."""
+    from hopfield_lab.theory import mixture_critical_temperature, solve_mixture
+
+    state = solve_mixture(n, temperature, patterns)
+    payload = state.as_dict()
+    if threshold:
+        th = mixture_critical_temperature(n, include_uninvolved=patterns is None or patterns > n)
+        payload["critical_temperature"] = th.critical_temperature
+        payload["unstable_direction"] = th.unstable_direction
+    if as_json:
+        _print_json(payload)
+        return
+    table = RichTable(title=f"Hopfield {n}-mixture at T = {temperature:g} (low load)")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_row("overlap m_n", _fmt(state.overlap))
+    table.add_row("exists (m_n > 0)", "yes" if state.exists else "no (T >= 1)")
+    table.add_row("free energy f_n", _fmt(state.free_energy))
+    for key, label in (("sym", "symmetric"), ("anti", "involved, antisym."), ("out", "uninvolved")):
+        mult = state.multiplicities[key]
+        if key == "anti" and n == 1:
+            continue
+        if key == "out" and mult == 0:
+            continue
+        times = "P - n" if mult is None else str(mult)
+        table.add_row(f"eigenvalue {label} (x{times})", _fmt(state.eigenvalues[key]))
+    table.add_row("stable (local minimum)", "yes" if state.stable else "no")
+    if threshold:
+        table.add_row("stable below T_n", _fmt(payload["critical_temperature"]))
+    _out.print(table)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,509 @@
+"""Stability of symmetric mixture states: mean-field thresholds against Glauber dynamics.
+
+Command::
+
+    hopfield-lab run mixture-states --profile demo     # ~20 s CPU (2 cores)
+    hopfield-lab run mixture-states --profile quick    # ~2-3 min CPU (2 cores)
+    hopfield-lab run mixture-states --profile paper    # N up to 16000, long chains: hours
+
+Setting (lecture notes, ch. 2, Sec. 2.2.2). A Hebbian network ``BinaryHopfield.hebbian`` stores
+``P`` random ``+-1`` patterns of ``N`` spins at low load (``P / N`` small). For each ``n`` in
+``ns`` and each temperature ``T``, ``replicas`` chains start exactly at the symmetric mixture
+``s_i = sgn(xi^1_i + ... + xi^n_i)`` (ties, possible for even ``n``, go to +1) and run Glauber
+dynamics at ``T`` (``T = 0``: deterministic sequential dynamics) for up to ``n_sweeps`` sweeps;
+every ``check_every`` sweeps the Mattis overlaps ``m_mu = xi^mu . s / N`` are read.
+
+A chain *keeps the mixture* when, at the end, its ``n`` involved overlaps are all at least half
+their mean and that mean exceeds ``3 / sqrt(N)`` (for ``n = 1``: the pure state keeps a
+macroscopic overlap). A mixture that loses stability decays into a pure state or a smaller
+mixture, and some involved overlap falls to ``O(N^{-1/2})``. The run stops early once no chain
+keeps the mixture. The *simulated threshold* is the midpoint between the largest grid
+temperature below which (inclusive) at least half of the chains keep the mixture at every grid
+point, and the next grid temperature (± half their distance).
+
+Theory (:mod:`hopfield_lab.theory.hopfield_mixtures`): the overlap ``m_n(T)`` solving
+``m_n = E_z[z tanh(m_n z / T)] / n`` and the temperature ``T_n`` below which the smallest
+eigenvalue of the free-energy Hessian (Lemma 2.2.3) is positive: 1 for ``n = 1``, about 0.46
+for ``n = 3`` and 0.385 for ``n = 5``, never for even ``n``. ``T_n`` is a statement about
+``N = inf``. Two finite-size effects pull the simulated threshold in opposite directions:
+
+* below ``T_n`` the mixture is only a *shallow* local minimum: the free-energy barrier per spin
+  towards a pure state (table ``retention``: ``dF`` along the straight line, an upper bound) falls
+  from ~1e-2 at ``T = 0.15`` to ~1e-5 near ``T_n``, and a chain crosses a barrier of ``N dF / T``
+  of a few units within a few sweeps, so finite-``N`` chains leave the mixture well *below*
+  ``T_n`` (the threshold rises towards ``T_n`` as ``N`` grows, roughly like ``N dF(T) / T ~ 10``);
+* just above ``T_n`` the unstable eigenvalue is small (the overlaps drift like
+  ``exp(|lambda| t)``, ``t`` in sweeps), so a short run would keep an unstable mixture.
+
+The first effect dominates at the sizes a CPU affords (``N <= 4000``, measured: see the report);
+finite ``P / N`` adds crosstalk noise and lowers the overlaps slightly.
+
+Literature: Amit, Gutfreund & Sompolinsky, Phys. Rev. A 32, 1007 (1985) quote the stability
+temperatures of symmetric mixtures (``n = 3``: 0.461, ``n = 5``: 0.385, as commonly cited); the
+table ``literature`` sets them beside our root-finding values (they are reference values only,
+never used in a computation).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from hopfield_lab.errors import ConfigError, check_int, check_range
+from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.models.binary import BinaryHopfield
+from hopfield_lab.runs import RunDir, Table, comparison_table, run_cells
+from hopfield_lab.theory import (
+    hopfield_free_energy,
+    mixture_critical_temperature,
+    mixture_overlap,
+    solve_mixture,
+)
+
+__all__ = ["AGS_1985", "MixtureConfig", "run"]
+
+#: Stability temperatures of symmetric n-mixtures as quoted from Amit, Gutfreund & Sompolinsky,
+#: Phys. Rev. A 32, 1007 (1985) (reference values for the report only).
+AGS_1985: dict[int, float] = {3: 0.461, 5: 0.385}
+
+
+@dataclass(frozen=True)
+class MixtureConfig:
+    """Config of the mixture-state experiment (see the module docstring).
+
+    Attributes:
+        ns: mixture sizes ``n`` (1 = pure state).
+        sizes: numbers of spins ``N`` (finite-size study).
+        n_patterns: ``P >= max(ns)`` (``P > n`` gives uninvolved directions).
+        temperatures: Glauber temperatures, ``0 <= T`` (0: zero-temperature dynamics).
+        replicas: chains per ``(n, T, network)``.
+        n_sweeps: maximum sweeps per chain. check_every: sweeps between overlap readings.
+        n_networks: independent pattern draws.
+        seed: seeds patterns and chains.
+    """
+
+    ns: tuple[int, ...] = (1, 3, 5)
+    sizes: tuple[int, ...] = (400, 1600)
+    n_patterns: int = 6
+    temperatures: tuple[float, ...] = (0.0, 0.15, 0.25, 0.35, 0.45)
+    replicas: int = 12
+    n_sweeps: int = 40
+    check_every: int = 5
+    n_networks: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.ns:
+            raise ConfigError("ns must not be empty")
+        for n in self.ns:
+            check_int("ns", n, 1, 20)
+        if not self.sizes:
+            raise ConfigError("sizes must not be empty")
+        for n in self.sizes:
+            check_int("sizes", n, 8)
+        check_int("n_patterns", self.n_patterns, max(self.ns), min(self.sizes))
+        if not self.temperatures:
+            raise ConfigError("temperatures must not be empty")
+        for t in self.temperatures:
+            check_range("temperatures", t, 0.0)
+        check_int("replicas", self.replicas, 1)
+        check_int("n_sweeps", self.n_sweeps, 1)
+        check_int("check_every", self.check_every, 1, self.n_sweeps)
+        check_int("n_networks", self.n_networks, 1)
+        check_int("seed", self.seed, 0)
+
+
+def _patterns(cfg: dict[str, Any], n_spins: int, network: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(cfg["seed"] * 10_007 + 31 * n_spins + network)
+    bits = torch.randint(0, 2, (cfg["n_patterns"], n_spins), generator=gen)
+    return (2.0 * bits - 1.0).double()  # (P, N)
+
+
+def _keeps(m: np.ndarray, n: int, n_spins: int) -> np.ndarray:
+    """Per chain: the n involved overlaps ``m[:, :n]`` keep the symmetric mixture structure."""
+    inv = m[:, :n]  # (R, n)
+    mean = inv.mean(1)
+    return (mean >= 3.0 / math.sqrt(n_spins)) & (inv.min(1) >= 0.5 * mean)
+
+
+def _cell(cell: dict[str, Any]) -> dict[str, Any]:
+    """Chains started at the symmetric n-mixture of one network, at one temperature."""
+    cfg = cell["config"]
+    n, T, network = int(cell["n"]), float(cell["temperature"]), int(cell["network"])
+    n_spins = int(cell["n_spins"])
+    device = cell.get("device", "cpu")
+    xi = _patterns(cfg, n_spins, network).to(device)
+    model = BinaryHopfield.hebbian(xi)
+    mix = xi[:n].sum(0)  # (N,)
+    s0 = torch.where(mix >= 0, 1.0, -1.0).to(xi.dtype)
+    s = s0.expand(cfg["replicas"], -1).clone()  # (R, N)
+    gen = torch.Generator(device=device).manual_seed(int(cell["seed"]))
+    m0 = (s[:1] @ xi.T / n_spins).cpu().numpy()  # (1, P)
+    history = []  # overlaps (R, P) after each check
+    sweeps = 0
+    while sweeps < cfg["n_sweeps"]:
+        step = min(cfg["check_every"], cfg["n_sweeps"] - sweeps)
+        out = model.run(
+            s, dynamics="glauber", temperature=T, n_sweeps=step, generator=gen, patterns=xi
+        )
+        s = out.states
+        sweeps += step
+        m = out.overlaps[-1].cpu().numpy()  # (R, P)
+        history.append(m)
+        if T == 0 and bool(out.converged.all()):
+            break  # every chain is at a fixed point: nothing changes any more
+        if not _keeps(m, n, n_spins).any():
+            break  # the mixture is gone in every chain
+    hist = np.stack(history)  # (checks, R, P)
+    kept = _keeps(hist[-1], n, n_spins)
+    late = hist[len(hist) // 2 :, :, :n].mean(axis=(0, 2))  # (R,) time-averaged involved overlap
+    min_involved = hist[:, :, :n].min(axis=2).mean(axis=1)  # (checks,) mean over chains
+    return {
+        "n": n,
+        "n_spins": n_spins,
+        "temperature": T,
+        "network": network,
+        "sweeps": sweeps,
+        "kept": kept.tolist(),
+        "late_overlap": late.tolist(),
+        "initial_overlaps": m0[0].tolist(),
+        "final_overlaps": hist[-1].tolist(),
+        "mean_min_involved": [float(m0[0, :n].min()), *min_involved.tolist()],
+        "check_sweeps": [0, *(min((i + 1) * cfg["check_every"], sweeps) for i in range(len(hist)))],
+    }
+
+
+def _simulated_threshold(
+    temps: list[float], kept: list[float]
+) -> tuple[float | None, float | None, str]:
+    """Midpoint of the first grid interval where the kept fraction drops below 1/2 (T < 1).
+
+    Returns ``(estimate, half_width, text)``; the estimate is None when the mixture is kept at
+    every grid temperature (only a lower bound is known, given in ``text``).
+    """
+    below = [(t, k) for t, k in sorted(zip(temps, kept, strict=True)) if t < 1.0]
+    last_ok: float | None = None
+    for t, k in below:
+        if k >= 0.5:
+            last_ok = t
+            continue
+        lo = 0.0 if last_ok is None else last_ok
+        return 0.5 * (lo + t), 0.5 * (t - lo), f"in ({lo:g}, {t:g}]"
+    top = below[-1][0] if below else 0.0
+    return None, None, f">= {top:g}: kept at every grid T < 1"
+
+
+def _line_barrier(n: int, T: float) -> float | None:
+    """Free-energy barrier per spin along the straight line from the n-mixture to a pure state.
+
+    ``max_s f((1 - s) m^n + s m^1) - f(m^n)`` with Eq. 2.9 evaluated exactly over the ``2^n``
+    sign patterns of the involved patterns: an upper bound on the true (saddle-point) barrier.
+    A chain of ``N`` spins escapes over a barrier ``N dF / T`` of a few units within a few
+    sweeps, so finite-``N`` chains leave the mixture below ``T_n``. None where undefined.
+    """
+    if n == 1 or T <= 0 or T >= 1:
+        return None
+    m_n = float(mixture_overlap(n, T))
+    m_1 = float(mixture_overlap(1, T))
+    start = np.full(n, m_n)
+    end = np.r_[m_1, np.zeros(n - 1)]
+    s = np.linspace(0.0, 1.0, 201)[:, None]
+    f = hopfield_free_energy((1 - s) * start + s * end, 1.0 / T)  # (201,)
+    return float(f.max() - f[0])
+
+
+def run(config: MixtureConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
+    """Simulate every ``(n, N, T, network)`` as a resumable cell; compare with the theory."""
+    cfg = asdict(config)
+    cells = {
+        f"n={n},N={size},T={t:g},net={k}": {
+            "n": n,
+            "n_spins": size,
+            "temperature": t,
+            "network": k,
+            "seed": config.seed * 1_000_003 + 101 * i + 7 * j + 100_003 * k + 13 * size,
+            "config": cfg,
+            "device": ctx.device,
+        }
+        for i, n in enumerate(config.ns)
+        for size in config.sizes
+        for j, t in enumerate(config.temperatures)
+        for k in range(config.n_networks)
+    }
+    results = run_cells(_cell, cells, run_dir, executor=ctx.executor, progress=ctx.progress)
+    rows: list[dict[str, Any]] = []
+    for n in config.ns:
+        for size in config.sizes:
+            for t in config.temperatures:
+                rs = [results[f"n={n},N={size},T={t:g},net={k}"] for k in range(config.n_networks)]
+                kept = np.concatenate([np.asarray(r["kept"], dtype=bool) for r in rs])
+                late = np.concatenate([np.asarray(r["late_overlap"]) for r in rs])
+                state = solve_mixture(n, t, config.n_patterns)
+                barrier = _line_barrier(n, t)
+                rows.append(
+                    {
+                        "n": n,
+                        "n_spins": size,
+                        "temperature": t,
+                        "kept_fraction": float(kept.mean()),
+                        "overlap_sim": float(late[kept].mean()) if kept.any() else None,
+                        "overlap_std": float(late[kept].std(ddof=1)) if kept.sum() > 1 else None,
+                        "overlap_theory": state.overlap,
+                        "stable_theory": state.stable,
+                        "min_eigenvalue": state.min_eigenvalue,
+                        "barrier": barrier,
+                        "barrier_scaled": None if barrier is None else size * barrier / t,
+                        "sweeps": max(r["sweeps"] for r in rs),
+                        "curve": rs[0]["mean_min_involved"],
+                        "check_sweeps": rs[0]["check_sweeps"],
+                    }
+                )
+    thresholds: dict[tuple[int, int], dict[str, Any]] = {}
+    for n in config.ns:
+        th = mixture_critical_temperature(n, include_uninvolved=config.n_patterns > n)
+        for size in config.sizes:
+            mine = [r for r in rows if r["n"] == n and r["n_spins"] == size]
+            est, half, text = _simulated_threshold(
+                [r["temperature"] for r in mine], [r["kept_fraction"] for r in mine]
+            )
+            thresholds[(n, size)] = {
+                "theory": th.critical_temperature,
+                "unstable_direction": th.unstable_direction,
+                "simulated": est,
+                "half_width": half,
+                "bracket": text,
+            }
+    _tables(config, rows, thresholds, run_dir)
+    _figures(config, rows, thresholds, run_dir)
+    agree = [
+        r["stable_theory"] == (r["kept_fraction"] >= 0.5) for r in rows if r["temperature"] < 1
+    ]
+    return {
+        "n_patterns": config.n_patterns,
+        "thresholds": {
+            f"n={n},N={size}": {k: v for k, v in d.items() if k != "half_width"}
+            for (n, size), d in thresholds.items()
+        },
+        "theory_sim_stability_agreement": float(np.mean(agree)) if agree else None,
+        "max_abs_overlap_gap_where_kept": max(
+            (
+                abs(r["overlap_sim"] - r["overlap_theory"])
+                for r in rows
+                if r["overlap_sim"] is not None and r["stable_theory"]
+            ),
+            default=None,
+        ),
+    }
+
+
+def _tables(
+    config: MixtureConfig,
+    rows: list[dict[str, Any]],
+    thresholds: dict[tuple[int, int], dict[str, Any]],
+    run_dir: RunDir,
+) -> None:
+    setting = (
+        f"P={config.n_patterns}, N in {list(config.sizes)}, {config.replicas} chains x "
+        f"{config.n_networks} network(s), <= {config.n_sweeps} sweeps"
+    )
+    run_dir.save_table(
+        comparison_table(
+            "thresholds",
+            [
+                (
+                    f"T_{n}, N={size}: stable below (sim {d['bracket']}; theory unstable "
+                    f"direction: {d['unstable_direction'] or '-'})",
+                    d["theory"],
+                    d["simulated"],
+                    d["half_width"],
+                )
+                for (n, size), d in thresholds.items()
+            ],
+            caption=(
+                "Stability temperature of the symmetric n-mixture: mean-field theory (column "
+                "'paper': the smallest Hessian eigenvalue crosses 0; N = inf) vs the simulated "
+                "threshold (midpoint of the grid bracket where half the chains stop keeping the "
+                f"mixture, ± half-width). {setting}."
+            ),
+        )
+    )
+    run_dir.save_table(
+        comparison_table(
+            "overlaps",
+            [
+                (
+                    f"m_{r['n']}(T={r['temperature']:g}), N={r['n_spins']}",
+                    r["overlap_theory"],
+                    r["overlap_sim"],
+                    r["overlap_std"],
+                )
+                for r in rows
+                if r["overlap_sim"] is not None
+            ],
+            caption=(
+                "Overlap with each involved pattern, theory m_n(T) (column 'paper') vs the "
+                "late-time average of chains that kept the mixture (± std over chains). "
+                f"{setting}."
+            ),
+        )
+    )
+    table = Table(
+        "retention",
+        [
+            "n",
+            "N",
+            "T",
+            "theory stable",
+            "min Hessian eigenvalue",
+            "line barrier dF",
+            "N dF / T",
+            "fraction kept",
+            "sweeps run",
+            "theory m_n",
+            "sim m_n",
+        ],
+        caption=(
+            "Fraction of chains that keep the mixture, the theory's verdict (N = inf), and the "
+            "free-energy barrier per spin along the line to a pure state (an upper bound; "
+            f"N dF / T of a few units is crossed within a few sweeps). {setting}."
+        ),
+    )
+    for r in rows:
+        table.add_row(
+            r["n"],
+            r["n_spins"],
+            r["temperature"],
+            "yes" if r["stable_theory"] else "no",
+            r["min_eigenvalue"],
+            r["barrier"],
+            r["barrier_scaled"],
+            r["kept_fraction"],
+            r["sweeps"],
+            r["overlap_theory"],
+            r["overlap_sim"],
+        )
+    run_dir.save_table(table)
+    lit = [
+        (f"T_{n} (AGS 1985, as quoted)", AGS_1985[n], thresholds[(n, config.sizes[0])]["theory"])
+        for n in config.ns
+        if n in AGS_1985
+    ]
+    if lit:
+        run_dir.save_table(
+            comparison_table(
+                "literature",
+                [(q, paper, ours, None) for q, paper, ours in lit],
+                caption=(
+                    "Stability temperatures quoted from Amit, Gutfreund & Sompolinsky, Phys. Rev. "
+                    "A 32, 1007 (1985) (column 'paper') against our root-finding theory (ours)."
+                ),
+            )
+        )
+
+
+def _figures(
+    config: MixtureConfig,
+    rows: list[dict[str, Any]],
+    thresholds: dict[tuple[int, int], dict[str, Any]],
+    run_dir: RunDir,
+) -> None:
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.2))
+    grid = np.linspace(0.0, 1.0, 301)[:-1]
+    big = max(config.sizes)
+    styles = ["o:", "s--", "^-", "d-.", "v-"]
+    for i, n in enumerate(config.ns):
+        color = f"C{i}"
+        m = mixture_overlap(n, grid)
+        t_n = thresholds[(n, big)]["theory"]
+        stable = grid < t_n
+        ax1.plot(grid[stable], m[stable], color=color, lw=2, label=f"n = {n} theory (stable)")
+        ax1.plot(grid[~stable], m[~stable], color=color, lw=1, ls="--")
+        pts = [r for r in rows if r["n"] == n and r["n_spins"] == big and r["overlap_sim"]]
+        ax1.errorbar(
+            [r["temperature"] for r in pts],
+            [r["overlap_sim"] for r in pts],
+            yerr=[r["overlap_std"] or 0.0 for r in pts],
+            fmt="o",
+            color=color,
+            ms=4,
+            capsize=2,
+        )
+        for k, size in enumerate(config.sizes):
+            mine = [r for r in rows if r["n"] == n and r["n_spins"] == size]
+            ax2.plot(
+                [r["temperature"] for r in mine],
+                [r["kept_fraction"] for r in mine],
+                styles[k % len(styles)],
+                color=color,
+                label=f"n = {n}, N = {size}",
+            )
+        if 0 < t_n < 1:
+            ax2.axvline(t_n, color=color, ls=":", lw=1)
+    n_top = max(config.ns)
+    curves = [r for r in rows if r["n"] == n_top and r["n_spins"] == big]
+    for j, r in enumerate(curves):
+        ax3.plot(
+            r["check_sweeps"],
+            r["curve"],
+            "o-",
+            ms=3,
+            color=plt.cm.viridis(j / max(1, len(curves) - 1)),
+            label=f"T = {r['temperature']:g}",
+        )
+    ax1.set(xlabel="T", ylabel="overlap m_n", title=f"overlaps: theory (dashed: unstable), N={big}")
+    ax1.legend(fontsize=8)
+    ax2.set(
+        xlabel="T",
+        ylabel="fraction of chains keeping the mixture",
+        title="retention (dotted: theory T_n, N = inf)",
+        ylim=(-0.05, 1.05),
+    )
+    ax2.legend(fontsize=7)
+    ax3.set(
+        xlabel="sweeps",
+        ylabel="smallest involved overlap (mean over chains)",
+        title=f"n = {n_top}, N = {big}: symmetry breaking over time",
+    )
+    ax3.legend(fontsize=7)
+    fig.tight_layout()
+    run_dir.save_figure(fig, "mixture_stability")
+
+
+register(
+    Experiment(
+        name="mixture-states",
+        title="Symmetric mixture states: stability temperatures, theory vs Glauber dynamics",
+        paper="continuous-hopfield-networks-notes, ch. 2, Sec. 2.2.2",
+        figure="Theorem 2.3, Lemmas 2.2.2-2.2.3; AGS 1985 mixture thresholds",
+        config_cls=MixtureConfig,
+        profiles={
+            "demo": MixtureConfig(),
+            "quick": MixtureConfig(
+                sizes=(1000, 4000),
+                temperatures=(0.0, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6),
+                replicas=8,
+                n_sweeps=50,
+            ),
+            "paper": MixtureConfig(
+                ns=(1, 2, 3, 4, 5, 7),
+                sizes=(1000, 4000, 16000),  # dense J: N = 16000 is 2 GB in float64
+                n_patterns=9,
+                temperatures=tuple(round(0.025 * k, 3) for k in range(0, 40)),
+                replicas=16,
+                n_sweeps=1000,
+                check_every=20,
+                n_networks=4,
+            ),
+        },
+        runtime={"demo": "~20 s", "quick": "~2-3 min (2 CPU cores)", "paper": "hours (CPU) / GPU"},
+        run=run,
+    )
+)

@@ -1,0 +1,101 @@
+"""Smoke runs of the mean-field experiments (curie-weiss, mixture-states) at seconds-long sizes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hopfield_lab.errors import ConfigError
+from hopfield_lab.experiments import EXPERIMENTS, RunContext, run_experiment
+from hopfield_lab.experiments.base import resolve_config
+from hopfield_lab.experiments.notes.mixture_states import _simulated_threshold
+from hopfield_lab.runs import Table
+from hopfield_lab.theory import finite_size_magnetization_law
+
+CTX = RunContext(progress=False)
+
+
+def test_curie_weiss_smoke(tmp_path) -> None:
+    overrides = [
+        "sizes=8,24",
+        "temperatures=0.5,1.5",
+        "replicas=6",
+        "burn_in=5",
+        "n_samples=8",
+        "free_energy_temperatures=0.5,0.9",
+    ]
+    out = run_experiment("curie-weiss", "demo", overrides, out=tmp_path, ctx=CTX)
+    rd = out.run_dir
+    table = Table.from_csv(rd.tables_dir / "magnetization.csv")
+    assert len(table.rows) == 4 and table.columns == ["quantity", "paper", "ours", "±", "gap"]
+    for quantity, theory, ours, sem, gap in table.rows:
+        n, t = (float(part.split("=")[1]) for part in quantity.split(", ")[1:])
+        m, p = finite_size_magnetization_law(int(n), 1 / t)
+        assert theory == pytest.approx(float((p * abs(m)).sum()), abs=1e-12)
+        assert gap == pytest.approx(ours - theory) and sem > 0
+        assert abs(gap) < 0.2  # a short chain, but at these sizes it equilibrates in a few sweeps
+    finite = Table.from_csv(rd.tables_dir / "finite_size.csv")
+    assert [r[0] for r in finite.rows] == [0.5, 1.5] and finite.rows[1][1] == 0.0  # m* = 0 > T_c
+    results = json.loads(rd.results_path.read_text())
+    assert results["critical_temperature_theory"] == 1.0 and results["cells"] == 4
+    for fig in ("magnetization", "free_energy"):
+        assert (rd.figures_dir / f"{fig}.png").is_file()
+    again = run_experiment("curie-weiss", "demo", overrides, out=tmp_path, ctx=CTX)
+    assert again.skipped and again.results["cells"] == 4
+
+
+def test_mixture_states_smoke(tmp_path) -> None:
+    overrides = [
+        "ns=1,3",
+        "sizes=200",
+        "n_patterns=4",
+        "temperatures=0,0.2,0.9",
+        "replicas=3",
+        "n_sweeps=4",
+        "check_every=2",
+    ]
+    out = run_experiment("mixture-states", "demo", overrides, out=tmp_path, ctx=CTX)
+    rd = out.run_dir
+    retention = Table.from_csv(rd.tables_dir / "retention.csv")
+    assert len(retention.rows) == 2 * 3
+    by_key = {(r[0], r[2]): r for r in retention.rows}
+    # zero-temperature dynamics from a stored pattern stays there (P/N = 0.02)
+    assert by_key[(1, 0)][retention.columns.index("fraction kept")] == 1.0
+    assert by_key[(1, 0)][retention.columns.index("sim m_n")] == 1.0
+    # theory column: the 3-mixture is stable at T = 0.2, unstable at T = 0.9
+    assert by_key[(3, 0.2)][3] == "yes" and by_key[(3, 0.9)][3] == "no"
+    thresholds = Table.from_csv(rd.tables_dir / "thresholds.csv")
+    assert len(thresholds.rows) == 2
+    assert thresholds.rows[0][1] == 1.0 and 0.45 < thresholds.rows[1][1] < 0.47
+    lit = Table.from_csv(rd.tables_dir / "literature.csv")
+    assert lit.rows[0][1] == 0.461 and lit.rows[0][2] == pytest.approx(thresholds.rows[1][1])
+    assert (rd.figures_dir / "mixture_stability.png").is_file()
+    results = json.loads(rd.results_path.read_text())
+    assert set(results["thresholds"]) == {"n=1,N=200", "n=3,N=200"}
+
+
+def test_simulated_threshold_bracket() -> None:
+    est, half, text = _simulated_threshold([0.0, 0.2, 0.4, 0.6], [1.0, 0.75, 0.25, 0.0])
+    assert (est, half) == (pytest.approx(0.3), pytest.approx(0.1)) and "(0.2, 0.4]" in text
+    est, half, _ = _simulated_threshold([0.0, 0.2], [0.0, 1.0])  # fails at the lowest T
+    assert (est, half) == (0.0, 0.0)
+    est, half, text = _simulated_threshold([0.0, 0.5, 1.2], [1.0, 1.0, 0.0])  # T >= 1 ignored
+    assert est is None and half is None and ">= 0.5" in text
+
+
+def test_bad_theory_experiment_configs() -> None:
+    cw = EXPERIMENTS["curie-weiss"]
+    with pytest.raises(ConfigError, match="temperatures must be a finite number > 0"):
+        resolve_config(cw, "demo", ["temperatures=0"])
+    with pytest.raises(ConfigError, match="sizes must be in"):
+        resolve_config(cw, "demo", ["sizes=1"])
+    with pytest.raises(ConfigError, match="J must be in"):
+        resolve_config(cw, "demo", ["J=-1"])
+    mx = EXPERIMENTS["mixture-states"]
+    with pytest.raises(ConfigError, match="n_patterns must be in"):
+        resolve_config(mx, "demo", ["ns=1,7", "n_patterns=6"])
+    with pytest.raises(ConfigError, match="temperatures must be in"):
+        resolve_config(mx, "demo", ["temperatures=-0.1"])
+    with pytest.raises(ConfigError, match="check_every must be in"):
+        resolve_config(mx, "demo", ["n_sweeps=3", "check_every=5"])
