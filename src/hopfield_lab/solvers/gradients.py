@@ -81,6 +81,10 @@ def solve_fixed_point(
     z_in = z.detach().requires_grad_(True)
     with torch.enable_grad():
         f_in = f(z_in)
+    # The hook must not reach ``z`` (nor ``result``, which holds it): z -> grad_fn -> hook ->
+    # closure -> z would be a cycle through C++ that Python's GC cannot see, leaking the
+    # step's graph at every call. Only the stats dict is shared.
+    stats = result.stats
 
     def adjoint(g: Tensor | None) -> Tensor | None:
         if g is None:  # an undefined incoming gradient stays undefined
@@ -100,9 +104,9 @@ def solve_fixed_point(
                 damping=0.5 if backward_method == "damped" else 0.0,
                 record_residuals=True,
             )
-        result.stats["backward_steps"] = int(back.n_steps.max())
+        stats["backward_steps"] = int(back.n_steps.max())
         if back.final_residual is not None:
-            result.stats["backward_residual"] = float(back.final_residual.max())
+            stats["backward_residual"] = float(back.final_residual.max())
         return back.x
 
     z.register_hook(adjoint)

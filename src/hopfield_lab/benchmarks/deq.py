@@ -1,0 +1,276 @@
+"""DEQ-paper benchmarks: even-odd vs synchronous wall time, our Anderson vs torchdeq's.
+
+The problem (both benchmarks): the forward equilibrium of a layered HAM
+(:class:`~hopfield_lab.models.layered.LayeredHopfield`, the DEQ paper's architectures
+784-1990-10 and 784-1280-510-200-10 with the paper's initialisation: Xavier weights times
+:data:`WEIGHT_SCALE` = 1, biases N(0, 0.01^2), shifted sigmoid) on a batch of MNIST test
+images, from the zero state, to a relative residual of 1e-4 (the paper's criterion), float32,
+no gradient. (Larger weight scales make the synchronous map 2-cycle, App. E, and the
+comparison meaningless.)
+
+* ``deq-even-odd-vs-sync``: per depth, the synchronous map (Eq. 6) and the even-odd map
+  (Eq. 10), each with Picard and with Anderson (window 4, Tikhonov 1e-10, safeguarded):
+  iterations, wall time per converged batched solve, and the ratios sync/even-odd.
+* ``deq-anderson-vs-torchdeq``: the same synchronous fixed point solved by our Anderson and
+  by ``torchdeq.solver.anderson_solver`` (window 4, its default ``lam`` 1e-4, and 1e-10).
+
+Sizes: full batch 64 (the paper's batch) and 5 interleaved repeats; quick 3 repeats; tiny
+batch 8, 1 repeat, 3 layers only with a narrow hidden layer (784-64-10), 40 iterations at
+most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from hopfield_lab.benchmarks.common import (
+    DESCRIPTIONS,
+    BenchResult,
+    Profile,
+    bench_profile,
+    register,
+    time_fns,
+)
+from hopfield_lab.data import load_mnist
+from hopfield_lab.models.layered import LayeredHopfield, SolverSettings
+from hopfield_lab.solvers import SolverResult, fixed_point, flat_norm
+
+__all__ = ["DEPTHS", "TOL", "WEIGHT_SCALE", "anderson_vs_torchdeq", "even_odd_vs_sync", "problem"]
+
+DEPTHS: dict[int, list[int]] = {3: [784, 1990, 10], 5: [784, 1280, 510, 200, 10]}
+_TINY_DEPTHS: dict[int, list[int]] = {3: [784, 64, 10]}
+TOL = 1e-4
+MAX_ITER = 200
+WINDOW = 4
+LAM = 1e-10
+WEIGHT_SCALE = 1.0
+_BATCH: dict[Profile, int] = {"full": 64, "quick": 64, "tiny": 8}
+_REPEAT: dict[Profile, int] = {"full": 5, "quick": 3, "tiny": 1}
+
+
+def problem(
+    depth: int, batch: int, device: str = "cpu", seed: int = 0, *, tiny: bool = False
+) -> tuple[Any, Tensor]:
+    """A HAM of the paper's ``depth`` (weights x WEIGHT_SCALE) and ``batch`` MNIST test images
+    (``tiny``: narrow hidden layers, for the test suite)."""
+    torch.manual_seed(seed)
+    model = LayeredHopfield((_TINY_DEPTHS if tiny else DEPTHS)[depth], kind="ham")
+    with torch.no_grad():
+        for w in model.weights:
+            w.mul_(WEIGHT_SCALE)
+    x = load_mnist().test.x[:batch]
+    return model.to(device).eval(), x.to(device)
+
+
+def _max_iter(profile: Profile) -> int:
+    return 40 if profile == "tiny" else MAX_ITER
+
+
+def _depths(profile: Profile) -> list[int]:
+    return list(_TINY_DEPTHS if profile == "tiny" else DEPTHS)
+
+
+def _solve(
+    model: LayeredHopfield, x: Tensor, update: str, solver: str, max_iter: int = MAX_ITER
+) -> SolverResult:
+    st = SolverSettings(
+        update=update, solver=solver, tol=TOL, max_iter=max_iter, window=WINDOW, lam=LAM
+    )
+    with torch.no_grad():
+        return model.solve(x, st, record_residuals=True)
+
+
+def _solver_call(
+    model: LayeredHopfield, x: Tensor, update: str, solver: str, max_iter: int
+) -> Callable[[], SolverResult]:
+    return lambda: _solve(model, x, update, solver, max_iter)
+
+
+class _Counted:
+    """Wrap a step function and count its (batched) calls."""
+
+    def __init__(self, f: Callable[[Tensor], Tensor]) -> None:
+        self.f = f
+        self.calls = 0
+
+    def __call__(self, x: Tensor) -> Tensor:
+        self.calls += 1
+        return self.f(x)
+
+
+@register(
+    "deq-even-odd-vs-sync",
+    "even-odd vs synchronous HAM forward solves (3 and 5 layers, Picard and Anderson): "
+    "iterations and wall time per converged solve",
+)
+def even_odd_vs_sync(quick: bool = False, device: str = "cpu") -> BenchResult:
+    """Wall time of one converged forward solve, synchronous vs even-odd, measured together.
+
+    Returns:
+        BenchResult with one row per (depth, update, solver) and ratios
+        ``time sync/even-odd`` and ``iters sync/even-odd`` per depth and solver.
+    """
+    profile = bench_profile(quick)
+    batch, repeat = _BATCH[profile], _REPEAT[profile]
+    rows: list[dict[str, Any]] = []
+    ratios: dict[str, float] = {}
+    for depth in _depths(profile):
+        model, x = problem(depth, batch, device, tiny=profile == "tiny")
+        calls: dict[str, Callable[[], Any]] = {
+            f"{u}/{s}": _solver_call(model, x, u, s, _max_iter(profile))
+            for u in ("sync", "even_odd")
+            for s in ("picard", "anderson")
+        }
+        timed = time_fns(calls, repeat=repeat, warmup=1, device=device)
+        ref = timed["sync/picard"]["result"]
+        y_ref = model.readout(ref.x, "sync")
+        for name, t in timed.items():
+            update, solver = name.split("/")
+            res: SolverResult = t["result"]
+            y = model.readout(res.x, update)
+            rows.append(
+                {
+                    "layers": depth,
+                    "update": update,
+                    "solver": solver,
+                    "state": int(res.x.shape[1]),
+                    "it_mean": float(res.n_steps.double().mean()),
+                    "it_max": int(res.n_steps.max()),
+                    "not_conv": res.n_not_converged,
+                    "time_ms": 1e3 * t["median_s"],
+                    "ms_per_iter": 1e3 * t["median_s"] / max(res.nfe, 1),
+                    "out_diff": float((flat_norm(y - y_ref) / flat_norm(y_ref)).max()),
+                }
+            )
+        for solver in ("picard", "anderson"):
+            s, e = timed[f"sync/{solver}"], timed[f"even_odd/{solver}"]
+            ratios[f"time sync/even-odd {depth}L {solver}"] = s["median_s"] / e["median_s"]
+            ratios[f"iters sync/even-odd {depth}L {solver}"] = float(
+                s["result"].n_steps.double().mean() / e["result"].n_steps.double().mean()
+            )
+    notes = [
+        f"profile {profile}, device {device}, float32, batch {batch} MNIST test images, zero "
+        f"initial state; HAM with the paper's layers, Xavier weights x {WEIGHT_SCALE}",
+        f"stop per sample at |f(s)-s|/|f(s)| < {TOL:g} (max {_max_iter(profile)}); "
+        f"anderson: window {WINDOW}, lam {LAM:g}, safeguarded. The whole batch is evaluated "
+        "until its last sample converges (the input enters through a closure): time follows "
+        "it_max",
+        "state: DEQ state size (even-odd keeps only the group holding the output); it_*: "
+        "per-sample map calls; time_ms: median wall time of one batched solve over "
+        f"{repeat} interleaved repeats (after a warm-up); ms_per_iter: time / batched calls; "
+        "out_diff: largest relative difference of the output layer to sync/picard",
+    ]
+    return BenchResult(
+        name="deq-even-odd-vs-sync",
+        description=DESCRIPTIONS["deq-even-odd-vs-sync"],
+        rows=rows,
+        ratios=ratios,
+        notes=notes,
+    )
+
+
+@register(
+    "deq-anderson-vs-torchdeq",
+    "our Anderson vs torchdeq.solver.anderson_solver on the synchronous HAM fixed point "
+    "(3 and 5 layers)",
+)
+def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResult:
+    """Our Anderson and torchdeq's on the same HAM fixed point, measured together.
+
+    Returns:
+        BenchResult with one row per (depth, solver) and ratios ``time torchdeq/ours`` and
+        ``nfe torchdeq/ours`` per depth (torchdeq with its default lam 1e-4; lam 1e-10, ours,
+        is also run where torchdeq's system stays solvable in float32).
+
+    Raises:
+        ImportError: if torchdeq is not installed.
+    """
+    try:
+        from torchdeq.solver import anderson_solver
+    except ImportError as exc:  # optional peer, installed with --no-deps
+        raise ImportError(
+            "benchmark 'deq-anderson-vs-torchdeq' needs torchdeq: pip install --no-deps torchdeq"
+        ) from exc
+    profile = bench_profile(quick)
+    batch, repeat = _BATCH[profile], _REPEAT[profile]
+    rows: list[dict[str, Any]] = []
+    ratios: dict[str, float] = {}
+    failed: list[int] = []
+    n_max = _max_iter(profile)
+    for depth in _depths(profile):
+        model, x = problem(depth, batch, device, tiny=profile == "tiny")
+        with torch.no_grad():
+            f, z0 = model.step_fn(x, "sync")
+
+        def ours(f: Any = f, z0: Tensor = z0) -> SolverResult:
+            with torch.no_grad():
+                return fixed_point(
+                    f, z0, method="anderson", tol=TOL, max_iter=n_max, window=WINDOW, lam=LAM
+                )
+
+        def theirs(lam: float, f: Any = f, z0: Tensor = z0) -> tuple[Tensor, dict, int]:
+            counted = _Counted(f)
+            with torch.no_grad():
+                z, _, info = anderson_solver(
+                    counted, z0, max_iter=n_max, tol=TOL, stop_mode="rel", m=WINDOW, lam=lam
+                )
+            return z, info, counted.calls
+
+        calls: dict[str, Callable[[], Any]] = {
+            "ours": ours,
+            "torchdeq lam=1e-4": lambda theirs=theirs: theirs(1e-4),
+        }
+        try:  # torchdeq's absolute lam=1e-10 can leave its bordered system singular in float32
+            theirs(1e-10)
+            calls["torchdeq lam=1e-10"] = lambda theirs=theirs: theirs(1e-10)
+        except torch.linalg.LinAlgError:
+            failed.append(depth)
+        timed = time_fns(calls, repeat=repeat, warmup=1, device=device)
+        mine: SolverResult = timed["ours"]["result"]
+        for name, t in timed.items():
+            if name == "ours":
+                z, nfe = mine.x, mine.nfe
+                it_mean = float(mine.n_steps.double().mean())
+            else:
+                z, info, nfe = t["result"]
+                it_mean = float(info["nstep"].double().mean())
+            with torch.no_grad():
+                fz = f(z)
+            rows.append(
+                {
+                    "layers": depth,
+                    "solver": name,
+                    "it_mean": it_mean,
+                    "nfe": nfe,
+                    "res_max": float((flat_norm(fz - z) / flat_norm(fz)).max()),
+                    "diff_ours": float((flat_norm(z - mine.x) / flat_norm(mine.x)).max()),
+                    "time_ms": 1e3 * t["median_s"],
+                }
+            )
+        t_ours = timed["ours"]["median_s"]
+        ratios[f"time torchdeq/ours {depth}L"] = timed["torchdeq lam=1e-4"]["median_s"] / t_ours
+        ratios[f"nfe torchdeq/ours {depth}L"] = timed["torchdeq lam=1e-4"]["result"][2] / mine.nfe
+    notes = [
+        f"profile {profile}, device {device}, float32; the synchronous HAM map of "
+        "deq-even-odd-vs-sync (same weights and images), from the zero state",
+        f"ours: fixed_point(method='anderson', window={WINDOW}, lam={LAM:g} relative, "
+        f"safeguard, tol={TOL:g} rel, per-sample stop); torchdeq: anderson_solver(m={WINDOW}, "
+        f"lam absolute, stop_mode='rel', tol={TOL:g}), stops when the whole batch is below tol",
+        "it_mean: per-sample iterations (ours: calls until convergence; torchdeq: 'nstep' of "
+        "its lowest-residual iterate); nfe: batched calls of f; res_max: largest relative "
+        "residual recomputed at the returned state; diff_ours: largest relative distance to "
+        f"our answer; time_ms: median over {repeat} interleaved repeats after a warm-up",
+        "ratios use torchdeq's default lam=1e-4; lam=1e-10 (ours) is tried as well"
+        + (f" but failed with a singular system at {failed} layers (float32)" if failed else ""),
+    ]
+    return BenchResult(
+        name="deq-anderson-vs-torchdeq",
+        description=DESCRIPTIONS["deq-anderson-vs-torchdeq"],
+        rows=rows,
+        ratios=ratios,
+        notes=notes,
+    )

@@ -1,0 +1,8 @@
+"""Experiments of the DEQ paper (Goemaere et al., "Accelerating Hopfield network dynamics").
+
+Every module in this package is imported (and so registered) automatically.
+"""
+
+from hopfield_lab._discovery import import_submodules
+
+__all__ = sorted(import_submodules(__name__))

@@ -1,0 +1,283 @@
+"""Training and evaluation shared by ``deq-table2`` and ``deq-residuals`` (DEQ paper, Sec. 4).
+
+Protocol (App. F and hopdeq's ``sweep.py``):
+
+* data: MNIST pixels in [0, 1], one-hot targets. The paper used EMNIST-MNIST (60,000
+  training images); we use the bundled MNIST (50,000 training images, 10,000 test);
+* models: :class:`~hopfield_lab.models.layered.LayeredHopfield` with the shifted sigmoid,
+  zero initial state; the prediction is the raw output layer ``s_out`` (argmax for accuracy);
+* loss ``0.5 sum (s_out - t)^2 / B`` (MSE), batch 64, Madam (lr 0.01 for 3 layers, 0.005
+  otherwise; ``p_scale = 1024, g_bound = 3``) with a linear decay to lr/10 over the epochs;
+* solvers: the synchronous CHN and CHN-DEQ are damped (0.5) and their iteration budgets are
+  doubled (App. F); forward ``40 s`` and backward ``8 s`` iterations with
+  ``s = (n_layers // 2) / (1 - damping)``; Anderson window 4, Tikhonov 1e-10, safeguarded;
+  recurrent backprop with (damped) Picard on the adjoint;
+* stopping: a sample stops at relative residual ``|f(s) - s| / |f(s)| < 1e-4`` (the paper's
+  criterion), during training too (the paper ran its fixed budget at training time);
+* "iterations" reported like hopdeq's callback: per-sample calls of the DEQ map until the
+  criterion holds (the budget for samples that never converge), times ``1 - damping``
+  (forward-Euler time, so that damped and undamped runs compare); "state updates" also count
+  the ``2 x 10`` local iterations of one CHN even-odd iteration (Table 2's footnote).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import statistics
+import time
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from hopfield_lab.data import load_mnist
+from hopfield_lab.errors import ConfigError, check_choice
+from hopfield_lab.models.layered import LayeredHopfield, SolverSettings
+from hopfield_lab.runs import atomic_write_json, read_json
+from hopfield_lab.training import CHECKPOINT_NAME, TrainConfig, fit
+from hopfield_lab.training.madam import Madam, linear_decay
+
+__all__ = [
+    "ARCHITECTURES",
+    "LOG_RES_RANGE",
+    "MODELS",
+    "TOLERANCES",
+    "ModelSpec",
+    "cost_per_iteration",
+    "mnist",
+    "settings_for",
+    "train_and_evaluate",
+]
+
+ARCHITECTURES: dict[int, tuple[list[int], float]] = {
+    3: ([784, 1990, 10], 0.01),
+    5: ([784, 1280, 510, 200, 10], 0.005),
+    7: ([784, 1024, 512, 256, 128, 70, 10], 0.005),
+}
+"""Depth -> (layer sizes, Madam learning rate), App. F."""
+
+TOLERANCES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
+"""Convergence criteria at which mean iterations are reported (Figs. 3-4, cyan curve)."""
+
+LOG_RES_RANGE = (-8.0, 1.0, 72)
+"""log10 relative-residual histogram: low, high, number of bins."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One configuration of Table 2: Hopfield kind, update scheme, solver, damping."""
+
+    kind: str
+    update: str
+    solver: str
+    damping: float
+
+
+MODELS: dict[str, ModelSpec] = {
+    "CHN": ModelSpec("chn", "sync", "picard", 0.5),
+    "CHN-DEQ": ModelSpec("chn", "sync", "anderson", 0.5),
+    "CHN-EO": ModelSpec("chn", "even_odd", "picard", 0.0),
+    "CHN-EO-DEQ": ModelSpec("chn", "even_odd", "anderson", 0.0),
+    "HAM": ModelSpec("ham", "sync", "picard", 0.0),
+    "HAM-DEQ": ModelSpec("ham", "sync", "anderson", 0.0),
+    "HAM-EO": ModelSpec("ham", "even_odd", "picard", 0.0),
+    "HAM-EO-DEQ": ModelSpec("ham", "even_odd", "anderson", 0.0),
+}
+
+
+def settings_for(model: str, depth: int, tol: float = 1e-4, **extra: Any) -> SolverSettings:
+    """The paper's solver settings for ``model`` at ``depth`` layers (App. F, sweep.py)."""
+    check_choice("model", model, tuple(MODELS))
+    check_choice("depth", depth, tuple(ARCHITECTURES))
+    spec = MODELS[model]
+    scale = int((depth // 2) / (1.0 - spec.damping))
+    return SolverSettings(
+        update=spec.update,
+        solver=spec.solver,
+        damping=spec.damping,
+        max_iter=40 * scale,
+        backward_max_iter=8 * scale,
+        tol=tol,
+        **extra,
+    )
+
+
+def cost_per_iteration(model: str, inner_iters: int = 10) -> int:
+    """State updates per DEQ iteration: ``2 inner_iters`` for the CHN even-odd, else 1."""
+    spec = MODELS[model]
+    return 2 * inner_iters if (spec.kind == "chn" and spec.update == "even_odd") else 1
+
+
+@functools.lru_cache(maxsize=2)
+def mnist(path: str = "") -> dict[str, tuple[Tensor, Tensor]]:
+    """Train and test tensors ``(x (N, 784) in [0, 1], labels (N,))`` of MNIST."""
+    data = load_mnist(path or None)
+    return {"train": (data.train.x, data.train.y), "test": (data.test.x, data.test.y)}
+
+
+def _subset(x: Tensor, y: Tensor, n: int) -> tuple[Tensor, Tensor]:
+    return (x, y) if n <= 0 or n >= len(x) else (x[:n], y[:n])
+
+
+def _loss_fn(settings: SolverSettings) -> Any:
+    def loss_fn(module: torch.nn.Module, batch: tuple[Tensor, ...]) -> tuple[Tensor, dict]:
+        m = typing.cast(LayeredHopfield, module)
+        xb, yb = batch
+        res = m.solve(xb, settings, record_residuals=False)
+        out = m.readout(res.x, settings.update)  # (B, 10)
+        target = torch.nn.functional.one_hot(yb, m.n_out).to(out.dtype)
+        loss = 0.5 * ((out - target) ** 2).sum() / len(xb)
+        return loss, {"forward_steps": float(res.n_steps.double().mean())}
+
+    return loss_fn
+
+
+@torch.no_grad()
+def _evaluate(
+    m: LayeredHopfield, settings: SolverSettings, x: Tensor, y: Tensor, cell: dict[str, Any]
+) -> dict[str, Any]:
+    """Accuracy, iterations, timing and residual histograms on the test set."""
+    dev = next(m.parameters()).device
+    m.eval()
+    steps, correct, converged = [], 0, 0
+    for i in range(0, len(x), 1000):
+        xb = x[i : i + 1000].to(dev)
+        res = m.solve(xb, settings, record_residuals=False)
+        steps.append(res.n_steps.double().cpu())
+        converged += res.n_converged
+        pred = m.readout(res.x, settings.update).argmax(1).cpu()
+        correct += int((pred == y[i : i + 1000]).sum())
+    n_steps = torch.cat(steps)
+    # wall time of one batched forward solve at the training batch size (median over batches)
+    times = []
+    bsz = cell["batch_size"]
+    for i in range(cell["n_timing"]):
+        xb = x[i * bsz : (i + 1) * bsz].to(dev)
+        if len(xb) < bsz and (times or len(xb) == 0):
+            break  # full batches only, unless the test set is smaller than one
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        start = time.perf_counter()
+        m.solve(xb, settings, record_residuals=False)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        times.append(time.perf_counter() - start)
+    out: dict[str, Any] = {
+        "accuracy": 100.0 * correct / len(x),
+        "steps_mean": float(n_steps.mean()),
+        "not_converged": int(len(x) - converged),
+        "solve_time_s": statistics.median(times) if times else float("nan"),
+    }
+    if cell["n_resid"] > 0:
+        out.update(_residual_stats(m, settings, x[: cell["n_resid"]].to(dev)))
+    return out
+
+
+def _residual_stats(m: LayeredHopfield, settings: SolverSettings, x: Tensor) -> dict[str, Any]:
+    """Histogram of log10 relative residuals per iteration, full budget (Figs. 3-4)."""
+    from dataclasses import replace
+
+    full = replace(settings, full_iterations=True)
+    lo, hi, nb = LOG_RES_RANGE
+    hist = torch.zeros(full.max_iter, nb, dtype=torch.long)
+    first: dict[float, list[Tensor]] = {t: [] for t in TOLERANCES}
+    for i in range(0, len(x), 1000):
+        res = m.solve(x[i : i + 1000], full)
+        assert res.residuals is not None
+        r = res.residuals.double().cpu()  # (T, B)
+        logr = torch.log10(r.clamp_min(10**lo)).clamp(lo, hi - 1e-9)
+        idx = ((logr - lo) / (hi - lo) * nb).long()  # (T, B) bin indices
+        t_len = r.shape[0]
+        hist[:t_len].scatter_add_(1, idx, torch.ones_like(idx))
+        for tol in TOLERANCES:
+            below = r < tol  # (T, B)
+            k = torch.where(below.any(0), below.double().argmax(0) + 1, float(full.max_iter))
+            first[tol].append(k)
+    return {
+        "hist": hist.tolist(),
+        "iters_at_tol": {f"{t:g}": float(torch.cat(first[t]).mean()) for t in TOLERANCES},
+    }
+
+
+def train_and_evaluate(cell: dict[str, Any]) -> dict[str, Any]:
+    """Train one (depth, model, seed) cell (resumable via ``train_dir``) and evaluate it.
+
+    Cell keys: ``depth, model, seed, epochs, short_epochs (0: none), n_train, n_test,
+    batch_size, tol, n_timing, n_resid, mnist_path, device, train_dir``.
+
+    Returns:
+        ``{"final": metrics, "short": metrics or absent, "epoch_time_s", "history"}`` where
+        metrics hold accuracy (%), mean iterations (raw and Euler-time), state updates,
+        non-converged count, wall time per forward solve and the residual statistics.
+    """
+    depth, name, seed = cell["depth"], cell["model"], cell["seed"]
+    check_choice("model", name, tuple(MODELS))
+    spec = MODELS[name]
+    layers, lr = ARCHITECTURES[depth]
+    settings = settings_for(name, depth, tol=cell["tol"])
+    data = mnist(cell["mnist_path"])
+    x, y = _subset(*data["train"], cell["n_train"])
+    tx, ty = _subset(*data["test"], cell["n_test"])
+    torch.manual_seed(seed)
+    model = LayeredHopfield(layers, kind=spec.kind)  # type: ignore[arg-type]
+    opt = Madam(model.parameters(), lr=lr, p_scale=1024, g_bound=3)
+    sched = linear_decay(opt, cell["epochs"])
+    train_dir = Path(cell["train_dir"])
+    stages = [cell["short_epochs"]] if 0 < cell.get("short_epochs", 0) < cell["epochs"] else []
+    stages.append(cell["epochs"])
+    out: dict[str, Any] = {}
+    history: list[dict[str, Any]] = []
+    short_file = train_dir / "short_metrics.json"
+    if len(stages) == 2 and short_file.exists():  # resumed after the short evaluation
+        out["short"] = read_json(short_file)
+        stages = stages[1:]
+    elif len(stages) == 2 and _checkpoint_epoch(train_dir) > stages[0]:
+        stages = stages[1:]  # killed between training past it and saving its evaluation
+    for stage in stages:
+        cfg = TrainConfig(
+            epochs=stage,
+            batch_size=cell["batch_size"],
+            seed=seed,
+            device=cell.get("device", "cpu"),
+            progress=False,
+        )
+        result = fit(
+            model, opt, _loss_fn(settings), (x, y), cfg, run_dir=train_dir, scheduler=sched
+        )
+        history = result.history
+        metrics = _evaluate(model, settings, tx, ty, cell)
+        metrics["iters"] = metrics["steps_mean"] * (1.0 - spec.damping)
+        metrics["state_updates"] = metrics["iters"] * cost_per_iteration(name, model.inner_iters)
+        out["short" if stage != cell["epochs"] else "final"] = metrics
+        if stage != cell["epochs"]:
+            atomic_write_json(short_file, metrics)
+    epoch_times = [h["wall_time_s"] for h in history]
+    out["epoch_time_s"] = statistics.median(epoch_times) if epoch_times else math.nan
+    out["history"] = [
+        {k: h[k] for k in ("epoch", "train_loss", "train_forward_steps", "lr") if k in h}
+        for h in history
+    ]
+    return out
+
+
+def _checkpoint_epoch(train_dir: Path) -> int:
+    path = train_dir / "checkpoints" / CHECKPOINT_NAME
+    if not path.exists():
+        return 0
+    return int(torch.load(path, map_location="cpu", weights_only=False)["epoch"])
+
+
+def check_models(models: tuple[str, ...], depths: tuple[int, ...]) -> None:
+    """Validate model and depth lists of a config (non-empty, known names, CHN only at 3)."""
+    if not models:
+        raise ConfigError("models must not be empty")
+    if not depths:
+        raise ConfigError("depths must not be empty")
+    for m in models:
+        check_choice("models", m, tuple(MODELS))
+    for d in depths:
+        check_choice("depths", d, tuple(ARCHITECTURES))

@@ -1,0 +1,383 @@
+"""Table 2 of the DEQ paper: iterations to convergence, speedup and MNIST accuracy.
+
+Command::
+
+    hopfield-lab run deq-table2 --profile demo    # 3-layer HAM rows, 1 epoch on 3,200 images
+    hopfield-lab run deq-table2 --profile quick   # 3-layer HAM rows, full MNIST, few epochs
+    hopfield-lab run deq-table2 --profile paper   # every row, 5 seeds, 10 epochs (GPU)
+
+Setting: see :mod:`hopfield_lab.experiments.deq._common` (App. F of the paper: layer sizes,
+Madam, MSE, batch 64, damping 0.5 with doubled budgets for the synchronous CHN, Anderson window
+4, recurrent backprop 8/16/24 iterations, relative residual 1e-4). The paper trained on
+EMNIST-MNIST (60,000 images); we train on MNIST (50,000) and test on MNIST's 10,000.
+
+Reported per row (mean +- std over seeds): iterations to convergence on the test set (per-sample
+calls of the DEQ map, times ``1 - damping``), the speedup in state updates w.r.t. the row's
+base model (``CHN (3 epochs)`` or ``HAM`` of the same depth; one CHN even-odd iteration counts
+``2 x 10`` local updates) and the test accuracy, beside the paper's values (:data:`PAPER`).
+Beyond the paper: wall-clock time per forward solve (batch 64, no gradient, median over
+batches) and per training epoch, even-odd vs synchronous.
+
+Expected runtime (measured with OMP_NUM_THREADS=1): demo 25 s of CPU (160 s wall at load 8.6 on
+2 shared cores); quick (3-layer HAM rows, 3 epochs, 1 seed) 580 s of CPU, so about 10 min on 2
+idle cores (1667 s wall at load 6-9); paper ~60 trainings x 10 epochs (GPU hours).
+
+Measured quick profile (1 seed, 3 epochs): iterations HAM 15.5, HAM-DEQ 9.9, HAM-EO 10.7,
+HAM-EO-DEQ 7.3 (paper 11.9, 9.9, 8.0, 6.6): even-odd speedup 1.45x (paper 1.5x), EO-DEQ
+2.1x (1.8x); our Anderson beats the paper's (1.56x vs 1.2x), so HAM-DEQ < HAM-EO, unlike the
+paper; test accuracy 95.4-95.5% after 3 epochs (paper 97.9% after 10).
+
+Paper's numbers (Table 2; iterations, speedup, accuracy %)::
+
+    3 layers  CHN (10 epochs) 75.5 (2.1) 0.5x 97.9 (0.1)   HAM        11.9 (0.4) 1x   97.9 (0.0)
+              CHN (3 epochs)  39.1 (3.8) 1x   97.0 (0.2)   HAM-DEQ     9.9 (0.3) 1.2x 97.9 (0.1)
+              CHN-DEQ         20.6 (0.2) 1.9x 97.2 (0.3)   HAM-EO      8.0 (0.2) 1.5x 97.9 (0.1)
+              CHN-EO          16.8 (0.5) 0.1x 97.1 (0.1)   HAM-EO-DEQ  6.6 (0.2) 1.8x 97.9 (0.1)
+              CHN-EO-DEQ      16.2 (1.0) 0.1x 97.1 (0.2)
+    5 layers  HAM 36.0 (1.8) 1x 97.1 (0.1); HAM-DEQ 33.0 (0.6) 1.1x 97.1 (0.2);
+              HAM-EO 18.3 (0.5) 2.0x 97.1 (0.1); HAM-EO-DEQ 17.7 (0.3) 2.0x 97.1 (0.1)
+    7 layers  HAM 67.1 (2.9) 1x 95.6 (0.2); HAM-DEQ 56.0 (1.4) 1.2x 95.6 (0.1);
+              HAM-EO 32.2 (0.8) 2.1x 95.5 (0.2); HAM-EO-DEQ 31.0 (1.0) 2.2x 95.5 (0.2)
+
+(The paper's CHN-EO was trained for 4 epochs only: it became unstable in the 5th.)
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from hopfield_lab.errors import ConfigError, check_int, check_range
+from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.deq._common import (
+    MODELS,
+    check_models,
+    cost_per_iteration,
+    train_and_evaluate,
+)
+from hopfield_lab.runs import RunDir, Table, cell_filename, comparison_table, mean_std, run_cells
+
+__all__ = ["PAPER", "Table2Config", "run", "table_rows"]
+
+# (depth, row) -> (iterations, iterations std, speedup, accuracy %, accuracy std), Table 2.
+PAPER: dict[tuple[int, str], tuple[float, float, float, float, float]] = {
+    (3, "CHN (10 epochs)"): (75.5, 2.1, 0.5, 97.9, 0.1),
+    (3, "CHN (3 epochs)"): (39.1, 3.8, 1.0, 97.0, 0.2),
+    (3, "CHN-DEQ"): (20.6, 0.2, 1.9, 97.2, 0.3),
+    (3, "CHN-EO"): (16.8, 0.5, 0.1, 97.1, 0.1),
+    (3, "CHN-EO-DEQ"): (16.2, 1.0, 0.1, 97.1, 0.2),
+    (3, "HAM"): (11.9, 0.4, 1.0, 97.9, 0.0),
+    (3, "HAM-DEQ"): (9.9, 0.3, 1.2, 97.9, 0.1),
+    (3, "HAM-EO"): (8.0, 0.2, 1.5, 97.9, 0.1),
+    (3, "HAM-EO-DEQ"): (6.6, 0.2, 1.8, 97.9, 0.1),
+    (5, "HAM"): (36.0, 1.8, 1.0, 97.1, 0.1),
+    (5, "HAM-DEQ"): (33.0, 0.6, 1.1, 97.1, 0.2),
+    (5, "HAM-EO"): (18.3, 0.5, 2.0, 97.1, 0.1),
+    (5, "HAM-EO-DEQ"): (17.7, 0.3, 2.0, 97.1, 0.1),
+    (7, "HAM"): (67.1, 2.9, 1.0, 95.6, 0.2),
+    (7, "HAM-DEQ"): (56.0, 1.4, 1.2, 95.6, 0.1),
+    (7, "HAM-EO"): (32.2, 0.8, 2.1, 95.5, 0.2),
+    (7, "HAM-EO-DEQ"): (31.0, 1.0, 2.2, 95.5, 0.2),
+}
+HAM_ORDER = ("HAM", "HAM-DEQ", "HAM-EO", "HAM-EO-DEQ")
+
+
+@dataclass(frozen=True)
+class Table2Config:
+    """Config of Table 2.
+
+    Attributes:
+        depths: numbers of layers among 3, 5, 7 (CHN models run at depth 3 only, as in the
+            paper).
+        models: among CHN, CHN-DEQ, CHN-EO, CHN-EO-DEQ, HAM, HAM-DEQ, HAM-EO, HAM-EO-DEQ.
+        seeds: seeds per row (mean +- std over seeds). epochs: training epochs (paper: 10).
+        chn_short_epochs: the CHN is also evaluated after this many epochs (paper: 3; 0 =
+            not), giving the "CHN (3 epochs)" row that is the CHN rows' base.
+        n_train: training images (0 = all 50,000). n_test: test images (0 = all 10,000).
+        batch_size: 64 (paper). tol: relative-residual criterion (paper: 1e-4).
+        n_timing: batches of the timing of one forward solve. mnist_path: optional user MNIST.
+    """
+
+    depths: tuple[int, ...] = (3, 5, 7)
+    models: tuple[str, ...] = tuple(MODELS)
+    seeds: int = 5
+    epochs: int = 10
+    chn_short_epochs: int = 3
+    n_train: int = 0
+    n_test: int = 0
+    batch_size: int = 64
+    tol: float = 1e-4
+    n_timing: int = 20
+    mnist_path: str = ""
+
+    def __post_init__(self) -> None:
+        check_models(self.models, self.depths)
+        check_int("seeds", self.seeds, 1)
+        check_int("epochs", self.epochs, 1)
+        check_int("chn_short_epochs", self.chn_short_epochs, 0)
+        check_int("n_train", self.n_train, 0)
+        check_int("n_test", self.n_test, 0)
+        check_int("batch_size", self.batch_size, 1)
+        check_range("tol", self.tol, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+        check_int("n_timing", self.n_timing, 1)
+        if not any(MODELS[m].kind == "ham" for m in self.models) and 3 not in self.depths:
+            raise ConfigError("CHN models run at depth 3 only: add 3 to depths or a HAM model")
+
+
+def _cells(config: Table2Config, run_dir: RunDir, ctx: RunContext) -> dict[str, dict[str, Any]]:
+    cells: dict[str, dict[str, Any]] = {}
+    for depth, model, seed in itertools.product(config.depths, config.models, range(config.seeds)):
+        if MODELS[model].kind == "chn" and depth != 3:
+            continue
+        key = f"depth={depth},model={model},seed={seed}"
+        cells[key] = {
+            "depth": depth,
+            "model": model,
+            "seed": seed,
+            "epochs": config.epochs,
+            "short_epochs": config.chn_short_epochs if model == "CHN" else 0,
+            "n_train": config.n_train,
+            "n_test": config.n_test,
+            "batch_size": config.batch_size,
+            "tol": config.tol,
+            "n_timing": config.n_timing,
+            "n_resid": 0,
+            "mnist_path": config.mnist_path,
+            "device": ctx.device,
+            "train_dir": str(run_dir.path / "train" / cell_filename(key)),
+        }
+    return cells
+
+
+def table_rows(
+    config: Table2Config, results: dict[str, dict[str, Any]]
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """Aggregate cell results into Table 2's rows: ``(depth, row) -> statistics``."""
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for depth, model in itertools.product(config.depths, config.models):
+        runs = [
+            results[k]
+            for k in (f"depth={depth},model={model},seed={s}" for s in range(config.seeds))
+            if k in results
+        ]
+        if not runs:
+            continue
+        variants = [("final", model)]
+        if model == "CHN":
+            variants = [("final", f"CHN ({config.epochs} epochs)")]
+            if "short" in runs[0]:
+                variants.append(("short", f"CHN ({config.chn_short_epochs} epochs)"))
+        for stage, row in variants:
+            ms = [r[stage] for r in runs]
+            rows[(depth, row)] = {
+                "model": model,
+                "iters": mean_std([m["iters"] for m in ms]),
+                "updates": mean_std([m["state_updates"] for m in ms]),
+                "accuracy": mean_std([m["accuracy"] for m in ms]),
+                "not_converged": sum(m["not_converged"] for m in ms) / len(ms),
+                "solve_ms": mean_std([1e3 * m["solve_time_s"] for m in ms]),
+                "epoch_s": mean_std([r["epoch_time_s"] for r in runs]),
+                "cost": cost_per_iteration(model),
+            }
+    for (depth, _row), s in rows.items():
+        base = rows.get((depth, "HAM")) if s["model"].startswith("HAM") else None
+        if s["model"].startswith("CHN"):
+            base = rows.get((depth, f"CHN ({config.chn_short_epochs} epochs)"))
+        s["speedup"] = base["updates"][0] / s["updates"][0] if base else None
+    return rows
+
+
+def _paper_row_name(row: str) -> str:
+    return "CHN (10 epochs)" if row.startswith("CHN (") and "3 epochs" not in row else row
+
+
+def run(config: Table2Config, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
+    """Train every (depth, model, seed) cell (resumable), then write the tables and figure."""
+    cells = _cells(config, run_dir, ctx)
+    results = run_cells(
+        train_and_evaluate, cells, run_dir, executor=ctx.executor, progress=ctx.progress
+    )
+    rows = table_rows(config, results)
+    _tables(config, rows, run_dir)
+    _figure(config, rows, run_dir)
+    return _summary(config, rows)
+
+
+def _tables(config: Table2Config, rows: dict, run_dir: RunDir) -> None:
+    wide = []
+    comp = []
+    for (depth, row), s in rows.items():
+        paper = PAPER.get((depth, _paper_row_name(row)))
+        p_it, p_it_sd, p_sp, p_acc, p_acc_sd = paper if paper else (None,) * 5
+        wide.append(
+            [
+                depth,
+                row,
+                p_it,
+                p_it_sd,
+                s["iters"][0],
+                s["iters"][1],
+                p_sp,
+                s["speedup"],
+                p_acc,
+                p_acc_sd,
+                s["accuracy"][0],
+                s["accuracy"][1],
+                None if p_acc is None else s["accuracy"][0] - p_acc,
+                s["not_converged"],
+            ]
+        )
+        comp += [
+            (f"{depth}L {row}: iterations", p_it, s["iters"][0], s["iters"][1]),
+            (f"{depth}L {row}: speedup", p_sp, s["speedup"], None),
+            (f"{depth}L {row}: test accuracy (%)", p_acc, s["accuracy"][0], s["accuracy"][1]),
+        ]
+    setting = (
+        f"{config.seeds} seed(s), {config.epochs} epoch(s), "
+        f"{config.n_train or 50000} training images (MNIST; the paper: EMNIST-MNIST, 5 seeds, "
+        "10 epochs)"
+    )
+    run_dir.save_table(
+        Table(
+            "table2",
+            [
+                "layers",
+                "model",
+                "paper iters",
+                "paper ±",
+                "ours iters",
+                "ours ±",
+                "paper speedup",
+                "ours speedup",
+                "paper acc",
+                "paper acc ±",
+                "ours acc",
+                "ours acc ±",
+                "acc gap",
+                "not converged (test)",
+            ],
+            wide,
+            caption="Table 2: iterations to convergence (relative residual < "
+            f"{config.tol:g}, x (1 - damping)), speedup in state updates w.r.t. the base row "
+            "(CHN-EO counts 2 x 10 local updates per iteration) and test accuracy (%); " + setting,
+        )
+    )
+    run_dir.save_table(
+        comparison_table(
+            "comparison", comp, caption="Table 2, paper vs ours (gap = ours - paper); " + setting
+        )
+    )
+    timing = []
+    for (depth, row), s in rows.items():
+        spec = MODELS[s["model"]]
+        twin = s["model"].replace("-EO", "") if spec.update == "even_odd" else None
+        ref = rows.get((depth, twin)) if twin else None
+        timing.append(
+            [
+                depth,
+                row,
+                s["solve_ms"][0],
+                s["solve_ms"][1],
+                s["epoch_s"][0],
+                None if ref is None else s["solve_ms"][0] / ref["solve_ms"][0],
+                None if ref is None else s["epoch_s"][0] / ref["epoch_s"][0],
+            ]
+        )
+    run_dir.save_table(
+        Table(
+            "timing",
+            [
+                "layers",
+                "model",
+                "ms / forward solve",
+                "±",
+                "s / epoch",
+                "solve time EO/sync",
+                "epoch time EO/sync",
+            ],
+            timing,
+            caption="Beyond the paper (which counted iterations only): wall time of one forward "
+            "solve (batch 64, no gradient, stop at the criterion, median over batches) and of one "
+            "training epoch (median over epochs); the ratio compares an even-odd model with its "
+            "synchronous twin (same solver). Timings depend on the machine and its load.",
+        )
+    )
+
+
+def _figure(config: Table2Config, rows: dict, run_dir: RunDir) -> None:
+    fig, axes = plt.subplots(
+        1, len(config.depths), figsize=(4.6 * len(config.depths), 3.6), squeeze=False
+    )
+    for ax, depth in zip(axes[0], config.depths, strict=True):
+        names = [row for (d, row) in rows if d == depth]
+        ours = [rows[(depth, r)]["iters"][0] for r in names]
+        errs = [rows[(depth, r)]["iters"][1] or 0.0 for r in names]
+        paper = [PAPER.get((depth, _paper_row_name(r)), (float("nan"),))[0] for r in names]
+        pos = range(len(names))
+        ax.bar([p - 0.2 for p in pos], ours, 0.4, yerr=errs, label="ours")
+        ax.bar([p + 0.2 for p in pos], paper, 0.4, label="paper", alpha=0.6)
+        ax.set_xticks(list(pos), names, rotation=45, ha="right", fontsize=7)
+        ax.set(title=f"{depth} layers", ylabel="iterations to convergence")
+    axes[0, 0].legend()
+    fig.suptitle("Table 2: iterations to convergence, ours vs paper")
+    fig.tight_layout()
+    run_dir.save_figure(fig, "iterations")
+    plt.close("all")
+
+
+def _summary(config: Table2Config, rows: dict) -> dict[str, Any]:
+    out: dict[str, Any] = {"rows": {}}
+    for (depth, row), s in rows.items():
+        out["rows"][f"{depth}L {row}"] = {
+            "iters": s["iters"][0],
+            "iters_std": s["iters"][1],
+            "speedup": s["speedup"],
+            "accuracy": s["accuracy"][0],
+            "accuracy_std": s["accuracy"][1],
+            "ms_per_solve": s["solve_ms"][0],
+            "s_per_epoch": s["epoch_s"][0],
+        }
+    for depth in config.depths:
+        its = [rows[(depth, m)]["iters"][0] for m in HAM_ORDER if (depth, m) in rows]
+        if len(its) == len(HAM_ORDER):
+            out[f"claim_ham_ordering_{depth}L"] = all(a > b for a, b in itertools.pairwise(its))
+            out[f"ham_eo_speedup_{depth}L"] = rows[(depth, "HAM-EO")]["speedup"]
+            out[f"ham_eo_deq_speedup_{depth}L"] = rows[(depth, "HAM-EO-DEQ")]["speedup"]
+        gaps = [
+            abs(s["accuracy"][0] - PAPER[(d, _paper_row_name(r))][3])
+            for (d, r), s in rows.items()
+            if d == depth and (d, _paper_row_name(r)) in PAPER
+        ]
+        if gaps:
+            out[f"max_abs_accuracy_gap_{depth}L"] = max(gaps)
+    return out
+
+
+_HAM = ("HAM", "HAM-DEQ", "HAM-EO", "HAM-EO-DEQ")
+_QUICK = Table2Config(depths=(3,), models=_HAM, seeds=1, epochs=3, n_timing=20)
+register(
+    Experiment(
+        name="deq-table2",
+        title="Hopfield networks as DEQs: iterations, speedup and accuracy (sync vs even-odd)",
+        paper="accelerating-hopfield-dynamics-deq, Sec. 4 and App. F",
+        figure="Table 2",
+        config_cls=Table2Config,
+        profiles={
+            "demo": replace(_QUICK, epochs=1, n_train=3200, n_test=2000, n_timing=5),
+            "quick": _QUICK,
+            "paper": Table2Config(),
+        },
+        runtime={
+            "demo": "~25 s CPU (2 CPU cores)",
+            "quick": "~10 min (580 s CPU, 2 idle CPU cores)",
+            "paper": "60 trainings x 10 epochs: GPU hours",
+        },
+        run=run,
+    )
+)

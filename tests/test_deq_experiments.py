@@ -1,0 +1,109 @@
+"""Smoke runs of the DEQ-paper experiments (Table 2, Figures 3-4) at seconds-long sizes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hopfield_lab.errors import ConfigError
+from hopfield_lab.experiments import RunContext, run_experiment
+from hopfield_lab.experiments.base import get_experiment, resolve_config
+from hopfield_lab.experiments.deq._common import cost_per_iteration, settings_for
+from hopfield_lab.experiments.deq.table2 import PAPER
+from hopfield_lab.runs import Table
+
+CTX = RunContext(progress=False)
+TINY = ["epochs=1", "n_train=192", "seeds=1"]
+
+
+def test_paper_table_is_complete() -> None:
+    assert len(PAPER) == 5 + 4 * 3
+    assert PAPER[(3, "HAM-EO-DEQ")] == (6.6, 0.2, 1.8, 97.9, 0.1)
+    assert PAPER[(7, "HAM")] == (67.1, 2.9, 1.0, 95.6, 0.2)
+
+
+def test_paper_settings_and_costs() -> None:
+    chn = settings_for("CHN", 3)  # damped: budgets doubled (App. F)
+    assert (chn.damping, chn.max_iter, chn.backward_max_iter) == (0.5, 80, 16)
+    ham7 = settings_for("HAM-EO-DEQ", 7)
+    assert (ham7.max_iter, ham7.backward_max_iter, ham7.window, ham7.lam) == (120, 24, 4, 1e-10)
+    assert settings_for("HAM", 5).max_iter == 80
+    assert cost_per_iteration("CHN-EO") == 20 and cost_per_iteration("HAM-EO") == 1
+
+
+def test_table2_smoke(tmp_path) -> None:
+    overrides = [*TINY, "models=HAM,HAM-EO,CHN", "chn_short_epochs=1", "n_test=100", "n_timing=2"]
+    out = run_experiment("deq-table2", "demo", overrides, out=tmp_path, ctx=CTX)
+    rd = out.run_dir
+    table = Table.from_csv(rd.tables_dir / "table2.csv")
+    rows = {r[1]: r for r in table.rows}
+    assert set(rows) == {"HAM", "HAM-EO", "CHN (1 epochs)"}
+    ham = rows["HAM"]
+    assert ham[2] == PAPER[(3, "HAM")][0] and ham[7] == 1.0  # paper beside ours; base speedup 1
+    assert ham[12] == pytest.approx(ham[10] - ham[8])  # accuracy gap
+    assert rows["HAM-EO"][4] < ham[4]  # even-odd converges in fewer iterations
+    results = json.loads(rd.results_path.read_text())
+    assert "3L HAM-EO" in results["rows"]
+    assert Table.from_csv(rd.tables_dir / "comparison.csv").rows
+    timing = Table.from_csv(rd.tables_dir / "timing.csv")
+    assert any(r[1] == "HAM-EO" and r[5] is not None for r in timing.rows)
+    assert (rd.figures_dir / "iterations.png").is_file()
+    again = run_experiment("deq-table2", "demo", overrides, out=tmp_path, ctx=CTX)
+    assert again.skipped  # finished runs are not recomputed
+
+
+def test_residuals_smoke(tmp_path) -> None:
+    overrides = [*TINY, "models=HAM,HAM-EO-DEQ", "n_resid=100", "n_energy=20"]
+    out = run_experiment("deq-residuals", "demo", overrides, out=tmp_path, ctx=CTX)
+    rd = out.run_dir
+    res = out.results
+    assert res["two_cycle_sync_converged"] is False
+    assert res["two_cycle_even_odd_converged"] is True
+    assert res["energy_rise_rate_even_odd"] == 0.0  # exact block minimisation
+    tab = Table.from_csv(rd.tables_dir / "iters_at_tol.csv")
+    for row in tab.rows:
+        assert row[3:] == sorted(row[3:])  # tighter tolerances need more iterations
+    for fig in ("residuals_3layers", "two_cycle", "ham_energy"):
+        assert (rd.figures_dir / f"{fig}.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "override", "match"),
+    [
+        ("deq-table2", "models=HAM,BAM", "models must be one of"),
+        ("deq-table2", "depths=4", "depths must be one of"),
+        ("deq-table2", "tol=0", "tol"),
+        ("deq-residuals", "seeds=0", "seeds"),
+    ],
+)
+def test_bad_configs_fail_clearly(name: str, override: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        resolve_config(get_experiment(name), "demo", [override])
+
+
+def test_chn_short_evaluation_survives_a_resume(tmp_path) -> None:
+    from hopfield_lab.experiments.deq._common import train_and_evaluate
+
+    cell = {
+        "depth": 3,
+        "model": "CHN",
+        "seed": 0,
+        "epochs": 2,
+        "short_epochs": 1,
+        "n_train": 64,
+        "n_test": 50,
+        "batch_size": 64,
+        "tol": 1e-4,
+        "n_timing": 1,
+        "n_resid": 0,
+        "mnist_path": "",
+        "device": "cpu",
+        "train_dir": str(tmp_path / "chn"),
+    }
+    first = train_and_evaluate(cell)
+    assert set(first) >= {"short", "final"} and len(first["history"]) == 2
+    again = train_and_evaluate(cell)  # checkpoint at epoch 2: the short stage is not retrained
+    assert again["short"]["accuracy"] == first["short"]["accuracy"]
+    assert again["short"]["iters"] == first["short"]["iters"]
+    assert again["final"]["accuracy"] == first["final"]["accuracy"]
