@@ -1,6 +1,29 @@
-"""Model families, one file each. Every model speaks the core vocabulary (energy/update/flow)."""
+"""Model families, one file each. Every model speaks the core vocabulary (energy/update/flow).
 
+* :mod:`~hopfield_lab.models.binary`: binary (+-1) Hopfield networks, Hebbian storage,
+  parallel / sequential / Glauber dynamics over replicas (notes ch. 2);
+* :mod:`~hopfield_lab.models.modern`: the modern continuous Hopfield network, its energy
+  bounds, Jacobian and the beta selection rule (notes ch. 3);
+* :mod:`~hopfield_lab.models.layers`: trainable DeepHNN, ConvHNN2d and VHNN layers
+  (notes ch. 4);
+* :mod:`~hopfield_lab.models.finite_step`: K-step residual Hopfield layers (finite-step paper);
+* :mod:`~hopfield_lab.models.layered`: layered HAM and CHN networks as DEQs, synchronous and
+  even-odd updates (DEQ paper).
+"""
+
+from hopfield_lab.models.binary import BinaryHopfield, BinaryRun
 from hopfield_lab.models.finite_step import FiniteStepHopfield
-from hopfield_lab.models.modern import ModernHopfield
+from hopfield_lab.models.layered import LayeredHopfield, SolverSettings
+from hopfield_lab.models.modern import BetaSelection, EnergyBounds, ModernHopfield, select_beta
 
-__all__ = ["FiniteStepHopfield", "ModernHopfield"]
+__all__ = [
+    "BetaSelection",
+    "BinaryHopfield",
+    "BinaryRun",
+    "EnergyBounds",
+    "FiniteStepHopfield",
+    "LayeredHopfield",
+    "ModernHopfield",
+    "SolverSettings",
+    "select_beta",
+]

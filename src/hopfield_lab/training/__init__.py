@@ -1,5 +1,15 @@
-"""A small explicit training loop: mini-batches from tensors, checkpoints, exact resume."""
+"""A small explicit training loop (mini-batches from tensors, checkpoints, exact resume) and
+the Madam optimizer of the DEQ paper."""
 
 from hopfield_lab.training.loop import CHECKPOINT_NAME, LossFn, TrainConfig, TrainResult, fit
+from hopfield_lab.training.madam import Madam, linear_decay
 
-__all__ = ["CHECKPOINT_NAME", "LossFn", "TrainConfig", "TrainResult", "fit"]
+__all__ = [
+    "CHECKPOINT_NAME",
+    "LossFn",
+    "Madam",
+    "TrainConfig",
+    "TrainResult",
+    "fit",
+    "linear_decay",
+]
