@@ -14,12 +14,18 @@
 from hopfield_lab.models.binary import BinaryHopfield, BinaryRun
 from hopfield_lab.models.finite_step import FiniteStepHopfield
 from hopfield_lab.models.layered import LayeredHopfield, SolverSettings
+from hopfield_lab.models.layers import VHNN, ConvexReducer, ConvHNN2d, ConvOptions, DeepHNN
 from hopfield_lab.models.modern import BetaSelection, EnergyBounds, ModernHopfield, select_beta
 
 __all__ = [
+    "VHNN",
     "BetaSelection",
     "BinaryHopfield",
     "BinaryRun",
+    "ConvHNN2d",
+    "ConvOptions",
+    "ConvexReducer",
+    "DeepHNN",
     "EnergyBounds",
     "FiniteStepHopfield",
     "LayeredHopfield",
