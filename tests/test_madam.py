@@ -47,8 +47,10 @@ def test_linear_decay_to_a_tenth() -> None:
     opt = Madam([p], lr=0.01)
     sched = linear_decay(opt, epochs=10)
     lrs = []
+    p.grad = torch.zeros(2)
     for _ in range(10):
         lrs.append(opt.param_groups[0]["lr"])
+        opt.step()  # an epoch of training, then the schedule
         sched.step()
     assert lrs[0] == pytest.approx(0.01) and lrs[-1] == pytest.approx(0.001)
     assert all(b < a for a, b in itertools.pairwise(lrs))
