@@ -107,3 +107,34 @@ def test_chn_short_evaluation_survives_a_resume(tmp_path) -> None:
     assert again["short"]["accuracy"] == first["short"]["accuracy"]
     assert again["short"]["iters"] == first["short"]["iters"]
     assert again["final"]["accuracy"] == first["final"]["accuracy"]
+
+
+def test_iterations_are_counted_like_hopdeq() -> None:
+    """hopdeq's count (first t with |s_{t+1} - s_t| / |s_{t+1}| < tol over the map's outputs) is
+    the number of Picard calls up to the one meeting |f(x) - x| / |f(x)| < tol, minus 2."""
+    import torch
+
+    from hopfield_lab.experiments.deq._common import _first_below, _tracked_solve
+    from hopfield_lab.models.layered import LayeredHopfield, SolverSettings
+
+    torch.manual_seed(0)
+    model = LayeredHopfield([12, 8, 4]).double()
+    x = torch.rand(16, 12, dtype=torch.float64)
+    st = SolverSettings(max_iter=60)
+    with torch.no_grad():
+        res, r = _tracked_solve(model, st, x)
+        early = model.solve(x, st)
+    assert r.shape == (59, 16)
+    assert bool(early.converged.all())
+    assert torch.equal(_first_below(r, st.tol).long(), early.n_steps - 2)
+    assert torch.allclose(res.x, early.x, atol=1e-3)  # same fixed point, to ~tol
+
+
+def test_table2_shared_training(tmp_path) -> None:
+    overrides = [*TINY, "models=HAM,HAM-EO,HAM-EO-DEQ", "n_test=100", "n_timing=1"]
+    out = run_experiment("deq-table2", "demo", overrides, out=tmp_path, ctx=CTX)
+    assert len(list((out.run_dir.path / "train").iterdir())) == 1  # one shared model
+    rows = out.results["rows"]
+    assert set(rows) == {"3L HAM", "3L HAM-EO", "3L HAM-EO-DEQ"}
+    acc = [r["accuracy"] for r in rows.values()]
+    assert max(acc) - min(acc) <= 3.0  # same weights: the solvers reach the same fixed point

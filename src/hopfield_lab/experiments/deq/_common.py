@@ -12,12 +12,25 @@ Protocol (App. F and hopdeq's ``sweep.py``):
   doubled (App. F); forward ``40 s`` and backward ``8 s`` iterations with
   ``s = (n_layers // 2) / (1 - damping)``; Anderson window 4, Tikhonov 1e-10, safeguarded;
   recurrent backprop with (damped) Picard on the adjoint;
-* stopping: a sample stops at relative residual ``|f(s) - s| / |f(s)| < 1e-4`` (the paper's
-  criterion), during training too (the paper ran its fixed budget at training time);
-* "iterations" reported like hopdeq's callback: per-sample calls of the DEQ map until the
-  criterion holds (the budget for samples that never converge), times ``1 - damping``
-  (forward-Euler time, so that damped and undamped runs compare); "state updates" also count
-  the ``2 x 10`` local iterations of one CHN even-odd iteration (Table 2's footnote).
+* stopping at training time: a sample stops at relative residual ``|f(s) - s| / |f(s)| <
+  1e-4`` (the paper ran its fixed budget; at the fixed point the two agree);
+* "iterations" are counted exactly like hopdeq's ``TimeToConvergenceCallback`` (which produced
+  the paper's numbers): the test set is solved with the full forward budget, every output
+  ``s_t`` of the (damped) DEQ map is recorded (``s_t = (1 - d) f(x_t) + d x_t``: hopdeq wraps
+  the damping into the map before tracking it), ``r_t = |s_{t+1} - s_t| / |s_{t+1}|`` per sample
+  and the iteration count is the first ``t`` (0-based) with ``r_t < 1e-4`` (``T - 1`` for
+  samples that never get there), times ``1 - damping`` (forward-Euler time). Protocol fixes
+  against the first implementation, which counted the calls of ``f`` up to and including the
+  one whose own residual ``|f(x_k) - x_k| / |f(x_k)|`` met the tolerance: for Picard that is
+  exactly ``t + 2`` (2 iterations too many), for Anderson about ``t + 1.2`` (hopdeq compares
+  consecutive map outputs, not ``f(x_k)`` with the extrapolated ``x_k``), and for the damped
+  CHN the undamped residual is twice the damped one hopdeq thresholds;
+* our Anderson is the foundation's (safeguarded with a decaying residual bound, Tikhonov term
+  relative to the scale of ``F F^T``), not hopdeq's (which keeps the extrapolation when
+  ``|g_last - x~| / |x~| < |g_last - x_last| / |x_last|``); ours takes fewer iterations on the
+  synchronous HAM (see :mod:`hopfield_lab.experiments.deq.table2`);
+* "state updates" also count the ``2 x 10`` local iterations of one CHN even-odd iteration
+  (Table 2's footnote).
 """
 
 from __future__ import annotations
@@ -27,7 +40,7 @@ import math
 import statistics
 import time
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +51,7 @@ from hopfield_lab.data import load_mnist
 from hopfield_lab.errors import ConfigError, check_choice
 from hopfield_lab.models.layered import LayeredHopfield, SolverSettings
 from hopfield_lab.runs import atomic_write_json, read_json
+from hopfield_lab.solvers.fixed_point import fixed_point
 from hopfield_lab.training import CHECKPOINT_NAME, TrainConfig, fit
 from hopfield_lab.training.madam import Madam, linear_decay
 
@@ -48,6 +62,7 @@ __all__ = [
     "TOLERANCES",
     "ModelSpec",
     "cost_per_iteration",
+    "expand_shared",
     "mnist",
     "settings_for",
     "train_and_evaluate",
@@ -136,23 +151,80 @@ def _loss_fn(settings: SolverSettings) -> Any:
     return loss_fn
 
 
+def _tracked_solve(m: LayeredHopfield, settings: SolverSettings, x: Tensor) -> tuple[Any, Tensor]:
+    """Full-budget solve recording hopdeq's relative residuals of successive map outputs.
+
+    Returns:
+        ``(result, r)``: the solver result and ``r`` ``(T - 1, B)`` with
+        ``r_t = |s_{t+1} - s_t| / |s_{t+1}|``, ``s_t = (1 - d) f(x_t) + d x_t`` the output of
+        the damped map at iteration ``t`` (hopdeq's ``track_states``, see the module doc).
+    """
+    full = replace(settings, full_iterations=True)
+    f, z0 = m.step_fn(x, full.update)
+    d = full.damping
+    outs: list[Tensor] = []
+
+    def tracked(z: Tensor) -> Tensor:
+        g = f(z)
+        outs.append(g if d == 0.0 else (1.0 - d) * g + d * z)
+        return g
+
+    res = fixed_point(
+        tracked,
+        z0,
+        method=full.method,  # type: ignore[arg-type]
+        tol=full.tol,
+        stop="rel",
+        max_iter=full.max_iter,
+        damping=d,
+        window=full.window,
+        lam=full.lam,
+        safeguard=full.safeguard,
+        full_iterations=True,
+        record_residuals=False,
+        on_divergence="flag",
+    )
+    s = torch.stack(outs)  # (T, B, D)
+    r = torch.linalg.vector_norm(s.diff(dim=0), dim=-1) / torch.linalg.vector_norm(s[1:], dim=-1)
+    return res, r.double().cpu()  # (T - 1, B)
+
+
+def _first_below(r: Tensor, tol: float) -> Tensor:
+    """hopdeq's count: first ``t`` with ``r_t < tol``, else ``T - 1`` (``r``: ``(T - 1, B)``)."""
+    below = r < tol
+    return torch.where(below.any(0), below.double().argmax(0), float(r.shape[0]))
+
+
 @torch.no_grad()
 def _evaluate(
     m: LayeredHopfield, settings: SolverSettings, x: Tensor, y: Tensor, cell: dict[str, Any]
 ) -> dict[str, Any]:
-    """Accuracy, iterations, timing and residual histograms on the test set."""
+    """Accuracy, iterations (hopdeq's count), timing and residual histograms on the test set."""
     dev = next(m.parameters()).device
     m.eval()
     steps, correct, converged = [], 0, 0
+    n_resid = cell["n_resid"]
+    lo, hi, nb = LOG_RES_RANGE
+    hist = torch.zeros(settings.max_iter - 1, nb, dtype=torch.long)
+    first: dict[float, list[Tensor]] = {t: [] for t in TOLERANCES}
     for i in range(0, len(x), 1000):
         xb = x[i : i + 1000].to(dev)
-        res = m.solve(xb, settings, record_residuals=False)
-        steps.append(res.n_steps.double().cpu())
-        converged += res.n_converged
+        res, r = _tracked_solve(m, settings, xb)
+        t_first = _first_below(r, settings.tol)
+        steps.append(t_first)
+        converged += int((r < settings.tol).any(0).sum())
         pred = m.readout(res.x, settings.update).argmax(1).cpu()
         correct += int((pred == y[i : i + 1000]).sum())
+        if i < n_resid:  # residual density and iterations per tolerance (Figs. 3-4)
+            rr = r[:, : n_resid - i]  # (T - 1, b)
+            logr = torch.log10(rr.clamp_min(10**lo)).clamp(lo, hi - 1e-9)
+            idx = ((logr - lo) / (hi - lo) * nb).long()  # (T - 1, b) bin indices
+            hist.scatter_add_(1, idx, torch.ones_like(idx))
+            for tol in TOLERANCES:
+                first[tol].append(_first_below(rr, tol))
     n_steps = torch.cat(steps)
-    # wall time of one batched forward solve at the training batch size (median over batches)
+    # wall time of one batched forward solve at the training batch size (median over batches),
+    # stopping each sample at the criterion (our solver, not the fixed budget)
     times = []
     bsz = cell["batch_size"]
     for i in range(cell["n_timing"]):
@@ -172,47 +244,25 @@ def _evaluate(
         "not_converged": int(len(x) - converged),
         "solve_time_s": statistics.median(times) if times else float("nan"),
     }
-    if cell["n_resid"] > 0:
-        out.update(_residual_stats(m, settings, x[: cell["n_resid"]].to(dev)))
+    if n_resid > 0:
+        out["hist"] = hist.tolist()
+        out["iters_at_tol"] = {f"{t:g}": float(torch.cat(first[t]).mean()) for t in TOLERANCES}
     return out
-
-
-def _residual_stats(m: LayeredHopfield, settings: SolverSettings, x: Tensor) -> dict[str, Any]:
-    """Histogram of log10 relative residuals per iteration, full budget (Figs. 3-4)."""
-    from dataclasses import replace
-
-    full = replace(settings, full_iterations=True)
-    lo, hi, nb = LOG_RES_RANGE
-    hist = torch.zeros(full.max_iter, nb, dtype=torch.long)
-    first: dict[float, list[Tensor]] = {t: [] for t in TOLERANCES}
-    for i in range(0, len(x), 1000):
-        res = m.solve(x[i : i + 1000], full)
-        assert res.residuals is not None
-        r = res.residuals.double().cpu()  # (T, B)
-        logr = torch.log10(r.clamp_min(10**lo)).clamp(lo, hi - 1e-9)
-        idx = ((logr - lo) / (hi - lo) * nb).long()  # (T, B) bin indices
-        t_len = r.shape[0]
-        hist[:t_len].scatter_add_(1, idx, torch.ones_like(idx))
-        for tol in TOLERANCES:
-            below = r < tol  # (T, B)
-            k = torch.where(below.any(0), below.double().argmax(0) + 1, float(full.max_iter))
-            first[tol].append(k)
-    return {
-        "hist": hist.tolist(),
-        "iters_at_tol": {f"{t:g}": float(torch.cat(first[t]).mean()) for t in TOLERANCES},
-    }
 
 
 def train_and_evaluate(cell: dict[str, Any]) -> dict[str, Any]:
     """Train one (depth, model, seed) cell (resumable via ``train_dir``) and evaluate it.
 
     Cell keys: ``depth, model, seed, epochs, short_epochs (0: none), n_train, n_test,
-    batch_size, tol, n_timing, n_resid, mnist_path, device, train_dir``.
+    batch_size, tol, n_timing, n_resid, mnist_path, device, train_dir``, and optionally
+    ``eval_models``: models of the same kind whose solvers are also evaluated on the trained
+    weights (synchronous/even-odd x Picard/Anderson share the fixed point of the same weights).
 
     Returns:
-        ``{"final": metrics, "short": metrics or absent, "epoch_time_s", "history"}`` where
-        metrics hold accuracy (%), mean iterations (raw and Euler-time), state updates,
-        non-converged count, wall time per forward solve and the residual statistics.
+        ``{"final": metrics, "short": metrics or absent, "models": {name: metrics} (with
+        ``eval_models``), "epoch_time_s", "history"}`` where metrics hold accuracy (%), mean
+        iterations (raw and Euler-time), state updates, non-converged count, wall time per
+        forward solve and the residual statistics.
     """
     depth, name, seed = cell["depth"], cell["model"], cell["seed"]
     check_choice("model", name, tuple(MODELS))
@@ -249,9 +299,14 @@ def train_and_evaluate(cell: dict[str, Any]) -> dict[str, Any]:
             model, opt, _loss_fn(settings), (x, y), cfg, run_dir=train_dir, scheduler=sched
         )
         history = result.history
-        metrics = _evaluate(model, settings, tx, ty, cell)
-        metrics["iters"] = metrics["steps_mean"] * (1.0 - spec.damping)
-        metrics["state_updates"] = metrics["iters"] * cost_per_iteration(name, model.inner_iters)
+        if stage == cell["epochs"] and cell.get("eval_models"):
+            out["models"] = {
+                ev: _metrics(model, ev, depth, tx, ty, cell) for ev in cell["eval_models"]
+            }
+            out["trained_model"] = name
+            metrics = out["models"].get(name) or _metrics(model, name, depth, tx, ty, cell)
+        else:
+            metrics = _metrics(model, name, depth, tx, ty, cell)
         out["short" if stage != cell["epochs"] else "final"] = metrics
         if stage != cell["epochs"]:
             atomic_write_json(short_file, metrics)
@@ -261,6 +316,37 @@ def train_and_evaluate(cell: dict[str, Any]) -> dict[str, Any]:
         {k: h[k] for k in ("epoch", "train_loss", "train_forward_steps", "lr") if k in h}
         for h in history
     ]
+    return out
+
+
+def _metrics(
+    m: LayeredHopfield, name: str, depth: int, x: Tensor, y: Tensor, cell: dict[str, Any]
+) -> dict[str, Any]:
+    """:func:`_evaluate` with the solver settings of ``name``, plus Euler-time iterations."""
+    check_choice("eval_models", name, tuple(MODELS))
+    if MODELS[name].kind != m.kind:
+        raise ConfigError(f"cannot evaluate {name!r} on a trained {m.kind.upper()} model")
+    metrics = _evaluate(m, settings_for(name, depth, tol=cell["tol"]), x, y, cell)
+    metrics["iters"] = metrics["steps_mean"] * (1.0 - MODELS[name].damping)
+    metrics["state_updates"] = metrics["iters"] * cost_per_iteration(name, m.inner_iters)
+    return metrics
+
+
+def expand_shared(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per-row results from shared-training cells: each HAM row gets its solver's metrics on
+    the shared weights; only the training row keeps the epoch time (the others trained none)."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, r in results.items():
+        if "model=HAM-shared" not in key:
+            out[key] = r
+            continue
+        trained = r["trained_model"]
+        for name, metrics in r["models"].items():
+            out[key.replace("HAM-shared", name)] = {
+                "final": metrics,
+                "epoch_time_s": r["epoch_time_s"] if name == trained else math.nan,
+                "history": r["history"] if name == trained else [],
+            }
     return out
 
 

@@ -8,9 +8,14 @@ Command::
 
 Setting: the models of ``deq-table2`` (:mod:`hopfield_lab.experiments.deq._common`), trained
 the same way; then, on the test set, every sample runs the full forward budget
-(``full_iterations``) and its relative residual ``|f(s_n) - s_n| / |f(s_n)|`` is recorded at
-every iteration. Per configuration the figure shows the density (log colour scale) of log10
-residual against iteration, cumulated over seeds (Fig. 3: 3-layer CHN and HAM; Fig. 4:
+(``full_iterations``) and its relative residual ``r_t = |s_{t+1} - s_t| / |s_{t+1}|`` between
+successive outputs of the (damped) DEQ map is recorded at every iteration, as hopdeq's
+``track_log_relative_residual`` callback does (see :mod:`hopfield_lab.experiments.deq._common`).
+The demo profile trains one HAM (HAM-EO-DEQ's solver) and records the four HAM solvers on its
+weights (``shared_training``); quick and paper train each configuration.
+
+Per configuration the figure shows the density (log colour scale) of log10 residual against
+iteration, cumulated over seeds (Fig. 3: 3-layer CHN and HAM; Fig. 4:
 deeper HAMs), the 1e-4 criterion (white dashed line), the mean number of iterations needed for
 each tolerance (cyan) and the mean at 1e-4 (white marker, Table 2's value). The table
 ``iters_at_tol`` lists those means.
@@ -23,7 +28,8 @@ Beyond the paper:
   samples, synchronous vs even-odd; each exact even-odd half step minimises the energy over
   one group, so it never rises there, while synchronous steps may raise it.
 
-Expected runtime: demo ~1 min, quick ~10-15 min on 2 idle CPU cores, paper: GPU hours. The
+Expected runtime: demo 13 s of CPU (one thread), quick ~10-15 min on 2 idle CPU cores (not
+re-measured since the shared-training demo), paper: GPU hours. The
 paper's numbers (mean iterations at 1e-4) are Table 2's, see
 :data:`hopfield_lab.experiments.deq.table2.PAPER`.
 """
@@ -50,6 +56,7 @@ from hopfield_lab.experiments.deq._common import (
     MODELS,
     TOLERANCES,
     check_models,
+    expand_shared,
     mnist,
     settings_for,
     train_and_evaluate,
@@ -73,6 +80,9 @@ class ResidualsConfig:
         n_resid: test images whose full residual curves are recorded (0 = all 10,000).
         n_energy: test images of the energy-along-iterations diagnostic.
         mnist_path: optional user MNIST.
+        shared_training: train one HAM per (depth, seed) with HAM-EO-DEQ's solver and record
+            every HAM configuration's residuals on its weights (see ``deq-table2``); False:
+            each configuration trains its own model, as in the paper.
     """
 
     depths: tuple[int, ...] = (3, 5, 7)
@@ -83,6 +93,7 @@ class ResidualsConfig:
     n_resid: int = 0
     n_energy: int = 200
     mnist_path: str = ""
+    shared_training: bool = False
 
     def __post_init__(self) -> None:
         check_models(self.models, self.depths)
@@ -107,6 +118,13 @@ def run(config: ResidualsConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, 
     cells: dict[str, dict[str, Any]] = {}
     for (depth, model), seed in itertools.product(_configs(config), range(config.seeds)):
         key = f"depth={depth},model={model},seed={seed}"
+        eval_models: list[str] = []
+        if config.shared_training and MODELS[model].kind == "ham":
+            key = f"depth={depth},model=HAM-shared,seed={seed}"
+            if key in cells:
+                continue
+            eval_models = [m for m in config.models if MODELS[m].kind == "ham"]
+            model = "HAM-EO-DEQ"
         cells[key] = {
             "depth": depth,
             "model": model,
@@ -123,9 +141,12 @@ def run(config: ResidualsConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, 
             "device": ctx.device,
             "train_dir": str(run_dir.path / "train" / cell_filename(key)),
         }
+        if eval_models:
+            cells[key]["eval_models"] = eval_models
     res = run_cells(
         train_and_evaluate, cells, run_dir, executor=ctx.executor, progress=ctx.progress
     )
+    res = expand_shared(res)
     stats: dict[tuple[int, str], dict[str, Any]] = {}
     for depth, model in _configs(config):
         runs = [res[f"depth={depth},model={model},seed={s}"]["final"] for s in range(config.seeds)]
@@ -301,6 +322,7 @@ register(
                 n_train=3200,
                 n_resid=1000,
                 n_energy=100,
+                shared_training=True,
             ),
             "quick": ResidualsConfig(
                 depths=(3,),
@@ -313,7 +335,7 @@ register(
             "paper": ResidualsConfig(),
         },
         runtime={
-            "demo": "~1 min (2 CPU cores)",
+            "demo": "~15 s CPU (2 CPU cores)",
             "quick": "~10-15 min (2 CPU cores)",
             "paper": "GPU hours (the trainings of deq-table2)",
         },
