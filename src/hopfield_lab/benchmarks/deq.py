@@ -21,6 +21,7 @@ most.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -222,11 +223,11 @@ def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResul
 
         calls: dict[str, Callable[[], Any]] = {
             "ours": ours,
-            "torchdeq lam=1e-4": lambda theirs=theirs: theirs(1e-4),
+            "torchdeq lam=1e-4": functools.partial(theirs, 1e-4),
         }
         try:  # torchdeq's absolute lam=1e-10 can leave its bordered system singular in float32
             theirs(1e-10)
-            calls["torchdeq lam=1e-10"] = lambda theirs=theirs: theirs(1e-10)
+            calls["torchdeq lam=1e-10"] = functools.partial(theirs, 1e-10)
         except torch.linalg.LinAlgError:
             failed.append(depth)
         timed = time_fns(calls, repeat=repeat, warmup=1, device=device)

@@ -44,7 +44,7 @@ from hopfield_lab.benchmarks.common import (
     time_fn,
 )
 from hopfield_lab.data.synthetic import random_patterns
-from hopfield_lab.models.binary import BinaryHopfield
+from hopfield_lab.models.binary import BinaryHopfield, BinaryRun
 
 __all__ = ["GLAUBER_T", "numpy_sequential", "sequential_problem"]
 
@@ -193,17 +193,17 @@ def glauber_vs_numpy(quick: bool, device: str) -> BenchResult:
     )
     for R in size["replicas"]:
         S0 = S_all[:R].to(device)
-        timed = time_fn(
-            lambda S0=S0: model.run(
+
+        def run_ours(S0: torch.Tensor = S0) -> BinaryRun:
+            return model.run(
                 S0,
                 dynamics="glauber",
                 temperature=GLAUBER_T,
                 n_sweeps=sweeps,
                 generator=torch.Generator(device=device).manual_seed(3),
-            ),
-            repeat=repeat,
-            device=device,
-        )
+            )
+
+        timed = time_fn(run_ours, repeat=repeat, device=device)
         res, t = timed["result"], timed["median_s"]
         E = res.energies[-1].cpu().double() / N
         agree_z = None

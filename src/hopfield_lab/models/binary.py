@@ -147,6 +147,7 @@ class BinaryHopfield(HopfieldModel):
 
     J: Tensor
     h: Tensor
+    _JT: Tensor
 
     def __init__(self, J: Tensor, h: Tensor | None = None) -> None:
         super().__init__()

@@ -523,14 +523,14 @@ def _psi_inverse(act: Activation, u: Tensor, iters: int = 200) -> Tensor:
 
 class _PsiInverse(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, u: Tensor, act: Activation) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, u: Tensor, act: Activation) -> Tensor:
         t = _psi_inverse(act, u.detach())
         ctx.save_for_backward(t)
         ctx.act = act
         return t
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         (t,) = ctx.saved_tensors
         t = t.detach().requires_grad_(True)
         with torch.enable_grad():

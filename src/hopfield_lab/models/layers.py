@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypedDict
 
 import torch
 from torch import Tensor, nn
@@ -197,6 +198,14 @@ class DeepHNN(nn.Module):
 # ---------------------------------------------------------------------------------- ConvHNN2d
 
 
+class ConvKwargs(TypedDict):
+    """Keyword arguments of ``F.conv2d`` / ``F.conv_transpose2d`` built by ``ConvOptions``."""
+
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+
+
 @dataclass(frozen=True)
 class ConvOptions:
     """Geometry of the Hopfield convolution, as for ``torch.nn.functional.conv2d``.
@@ -216,7 +225,7 @@ class ConvOptions:
         _pair("padding", self.padding, 0)
         _pair("dilation", self.dilation, 1)
 
-    def kwargs(self) -> dict[str, tuple[int, int]]:
+    def kwargs(self) -> ConvKwargs:
         """``stride``, ``padding``, ``dilation`` as pairs."""
         return {
             "stride": _pair("stride", self.stride, 1),

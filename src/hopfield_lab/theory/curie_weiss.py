@@ -115,18 +115,18 @@ def bisect(
         FloatingPointError: if ``fn`` is not finite at a bracket end or inside a bracket, or a
             bracket holds no sign change.
     """
-    lo = np.array(lo, dtype=np.float64, copy=True)
-    hi = np.array(hi, dtype=np.float64, copy=True)
-    f_lo = np.asarray(fn(lo), dtype=np.float64)
-    f_hi = np.asarray(fn(hi), dtype=np.float64)
-    open_ = lo < hi
+    x_lo: np.ndarray = np.array(lo, dtype=np.float64, copy=True)
+    x_hi: np.ndarray = np.array(hi, dtype=np.float64, copy=True)
+    f_lo = np.asarray(fn(x_lo), dtype=np.float64)
+    f_hi = np.asarray(fn(x_hi), dtype=np.float64)
+    open_ = x_lo < x_hi
     if not (np.isfinite(f_lo[open_]).all() and np.isfinite(f_hi[open_]).all()):
         raise FloatingPointError("bisect: the function is not finite at a bracket end")
     if np.any(open_ & (f_lo * f_hi > 0)):
         raise FloatingPointError("bisect: a bracket holds no sign change")
     for _ in range(_MAX_HALVINGS):
-        mid = 0.5 * (lo + hi)
-        active = (mid > lo) & (mid < hi) & (f_lo != 0) & (f_hi != 0)
+        mid = 0.5 * (x_lo + x_hi)
+        active = (mid > x_lo) & (mid < x_hi) & (f_lo != 0) & (f_hi != 0)
         if not active.any():
             break
         f_mid = np.asarray(fn(mid), dtype=np.float64)
@@ -134,13 +134,13 @@ def bisect(
             raise FloatingPointError("bisect: the function is not finite inside a bracket")
         go_right = active & (np.sign(f_mid) == np.sign(f_lo))
         go_left = active & ~go_right
-        lo = np.where(go_right, mid, lo)
+        x_lo = np.where(go_right, mid, x_lo)
         f_lo = np.where(go_right, f_mid, f_lo)
-        hi = np.where(go_left, mid, hi)
+        x_hi = np.where(go_left, mid, x_hi)
         f_hi = np.where(go_left, f_mid, f_hi)
     else:  # pragma: no cover - unreachable for finite functions
         raise FloatingPointError("bisect: brackets did not shrink to machine precision")
-    return np.where(np.abs(f_lo) <= np.abs(f_hi), lo, hi)
+    return np.where(np.abs(f_lo) <= np.abs(f_hi), x_lo, x_hi)
 
 
 # --- free energy -------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ class Madam(torch.optim.Optimizer):
         super().__init__(params, {"lr": lr, "p_scale": p_scale, "g_bound": g_bound, "beta": beta})
 
     @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+    def step(self, closure: Any = None) -> Any:
         """One multiplicative update of every parameter that has a gradient."""
         loss = None
         if closure is not None:

@@ -225,7 +225,7 @@ def _evaluate(
     n_steps = torch.cat(steps)
     # wall time of one batched forward solve at the training batch size (median over batches),
     # stopping each sample at the criterion (our solver, not the fixed budget)
-    times = []
+    times: list[float] = []
     bsz = cell["batch_size"]
     for i in range(cell["n_timing"]):
         xb = x[i * bsz : (i + 1) * bsz].to(dev)

@@ -230,6 +230,8 @@ def _find_two_cycle(cfg: BinaryDynamicsConfig) -> dict[str, Any]:
             continue
         k = int(par.cycle2.nonzero()[0])
         steps = int(par.settled_sweep[k]) + 2
+        if par.trajectory is None:
+            raise RuntimeError("BinaryHopfield.run returned no trajectory despite record_every")
         traj = par.trajectory[: steps + 1, k]  # (steps + 1, N)
         e2 = _two_step_energy(model, traj[:, None, :])[:, 0]
         seq = model.run(S0[k : k + 1], n_sweeps=50, generator=gen)

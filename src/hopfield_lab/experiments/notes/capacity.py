@@ -280,6 +280,8 @@ def _phase_cell(cell: dict[str, Any]) -> dict[str, Any]:
         record_every=1,
         patterns=xi,
     )
+    if res.overlaps is None:
+        raise RuntimeError("BinaryHopfield.run returned no overlaps although patterns were given")
     ov = res.overlaps[:, torch.arange(R), which]  # (T_rec, R) overlap with the own pattern
     last = ov[-min(cfg["pd_measure"], ov.shape[0]) :].mean(0)  # (R,)
     return {

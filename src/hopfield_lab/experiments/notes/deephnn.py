@@ -423,10 +423,10 @@ def run(config: DeepHNNConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, An
         _figure_patterns(protos, model.hopfield.patterns.detach().cpu().view(-1, 1024), run_dir)
     if "cnn" in config.parts:
         torch.manual_seed(config.seed)
-        model = CNNDeepHNN()
-        n_params = count_parameters(model)
+        cnn_model = CNNDeepHNN()
+        n_params = count_parameters(cnn_model)
         hist = _train(
-            model,
+            cnn_model,
             data,
             epochs=config.cnn_epochs,
             batch=config.cnn_batch,
@@ -438,8 +438,8 @@ def run(config: DeepHNNConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, An
             ctx=ctx,
             train_dir=run_dir.path / "train_cnn",
         )
-        acc, ce = _evaluate(model, *data["test"])
-        acc_aug, _ = _evaluate(model, *data["test_aug"])
+        acc, ce = _evaluate(cnn_model, *data["test"])
+        acc_aug, _ = _evaluate(cnn_model, *data["test_aug"])
         histories["cnn"] = hist
         results["cnn"] = {
             "params": n_params,
@@ -448,7 +448,7 @@ def run(config: DeepHNNConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, An
             "test_accuracy_augmented": acc_aug,
             "test_ce": ce,
             "train_ce": float(hist[-1]["train_ce"]),
-            "reducer_weights": model.reducer.mixing().detach().cpu().tolist(),
+            "reducer_weights": cnn_model.reducer.mixing().detach().cpu().tolist(),
         }
         rows += [
             ("CNN + DeepHNN + reducer: trainable parameters", NOTES["cnn_params"], n_params, None),
@@ -466,7 +466,7 @@ def run(config: DeepHNNConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, An
                 None,
             ),
         ]
-        _figure_reducer(model, run_dir)
+        _figure_reducer(cnn_model, run_dir)
     run_dir.save_table(
         comparison_table(
             "deephnn",

@@ -156,6 +156,10 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         )
         s = out.states
         sweeps += step
+        if out.overlaps is None:
+            raise RuntimeError(
+                "BinaryHopfield.run returned no overlaps although patterns were given"
+            )
         m = out.overlaps[-1].cpu().numpy()  # (R, P)
         history.append(m)
         if T == 0 and bool(out.converged.all()):

@@ -274,7 +274,7 @@ def run(config: VHNNJumpsConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, 
     sel = beta_selection(X)
     betas = _betas(config, sel)
     grid = [(mode, eta) for mode in betas for eta in config.noise_levels]
-    cells = {
+    cells: dict[str, dict[str, Any]] = {
         f"beta={mode},eta={eta},seed={s}": {
             "mode": mode,
             "beta": betas[mode],
