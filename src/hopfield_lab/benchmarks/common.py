@@ -34,6 +34,7 @@ __all__ = [
     "TINY_ENV_VAR",
     "BenchFn",
     "BenchResult",
+    "CountedCalls",
     "Profile",
     "bench_profile",
     "machine_info",
@@ -43,6 +44,20 @@ __all__ = [
     "time_fns",
     "torch_threads",
 ]
+
+
+class CountedCalls:
+    """Wrap a step function and count its (batched) calls: function evaluations of a solver
+    that does not report them (torchdeq)."""
+
+    def __init__(self, f: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        self.f = f
+        self.calls = 0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.f(x)
+
 
 TINY_ENV_VAR = "HOPFIELD_LAB_BENCH_TINY"
 """Set to ``1`` to run every benchmark at a seconds-long size (the test suite does)."""

@@ -31,6 +31,7 @@ from torch import Tensor
 from hopfield_lab.benchmarks.common import (
     DESCRIPTIONS,
     BenchResult,
+    CountedCalls,
     Profile,
     bench_profile,
     register,
@@ -89,18 +90,6 @@ def _solver_call(
     model: LayeredHopfield, x: Tensor, update: str, solver: str, max_iter: int
 ) -> Callable[[], SolverResult]:
     return lambda: _solve(model, x, update, solver, max_iter)
-
-
-class _Counted:
-    """Wrap a step function and count its (batched) calls."""
-
-    def __init__(self, f: Callable[[Tensor], Tensor]) -> None:
-        self.f = f
-        self.calls = 0
-
-    def __call__(self, x: Tensor) -> Tensor:
-        self.calls += 1
-        return self.f(x)
 
 
 @register(
@@ -214,7 +203,7 @@ def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResul
                 )
 
         def theirs(lam: float, f: Any = f, z0: Tensor = z0) -> tuple[Tensor, dict, int]:
-            counted = _Counted(f)
+            counted = CountedCalls(f)
             with torch.no_grad():
                 z, _, info = anderson_solver(
                     counted, z0, max_iter=n_max, tol=TOL, stop_mode="rel", m=WINDOW, lam=lam

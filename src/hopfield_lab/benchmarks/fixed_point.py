@@ -35,6 +35,7 @@ from torch import Tensor
 from hopfield_lab.benchmarks.common import (
     DESCRIPTIONS,
     BenchResult,
+    CountedCalls,
     Profile,
     bench_profile,
     register,
@@ -295,18 +296,6 @@ def _torchdeq_anderson() -> Callable[..., Any]:
     return anderson_solver
 
 
-class _Counted:
-    """Wrap a step function and count its (batched) calls."""
-
-    def __init__(self, f: Callable[[Tensor], Tensor]) -> None:
-        self.f = f
-        self.calls = 0
-
-    def __call__(self, x: Tensor) -> Tensor:
-        self.calls += 1
-        return self.f(x)
-
-
 @register(
     "anderson-vs-torchdeq",
     "our Anderson vs torchdeq.solver.anderson_solver on the Hopfield fixed point and on a "
@@ -360,7 +349,7 @@ def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResul
                 )
 
         def theirs(lam: float, f: Any = f, x0: Tensor = x0) -> Any:
-            counted = _Counted(f)
+            counted = CountedCalls(f)
             with torch.no_grad():
                 x, _, info = anderson_solver(
                     counted, x0, max_iter=MAX_ITER, tol=TOL, stop_mode="rel", m=WINDOW, lam=lam
