@@ -160,6 +160,72 @@ def test_anderson_safeguard_rejects_and_still_converges(gen) -> None:
     torch.testing.assert_close(r.x, ref.x, rtol=0, atol=1e-10)
 
 
+def _hopdeq_anderson(f, x0, n_iter, m):
+    """Reference: the DEQ paper's Anderson (Walker-Ni form, hopdeq's acceptance rule), lam=0."""
+    xs, gs = [x0, f(x0)], []
+    gs = [xs[1], f(xs[1])]
+    iterates = [x0, xs[1]]
+    for _ in range(2, n_iter):
+        X, G = torch.stack(xs[-m:], -1), torch.stack(gs[-m:], -1)  # (B, n, k)
+        Fk = G - X
+        alpha = torch.linalg.solve(
+            Fk.transpose(1, 2) @ Fk, torch.ones(X.shape[0], X.shape[2], 1, dtype=D)
+        )
+        alpha = alpha / alpha.sum(1, keepdim=True)
+        cand = (G @ alpha).squeeze(-1)
+        r_aa = (gs[-1] - cand).norm(dim=1) / cand.norm(dim=1)
+        r_pic = (gs[-1] - xs[-1]).norm(dim=1) / xs[-1].norm(dim=1)
+        nxt = torch.where((r_aa < r_pic).unsqueeze(1), cand, gs[-1])
+        xs.append(nxt)
+        gs.append(f(nxt))
+        iterates.append(nxt)
+    return torch.stack(iterates)
+
+
+def test_proxy_safeguard_is_the_papers_anderson(gen) -> None:
+    # a Hopfield-like map W rho(x) + c, rho(u) = sigmoid(4u - 2), from the zero state: strong
+    # enough coupling (|W| = 2) that the paper's rule rejects some extrapolations
+    n = 12
+    W = torch.randn(n, n, generator=gen, dtype=D)
+    W = 2.0 * (W + W.T) / torch.linalg.matrix_norm(W + W.T, ord=2)
+    c = torch.randn(5, n, generator=gen, dtype=D)
+    f = lambda x: torch.sigmoid(4 * x - 2) @ W.T + c  # noqa: E731
+    x0 = torch.zeros_like(c)
+    ref = _hopdeq_anderson(f, x0, 11, m=4)
+    kw = {"method": "anderson", "window": 4, "lam": 0.0, "tol": 1e-30, "max_iter": 10}
+    r = fixed_point(f, x0, safeguard="proxy", full_iterations=True, record_trajectory=True, **kw)
+    assert r.trajectory is not None
+    torch.testing.assert_close(r.trajectory, ref, rtol=0, atol=1e-10)
+    assert r.stats["anderson_rejections"] > 0  # the rule acted, so the comparison tests it
+    free = fixed_point(f, x0, safeguard="none", full_iterations=True, record_trajectory=True, **kw)
+    assert free.trajectory is not None
+    assert float((free.trajectory - r.trajectory).abs().max()) > 1e-6
+    assert free.stats["anderson_rejections"] == 0
+
+
+def test_proxy_safeguard_is_conservative_on_a_slow_linear_map(gen) -> None:
+    # symmetric linear map with spectrum over [0, 0.97]: the accelerated iterates jump far from
+    # the last map output, so the paper's rule (distance to g_k, not a residual) rejects
+    # nearly all of them and Anderson falls back to Picard; the residual rule keeps them
+    n = 40
+    Q, _ = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=D))
+    W = Q @ torch.diag(torch.linspace(0.0, 0.97, n, dtype=D)) @ Q.T
+    c = torch.randn(3, n, generator=gen, dtype=D)
+    exact = torch.linalg.solve(torch.eye(n, dtype=D) - W, c.T).T
+    f = lambda x: x @ W.T + c  # noqa: E731
+    x0 = torch.zeros_like(c)
+    kw = {"method": "anderson", "tol": 1e-12, "max_iter": 5000}
+    proxy = fixed_point(f, x0, safeguard="proxy", **kw)
+    resid = fixed_point(f, x0, safeguard="residual", **kw)
+    pic = fixed_point(f, x0, tol=1e-12, max_iter=5000)
+    for r in (proxy, resid, pic):
+        assert bool(r.converged.all())
+        torch.testing.assert_close(r.x, exact, rtol=0, atol=1e-9)
+    assert proxy.stats["anderson_rejections"] > 0.9 * proxy.stats["evaluated_rows"]
+    assert int(proxy.n_steps.min()) > 0.9 * int(pic.n_steps.min())
+    assert int(resid.n_steps.max()) * 4 < int(pic.n_steps.min())
+
+
 @pytest.mark.parametrize("method", ["picard", "anderson"])
 def test_gradcheck_unrolled_fixed_point(method, gen) -> None:
     W = (0.3 * torch.randn(4, 4, generator=gen, dtype=D)).requires_grad_(True)
@@ -284,6 +350,7 @@ def test_energy_recorded_along_trajectories(gen) -> None:
         ({"method": "picard", "damping": 0.3}, "use 'damped'"),
         ({"stop": "max"}, "stop must be one of"),
         ({"on_divergence": "ignore"}, "on_divergence must be one of"),
+        ({"safeguard": "hopdeq"}, "safeguard must be one of 'residual', 'proxy', 'none'"),
     ],
 )
 def test_fixed_point_bad_arguments(kwargs, match) -> None:

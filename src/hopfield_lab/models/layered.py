@@ -61,7 +61,7 @@ from torch import Tensor, nn
 
 from hopfield_lab.core.activations import Activation, get_activation
 from hopfield_lab.errors import ConfigError, check_choice, check_int, check_range
-from hopfield_lab.solvers.fixed_point import fixed_point
+from hopfield_lab.solvers.fixed_point import Safeguard, fixed_point, safeguard_rule
 from hopfield_lab.solvers.gradients import solve_fixed_point
 from hopfield_lab.solvers.result import SolverResult, flat_norm
 
@@ -162,7 +162,9 @@ class SolverSettings:
         tol: relative residual ``|s_{n+1} - s_n| / |s_{n+1}|`` per sample. Default 1e-4.
         damping: weight of the old iterate, in [0, 1) (paper: 0.5 for the synchronous CHN).
         window: Anderson window ``m`` (paper: 4). lam: Tikhonov term (paper: 1e-10).
-        safeguard: the foundation's safeguard on Anderson iterates.
+        safeguard: Anderson safeguard: ``True`` (``"residual"``, the foundation's),
+            ``"proxy"`` (the paper's hopdeq rule) or ``False`` (``"none"``); see
+            :func:`~hopfield_lab.solvers.fixed_point.fixed_point`.
         grad: ``"implicit"`` (recurrent backprop) or ``"unrolled"`` (BPTT).
         backward_max_iter: recurrent-backprop iterations (paper: 8/16/24, doubled with damping).
         full_iterations: iterate every sample ``max_iter`` times (for residual curves).
@@ -175,7 +177,7 @@ class SolverSettings:
     damping: float = 0.0
     window: int = 4
     lam: float = 1e-10
-    safeguard: bool = True
+    safeguard: Safeguard = True
     grad: str = "implicit"
     backward_max_iter: int = 8
     full_iterations: bool = False
@@ -188,6 +190,7 @@ class SolverSettings:
         check_range("damping", self.damping, 0.0, 1.0, high_inclusive=False)
         check_int("window", self.window, 1)
         check_range("lam", self.lam, 0.0)
+        safeguard_rule(self.safeguard)
         check_choice("grad", self.grad, ("implicit", "unrolled"))
         check_int("backward_max_iter", self.backward_max_iter, 1)
 
