@@ -75,6 +75,8 @@ def test_residuals_smoke(tmp_path) -> None:
         ("deq-table2", "depths=4", "depths must be one of"),
         ("deq-table2", "tol=0", "tol"),
         ("deq-residuals", "seeds=0", "seeds"),
+        ("deq-table2", "safeguard=hopdeq", "safeguard must be one of 'residual', 'proxy'"),
+        ("deq-table2", "compare_safeguard=proxy", "compare_safeguard must differ"),
     ],
 )
 def test_bad_configs_fail_clearly(name: str, override: str, match: str) -> None:
@@ -135,6 +137,24 @@ def test_table2_shared_training(tmp_path) -> None:
     out = run_experiment("deq-table2", "demo", overrides, out=tmp_path, ctx=CTX)
     assert len(list((out.run_dir.path / "train").iterdir())) == 1  # one shared model
     rows = out.results["rows"]
-    assert set(rows) == {"3L HAM", "3L HAM-EO", "3L HAM-EO-DEQ"}
+    alt = "3L HAM-EO-DEQ [residual safeguard]"  # the same solver with the foundation's rule
+    assert set(rows) == {"3L HAM", "3L HAM-EO", "3L HAM-EO-DEQ", alt}
     acc = [r["accuracy"] for r in rows.values()]
     assert max(acc) - min(acc) <= 3.0  # same weights: the solvers reach the same fixed point
+    # only the row whose solver trained has an epoch time
+    trained = [k for k, r in rows.items() if r["s_per_epoch"] is not None]
+    assert trained == ["3L HAM-EO-DEQ"]
+
+
+def test_safeguard_variants_parse_and_fail_clearly() -> None:
+    from hopfield_lab.experiments.deq._common import split_variant
+
+    assert split_variant("HAM-DEQ@residual") == ("HAM-DEQ", "residual")
+    assert split_variant("CHN") == ("CHN", None)
+    assert settings_for("HAM-DEQ", 3, safeguard="proxy").safeguard == "proxy"
+    with pytest.raises(ConfigError, match="needs an Anderson model"):
+        split_variant("HAM-EO@proxy")
+    with pytest.raises(ConfigError, match="safeguard must be one of"):
+        split_variant("HAM-DEQ@strict")
+    with pytest.raises(ConfigError, match="safeguard must be one of"):
+        settings_for("HAM-DEQ", 3, safeguard="strict")

@@ -25,10 +25,13 @@ Protocol (App. F and hopdeq's ``sweep.py``):
   exactly ``t + 2`` (2 iterations too many), for Anderson about ``t + 1.2`` (hopdeq compares
   consecutive map outputs, not ``f(x_k)`` with the extrapolated ``x_k``), and for the damped
   CHN the undamped residual is twice the damped one hopdeq thresholds;
-* our Anderson is the foundation's (safeguarded with a decaying residual bound, Tikhonov term
-  relative to the scale of ``F F^T``), not hopdeq's (which keeps the extrapolation when
-  ``|g_last - x~| / |x~| < |g_last - x_last| / |x_last|``); ours takes fewer iterations on the
-  synchronous HAM (see :mod:`hopfield_lab.experiments.deq.table2`);
+* Anderson's safeguard: the rows use hopdeq's rule (``safeguard="proxy"``: keep the
+  extrapolation ``x~`` when ``|g_last - x~| / |x~| < |g_last - x_last| / |x_last|``, else take
+  the Picard step), which produced the paper's numbers; a cell's ``safeguard`` picks another
+  rule, and an evaluated model named ``"HAM-DEQ@residual"`` runs HAM-DEQ's solver with the
+  foundation's rule (decaying residual bound, history restarts), which accepts fewer but
+  better extrapolations and needs fewer iterations on the synchronous HAM (see
+  :mod:`hopfield_lab.experiments.deq.table2`);
 * "state updates" also count the ``2 x 10`` local iterations of one CHN even-odd iteration
   (Table 2's footnote).
 """
@@ -51,7 +54,7 @@ from hopfield_lab.data import load_mnist
 from hopfield_lab.errors import ConfigError, check_choice
 from hopfield_lab.models.layered import LayeredHopfield, SolverSettings
 from hopfield_lab.runs import atomic_write_json, read_json
-from hopfield_lab.solvers.fixed_point import fixed_point
+from hopfield_lab.solvers.fixed_point import SAFEGUARDS, fixed_point
 from hopfield_lab.training import CHECKPOINT_NAME, TrainConfig, fit
 from hopfield_lab.training.madam import Madam, linear_decay
 
@@ -59,12 +62,14 @@ __all__ = [
     "ARCHITECTURES",
     "LOG_RES_RANGE",
     "MODELS",
+    "PAPER_SAFEGUARD",
     "TOLERANCES",
     "ModelSpec",
     "cost_per_iteration",
     "expand_shared",
     "mnist",
     "settings_for",
+    "split_variant",
     "train_and_evaluate",
 ]
 
@@ -77,6 +82,9 @@ ARCHITECTURES: dict[int, tuple[list[int], float]] = {
 
 TOLERANCES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
 """Convergence criteria at which mean iterations are reported (Figs. 3-4, cyan curve)."""
+
+PAPER_SAFEGUARD = "proxy"
+"""Anderson safeguard of hopdeq (the paper's code); see the module docstring."""
 
 LOG_RES_RANGE = (-8.0, 1.0, 72)
 """log10 relative-residual histogram: low, high, number of bins."""
@@ -121,9 +129,25 @@ def settings_for(model: str, depth: int, tol: float = 1e-4, **extra: Any) -> Sol
     )
 
 
+def split_variant(name: str) -> tuple[str, str | None]:
+    """``"HAM-DEQ@residual" -> ("HAM-DEQ", "residual")``; ``"HAM" -> ("HAM", None)``.
+
+    Raises:
+        ConfigError: unknown model or safeguard, or a safeguard on a non-Anderson model.
+    """
+    model, sep, rule = name.partition("@")
+    check_choice("model", model, tuple(MODELS))
+    if not sep:
+        return model, None
+    check_choice("safeguard", rule, SAFEGUARDS)
+    if MODELS[model].solver != "anderson":
+        raise ConfigError(f"model {name!r}: a safeguard variant needs an Anderson model")
+    return model, rule
+
+
 def cost_per_iteration(model: str, inner_iters: int = 10) -> int:
     """State updates per DEQ iteration: ``2 inner_iters`` for the CHN even-odd, else 1."""
-    spec = MODELS[model]
+    spec = MODELS[split_variant(model)[0]]
     return 2 * inner_iters if (spec.kind == "chn" and spec.update == "even_odd") else 1
 
 
@@ -255,8 +279,10 @@ def train_and_evaluate(cell: dict[str, Any]) -> dict[str, Any]:
 
     Cell keys: ``depth, model, seed, epochs, short_epochs (0: none), n_train, n_test,
     batch_size, tol, n_timing, n_resid, mnist_path, device, train_dir``, and optionally
+    optionally ``safeguard`` (Anderson rule, default :data:`PAPER_SAFEGUARD`) and
     ``eval_models``: models of the same kind whose solvers are also evaluated on the trained
-    weights (synchronous/even-odd x Picard/Anderson share the fixed point of the same weights).
+    weights (synchronous/even-odd x Picard/Anderson share the fixed point of the same weights;
+    ``"NAME@rule"`` evaluates NAME's solver with another Anderson safeguard).
 
     Returns:
         ``{"final": metrics, "short": metrics or absent, "models": {name: metrics} (with
@@ -268,7 +294,9 @@ def train_and_evaluate(cell: dict[str, Any]) -> dict[str, Any]:
     check_choice("model", name, tuple(MODELS))
     spec = MODELS[name]
     layers, lr = ARCHITECTURES[depth]
-    settings = settings_for(name, depth, tol=cell["tol"])
+    settings = settings_for(
+        name, depth, tol=cell["tol"], safeguard=cell.get("safeguard", PAPER_SAFEGUARD)
+    )
     data = mnist(cell["mnist_path"])
     x, y = _subset(*data["train"], cell["n_train"])
     tx, ty = _subset(*data["test"], cell["n_test"])
@@ -323,30 +351,38 @@ def _metrics(
     m: LayeredHopfield, name: str, depth: int, x: Tensor, y: Tensor, cell: dict[str, Any]
 ) -> dict[str, Any]:
     """:func:`_evaluate` with the solver settings of ``name``, plus Euler-time iterations."""
-    check_choice("eval_models", name, tuple(MODELS))
-    if MODELS[name].kind != m.kind:
+    model, rule = split_variant(name)
+    if MODELS[model].kind != m.kind:
         raise ConfigError(f"cannot evaluate {name!r} on a trained {m.kind.upper()} model")
-    metrics = _evaluate(m, settings_for(name, depth, tol=cell["tol"]), x, y, cell)
-    metrics["iters"] = metrics["steps_mean"] * (1.0 - MODELS[name].damping)
+    safeguard = rule or cell.get("safeguard", PAPER_SAFEGUARD)
+    settings = settings_for(model, depth, tol=cell["tol"], safeguard=safeguard)
+    metrics = _evaluate(m, settings, x, y, cell)
+    metrics["iters"] = metrics["steps_mean"] * (1.0 - MODELS[model].damping)
     metrics["state_updates"] = metrics["iters"] * cost_per_iteration(name, m.inner_iters)
     return metrics
 
 
 def expand_shared(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per-row results from shared-training cells: each HAM row gets its solver's metrics on
-    the shared weights; only the training row keeps the epoch time (the others trained none)."""
+    """Per-row results from cells that evaluated several solvers (``eval_models``) on one
+    trained model: each evaluated name gets its own key (``model=<name>``); only the solver
+    that trained keeps the epoch time (the others trained none)."""
     out: dict[str, dict[str, Any]] = {}
     for key, r in results.items():
-        if "model=HAM-shared" not in key:
+        if "models" not in r:
             out[key] = r
             continue
         trained = r["trained_model"]
+        head, _, rest = key.partition("model=")
+        tail = rest.partition(",")[2]
         for name, metrics in r["models"].items():
-            out[key.replace("HAM-shared", name)] = {
+            row = {
                 "final": metrics,
                 "epoch_time_s": r["epoch_time_s"] if name == trained else math.nan,
                 "history": r["history"] if name == trained else [],
             }
+            if name == trained and "short" in r:
+                row["short"] = r["short"]
+            out[f"{head}model={name},{tail}" if tail else f"{head}model={name}"] = row
     return out
 
 

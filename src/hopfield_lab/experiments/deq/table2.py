@@ -57,6 +57,7 @@ Paper's numbers (Table 2; iterations, speedup, accuracy %)::
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -69,12 +70,14 @@ from hopfield_lab.errors import ConfigError, check_choice, check_int, check_rang
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.deq._common import (
     MODELS,
+    PAPER_SAFEGUARD,
     check_models,
     cost_per_iteration,
     expand_shared,
     train_and_evaluate,
 )
 from hopfield_lab.runs import RunDir, Table, cell_filename, comparison_table, mean_std, run_cells
+from hopfield_lab.solvers.fixed_point import SAFEGUARDS
 
 __all__ = ["PAPER", "Table2Config", "run", "table_rows"]
 
@@ -121,6 +124,11 @@ class Table2Config:
             paper, and the ``paper`` profile): each row trains its own model.
         train_model: the HAM row whose solver trains the shared model (the cheapest:
             HAM-EO-DEQ).
+        safeguard: Anderson safeguard of the DEQ rows (training and table): ``"proxy"``
+            (hopdeq's rule, which produced the paper's numbers), ``"residual"`` (the
+            foundation's) or ``"none"``.
+        compare_safeguard: another rule whose iterations are also reported for every
+            Anderson row, on the same trained weights (``""``: none).
     """
 
     depths: tuple[int, ...] = (3, 5, 7)
@@ -136,8 +144,16 @@ class Table2Config:
     mnist_path: str = ""
     shared_training: bool = False
     train_model: str = "HAM-EO-DEQ"
+    safeguard: str = PAPER_SAFEGUARD
+    compare_safeguard: str = "residual"
 
     def __post_init__(self) -> None:
+        check_choice("safeguard", self.safeguard, SAFEGUARDS)
+        check_choice("compare_safeguard", self.compare_safeguard, ("", *SAFEGUARDS))
+        if self.compare_safeguard == self.safeguard:
+            raise ConfigError(
+                f"compare_safeguard must differ from safeguard ({self.safeguard!r}) or be ''"
+            )
         check_models(self.models, self.depths)
         check_int("seeds", self.seeds, 1)
         check_int("epochs", self.epochs, 1)
@@ -163,8 +179,11 @@ def _cells(config: Table2Config, run_dir: RunDir, ctx: RunContext) -> dict[str, 
             key = f"depth={depth},model=HAM-shared,seed={seed}"
             if key in cells:
                 continue
-            eval_models = [m for m in config.models if MODELS[m].kind == "ham"]
+            ham = [m for m in config.models if MODELS[m].kind == "ham"]
+            eval_models = [ev for m in ham for ev in _variants(config, m)]
             model = config.train_model
+        elif len(_variants(config, model)) > 1:
+            eval_models = _variants(config, model)
         cells[key] = {
             "depth": depth,
             "model": model,
@@ -177,6 +196,7 @@ def _cells(config: Table2Config, run_dir: RunDir, ctx: RunContext) -> dict[str, 
             "tol": config.tol,
             "n_timing": config.n_timing,
             "n_resid": 0,
+            "safeguard": config.safeguard,
             "mnist_path": config.mnist_path,
             "device": ctx.device,
             "train_dir": str(run_dir.path / "train" / cell_filename(key)),
@@ -186,20 +206,35 @@ def _cells(config: Table2Config, run_dir: RunDir, ctx: RunContext) -> dict[str, 
     return cells
 
 
+def _variants(config: Table2Config, model: str) -> list[str]:
+    """The solvers evaluated for ``model``: itself, plus ``model@compare_safeguard`` for an
+    Anderson model."""
+    if config.compare_safeguard and MODELS[model].solver == "anderson":
+        return [model, f"{model}@{config.compare_safeguard}"]
+    return [model]
+
+
+def _row_name(variant: str) -> str:
+    model, _, rule = variant.partition("@")
+    return f"{model} [{rule} safeguard]" if rule else model
+
+
 def table_rows(
     config: Table2Config, results: dict[str, dict[str, Any]]
 ) -> dict[tuple[int, str], dict[str, Any]]:
     """Aggregate cell results into Table 2's rows: ``(depth, row) -> statistics``."""
     rows: dict[tuple[int, str], dict[str, Any]] = {}
-    for depth, model in itertools.product(config.depths, config.models):
+    evaluated = [v for m in config.models for v in _variants(config, m)]
+    for depth, variant in itertools.product(config.depths, evaluated):
+        model = variant.partition("@")[0]
         runs = [
             results[k]
-            for k in (f"depth={depth},model={model},seed={s}" for s in range(config.seeds))
+            for k in (f"depth={depth},model={variant},seed={s}" for s in range(config.seeds))
             if k in results
         ]
         if not runs:
             continue
-        variants = [("final", model)]
+        variants = [("final", _row_name(variant))]
         if model == "CHN":
             variants = [("final", f"CHN ({config.epochs} epochs)")]
             if "short" in runs[0]:
@@ -312,7 +347,7 @@ def _tables(config: Table2Config, rows: dict, run_dir: RunDir) -> None:
     timing = []
     for (depth, row), s in rows.items():
         spec = MODELS[s["model"]]
-        twin = s["model"].replace("-EO", "") if spec.update == "even_odd" else None
+        twin = row.replace("-EO", "") if spec.update == "even_odd" else None
         ref = rows.get((depth, twin)) if twin else None
         timing.append(
             [
@@ -377,7 +412,8 @@ def _summary(config: Table2Config, rows: dict) -> dict[str, Any]:
             "accuracy": s["accuracy"][0],
             "accuracy_std": s["accuracy"][1],
             "ms_per_solve": s["solve_ms"][0],
-            "s_per_epoch": s["epoch_s"][0],
+            # rows evaluated on weights another solver trained have no epoch time
+            "s_per_epoch": s["epoch_s"][0] if math.isfinite(s["epoch_s"][0]) else None,
         }
     for depth in config.depths:
         its = [rows[(depth, m)]["iters"][0] for m in HAM_ORDER if (depth, m) in rows]
@@ -385,6 +421,14 @@ def _summary(config: Table2Config, rows: dict) -> dict[str, Any]:
             out[f"claim_ham_ordering_{depth}L"] = all(a > b for a, b in itertools.pairwise(its))
             out[f"ham_eo_speedup_{depth}L"] = rows[(depth, "HAM-EO")]["speedup"]
             out[f"ham_eo_deq_speedup_{depth}L"] = rows[(depth, "HAM-EO-DEQ")]["speedup"]
+        alt = [_row_name(f"{m}@{config.compare_safeguard}") for m in HAM_ORDER if "DEQ" in m]
+        if config.compare_safeguard and all((depth, r) in rows for r in alt):
+            # the same four solvers with the other Anderson safeguard (informative, no claim)
+            ham = [rows[(depth, "HAM")], rows[(depth, alt[0])], rows[(depth, "HAM-EO")]]
+            its = [s["iters"][0] for s in [*ham, rows[(depth, alt[1])]]]
+            out[f"ham_ordering_{depth}L_{config.compare_safeguard}_safeguard"] = all(
+                a > b for a, b in itertools.pairwise(its)
+            )
         gaps = [
             abs(s["accuracy"][0] - PAPER[(d, _paper_row_name(r))][3])
             for (d, r), s in rows.items()
