@@ -83,3 +83,12 @@ def test_console_script_exit_code() -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: experiment must be one of")
+
+
+def test_printed_results_keep_square_brackets(capsys) -> None:
+    # row names such as "HAM-DEQ [residual safeguard]" are data, not rich markup
+    from hopfield_lab.cli import _print_results
+
+    _print_results({"rows": {"3L HAM-DEQ [residual safeguard]": 1.0}, "[bold]x": 2})
+    out = capsys.readouterr().out
+    assert "[residual safeguard]" in out and "[bold]x" in out

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from hopfield_lab.errors import DivergenceError, HopfieldLabError
@@ -141,9 +142,8 @@ def _print_results(results: dict[str, Any]) -> None:
     for key, value in results.items():
         if key in {"status", "timestamp"}:
             continue
-        table.add_row(
-            key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
-        )
+        text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+        table.add_row(escape(key), escape(text))  # values are data, not rich markup
     _out.print(table)
 
 
