@@ -54,7 +54,7 @@ def test_table2_smoke(tmp_path) -> None:
 
 
 def test_residuals_smoke(tmp_path) -> None:
-    overrides = [*TINY, "models=HAM,HAM-EO-DEQ", "n_resid=100", "n_energy=20"]
+    overrides = [*TINY, "models=HAM,HAM-EO-DEQ,CHN", "n_resid=100", "n_energy=20"]
     out = run_experiment("deq-residuals", "demo", overrides, out=tmp_path, ctx=CTX)
     rd = out.run_dir
     res = out.results
@@ -64,6 +64,8 @@ def test_residuals_smoke(tmp_path) -> None:
     tab = Table.from_csv(rd.tables_dir / "iters_at_tol.csv")
     for row in tab.rows:
         assert row[3:] == sorted(row[3:])  # tighter tolerances need more iterations
+        # the summary reports the same Euler-time counts (x 0.5 for the damped CHN)
+        assert res["iters_at_1e-4"][f"3L {row[1]}"] == pytest.approx(row[6])
     for fig in ("residuals_3layers", "two_cycle", "ham_energy"):
         assert (rd.figures_dir / f"{fig}.png").is_file()
 
