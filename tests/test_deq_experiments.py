@@ -160,3 +160,38 @@ def test_safeguard_variants_parse_and_fail_clearly() -> None:
         split_variant("HAM-DEQ@strict")
     with pytest.raises(ConfigError, match="safeguard must be one of"):
         settings_for("HAM-DEQ", 3, safeguard="strict")
+
+
+def test_chn_speedups_without_a_short_stage() -> None:
+    """With ``chn_short_epochs=0`` the CHN rows' base is the CHN itself (not a missing row),
+    and the even-odd CHN's timing twin is that row."""
+    from hopfield_lab.experiments.deq.table2 import Table2Config, _sync_twin, table_rows
+
+    config = Table2Config(
+        depths=(3,),
+        models=("CHN", "CHN-EO"),
+        seeds=1,
+        epochs=3,
+        chn_short_epochs=0,
+        compare_safeguard="",
+    )
+    metrics = {"accuracy": 90.0, "not_converged": 0, "solve_time_s": 0.01}
+    results = {
+        "depth=3,model=CHN,seed=0": {
+            "final": {**metrics, "iters": 14.0, "state_updates": 14.0},
+            "epoch_time_s": 30.0,
+        },
+        "depth=3,model=CHN-EO,seed=0": {
+            "final": {**metrics, "iters": 5.0, "state_updates": 100.0},
+            "epoch_time_s": 37.0,
+        },
+    }
+    rows = table_rows(config, results)
+    assert set(rows) == {(3, "CHN (3 epochs)"), (3, "CHN-EO")}
+    assert rows[(3, "CHN (3 epochs)")]["speedup"] == 1.0
+    assert rows[(3, "CHN-EO")]["speedup"] == pytest.approx(0.14)
+    assert _sync_twin(config, "CHN-EO", "CHN-EO") == "CHN (3 epochs)"
+    assert _sync_twin(config, "CHN-EO-DEQ [residual safeguard]", "CHN-EO-DEQ") == (
+        "CHN-DEQ [residual safeguard]"
+    )
+    assert _sync_twin(config, "CHN-DEQ", "CHN-DEQ") is None

@@ -233,10 +233,12 @@ def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResul
         timed = time_fns(calls, repeat=repeat, warmup=1, device=device)
         mine: SolverResult = timed["ours"]["result"]
         for name, t in timed.items():
+            rejected = None
             if name.startswith("ours"):
                 res: SolverResult = t["result"]
                 z, nfe = res.x, res.nfe
                 it_mean = float(res.n_steps.double().mean())
+                rejected = res.stats["anderson_rejections"] / batch
             else:
                 z, info, nfe = t["result"]
                 it_mean = float(info["nstep"].double().mean())
@@ -248,6 +250,7 @@ def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResul
                     "solver": name,
                     "it_mean": it_mean,
                     "nfe": nfe,
+                    "rejected": rejected,
                     "res_max": float((flat_norm(fz - z) / flat_norm(fz)).max()),
                     "diff_ours": float((flat_norm(z - mine.x) / flat_norm(mine.x)).max()),
                     "time_ms": 1e3 * t["median_s"],
@@ -269,7 +272,8 @@ def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResul
         f"the DEQ paper's (hopdeq's) proxy rule; torchdeq: anderson_solver(m={WINDOW}, "
         f"lam absolute, stop_mode='rel', tol={TOL:g}), stops when the whole batch is below tol",
         "it_mean: per-sample iterations (ours: calls until convergence; torchdeq: 'nstep' of "
-        "its lowest-residual iterate); nfe: batched calls of f; res_max: largest relative "
+        "its lowest-residual iterate); nfe: batched calls of f; rejected: extrapolations the "
+        "safeguard rejected, per sample; res_max: largest relative "
         "residual recomputed at the returned state; diff_ours: largest relative distance to "
         f"our answer; time_ms: median over {repeat} interleaved repeats after a warm-up",
         "ratios use torchdeq's default lam=1e-4; lam=1e-10 (ours) is tried as well"

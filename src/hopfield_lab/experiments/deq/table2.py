@@ -261,11 +261,26 @@ def table_rows(
                 "cost": cost_per_iteration(model),
             }
     for (depth, _row), s in rows.items():
-        base = rows.get((depth, "HAM")) if s["model"].startswith("HAM") else None
-        if s["model"].startswith("CHN"):
-            base = rows.get((depth, f"CHN ({config.chn_short_epochs} epochs)"))
+        base = rows.get((depth, _base_row(config, s["model"])))
         s["speedup"] = base["updates"][0] / s["updates"][0] if base else None
     return rows
+
+
+def _base_row(config: Table2Config, model: str) -> str:
+    """The row a model's speedup is measured against: HAM, or the CHN after
+    ``chn_short_epochs`` (Table 2's base), or after ``epochs`` when no short stage ran."""
+    if MODELS[model].kind == "ham":
+        return "HAM"
+    short = 0 < config.chn_short_epochs < config.epochs
+    return f"CHN ({config.chn_short_epochs if short else config.epochs} epochs)"
+
+
+def _sync_twin(config: Table2Config, row: str, model: str) -> str | None:
+    """The synchronous row with the same solver as an even-odd row (``None`` otherwise)."""
+    if MODELS[model].update != "even_odd":
+        return None
+    twin = row.replace("-EO", "")
+    return f"CHN ({config.epochs} epochs)" if twin == "CHN" else twin  # the CHN's final row
 
 
 def _paper_row_name(row: str) -> str:
@@ -355,8 +370,7 @@ def _tables(config: Table2Config, rows: dict, run_dir: RunDir) -> None:
     )
     timing = []
     for (depth, row), s in rows.items():
-        spec = MODELS[s["model"]]
-        twin = row.replace("-EO", "") if spec.update == "even_odd" else None
+        twin = _sync_twin(config, row, s["model"])
         ref = rows.get((depth, twin)) if twin else None
         timing.append(
             [
