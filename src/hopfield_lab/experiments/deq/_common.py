@@ -30,7 +30,7 @@ Protocol (App. F and hopdeq's ``sweep.py``):
   the Picard step), which produced the paper's numbers; a cell's ``safeguard`` picks another
   rule, and an evaluated model named ``"HAM-DEQ@residual"`` runs HAM-DEQ's solver with the
   foundation's rule (decaying residual bound, history restarts), which accepts far more
-  extrapolations (on the trained 3-layer HAM it rejects ~0.02 per sample, hopdeq's ~5) and
+  extrapolations (column ``rejected`` of ``hopfield-lab bench deq-anderson-vs-torchdeq``) and
   needs fewer iterations (see :mod:`hopfield_lab.experiments.deq.table2`). Our Tikhonov term
   is relative to the mean of diag(F F^T), hopdeq's 1e-10 is absolute;
 * "state updates" also count the ``2 x 10`` local iterations of one CHN even-odd iteration

@@ -28,7 +28,8 @@ the same accuracy, 97.9%). Only the training row then has an epoch time.
 Anderson. The DEQ rows use the paper's own Anderson (hopdeq's safeguard, ``safeguard="proxy"``
 in :func:`~hopfield_lab.solvers.fixed_point.fixed_point`): it keeps an extrapolation ``x~``
 only when ``|g_last - x~| / |x~| < |g_last - x_last| / |x_last|``, which rejects long jumps
-(about 5 per sample on the trained 3-layer HAM). ``compare_safeguard`` (default
+(see the ``rejected`` column of ``hopfield-lab bench deq-anderson-vs-torchdeq``).
+``compare_safeguard`` (default
 ``"residual"``, the foundation's safeguard) re-measures every DEQ row on the same weights
 with that rule, reported as ``"HAM-DEQ [residual safeguard]"``: it keeps far more
 extrapolations and needs fewer iterations, so with it HAM-DEQ overtakes HAM-EO and the
