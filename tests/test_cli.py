@@ -92,3 +92,13 @@ def test_printed_results_keep_square_brackets(capsys) -> None:
     _print_results({"rows": {"3L HAM-DEQ [residual safeguard]": 1.0}, "[bold]x": 2})
     out = capsys.readouterr().out
     assert "[residual safeguard]" in out and "[bold]x" in out
+
+
+def test_long_result_values_are_cut_on_screen(capsys) -> None:
+    from hopfield_lab.cli import _print_results
+
+    _print_results({"hist": [[0] * 40] * 40, "short": 1.5})
+    out = capsys.readouterr().out
+    assert len(out) < 2000
+    words = " ".join(out.split())  # rich wraps the cell
+    assert "(4880 characters; see results.json)" in words and "short 1.5" in words

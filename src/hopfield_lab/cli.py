@@ -137,12 +137,18 @@ def run(
     _out.print(f"report: {outcome.run_dir.report_path}")
 
 
+_MAX_VALUE_CHARS = 400
+"""Longer result values (histograms, curves) are cut on screen; results.json has them whole."""
+
+
 def _print_results(results: dict[str, Any]) -> None:
     table = RichTable(show_header=False, box=None)
     for key, value in results.items():
         if key in {"status", "timestamp"}:
             continue
         text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+        if len(text) > _MAX_VALUE_CHARS:
+            text = text[:_MAX_VALUE_CHARS] + f" ... ({len(text)} characters; see results.json)"
         table.add_row(escape(key), escape(text))  # values are data, not rich markup
     _out.print(table)
 
