@@ -267,8 +267,8 @@ def fixed_point(
             cand, used = anderson.extrapolate(damping)
             plain = gx if damping == 0.0 else damping * x + (1.0 - damping) * gx
             if rule == "proxy":  # hopdeq: keep x~ if nearer g_k than the Picard step moved
-                g_d, c_d, x_d = gx.detach(), cand.detach(), x.detach()
-                near = residual(g_d, c_d, denom=c_d) < residual(g_d, x_d, denom=x_d)
+                g_d, c_d = gx.detach(), cand.detach()  # |g_k - x_k| is the diff of above
+                near = residual(g_d, c_d, denom=c_d) < _residual(diff.detach(), x.detach(), "rel")
                 rejections += int((used & active & ~near).sum())
                 used = used & near
             nxt = _where(used, cand, plain)

@@ -68,7 +68,7 @@ from hopfield_lab.experiments.deq._common import (
     settings_for,
     train_and_evaluate,
 )
-from hopfield_lab.experiments.deq.table2 import PAPER
+from hopfield_lab.experiments.deq.table2 import HAM_ORDER, PAPER
 from hopfield_lab.models.layered import LayeredHopfield, SolverSettings, sync_two_cycle_example
 from hopfield_lab.runs import RunDir, Table, cell_filename, run_cells
 from hopfield_lab.training.loop import CHECKPOINT_NAME
@@ -315,7 +315,6 @@ def _energy(config: ResidualsConfig, cells: dict, run_dir: RunDir) -> dict[str, 
     return out
 
 
-_HAM = ("HAM", "HAM-DEQ", "HAM-EO", "HAM-EO-DEQ")
 register(
     Experiment(
         name="deq-residuals",
@@ -326,7 +325,7 @@ register(
         profiles={
             "demo": ResidualsConfig(
                 depths=(3,),
-                models=_HAM,
+                models=HAM_ORDER,
                 seeds=1,
                 epochs=1,
                 n_train=3200,
