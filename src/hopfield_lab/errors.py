@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "CapabilityError",
     "ConfigError",
     "DataError",
     "DivergenceError",
@@ -30,6 +31,13 @@ class HopfieldLabError(Exception):
 
 class ConfigError(HopfieldLabError, ValueError):
     """A parameter has a value outside what is allowed (a user error)."""
+
+
+class CapabilityError(ConfigError):
+    """A model was asked for a capability of the model contract it does not offer (an
+    ``energy``, ``update``, ``vector_field`` or ``jacobian`` its mathematics does not define,
+    or a generic call on an input-driven model that was not bound); see
+    :mod:`hopfield_lab.core.dynamics`."""
 
 
 class DataError(HopfieldLabError, ValueError):

@@ -209,7 +209,7 @@ def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResul
                     max_iter=n_max,
                     window=WINDOW,
                     lam=LAM,
-                    safeguard=safeguard,  # type: ignore[arg-type]
+                    safeguard=safeguard,
                 )
 
         def theirs(lam: float, f: Any = f, z0: Tensor = z0) -> tuple[Tensor, dict, int]:

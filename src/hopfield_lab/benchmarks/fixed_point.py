@@ -341,7 +341,7 @@ def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResul
                 return fixed_point(
                     f,
                     x0,
-                    method=method,  # type: ignore[arg-type]
+                    method=method,
                     tol=TOL,
                     max_iter=MAX_ITER,
                     window=WINDOW,

@@ -1,26 +1,64 @@
-"""The vocabulary every model speaks: a state, an energy, an update or a vector field.
+"""The model contract: the vocabulary every model speaks (checked by a test for every family).
 
-States are batch-first tensors ``x`` of shape ``(B, N)``. A model is an ``nn.Module`` that
-implements whichever of these its mathematics defines:
+States are batch-first tensors ``x`` of shape ``(B, N)``. A model is a :class:`HopfieldModel`
+(an ``nn.Module``) that offers exactly the capabilities its mathematics defines:
 
-* ``energy(x) -> (B,)``: a Lyapunov function of the dynamics, where one exists;
-* ``update(x) -> (B, N)``: a discrete map ``x_{t+1} = T(x_t)`` (fixed-point dynamics);
-* ``vector_field(t, x) -> (B, N)``: a flow ``dx/dt = F(t, x)`` (ODE dynamics).
+================  =========================  ===============================================
+capability        method                     meaning
+================  =========================  ===============================================
+``energy``        ``energy(x) -> (B,)``      a Lyapunov function of the model's dynamics
+``update``        ``update(x) -> (B, N)``    a discrete map ``x_{t+1} = T(x_t)``
+``vector_field``  ``vector_field(t, x)``     a flow ``dx/dt = F(t, x)``, ``(B, N)``
+``jacobian``      ``jacobian(x) -> (B,N,N)`` ``d update / dx`` (``d F / dx`` for a pure flow)
+================  =========================  ===============================================
 
-:class:`HopfieldModel` gives the defaults that follow from the others: for a model with an
-``update`` the vector field is the relaxation ``dx/dt = T(x) - x`` (whose fixed points are those
-of ``T``), and ``energy_grad`` falls back to autograd on ``energy``. Solvers never see a model,
-only the bound methods (``model.update`` is a step function, ``model.vector_field`` a field).
+Rules:
+
+* A capability is offered when the subclass overrides the method and
+  :meth:`HopfieldModel.capabilities` lists it (a model may withdraw one per instance, e.g. an
+  ODE model with GELU has no convex Lagrangian and so no energy). Calling a capability a model
+  lacks raises :class:`~hopfield_lab.errors.CapabilityError` (a ``ConfigError``), one line
+  naming the model, what is missing, why (where the model says) and what it offers instead.
+  There is no inherited default that means nothing for the model: the base class gives no
+  relaxation flow for a map, and no Jacobian for a map that is not differentiable (``±1``
+  spins: autograd through ``sign`` would return a silent zero).
+* ``jacobian`` always means ``d update / dx`` (or ``d vector_field / dx`` for a model with a
+  flow and no map). Other Jacobians get their own names (``FiniteStepHopfield.jacobian_T``).
+  Where no closed form is written, the base class computes it by autograd
+  (``torch.func.vmap(jacrev(...))``), unless the model declares ``differentiable = False``.
+* Solvers never see a model, only bound methods: ``fixed_point(model.update, x0)``,
+  ``integrate(model.vector_field, x0, t)``. Diagnostics accept a model (duck typing) or the
+  bound methods.
+* A model driven by an input (the layered HAM/CHN by ``x``, the IDP network by ``u``) is not
+  itself a dynamical system until the input is fixed: it sets ``input_driven = True``, its
+  generic capabilities raise a ``CapabilityError`` that says to bind, and ``model.bind(input)``
+  returns a :class:`BoundModel`, a view that speaks this same contract with the input drive
+  precomputed (parameters shared with the parent, so gradients reach it).
+
+The families and what they offer are tabulated in ``README.md`` and ``DESIGN.md``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
 import torch
 from torch import Tensor, nn
 
-from hopfield_lab.errors import ConfigError
+from hopfield_lab.errors import CapabilityError, ConfigError
 
-__all__ = ["HopfieldModel", "as_batch"]
+__all__ = [
+    "CAPABILITIES",
+    "BoundModel",
+    "DynamicalModel",
+    "HopfieldModel",
+    "as_batch",
+    "capabilities_of",
+]
+
+CAPABILITIES: tuple[str, ...] = ("energy", "update", "vector_field", "jacobian")
+"""The capabilities of the contract, in the order they are listed in messages."""
 
 
 def as_batch(x: Tensor, n: int, *, name: str = "x") -> tuple[Tensor, bool]:
@@ -38,35 +76,158 @@ def as_batch(x: Tensor, n: int, *, name: str = "x") -> tuple[Tensor, bool]:
     raise ConfigError(f"{name} must have shape (B, {n}) or ({n},); got {tuple(x.shape)}")
 
 
-class HopfieldModel(nn.Module):
-    """Base class for Hopfield-type models (batch-first states ``(B, N)``)."""
+@runtime_checkable
+class DynamicalModel(Protocol):
+    """Structural type of anything that speaks the contract (for type hints and duck typing)."""
 
-    #: Dimension ``N`` of the state; set by subclasses.
     state_dim: int
 
+    def capabilities(self) -> frozenset[str]: ...
+
+    def energy(self, x: Tensor) -> Tensor: ...
+
+    def update(self, x: Tensor) -> Tensor: ...
+
+    def vector_field(self, t: Tensor | float, x: Tensor) -> Tensor: ...
+
+    def jacobian(self, x: Tensor) -> Tensor: ...
+
+
+class HopfieldModel(nn.Module):
+    """Base class of every model family (batch-first states ``(B, N)``).
+
+    Subclasses override the methods their mathematics defines; see the module docstring.
+
+    Class attributes:
+        state_dim: dimension ``N`` of the state (set by subclasses, per instance).
+        differentiable: whether ``update`` / ``vector_field`` are differentiable maps, so that
+            the autograd Jacobian means something. False for spin models.
+        input_driven: whether the model needs an input bound (:meth:`bind`) before it is a
+            dynamical system.
+        capability_notes: ``{capability: why it is missing / what to use instead}``, shown in
+            the error raised when a missing capability is called.
+    """
+
+    state_dim: int
+    differentiable: ClassVar[bool] = True
+    input_driven: ClassVar[bool] = False
+    capability_notes: ClassVar[Mapping[str, str]] = {}
+
+    # ----------------------------------------------------------------------- capabilities
+    def _overrides(self, name: str) -> bool:
+        return getattr(type(self), name) is not getattr(HopfieldModel, name)
+
+    def capabilities(self) -> frozenset[str]:
+        """The capabilities this model offers (a subset of :data:`CAPABILITIES`).
+
+        Default: every method the subclass overrides, plus ``jacobian`` by autograd when the
+        model is ``differentiable`` and has an ``update`` or a ``vector_field``. An
+        input-driven model offers none until bound. Subclasses may withdraw capabilities per
+        instance (and then raise from the method with :meth:`missing`).
+        """
+        if self.input_driven:
+            return frozenset()
+        have = {c for c in ("energy", "update", "vector_field") if self._overrides(c)}
+        if self._overrides("jacobian") or (
+            self.differentiable and ({"update", "vector_field"} & have)
+        ):
+            have.add("jacobian")
+        return frozenset(have)
+
+    def has(self, capability: str) -> bool:
+        """Whether ``capability`` (one of :data:`CAPABILITIES`) is offered."""
+        if capability not in CAPABILITIES:
+            raise ConfigError(
+                f"capability must be one of {', '.join(CAPABILITIES)}; got {capability!r}"
+            )
+        return capability in self.capabilities()
+
+    def missing(self, capability: str) -> CapabilityError:
+        """The error for calling a capability this model lacks (raise it)."""
+        name = type(self).__name__
+        offers = [c for c in CAPABILITIES if c in self.capabilities()]
+        if self.input_driven:
+            why = "it is driven by an input: bind one first, model.bind(...)"
+        else:
+            why = self.capability_notes.get(capability, "its equations define none")
+        offered = (
+            ", ".join(offers) if offers else "nothing until bound" if self.input_driven else "none"
+        )
+        return CapabilityError(f"{name} has no {capability}: {why} (it offers: {offered})")
+
+    # ----------------------------------------------------------------------- the contract
     def energy(self, x: Tensor) -> Tensor:
         """Energy ``E(x)`` per sample, shape ``(B,)``."""
-        raise NotImplementedError(f"{type(self).__name__} defines no energy")
+        raise self.missing("energy")
 
     def update(self, x: Tensor) -> Tensor:
-        """One step of the discrete dynamics ``x -> T(x)``."""
-        raise NotImplementedError(f"{type(self).__name__} defines no discrete update")
+        """One step of the discrete dynamics ``x -> T(x)``, shape ``(B, N)``."""
+        raise self.missing("update")
 
     def vector_field(self, t: Tensor | float, x: Tensor) -> Tensor:
-        """The flow ``dx/dt``; by default the relaxation ``T(x) - x`` of the update."""
-        return self.update(x) - x
+        """The flow ``dx/dt = F(t, x)``, shape ``(B, N)``."""
+        raise self.missing("vector_field")
 
-    @property
-    def has_energy(self) -> bool:
-        """Whether the subclass overrides :meth:`energy`."""
-        return type(self).energy is not HopfieldModel.energy
+    def jacobian(self, x: Tensor) -> Tensor:
+        """``d update / dx`` (``d vector_field / dx`` without a map), shape ``(B, N, N)``.
+
+        By autograd (per sample, ``vmap(jacrev)``) unless the subclass gives a closed form.
+        """
+        caps = self.capabilities()
+        if "jacobian" not in caps:
+            raise self.missing("jacobian")
+        from hopfield_lab.analysis.jacobian_stats import autograd_jacobian
+
+        if "update" in caps:
+            return autograd_jacobian(self.update)(x)
+        return autograd_jacobian(lambda v: self.vector_field(0.0, v))(x)
 
     def energy_grad(self, x: Tensor) -> Tensor:
         """``grad_x E(x)`` by autograd (subclasses override with a closed form)."""
+        if "energy" not in self.capabilities():
+            raise self.missing("energy")
         with torch.enable_grad():
             xg = x.detach().requires_grad_(True)
             (g,) = torch.autograd.grad(self.energy(xg).sum(), xg)
         return g
 
+    def bind(self, *args: Any, **kwargs: Any) -> BoundModel:
+        """Fix the input of an input-driven model; returns a :class:`BoundModel` view."""
+        raise CapabilityError(
+            f"{type(self).__name__} is not driven by an input; use it directly (nothing to bind)"
+        )
+
     def forward(self, x: Tensor) -> Tensor:
+        """One ``update`` (models whose forward pass is something else override this)."""
         return self.update(x)
+
+
+def capabilities_of(model: Any) -> frozenset[str]:
+    """The capabilities of ``model``: its own declaration, or for a duck-typed object the
+    contract methods it has as callables."""
+    caps = getattr(model, "capabilities", None)
+    if callable(caps):
+        out = caps()
+        if isinstance(out, frozenset):
+            return out
+    return frozenset(c for c in CAPABILITIES if callable(getattr(model, c, None)))
+
+
+class BoundModel(HopfieldModel):
+    """A view of an input-driven model with its input fixed (``model.bind(input)``).
+
+    It holds the parent (parameters shared, so gradients of anything computed on the view
+    reach the parent's parameters) and whatever input drive the parent precomputed. Subclasses
+    implement the contract methods for their family; the parent's ``bind`` documents which.
+
+    Attributes:
+        parent: the input-driven model.
+    """
+
+    def __init__(self, parent: nn.Module, state_dim: int) -> None:
+        super().__init__()
+        self.parent = parent
+        self.state_dim = int(state_dim)
+
+    def extra_repr(self) -> str:
+        return f"state_dim={self.state_dim}"

@@ -58,9 +58,9 @@ against a per-spin NumPy loop: ``hopfield-lab bench glauber-vs-numpy``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
@@ -148,6 +148,19 @@ class BinaryHopfield(HopfieldModel):
     J: Tensor
     h: Tensor
     _JT: Tensor
+
+    differentiable = False  # sgn is piecewise constant: autograd would give a silent zero
+    capability_notes: ClassVar[Mapping[str, str]] = {
+        "vector_field": (
+            "±1 spins have no flow; run the discrete dynamics with "
+            "run(dynamics='parallel'|'sequential'|'glauber') or update(x)"
+        ),
+        "jacobian": (
+            "the spin update sgn(J s + h) is piecewise constant, so its Jacobian is zero "
+            "almost everywhere and says nothing about stability; use local_field(s) or "
+            "flip_probability(s, T)"
+        ),
+    }
 
     def __init__(self, J: Tensor, h: Tensor | None = None) -> None:
         super().__init__()

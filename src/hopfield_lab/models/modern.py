@@ -549,7 +549,7 @@ class ModernHopfield(HopfieldModel):
         return fixed_point(
             self.update,
             x,
-            method=method,  # type: ignore[arg-type]
+            method=method,
             tol=tol,
             max_iter=max_iter,
             **solver_kwargs,

@@ -1,8 +1,14 @@
 """Solvers as pure functions of a step function or a vector field (no Hopfield knowledge)."""
 
-from hopfield_lab.solvers.fixed_point import FIXED_POINT_METHODS, fixed_point, residual
+from hopfield_lab.solvers.fixed_point import fixed_point, residual
 from hopfield_lab.solvers.gradients import GRADIENT_MODES, solve_fixed_point
 from hopfield_lab.solvers.ode import ADAPTIVE_METHODS, FIXED_STEP_METHODS, ODE_METHODS, integrate
+from hopfield_lab.solvers.options import (
+    FIXED_POINT_METHODS,
+    SAFEGUARDS,
+    FixedPointOptions,
+    safeguard_rule,
+)
 from hopfield_lab.solvers.result import SolverResult, flat_norm
 
 __all__ = [
@@ -11,10 +17,13 @@ __all__ = [
     "FIXED_STEP_METHODS",
     "GRADIENT_MODES",
     "ODE_METHODS",
+    "SAFEGUARDS",
+    "FixedPointOptions",
     "SolverResult",
     "fixed_point",
     "flat_norm",
     "integrate",
     "residual",
+    "safeguard_rule",
     "solve_fixed_point",
 ]

@@ -57,32 +57,37 @@ Methods:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from hopfield_lab.errors import ConfigError, check_choice, check_int, check_positive, check_range
+from hopfield_lab.errors import ConfigError
+from hopfield_lab.solvers.options import (
+    FIXED_POINT_METHODS,
+    SAFEGUARDS,
+    FixedPointOptions,
+    Method,
+    Safeguard,
+    Stop,
+    safeguard_rule,
+)
 from hopfield_lab.solvers.result import OnDivergence, SolverResult, _DivergenceMonitor, flat_norm
 
-__all__ = ["FIXED_POINT_METHODS", "SAFEGUARDS", "fixed_point", "residual", "safeguard_rule"]
+__all__ = [
+    "FIXED_POINT_METHODS",
+    "SAFEGUARDS",
+    "FixedPointOptions",
+    "Method",
+    "Safeguard",
+    "Stop",
+    "fixed_point",
+    "residual",
+    "safeguard_rule",
+]
 
-FIXED_POINT_METHODS = ("picard", "damped", "anderson")
-SAFEGUARDS = ("residual", "proxy", "none")
 _SAFEGUARD_EPS = 0.1
 StepFn = Callable[[Tensor], Tensor]
-Method = Literal["picard", "damped", "anderson"]
-Stop = Literal["rel", "abs"]
-Safeguard = bool | Literal["residual", "proxy", "none"]
-
-
-def safeguard_rule(safeguard: Safeguard) -> str:
-    """Normalise ``safeguard`` (a bool or one of :data:`SAFEGUARDS`) to a rule name."""
-    if safeguard is True:
-        return "residual"
-    if safeguard is False:
-        return "none"
-    return check_choice("safeguard", safeguard, SAFEGUARDS)
 
 
 def residual(
@@ -98,64 +103,28 @@ def _residual(diff: Tensor, denom: Tensor, stop: str, eps: float = 1e-12) -> Ten
     return r / (flat_norm(denom) + eps) if stop == "rel" else r
 
 
-def _check_args(
-    method: str, tol: float, max_iter: int, damping: float, window: int, lam: float, stop: str
-) -> None:
-    check_choice("method", method, FIXED_POINT_METHODS)
-    check_choice("stop", stop, ("rel", "abs"))
-    check_positive("tol", tol)
-    check_int("max_iter", max_iter, 1)
-    check_range("damping", damping, 0.0, 1.0, high_inclusive=False)
-    check_int("window", window, 1)
-    check_range("lam", lam, 0.0)
-    if method == "picard" and damping != 0.0:
-        raise ConfigError(f"damping must be 0 for method 'picard'; got {damping!r} (use 'damped')")
-
-
 def fixed_point(
     f: StepFn,
     x0: Tensor,
+    options: FixedPointOptions | None = None,
     *,
-    method: Method = "picard",
-    tol: float = 1e-5,
-    stop: Stop = "rel",
-    max_iter: int = 100,
-    damping: float = 0.0,
-    window: int = 5,
-    lam: float = 1e-10,
-    safeguard: Safeguard = True,
-    safeguard_factor: float = 2.0,
-    merit: Callable[[Tensor], Tensor] | None = None,
-    full_iterations: bool = False,
     batch_independent: bool = False,
     record_residuals: bool = True,
     record_trajectory: bool = False,
     energy: Callable[[Tensor], Tensor] | None = None,
     max_norm: float | None = 1e8,
     on_divergence: OnDivergence = "raise",
+    **changes: Any,
 ) -> SolverResult:
     """Find ``x = f(x)`` for each sample of a batch.
 
     Args:
         f: step function ``(B, ...) -> (B, ...)``, same shape in and out.
         x0: initial states ``(B, ...)``.
-        method: ``"picard"``, ``"damped"`` or ``"anderson"`` (see the module docstring).
-        tol: convergence tolerance on the residual (> 0). Default 1e-5.
-        stop: ``"rel"`` (``|f(x)-x| / |f(x)|``) or ``"abs"`` (``|f(x)-x|``). Default "rel".
-        max_iter: maximal number of calls of ``f`` (>= 1). Default 100.
-        damping: weight of the old iterate, in [0, 1); required 0 for ``picard``.
-        window: Anderson history size ``m`` (>= 1). Default 5.
-        lam: Anderson Tikhonov regularisation, relative to the mean of diag(F F^T) (>= 0).
-        safeguard: Anderson safeguard: ``True``/``"residual"`` rejects iterates whose
-            residual grew and restarts the history; ``"proxy"`` is the DEQ paper's cheaper
-            pre-check against the last map output; ``False``/``"none"`` accepts every
-            extrapolation (see the module docstring).
-        safeguard_factor: growth factor that triggers a rejection (> 0). Default 2.
-        merit: optional ``(B, ...) -> (B,)`` that accepted Anderson iterates must not increase
-            (e.g. a model's energy, which Picard decreases): it keeps Anderson out of the
-            basins of saddles and metastable states that plain descent would leave.
-        full_iterations: iterate every sample ``max_iter`` times instead of freezing converged
-            samples and stopping early (``n_steps`` still records the first convergence).
+        options: the solver (:class:`~hopfield_lab.solvers.options.FixedPointOptions`: method,
+            tol, stop, max_iter, damping, window, lam, safeguard, safeguard_factor, merit,
+            full_iterations); default ``FixedPointOptions()`` (Picard, rel. tol 1e-5, 100
+            iterations).
         batch_independent: promise that row ``i`` of ``f(x)`` depends on row ``i`` of ``x``
             only (true of every model's ``update``, false of closures over per-sample
             inputs): ``f`` is then evaluated on the still-running rows only, so the cost
@@ -166,6 +135,8 @@ def fixed_point(
         max_norm: a sample whose state norm exceeds this diverged (None: only NaN/Inf).
         on_divergence: ``"raise"`` a :class:`~hopfield_lab.errors.DivergenceError` naming the
             step, or ``"flag"`` it in the result and keep the last finite state.
+        **changes: fields of ``options`` to override for this call, e.g.
+            ``fixed_point(f, x0, method="anderson", tol=1e-6)``.
 
     Returns:
         SolverResult with per-sample ``converged`` and ``n_steps``.
@@ -174,9 +145,15 @@ def fixed_point(
         ConfigError: bad arguments, non-finite ``x0`` or ``f`` changing the shape.
         DivergenceError: a sample diverged and ``on_divergence="raise"``.
     """
-    _check_args(method, tol, max_iter, damping, window, lam, stop)
-    check_positive("safeguard_factor", safeguard_factor)
-    rule = safeguard_rule(safeguard)
+    opts = FixedPointOptions.of(options, **changes)
+    method, tol, stop, max_iter = opts.method, opts.tol, opts.stop, opts.max_iter
+    damping, window, lam = opts.damping, opts.window, opts.lam
+    safeguard_factor, merit, full_iterations = (
+        opts.safeguard_factor,
+        opts.merit,
+        opts.full_iterations,
+    )
+    rule = str(opts.safeguard)
     guard = rule == "residual"
     if not isinstance(x0, Tensor) or x0.dim() < 1 or x0.shape[0] == 0:
         raise ConfigError("x0 must be a batch-first tensor with at least one sample")

@@ -98,7 +98,7 @@ def solve_fixed_point(
             back = fixed_point(
                 step,
                 g,
-                method=backward_method,  # type: ignore[arg-type]
+                method=backward_method,
                 tol=backward_tol,
                 max_iter=backward_max_iter,
                 damping=0.5 if backward_method == "damped" else 0.0,

@@ -197,7 +197,7 @@ def _tracked_solve(m: LayeredHopfield, settings: SolverSettings, x: Tensor) -> t
     res = fixed_point(
         tracked,
         z0,
-        method=full.method,  # type: ignore[arg-type]
+        method=full.method,
         tol=full.tol,
         stop="rel",
         max_iter=full.max_iter,
