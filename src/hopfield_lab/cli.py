@@ -158,14 +158,15 @@ def report(
     directory: Annotated[Path, typer.Argument(help="A run directory, or a root of runs.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Rebuild report.html from the artifacts on disk alone (no recomputation)."""
+    """Redraw tables, figures and report.html from the artifacts on disk (no recomputation)."""
     from hopfield_lab.errors import ConfigError
-    from hopfield_lab.runs import build_index, build_report
+    from hopfield_lab.experiments.base import report_run
+    from hopfield_lab.runs import build_index
 
     if not directory.is_dir():
         raise ConfigError(f"directory {str(directory)!r} does not exist or is not a directory")
     if (directory / "config.json").is_file():
-        path = build_report(directory)
+        path = report_run(directory)
         runs = [directory]
     else:
         runs = sorted(p.parent for p in directory.glob("*/*/config.json"))
@@ -175,7 +176,7 @@ def report(
                 "<experiment>/<name>/ below it)"
             )
         for r in runs:
-            build_report(r)
+            report_run(r)
         path = build_index(directory, runs, title="hopfield-lab runs")
     if as_json:
         _print_json({"report": str(path), "runs": [str(r) for r in runs]})

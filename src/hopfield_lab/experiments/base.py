@@ -6,8 +6,14 @@ An experiment reproduces one paper table or figure. It is declared once, in its 
 * three profiles: ``demo`` (about a minute on 2 CPU cores, what ``make demo`` runs), ``quick``
   (at most about 15 minutes on 2 CPU cores, enough to test the paper's qualitative claims) and
   ``paper`` (the paper's full protocol, for a GPU or a cluster);
-* ``run(config, run_dir, ctx) -> dict``: computes, saves tables and figures into the run
-  directory, returns the summary numbers written to ``results.json``.
+* ``run(config, run_dir, ctx) -> dict``: computes, saves cells and other raw artifacts into
+  the run directory and returns the summary numbers written to ``results.json``; it draws
+  nothing;
+* ``report(config, run_dir) -> None``: builds every table and figure from ``cells/`` and
+  ``results.json`` alone, so ``hopfield-lab report DIR`` redraws without recomputing.
+
+Configs derive from :class:`~hopfield_lab.experiments.fields.Config` and declare their
+constraints on the fields (``Annotated[int, Min(1)]``); they are validated in one place.
 
 :func:`run_experiment` resolves the config, creates ``<out>/<experiment>/<name>/``, skips a run
 that already finished (its report is rebuilt), resumes an unfinished one (grids skip finished
@@ -30,6 +36,7 @@ from typing import Any
 import torch
 
 from hopfield_lab.errors import ConfigError, check_choice
+from hopfield_lab.experiments.fields import config_from_dict
 from hopfield_lab.runs import RunDir, build_report
 from hopfield_lab.runs.executor import EXECUTORS
 
@@ -43,6 +50,7 @@ __all__ = [
     "get_experiment",
     "parse_override",
     "register",
+    "report_run",
     "resolve_config",
     "run_experiment",
 ]
@@ -77,7 +85,8 @@ class Experiment:
         config_cls: the frozen dataclass of its config.
         profiles: ``{"demo": cfg, "quick": cfg, "paper": cfg}``.
         runtime: expected wall time per profile on 2 CPU cores (or on a GPU for ``paper``).
-        run: ``(config, run_dir, ctx) -> results dict``.
+        run: ``(config, run_dir, ctx) -> results dict`` (computes; draws nothing).
+        report: ``(config, run_dir) -> None``: tables and figures from the saved artifacts.
     """
 
     name: str
@@ -88,6 +97,7 @@ class Experiment:
     profiles: Mapping[str, Any]
     runtime: Mapping[str, str]
     run: Callable[[Any, RunDir, RunContext], dict[str, Any]] = field(repr=False)
+    report: Callable[[Any, RunDir], None] | None = field(default=None, repr=False)
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -275,7 +285,7 @@ def run_experiment(
         out, name, run_name or _default_name(profile, overrides), resolved, force=force
     )
     if run_dir.is_complete():
-        build_report(run_dir.path)
+        report_run(run_dir, experiment, config)
         return RunOutcome(run_dir, True, run_dir.read_results())
     start = time.perf_counter()
     results = experiment.run(config, run_dir, ctx)
@@ -286,5 +296,33 @@ def run_experiment(
         **results,
     }
     run_dir.write_results(results)
-    build_report(run_dir.path)
+    report_run(run_dir, experiment, config)
     return RunOutcome(run_dir, False, run_dir.read_results())
+
+
+def report_run(
+    run_dir: RunDir | str | Path, experiment: Experiment | None = None, config: Any = None
+) -> Path:
+    """Redraw a run's tables and figures from its artifacts (no recomputation) and rebuild
+    its ``report.html``.
+
+    Args:
+        run_dir: the run directory.
+        experiment: its experiment (default: the one named in ``config.json``).
+        config: its typed config (default: rebuilt from ``config.json``).
+
+    Returns:
+        The path of ``report.html``.
+
+    Raises:
+        ConfigError / DataError: an unknown experiment, or a config.json that does not fit.
+    """
+    run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    if experiment is None or config is None:
+        stored = run.read_config()
+        experiment = experiment or get_experiment(str(stored.get("experiment", run.experiment)))
+        if config is None:
+            config = config_from_dict(experiment.config_cls, stored)
+    if experiment.report is not None and run.results_path.exists():
+        experiment.report(config, run)
+    return build_report(run.path)

@@ -1,0 +1,339 @@
+"""Declarative constraints on experiment config fields, validated in one place.
+
+A config is a frozen dataclass deriving from :class:`Config`; each field states its constraints
+in its type with ``typing.Annotated``::
+
+    @dataclass(frozen=True)
+    class CurieWeissConfig(Config):
+        sizes: Annotated[tuple[int, ...], NonEmpty, Range(2, 100_000)] = (16, 64, 256)
+        temperatures: Annotated[tuple[float, ...], NonEmpty, Positive] = (0.6, 1.0)
+        J: Annotated[float, Positive] = 1.0
+        replicas: Annotated[int, Min(2)] = 32
+        seed: Seed = 0
+
+:meth:`Config.__post_init__` checks every field against its type (``int``, ``float``, ``bool``,
+``str``, ``Literal``, tuples of those, nested configs, ``X | None``) and its constraints, and
+raises :class:`~hopfield_lab.errors.ConfigError` naming the field, the value and what is
+allowed. Scalar constraints (:class:`Range`, :class:`Min`, :class:`Positive`, ...) apply to
+each element of a tuple; collection constraints (:class:`NonEmpty`, :class:`Increasing`,
+:class:`Unique`) to the tuple as a whole. A config class may add cross-field checks by
+overriding :meth:`Config.check` (called after the field checks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import types
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar
+
+from hopfield_lab.errors import ConfigError
+
+__all__ = [
+    "Choice",
+    "Config",
+    "Constraint",
+    "Increasing",
+    "Max",
+    "Min",
+    "NonEmpty",
+    "NonNegative",
+    "Positive",
+    "Probability",
+    "Range",
+    "Seed",
+    "Unique",
+    "config_from_dict",
+    "validate_config",
+]
+
+#: Largest seed accepted: what both ``torch.manual_seed`` and NumPy's ``default_rng`` take
+#: without wrapping (and what survives the seed arithmetic of grids).
+MAX_SEED = 2**32 - 1
+
+
+class Constraint:
+    """A check on one value (a scalar, or a whole tuple when ``whole`` is True)."""
+
+    whole: ClassVar[bool] = False
+
+    def check(self, name: str, value: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _fmt(x: float) -> str:
+    """A bound as people write it: integers without a decimal point, others by ``repr``."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else repr(float(x))
+
+
+def _num(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Range(Constraint):
+    """``low <= value <= high`` (bounds optional; ``open_low``/``open_high`` make them strict)."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+
+    def describe(self) -> str:
+        if self.high is None and self.low is not None:
+            return f"{'>' if self.open_low else '>='} {_fmt(self.low)}"
+        if self.low is None and self.high is not None:
+            return f"{'<' if self.open_high else '<='} {_fmt(self.high)}"
+        lo = "(" if self.open_low else "["
+        hi = ")" if self.open_high else "]"
+        low = "-inf" if self.low is None else _fmt(self.low)
+        high = "inf" if self.high is None else _fmt(self.high)
+        return f"in {lo}{low}, {high}{hi}"
+
+    def check(self, name: str, value: Any) -> None:
+        if not _num(value) or not math.isfinite(float(value)):
+            raise ConfigError(f"{name} must be a finite number {self.describe()}; got {value!r}")
+        bad_lo = self.low is not None and (value <= self.low if self.open_low else value < self.low)
+        bad_hi = self.high is not None and (
+            value >= self.high if self.open_high else value > self.high
+        )
+        if bad_lo or bad_hi:
+            raise ConfigError(f"{name} must be {self.describe()}; got {value!r}")
+
+
+def Min(low: float) -> Range:
+    """``value >= low``."""
+    return Range(low=low)
+
+
+def Max(high: float) -> Range:
+    """``value <= high``."""
+    return Range(high=high)
+
+
+Positive = Range(low=0, open_low=True)
+"""``value > 0``."""
+NonNegative = Range(low=0)
+"""``value >= 0``."""
+Probability = Range(low=0, high=1)
+"""``0 <= value <= 1``."""
+
+
+@dataclass(frozen=True)
+class Choice(Constraint):
+    """``value`` is one of ``options`` (prefer ``Literal`` in the type where it fits)."""
+
+    options: tuple[Any, ...]
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.options)
+
+    def check(self, name: str, value: Any) -> None:
+        if value not in self.options:
+            raise ConfigError(f"{name} must be {self.describe()}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class _NonEmpty(Constraint):
+    whole: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return "non-empty"
+
+    def check(self, name: str, value: Any) -> None:
+        if len(value) == 0:
+            raise ConfigError(f"{name} must not be empty; got {tuple(value)!r}")
+
+
+@dataclass(frozen=True)
+class _Increasing(Constraint):
+    whole: ClassVar[bool] = True
+    strict: bool = True
+
+    def describe(self) -> str:
+        return "strictly increasing" if self.strict else "non-decreasing"
+
+    def check(self, name: str, value: Any) -> None:
+        pairs = list(itertools.pairwise(value))
+        if any((b <= a) if self.strict else (b < a) for a, b in pairs):
+            raise ConfigError(f"{name} must be {self.describe()}; got {tuple(value)!r}")
+
+
+@dataclass(frozen=True)
+class _Unique(Constraint):
+    whole: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return "without repeats"
+
+    def check(self, name: str, value: Any) -> None:
+        if len(set(value)) != len(value):
+            raise ConfigError(f"{name} must not repeat a value; got {tuple(value)!r}")
+
+
+NonEmpty = _NonEmpty()
+"""A tuple (or string) with at least one element."""
+Increasing = _Increasing()
+"""A strictly increasing tuple."""
+Unique = _Unique()
+"""A tuple without repeated values."""
+
+Seed = Annotated[int, Range(0, MAX_SEED)]
+"""A random seed: an int in ``[0, 2**32 - 1]``."""
+
+
+# ------------------------------------------------------------------------------ validation
+def _strip(tp: Any) -> tuple[Any, list[Constraint]]:
+    """``(base type, constraints)`` of a possibly ``Annotated`` type."""
+    if typing.get_origin(tp) is Annotated:
+        base, *meta = typing.get_args(tp)
+        inner, more = _strip(base)
+        return inner, [m for m in meta if isinstance(m, Constraint)] + more
+    return tp, []
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _check_type(name: str, value: Any, tp: Any) -> None:
+    """Raise ConfigError unless ``value`` fits the (un-annotated) type ``tp``."""
+    tp, constraints = _strip(tp)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                _check_type(name, value, arg)
+                break
+            except ConfigError as exc:
+                errors.append(str(exc))
+        else:
+            raise ConfigError(errors[0] if errors else f"{name}: unexpected value {value!r}")
+    elif origin is typing.Literal:
+        if value not in args or type(value) is not type(args[args.index(value)]):
+            raise ConfigError(
+                f"{name} must be one of {', '.join(repr(a) for a in args)}; got {value!r}"
+            )
+    elif origin is tuple:
+        if not isinstance(value, tuple):
+            raise ConfigError(f"{name} must be a tuple; got {type(value).__name__} {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            for i, item in enumerate(value):
+                _check_type(f"{name}[{i}]", item, args[0])
+        elif args:
+            if len(args) != len(value):
+                raise ConfigError(f"{name} must have {len(args)} entries; got {value!r}")
+            for i, (item, arg) in enumerate(zip(value, args, strict=True)):
+                _check_type(f"{name}[{i}]", item, arg)
+    elif tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be a boolean; got {value!r}")
+    elif tp is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{name} must be an integer; got {value!r}")
+    elif tp is float:
+        if not _num(value):
+            raise ConfigError(f"{name} must be a number; got {value!r}")
+        if not math.isfinite(float(value)) and not any(isinstance(c, Range) for c in constraints):
+            raise ConfigError(f"{name} must be a finite number; got {value!r}")
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string; got {value!r}")
+    elif dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(value, tp):
+            raise ConfigError(f"{name} must be a {_type_name(tp)}; got {type(value).__name__}")
+        validate_config(value, prefix=f"{name}.")
+    _apply(name, value, constraints)
+
+
+def _apply(name: str, value: Any, constraints: list[Constraint]) -> None:
+    for c in constraints:
+        if c.whole or not isinstance(value, tuple):
+            c.check(name, value)
+        else:
+            for i, item in enumerate(value):
+                c.check(f"{name}[{i}]" if len(value) > 1 else name, item)
+
+
+def validate_config(config: Any, *, prefix: str = "") -> None:
+    """Check every field of a dataclass config against its annotated type and constraints.
+
+    Raises:
+        ConfigError: naming the first field (``prefix`` + name) that fails, its value and what
+            is allowed.
+    """
+    hints = typing.get_type_hints(type(config), include_extras=True)
+    for f in dataclasses.fields(config):
+        if not f.init:
+            continue
+        _check_type(prefix + f.name, getattr(config, f.name), hints[f.name])
+
+
+@dataclass(frozen=True)
+class Config:
+    """Base of experiment configs: field constraints are validated on construction.
+
+    Subclasses are frozen dataclasses; override :meth:`check` for rules that tie fields
+    together (raise ``ConfigError`` naming the fields).
+    """
+
+    def __post_init__(self) -> None:
+        validate_config(self)
+        self.check()
+
+    def check(self) -> None:
+        """Cross-field rules (none by default)."""
+
+
+def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Rebuild a typed config from its JSON form (``config.json``: lists back to tuples,
+    nested dicts back to nested configs); keys that are not fields (``experiment``,
+    ``profile``) are ignored.
+
+    Raises:
+        ConfigError: a missing or malformed field (the config's own validation runs).
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"a config must be a JSON object; got {type(data).__name__}")
+    hints = typing.get_type_hints(cls, include_extras=True)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if not f.init or f.name not in data:
+            continue
+        kwargs[f.name] = _from_json(data[f.name], hints[f.name])
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"cannot rebuild {cls.__name__} from its JSON: {exc}") from None
+
+
+def _from_json(value: Any, tp: Any) -> Any:
+    tp, _ = _strip(tp)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        for arg in (a for a in args if a is not type(None)):
+            if (typing.get_origin(_strip(arg)[0]) is tuple and isinstance(value, list)) or (
+                dataclasses.is_dataclass(_strip(arg)[0]) and isinstance(value, dict)
+            ):
+                return _from_json(value, arg)
+        return value
+    if origin is tuple and isinstance(value, list):
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_from_json(v, args[0]) for v in value)
+        return tuple(_from_json(v, a) for v, a in zip(value, args, strict=False))
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type) and isinstance(value, dict):
+        return config_from_dict(tp, value)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
