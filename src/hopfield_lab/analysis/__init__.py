@@ -12,8 +12,36 @@ The finite-step paper's diagnostics (Secs. 3, 5.2 and App. B):
 * Jacobian statistics: :func:`jacobian_norms`, :func:`quantiles` (Eq. 9),
   :func:`smoothness_constants` and :func:`descent_violations` (Eq. 8, App. B.2);
 * spectra: :func:`jacobian_spectrum`, :func:`spectral_radius`, :func:`top_singular_value`.
+
+The ODE paper's diagnostics (Secs. 3.1, 3.3), for trajectories, states and models of every
+family:
+
+* geometry: :func:`length_ratio`, :func:`curvature`, :func:`speeds`, :func:`compactness`;
+* intrinsic dimension: :func:`twonn`, :func:`twonn_by_class` (Facco et al. 2017);
+* attractor clusters and pictures: :func:`cluster_counts` (HDBSCAN), :func:`embed` (UMAP
+  when installed, else PCA);
+* adversarial basins: :func:`pgd_attack` (Eq. 3), :func:`success_rate`, :func:`basin_graph`,
+  :func:`draw_basin_graph`.
 """
 
+from hopfield_lab.analysis.adversarial import (
+    BasinGraph,
+    PGDResult,
+    basin_graph,
+    draw_basin_graph,
+    pgd_attack,
+    success_rate,
+)
+from hopfield_lab.analysis.clusters import (
+    ClusterCounts,
+    Embedding,
+    cluster_counts,
+    embed,
+    hdbscan_labels,
+    umap_available,
+)
+from hopfield_lab.analysis.geometry import compactness, curvature, length_ratio, speeds
+from hopfield_lab.analysis.intrinsic_dim import TwoNNResult, twonn, twonn_by_class
 from hopfield_lab.analysis.jacobian_stats import (
     NORM_KINDS,
     DescentViolations,
@@ -48,26 +76,45 @@ from hopfield_lab.analysis.trajectories import (
 
 __all__ = [
     "NORM_KINDS",
+    "BasinGraph",
+    "ClusterCounts",
     "DescentViolations",
+    "Embedding",
     "EnergyIncreaseRate",
     "JacobianFn",
+    "PGDResult",
     "ProductBoundCheck",
+    "TwoNNResult",
     "autograd_jacobian",
+    "basin_graph",
     "check_product_bound",
+    "cluster_counts",
+    "compactness",
+    "curvature",
     "descent_violations",
     "distance_ratio",
+    "draw_basin_graph",
+    "embed",
     "energy_along",
     "energy_bands",
     "energy_increase_rate",
+    "hdbscan_labels",
     "is_monotone",
     "is_symmetric",
     "jacobian_norms",
     "jacobian_spectrum",
+    "length_ratio",
+    "pgd_attack",
     "product_bound",
     "quantiles",
     "resolve_jacobian",
     "rollout",
     "smoothness_constants",
     "spectral_radius",
+    "speeds",
+    "success_rate",
     "top_singular_value",
+    "twonn",
+    "twonn_by_class",
+    "umap_available",
 ]
