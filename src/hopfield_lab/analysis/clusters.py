@@ -72,6 +72,7 @@ def hdbscan_labels(
     min_samples: int = 5,
     n_components: int | None = 50,
     standardize: bool = True,
+    allow_single_cluster: bool = False,
 ) -> np.ndarray:
     """HDBSCAN cluster labels of one point set, after ``StandardScaler`` and PCA.
 
@@ -83,6 +84,9 @@ def hdbscan_labels(
         n_components: principal components kept (>= 1; capped at ``min(n, N)``); None skips
             the PCA. Default 50 (spec).
         standardize: scale each coordinate to unit variance first. Default True (spec).
+        allow_single_cluster: let HDBSCAN return one cluster. Default False, as in the
+            authors' call (and both HDBSCAN libraries): a set that is one dense blob then
+            reads **0 clusters, all noise**, so read a count of 0 with its noise fraction.
 
     Returns:
         ``(n,)`` int labels, ``-1`` for noise and ``0 .. k-1`` for ``k`` clusters. A set
@@ -107,7 +111,12 @@ def hdbscan_labels(
         z = StandardScaler().fit_transform(z)
     if n_components is not None:
         z = PCA(n_components=min(n_components, n, dim), svd_solver="full").fit_transform(z)
-    model = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples, copy=True)
+    model = HDBSCAN(
+        min_cluster_size=min_cluster_size,
+        min_samples=min_samples,
+        allow_single_cluster=bool(allow_single_cluster),
+        copy=True,
+    )
     return np.asarray(model.fit_predict(z), dtype=np.int64)
 
 
@@ -156,6 +165,7 @@ def cluster_counts(
     min_samples: int = 5,
     n_components: int | None = 50,
     standardize: bool = True,
+    allow_single_cluster: bool = False,
 ) -> ClusterCounts:
     """Per-class attractor cluster counts with HDBSCAN (ODE paper, Tables 1 and 3; Fig. 2).
 
@@ -167,8 +177,9 @@ def cluster_counts(
     Args:
         x: ``(B, N)`` states (normally the final states ``x(T)``).
         labels: ``(B,)`` integer labels (true classes, or predictions).
-        min_cluster_size, min_samples, n_components, standardize: see
-            :func:`hdbscan_labels`; the defaults are the spec's settings.
+        min_cluster_size, min_samples, n_components, standardize, allow_single_cluster:
+            see :func:`hdbscan_labels`; the defaults are the spec's settings (with them a
+            class gathered in a single attractor reads 0 clusters and noise 1.0).
 
     Returns:
         A :class:`ClusterCounts` (counts, noise fractions, sizes, per-point assignments).
@@ -188,6 +199,7 @@ def cluster_counts(
             min_samples=min_samples,
             n_components=n_components,
             standardize=standardize,
+            allow_single_cluster=allow_single_cluster,
         )
         assign[mask] = torch.from_numpy(got)
         classes.append(int(c))
