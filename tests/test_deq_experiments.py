@@ -25,10 +25,13 @@ def test_paper_table_is_complete() -> None:
 
 def test_paper_settings_and_costs() -> None:
     chn = settings_for("CHN", 3)  # damped: budgets doubled (App. F)
-    assert (chn.damping, chn.max_iter, chn.backward_max_iter) == (0.5, 80, 16)
+    assert (chn.solver.method, chn.solver.damping) == ("damped", 0.5)
+    assert (chn.solver.max_iter, chn.backward_max_iter) == (80, 16)
     ham7 = settings_for("HAM-EO-DEQ", 7)
-    assert (ham7.max_iter, ham7.backward_max_iter, ham7.window, ham7.lam) == (120, 24, 4, 1e-10)
-    assert settings_for("HAM", 5).max_iter == 80
+    assert ham7.scheme == "even_odd" and ham7.solver.method == "anderson"
+    assert (ham7.solver.max_iter, ham7.backward_max_iter) == (120, 24)
+    assert (ham7.solver.window, ham7.solver.lam) == (4, 1e-10)
+    assert settings_for("HAM", 5).solver.max_iter == 80
     assert cost_per_iteration("CHN-EO") == 20 and cost_per_iteration("HAM-EO") == 1
 
 
@@ -119,18 +122,18 @@ def test_iterations_are_counted_like_hopdeq() -> None:
     import torch
 
     from hopfield_lab.experiments.deq._common import _first_below, _tracked_solve
-    from hopfield_lab.models.layered import LayeredHopfield, SolverSettings
+    from hopfield_lab.models.layered import DEQSettings, LayeredHopfield
 
     torch.manual_seed(0)
     model = LayeredHopfield([12, 8, 4]).double()
     x = torch.rand(16, 12, dtype=torch.float64)
-    st = SolverSettings(max_iter=60)
+    st = DEQSettings.of(max_iter=60)
     with torch.no_grad():
         res, r = _tracked_solve(model, st, x)
         early = model.solve(x, st)
     assert r.shape == (59, 16)
     assert bool(early.converged.all())
-    assert torch.equal(_first_below(r, st.tol).long(), early.n_steps - 2)
+    assert torch.equal(_first_below(r, st.solver.tol).long(), early.n_steps - 2)
     assert torch.allclose(res.x, early.x, atol=1e-3)  # same fixed point, to ~tol
 
 
@@ -153,7 +156,7 @@ def test_safeguard_variants_parse_and_fail_clearly() -> None:
 
     assert split_variant("HAM-DEQ@residual") == ("HAM-DEQ", "residual")
     assert split_variant("CHN") == ("CHN", None)
-    assert settings_for("HAM-DEQ", 3, safeguard="proxy").safeguard == "proxy"
+    assert settings_for("HAM-DEQ", 3, safeguard="proxy").solver.safeguard == "proxy"
     with pytest.raises(ConfigError, match="needs an Anderson model"):
         split_variant("HAM-EO@proxy")
     with pytest.raises(ConfigError, match="safeguard must be one of"):

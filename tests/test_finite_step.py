@@ -53,13 +53,18 @@ def test_hessian_matches_autograd(act: str, beta: float, gen: torch.Generator) -
 
 @pytest.mark.parametrize(("act", "beta"), ACTS)
 def test_jacobian_matches_jacrev(act: str, beta: float, gen: torch.Generator) -> None:
-    model = _model(act, beta)
+    model = _model(act, beta, a=0.35)
     v = _states(gen)
     jac = torch.func.vmap(torch.func.jacrev(lambda x: model.T(x[None])[0]))(v)  # (B, d, d)
-    J = model.jacobian(v)
+    J = model.jacobian_T(v)
     torch.testing.assert_close(J, jac, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(J, J.mT)  # symmetric (Eq. 6)
     assert bool((torch.linalg.eigvalsh(J) > -1e-12).all())  # PSD: sigma' >= 0
+    # the contract's jacobian is that of the damped update: (1 - a) I + a J_T
+    upd = torch.func.vmap(torch.func.jacrev(lambda x: model.update(x[None])[0]))(v)
+    torch.testing.assert_close(model.jacobian(v), upd, rtol=1e-12, atol=1e-12)
+    eye = torch.eye(v.shape[1], dtype=v.dtype)
+    torch.testing.assert_close(model.jacobian(v), 0.65 * eye + 0.35 * J, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize(("act", "beta"), ACTS)
@@ -84,7 +89,7 @@ def test_energy_decreases_when_descent_condition_holds(
     model = FiniteStepHopfield(40, 12, activation=act, beta=beta, a=0.5, K=6).double()
     x = torch.rand(16, 40, generator=gen, dtype=torch.float64)
     traj = model.trajectory(x)
-    norms = torch.stack([model.jacobian_norm(v) for v in traj[:-1]])  # (K, B)
+    norms = torch.stack([model.jacobian_T_norm(v) for v in traj[:-1]])  # (K, B)
     assert bool(descent_condition(model.a, norms).all())  # a <= 1 / (1 + |J_T(v_k)|), Eq. 8
     E = _energies(model, x)
     assert bool((E[1:] <= E[:-1] + 1e-12).all())  # Eq. 5
@@ -102,7 +107,7 @@ def test_energy_decreases_even_when_the_condition_fails(
         model.M.mul_(6.0)
     x = torch.rand(16, 30, generator=gen, dtype=torch.float64)
     traj = model.trajectory(x)
-    norms = torch.stack([model.jacobian_norm(v) for v in traj[:-1]])
+    norms = torch.stack([model.jacobian_T_norm(v) for v in traj[:-1]])
     assert not bool(descent_condition(model.a, norms).any())
     assert float(norms.detach().max()) > 10.0
     E = _energies(model, x)
@@ -116,7 +121,7 @@ def test_energy_rises_for_steps_beyond_two(gen: torch.Generator) -> None:
     # step v - a grad E overshoots the quadratic's minimum once a > 2
     model = _model("tanh", 1.0, d=7, N=5)
     v = _states(gen, scale=200.0)
-    assert float(model.jacobian_norm(v).detach().max()) < 0.1
+    assert float(model.jacobian_T_norm(v).detach().max()) < 0.1
     v_next = v - 2.5 * model.energy_grad(v)
     assert bool((model.energy(v_next) > model.energy(v)).all())
     v_ok = v - 1.9 * model.energy_grad(v)
@@ -135,6 +140,7 @@ def test_shapes_and_defaults(gen: torch.Generator) -> None:
     traj = model.trajectory(x)
     torch.testing.assert_close(ds, torch.stack([model.dsigma(v) for v in traj[:-1]]))
     assert model.jacobian(x).shape == model.hessian(x).shape == (8, 12, 12)
+    assert model.jacobian_T(x).shape == (8, 12, 12)
     assert model.energy(x).shape == (8,)
     assert model.a == 0.5 and FiniteStepHopfield(12, 6, K=1).a == 1.0  # App. E
     assert default_step(1) == 1.0 and default_step(5) == 0.5

@@ -7,10 +7,11 @@ import torch
 
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.models.layered import (
+    DEQSettings,
     LayeredHopfield,
-    SolverSettings,
     bipartition,
     check_theorem3,
+    chn_to_ham,
     effective_activation,
     layer_edges,
     sync_two_cycle_example,
@@ -34,8 +35,8 @@ def test_ham_even_odd_and_sync_reach_the_same_fixed_point(layers, solver, gen) -
     m = _model(layers)
     x = torch.rand(5, layers[0], generator=gen, dtype=torch.float64)
     with torch.no_grad():
-        rs = m.solve(x, SolverSettings(update="sync", solver=solver, **TIGHT))
-        re = m.solve(x, SolverSettings(update="even_odd", solver=solver, **TIGHT))
+        rs = m.solve(x, DEQSettings.of(scheme="sync", method=solver, **TIGHT))
+        re = m.solve(x, DEQSettings.of(scheme="even_odd", method=solver, **TIGHT))
     assert bool(rs.converged.all()) and bool(re.converged.all())
     full = m.full_from_eo(re.x, m.input_drive(x))
     torch.testing.assert_close(full, rs.x, atol=1e-9, rtol=1e-9)
@@ -49,9 +50,9 @@ def test_chn_even_odd_and_sync_reach_the_same_fixed_point(gen) -> None:
     m = _model([6, 5, 4, 3, 2], kind="chn", scale=0.5)
     x = torch.rand(4, 6, generator=gen, dtype=torch.float64)
     with torch.no_grad():
-        rs = m.solve(x, SolverSettings(update="sync", damping=0.5, **TIGHT))
-        re = m.solve(x, SolverSettings(update="even_odd", **TIGHT))
-        ra = m.solve(x, SolverSettings(update="sync", solver="anderson", damping=0.5, **TIGHT))
+        rs = m.solve(x, DEQSettings.of(scheme="sync", method="damped", damping=0.5, **TIGHT))
+        re = m.solve(x, DEQSettings.of(scheme="even_odd", **TIGHT))
+        ra = m.solve(x, DEQSettings.of(scheme="sync", method="anderson", damping=0.5, **TIGHT))
     assert bool(rs.converged.all() & re.converged.all() & ra.converged.all())
     torch.testing.assert_close(m.full_from_eo(re.x, m.input_drive(x)), rs.x)
     torch.testing.assert_close(ra.x, rs.x)
@@ -90,7 +91,7 @@ def test_groups_come_from_the_layer_graph() -> None:
     m = LayeredHopfield([6, 5, 4, 3, 2], skip=[(1, 3)])  # sync still works, even-odd does not
     assert m.sync_step(torch.zeros(2, m.dim), m.input_drive(torch.rand(2, 6))).shape == (2, 14)
     with pytest.raises(ConfigError, match="bipartite"):
-        m.solve(torch.rand(2, 6), SolverSettings(update="even_odd"))
+        m.solve(torch.rand(2, 6), DEQSettings(scheme="even_odd"))
 
 
 def test_skip_edge_between_groups_keeps_even_odd_exact(gen) -> None:
@@ -98,8 +99,8 @@ def test_skip_edge_between_groups_keeps_even_odd_exact(gen) -> None:
     m = LayeredHopfield([6, 5, 4, 3, 2], skip=[(1, 4)]).double()
     x = torch.rand(3, 6, generator=gen, dtype=torch.float64)
     with torch.no_grad():
-        rs = m.solve(x, SolverSettings(update="sync", **TIGHT))
-        re = m.solve(x, SolverSettings(update="even_odd", **TIGHT))
+        rs = m.solve(x, DEQSettings.of(scheme="sync", **TIGHT))
+        re = m.solve(x, DEQSettings.of(scheme="even_odd", **TIGHT))
     # (this model has several fixed points: Anderson may pick another one than Picard)
     assert bool(rs.converged.all() & re.converged.all())
     assert float(re.n_steps.double().mean()) < 0.6 * float(rs.n_steps.double().mean())
@@ -107,7 +108,7 @@ def test_skip_edge_between_groups_keeps_even_odd_exact(gen) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "update", "damping"),
+    ("kind", "scheme", "damping"),
     [
         ("ham", "sync", 0.0),
         ("ham", "even_odd", 0.0),
@@ -115,14 +116,20 @@ def test_skip_edge_between_groups_keeps_even_odd_exact(gen) -> None:
         ("chn", "even_odd", 0.0),
     ],
 )
-def test_recurrent_backprop_matches_unrolled_gradients(kind, update, damping, gen) -> None:
+def test_recurrent_backprop_matches_unrolled_gradients(kind, scheme, damping, gen) -> None:
     m = _model([6, 5, 4, 3], kind=kind, scale=0.5)
     x = torch.rand(4, 6, generator=gen, dtype=torch.float64)
     target = torch.rand(4, 3, generator=gen, dtype=torch.float64)
 
     def grads(grad: str) -> list[torch.Tensor]:
-        st = SolverSettings(
-            update=update, damping=damping, grad=grad, backward_max_iter=400, **TIGHT
+        method = "damped" if damping > 0 else "picard"
+        st = DEQSettings.of(
+            scheme=scheme,
+            method=method,
+            damping=damping,
+            grad=grad,
+            backward_max_iter=400,
+            **TIGHT,
         )
         m.zero_grad()
         loss = ((m(x, st) - target) ** 2).sum()
@@ -139,7 +146,7 @@ def test_few_backward_iterations_only_approximate(gen) -> None:
 
     def grad_u(n: int, grad: str = "implicit") -> torch.Tensor:
         m.zero_grad()
-        m(x, SolverSettings(grad=grad, backward_max_iter=n, **TIGHT)).sum().backward()
+        m(x, DEQSettings.of(grad=grad, backward_max_iter=n, **TIGHT)).sum().backward()
         return m.U.grad.clone()
 
     exact = grad_u(1, "unrolled")
@@ -170,14 +177,14 @@ def test_ham_energy_gradient_and_even_odd_descent(gen) -> None:
     x = torch.rand(4, 6, generator=gen, dtype=torch.float64)
     ux = m.input_drive(x).detach()
     s = torch.randn(4, m.dim, generator=gen, dtype=torch.float64, requires_grad=True)
-    (g,) = torch.autograd.grad(m.energy(s, x).sum(), s)
+    (g,) = torch.autograd.grad(m.bind(x).energy(s).sum(), s)
     torch.testing.assert_close(g, m.act.derivative(s) * (s - m.drive(s, ux)))
     with torch.no_grad():
         z = m.eo_from_full(torch.zeros(4, m.dim, dtype=torch.float64))
         energies = []
         for _ in range(30):
             z = m.eo_step(z, ux)
-            energies.append(m.energy(m.full_from_eo(z, ux), x))
+            energies.append(m.full_energy(m.full_from_eo(z, ux), ux))
         e = torch.stack(energies)
     assert bool((e[1:] <= e[:-1] + 1e-12).all())
 
@@ -185,8 +192,8 @@ def test_ham_energy_gradient_and_even_odd_descent(gen) -> None:
 def test_sync_two_cycle_example() -> None:
     m, x = sync_two_cycle_example()
     with torch.no_grad():
-        rs = m.solve(x, SolverSettings(update="sync", tol=1e-10, max_iter=300))
-        re = m.solve(x, SolverSettings(update="even_odd", tol=1e-10, max_iter=300))
+        rs = m.solve(x, DEQSettings.of(scheme="sync", tol=1e-10, max_iter=300))
+        re = m.solve(x, DEQSettings.of(scheme="even_odd", tol=1e-10, max_iter=300))
         ux = m.input_drive(x)
         s = rs.x
         s2 = m.sync_step(m.sync_step(s, ux), ux)
@@ -211,13 +218,19 @@ def test_bad_layer_lists_fail_clearly(layers, match) -> None:
 
 def test_bad_settings_fail_clearly() -> None:
     with pytest.raises(ConfigError, match="damping"):
-        SolverSettings(damping=1.0)
+        DEQSettings.of(method="damped", damping=1.0)
     with pytest.raises(ConfigError, match="damping"):
-        SolverSettings(damping=-0.1)
-    with pytest.raises(ConfigError, match="solver must be one of"):
-        SolverSettings(solver="broyden")
-    with pytest.raises(ConfigError, match="update"):
-        SolverSettings(update="async")
+        DEQSettings.of(damping=-0.1)
+    with pytest.raises(ConfigError, match="method must be one of"):
+        DEQSettings.of(method="broyden")
+    with pytest.raises(ConfigError, match="scheme"):
+        DEQSettings(scheme="async")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="unknown fixed-point option"):
+        DEQSettings.of(update="sync")
+    with pytest.raises(ConfigError, match="solver must be a FixedPointOptions"):
+        DEQSettings(solver="anderson")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="grad"):
+        DEQSettings(grad="adjoint")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="kind"):
         LayeredHopfield([4, 3, 2], kind="rbm")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="inner_damping"):
@@ -228,3 +241,110 @@ def test_bad_settings_fail_clearly() -> None:
         LayeredHopfield([4, 3, 2], activation="softmax")
     with pytest.raises(ConfigError, match="shape"):
         LayeredHopfield([4, 3, 2]).input_drive(torch.zeros(2, 5))
+
+
+# ------------------------------------------------------------------------------ issue 10
+def _max_real_eigenvalue(view, s: torch.Tensor) -> torch.Tensor:
+    """Largest real part of the eigenvalues of the map's Jacobian at ``s``: ``(B,)``."""
+    return torch.linalg.eigvals(view.jacobian(s).detach()).real.amax(-1)
+
+
+@pytest.mark.parametrize(
+    ("layers", "n", "seed", "scheme"),
+    [
+        ([30, 8, 6, 5, 4], 16, 11, "sync"),
+        ([30, 8, 6, 5, 4], 16, 4, "even_odd"),
+        pytest.param([784, 32, 24, 10], 8, 2, "sync", marks=pytest.mark.slow),  # MNIST
+    ],
+)
+def test_anderson_does_not_settle_on_unstable_equilibria(layers, n, seed, scheme) -> None:
+    """Issue 10: without the energy merit, Anderson with the residual safeguard converges to
+    a saddle of the HAM energy (an equilibrium whose map Jacobian has a real eigenvalue > 1)
+    for one sample of these seeds (App. F's Xavier scales); with it (the default) it reaches
+    Picard's stable equilibrium for every sample."""
+    torch.manual_seed(seed)
+    m = LayeredHopfield(layers, kind="ham").double()
+    if layers[0] == 784:
+        from hopfield_lab.data import load_mnist
+
+        x = load_mnist().test.x[seed * n : (seed + 1) * n].double()
+    else:
+        x = torch.rand(n, layers[0], dtype=torch.float64)
+    view = m.bind(x, scheme)
+    anderson = DEQSettings.of(scheme=scheme, method="anderson", max_iter=100)
+    with torch.no_grad():
+        old = m.solve(x, anderson.replace(energy_merit=False))
+        new = m.solve(x, anderson)
+        pic = m.solve(x, DEQSettings.of(scheme=scheme, tol=1e-8, max_iter=3000))
+    lam_old = _max_real_eigenvalue(view, old.x)
+    assert bool(((lam_old > 1.0) & old.converged).any()), "the seed no longer shows the defect"
+    lam_new = _max_real_eigenvalue(view, new.x)
+    assert bool(new.converged.all()) and float(lam_new.max()) < 1.0
+    assert bool(pic.converged.all())
+    # same equilibrium as Picard's (up to the 1e-4 tolerance near lambda ~ 0.97; the saddles
+    # Anderson used to return had outputs 0.3 to 1.4 away)
+    torch.testing.assert_close(view.readout(new.x), view.readout(pic.x), atol=1e-2, rtol=0)
+
+
+def test_chn_to_ham_keeps_float64_weights_exactly(gen) -> None:
+    """Issue 10: weights that float32 cannot represent survive the conversion bit for bit,
+    and Theorem 3 then holds to 1e-12."""
+    chn = _model([5, 4, 3, 2], kind="chn", scale=0.5)
+    with torch.no_grad():
+        for p in chn.parameters():
+            p.add_(1e-9 * torch.randn(p.shape, generator=gen, dtype=torch.float64))
+    assert any(not torch.equal(p, p.float().double()) for p in chn.parameters())
+    state = torch.random.get_rng_state()
+    ham = chn_to_ham(chn)
+    assert torch.equal(state, torch.random.get_rng_state())  # no draw from the global RNG
+    for (name, p), q in zip(chn.named_parameters(), ham.parameters(), strict=True):
+        assert q.dtype == torch.float64 and torch.equal(p, q), name
+    x = torch.rand(3, 5, generator=gen, dtype=torch.float64)
+    out = check_theorem3(chn, x, tol=1e-15, max_iter=5000)
+    assert out["state_rel_err"] < 1e-12 and out["output_rel_err"] < 1e-12
+
+
+def test_bound_view_precomputes_the_drive_and_shares_parameters(gen, monkeypatch) -> None:
+    m = _model([6, 5, 4, 3], scale=0.5)
+    x = torch.rand(4, 6, generator=gen, dtype=torch.float64)
+    calls = []
+    original = m.input_drive
+    monkeypatch.setattr(m, "input_drive", lambda v: calls.append(1) or original(v))
+    view = m.bind(x, "even_odd")
+    z = view.initial_state()
+    for _ in range(3):
+        z = view.update(z)
+    view.energy(z), view.vector_field(0.0, z), view.jacobian(z), view.full_state(z)
+    assert len(calls) == 1  # the input drive is computed once, at bind
+    torch.testing.assert_close(view.update(z), m.eo_step(z, original(x)))
+    # stacked copies of the batch (a flattened trajectory) use the same inputs
+    zz = torch.cat([z, z])
+    torch.testing.assert_close(view.update(zz), torch.cat([view.update(z)] * 2))
+    with pytest.raises(ConfigError, match="bound to 4 inputs"):
+        view.update(z[:3])
+    with pytest.raises(ConfigError, match=r"shape \(B, 8\)"):  # primary group: 5 + 3
+        view.energy(torch.zeros(4, 3, dtype=torch.float64))
+    # gradients of anything computed on the view reach the parent's parameters
+    view.energy(z).sum().backward()
+    assert m.U.grad is not None and float(m.U.grad.abs().sum()) > 0
+    assert view.readout(z).shape == (4, 3) and view.full_state(z).shape == (4, m.dim)
+
+
+def test_solve_is_fixed_point_on_the_view(gen) -> None:
+    from hopfield_lab.solvers import FixedPointOptions, fixed_point
+
+    m = _model([6, 5, 4, 3])
+    x = torch.rand(5, 6, generator=gen, dtype=torch.float64)
+    st = DEQSettings.of(scheme="even_odd", method="anderson", tol=1e-9, max_iter=200)
+    view = m.bind(x, "even_odd")
+    with torch.no_grad():
+        res = m.solve(x, st)
+        ref = fixed_point(view.update, view.initial_state(), st.solver, merit=view.energy)
+    torch.testing.assert_close(res.x, ref.x)
+    assert torch.equal(res.n_steps, ref.n_steps)
+    assert st.options_for(view).merit is not None  # residual safeguard: energy as merit
+    assert st.replace(safeguard="proxy").options_for(view).merit is None
+    assert DEQSettings.of(method="damped", damping=0.5).backward == FixedPointOptions(
+        method="damped", damping=0.5, max_iter=8, tol=1e-8
+    )
+    assert isinstance(st.solver, FixedPointOptions) and st.scheme == "even_odd"

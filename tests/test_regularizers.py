@@ -75,11 +75,11 @@ def test_exact_matches_autograd_jacobian(d: int, N: int, act: str, gen: torch.Ge
     model = FiniteStepHopfield(d, N, activation=act, beta=1.4).double()
     v = 2.0 * torch.randn(6, d, generator=gen, dtype=F64)
     ref = torch.linalg.matrix_norm(_autograd_jacobians(model, v), ord=2)
-    torch.testing.assert_close(model.jacobian_norm(v), ref, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(model.jacobian_T_norm(v), ref, rtol=1e-10, atol=1e-12)
     fro = torch.linalg.matrix_norm(_autograd_jacobians(model, v), ord="fro")
     torch.testing.assert_close(jacobian_frobenius_norm(model.M, model.dsigma(v)), fro)
     for method in ("lanczos", "power"):  # N <= 7: a Krylov space of dimension N is exact
-        est = model.jacobian_norm(v, method=method, iters=N if method == "lanczos" else 2000)
+        est = model.jacobian_T_norm(v, method=method, iters=N if method == "lanczos" else 2000)
         torch.testing.assert_close(est, ref, rtol=1e-8, atol=1e-12)
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from hopfield_lab.errors import ConfigError, DivergenceError
-from hopfield_lab.solvers import fixed_point, integrate, solve_fixed_point
+from hopfield_lab.solvers import FixedPointOptions, fixed_point, integrate, solve_fixed_point
 
 D = torch.float64
 
@@ -258,9 +258,7 @@ def test_implicit_and_unrolled_gradients_agree(backward_method, gen) -> None:
             grad=mode,
             tol=1e-14,
             max_iter=500,
-            backward_method=backward_method,
-            backward_max_iter=500,
-            backward_tol=1e-14,
+            backward=FixedPointOptions(method=backward_method, max_iter=500, tol=1e-14),
         )
         (weights * r.x**2).sum().backward()
         grads[mode] = (W.grad, c.grad, r)
@@ -278,8 +276,7 @@ def test_implicit_gradient_matches_finite_differences(gen) -> None:
             torch.zeros_like(c0),
             tol=1e-14,
             max_iter=500,
-            backward_max_iter=500,
-            backward_tol=1e-14,
+            backward=FixedPointOptions(max_iter=500, tol=1e-14),
         )
         return (r.x**3).sum()
 

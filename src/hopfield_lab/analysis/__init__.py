@@ -1,8 +1,12 @@
 """Diagnostics of Hopfield-type dynamics that take trajectories or models.
 
-Everything works on any object of the core vocabulary by duck typing: a map ``update(x)``
-``(B, N) -> (B, N)``, optionally ``energy(x) -> (B,)`` and a closed-form ``jacobian(x)``
-``(B, N) -> (B, N, N)`` (autograd replaces a missing one, at about ``N`` times the cost).
+Everything works on any model of the contract (:mod:`hopfield_lab.core.dynamics`): a map
+``update(x)`` ``(B, N) -> (B, N)``, ``energy(x) -> (B,)`` and ``jacobian(x)``
+``(B, N) -> (B, N, N)`` (``d update / dx``), each used only where the model declares it: a
+capability the model lacks raises its ``CapabilityError`` (e.g. ``jacobian_norms`` on ±1 spins,
+or any diagnostic on an input-driven model that was not bound), never a silent zero. Plain
+callables (a map, an energy, a Jacobian function) work too; autograd replaces a missing
+closed-form Jacobian at about ``N`` times the cost.
 The finite-step paper's diagnostics (Secs. 3, 5.2 and App. B):
 
 * trajectories: :func:`rollout`, :func:`energy_along`, :func:`energy_bands`,
@@ -47,11 +51,13 @@ from hopfield_lab.analysis.jacobian_stats import (
     DescentViolations,
     JacobianFn,
     autograd_jacobian,
+    batch_jacobian,
     descent_violations,
     jacobian_norms,
     quantiles,
     resolve_jacobian,
     smoothness_constants,
+    undamped,
 )
 from hopfield_lab.analysis.perturbation import (
     ProductBoundCheck,
@@ -87,6 +93,7 @@ __all__ = [
     "TwoNNResult",
     "autograd_jacobian",
     "basin_graph",
+    "batch_jacobian",
     "check_product_bound",
     "cluster_counts",
     "compactness",
@@ -117,4 +124,5 @@ __all__ = [
     "twonn",
     "twonn_by_class",
     "umap_available",
+    "undamped",
 ]

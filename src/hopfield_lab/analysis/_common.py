@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -73,3 +74,35 @@ def check_square(mats: Any, name: str) -> Tensor:
 def eps_of(t: Tensor) -> float:
     """Machine epsilon of a tensor's (real) dtype."""
     return float(torch.finfo(t.real.dtype if t.is_complex() else t.dtype).eps)
+
+
+def speaks_contract(obj: Any) -> bool:
+    """Whether ``obj`` declares its capabilities (a :class:`~hopfield_lab.core.HopfieldModel`
+    or anything with ``capabilities()`` and ``missing(name)``)."""
+    return callable(getattr(obj, "capabilities", None)) and callable(getattr(obj, "missing", None))
+
+
+def model_method(obj: Any, capability: str, name: str) -> Callable[..., Any]:
+    """``obj.<capability>`` for a model, or ``obj`` itself for a plain callable.
+
+    A model that declares its capabilities must offer ``capability``, else its own
+    ``CapabilityError`` is raised (one line naming the model, why, and what it offers; for an
+    unbound input-driven model, "bind first"). A duck-typed object is used when it has the
+    method.
+
+    Raises:
+        CapabilityError: the model lacks the capability.
+        ConfigError: ``obj`` is neither a model with the method nor a callable.
+    """
+    if speaks_contract(obj):
+        if capability not in obj.capabilities():
+            raise obj.missing(capability)
+        return getattr(obj, capability)
+    method = getattr(obj, capability, None)
+    if callable(method):
+        return method
+    if callable(obj):
+        return obj
+    raise ConfigError(
+        f"{name} must be callable or have a {capability}(x) method; got {type(obj).__name__}"
+    )

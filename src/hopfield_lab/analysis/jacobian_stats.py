@@ -11,13 +11,14 @@ taken, :func:`smoothness_constants` turns them into ``L_k``, :func:`descent_viol
 the steps where ``a > 1 / L_k`` and :func:`quantiles` summarises the upper tail that the
 Jacobian quantile regulariser (Eq. 9) penalises.
 
-Which Jacobian? Whatever the source gives. For a model with a closed-form ``jacobian(x)``
-``(B, N) -> (B, N, N)``, that one (``ModernHopfield.jacobian`` is the Jacobian of its update,
-the map ``T`` itself; a finite-step model is expected to return ``J_T`` of the undamped map).
-For a model with only ``update(x)``, or a plain map ``x -> T(x)``, the Jacobian of that map by
-autograd (:func:`autograd_jacobian`). Eq. 8 is about ``J_T`` of the undamped map: if the
-source is a damped update ``(1 - a) I + a T``, its Jacobian is ``(1 - a) I + a J_T``, not
-``J_T``.
+Which Jacobian? A model's ``jacobian(x)`` ``(B, N) -> (B, N, N)``, which the model contract
+defines as ``d update / dx`` (closed form where the model has one, autograd otherwise); a
+model without one (``±1`` spins, an unbound input-driven model) raises its
+``CapabilityError`` instead of an autograd zero. For a plain map ``x -> T(x)``, the Jacobian
+of that map by autograd (:func:`autograd_jacobian`). Eq. 8 is about ``J_T`` of the undamped
+map, while the Jacobian of a damped update ``(1 - a) I + a T`` is ``(1 - a) I + a J_T``
+(``FiniteStepHopfield.jacobian``): :func:`jacobian_norms` takes the step size ``a`` to
+recover ``J_T`` (:func:`undamped`), or takes ``model.jacobian_T`` directly.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any, Literal, TypedDict
 import torch
 from torch import Tensor
 
-from hopfield_lab.analysis._common import as_trajectory
+from hopfield_lab.analysis._common import as_trajectory, model_method, speaks_contract
 from hopfield_lab.analysis.spectra import top_singular_value
 from hopfield_lab.errors import ConfigError, check_choice, check_range
 
@@ -37,11 +38,13 @@ __all__ = [
     "DescentViolations",
     "JacobianFn",
     "autograd_jacobian",
+    "batch_jacobian",
     "descent_violations",
     "jacobian_norms",
     "quantiles",
     "resolve_jacobian",
     "smoothness_constants",
+    "undamped",
 ]
 
 #: A batched Jacobian function ``(B, N) -> (B, N, N)``.
@@ -90,27 +93,82 @@ def autograd_jacobian(update: Callable[[Tensor], Tensor]) -> JacobianFn:
     return jacobian
 
 
+def batch_jacobian(update: Callable[[Tensor], Tensor]) -> JacobianFn:
+    """Jacobian of a batch map whose rows are independent, without single-row calls.
+
+    ``J[b] = d update(x)[b] / d x[b]`` from ``N`` vector-Jacobian products with the basis
+    vectors ``e_i`` applied to every row at once (batched by ``is_grads_batched``; a loop of
+    ``N`` backward passes where that cannot run): row ``i`` of every ``J[b]`` is the gradient
+    of ``sum_b update(x)[b, i]``, which is exact when row ``b`` of the output depends on row
+    ``b`` of the input only. Unlike :func:`autograd_jacobian` it never evaluates the map on one
+    row, so it serves maps bound to per-sample inputs (a bound model, see
+    :class:`~hopfield_lab.core.BoundModel`). Differentiable in the map's parameters when grad
+    mode is on.
+
+    Args:
+        update: a row-independent map ``(B, N) -> (B, M)``.
+
+    Returns:
+        A function ``x (B, N) -> (B, M, N)``.
+    """
+    if not callable(update):
+        raise ConfigError(f"update must be callable; got {type(update).__name__}")
+
+    def jacobian(x: Tensor) -> Tensor:
+        create = torch.is_grad_enabled()
+        with torch.enable_grad():
+            xg = x.detach().requires_grad_(True)
+            out = update(xg)  # (B, M)
+            m = out.shape[1]
+            basis = torch.eye(m, dtype=out.dtype, device=out.device)  # (M, M)
+            basis = basis.unsqueeze(1).expand(m, *out.shape)  # (M, B, M): e_i on every row
+            try:
+                (g,) = torch.autograd.grad(
+                    out, xg, basis, is_grads_batched=True, create_graph=create
+                )
+            except (RuntimeError, NotImplementedError):
+                g = torch.stack(
+                    [
+                        torch.autograd.grad(
+                            out, xg, basis[i], retain_graph=True, create_graph=create
+                        )[0]
+                        for i in range(m)
+                    ]
+                )
+        return g.transpose(0, 1)  # (M, B, N) -> (B, M, N)
+
+    return jacobian
+
+
 def resolve_jacobian(model_or_fn: Any, probe: Tensor | None = None) -> JacobianFn:
     """Turn a model or a function into a batched Jacobian function ``(B, N) -> (B, N, N)``.
 
-    Rules, in order (duck typing, no base class needed):
+    Rules, in order:
 
-    1. an object with a callable ``jacobian`` attribute: that closed form;
-    2. an object with a callable ``update`` attribute: :func:`autograd_jacobian` of it;
-    3. a plain callable: evaluated once on ``probe`` ``(B, N)``; if it returns ``(B, N, N)`` it
+    1. a model that declares its capabilities (:class:`~hopfield_lab.core.HopfieldModel`):
+       its ``jacobian`` (``d update / dx``; a closed form, or autograd inside the model) when
+       it offers one, else its ``CapabilityError`` (a non-differentiable model such as
+       ``BinaryHopfield``, an unbound input-driven model): never autograd through ``sign``;
+    2. a duck-typed object with a callable ``jacobian``: that;
+    3. a duck-typed object with a callable ``update``: :func:`autograd_jacobian` of it;
+    4. a plain callable: evaluated once on ``probe`` ``(B, N)``; if it returns ``(B, N, N)`` it
        is taken as a Jacobian function, if it returns ``(B, N)`` as the map whose Jacobian
-       autograd computes.
+       autograd computes. A bound method of a model that declares ``differentiable = False``
+       (e.g. ``binary.update``) is refused like rule 1.
 
     Args:
         model_or_fn: a model, a Jacobian function or a map.
-        probe: ``(B, N)`` states for rule 3 (required for a plain callable).
+        probe: ``(B, N)`` states for rule 4 (required for a plain callable).
 
     Returns:
         The Jacobian function.
 
     Raises:
+        CapabilityError: for a model without a Jacobian (rules 1 and 4).
         ConfigError: when ``model_or_fn`` fits none of the rules.
     """
+    if speaks_contract(model_or_fn):
+        return model_method(model_or_fn, "jacobian", "model_or_fn")
     jac = getattr(model_or_fn, "jacobian", None)
     if callable(jac):
         return jac
@@ -122,6 +180,9 @@ def resolve_jacobian(model_or_fn: Any, probe: Tensor | None = None) -> JacobianF
             "model_or_fn must have a jacobian(x) or update(x) method, or be a callable map or "
             f"Jacobian function; got {type(model_or_fn).__name__}"
         )
+    owner = getattr(model_or_fn, "__self__", None)
+    if owner is not None and speaks_contract(owner) and not getattr(owner, "differentiable", True):
+        raise owner.missing("jacobian")
     if probe is None:
         raise ConfigError("probe states are needed to tell a map from a Jacobian function")
     with torch.no_grad():
@@ -138,6 +199,20 @@ def resolve_jacobian(model_or_fn: Any, probe: Tensor | None = None) -> JacobianF
     )
 
 
+def undamped(jac: Tensor, a: float) -> Tensor:
+    """``J_T = (J - (1 - a) I) / a`` from the Jacobian ``J`` of a damped update
+    ``v -> (1 - a) v + a T(v)`` (App. B.1 read backwards): ``(B, N, N) -> (B, N, N)``.
+
+    Raises:
+        ConfigError: for ``a`` outside ``(0, 1]``.
+    """
+    check_range("a", a, 0.0, 1.0, low_inclusive=False)
+    if a == 1.0:
+        return jac
+    eye = torch.eye(jac.shape[-1], dtype=jac.dtype, device=jac.device)
+    return (jac - (1.0 - a) * eye) / a
+
+
 def _matrix_norms(jac: Tensor, kind: str, symmetric: bool | None) -> Tensor:
     if kind == "spectral":
         return top_singular_value(jac, symmetric=symmetric)  # (B,)
@@ -151,14 +226,19 @@ def jacobian_norms(
     kind: NormKind = "spectral",
     include_last: bool = False,
     symmetric: bool | None = None,
+    a: float = 1.0,
 ) -> Tensor:
-    """Norms ``|J_T(v_k)|`` of the Jacobian at the states of a trajectory (Eq. 7).
+    """Norms of the Jacobian at the states of a trajectory (``|J_T(v_k)|`` of Eq. 7).
 
-    The Jacobian is evaluated one step at a time (memory ``O(B N^2)``, not ``O(T B N^2)``).
+    The Jacobian is the source's (a model's ``jacobian``, ``d update / dx``; see
+    :func:`resolve_jacobian`), evaluated one step at a time (memory ``O(B N^2)``, not
+    ``O(T B N^2)``). The finite-step paper's ``J_T`` is the Jacobian of the *undamped* map:
+    for a model whose update is ``(1 - a) v + a T(v)`` pass its step size ``a`` (the norms
+    are then of ``(J - (1 - a) I) / a = J_T``, :func:`undamped`), or pass
+    ``model.jacobian_T`` itself with ``a = 1``.
 
     Args:
-        model_or_fn: a model with ``jacobian(x)`` (closed form) or ``update(x)`` (autograd
-            fallback), or a plain map / Jacobian function; see :func:`resolve_jacobian`.
+        model_or_fn: a model, or a plain map / Jacobian function; see :func:`resolve_jacobian`.
         traj: ``(T+1, B, N)`` states ``v_0..v_T`` (or a ``SolverResult`` with a trajectory).
         kind: ``"spectral"`` (default, ``|J|_2``, the norm of Eqs. 7-9) or ``"frobenius"``
             (``|J|_F``, the JacF baseline; an upper bound of ``|J|_2``).
@@ -166,14 +246,19 @@ def jacobian_norms(
             states from which the ``T`` steps are taken, as in Eq. 8).
         symmetric: for ``kind="spectral"``, see :func:`~hopfield_lab.analysis.top_singular_value`
             (default: detect per step).
+        a: step size of the damped update whose Jacobian the source gives, in ``(0, 1]``;
+            default 1 (the norms of the source's Jacobian itself).
 
     Returns:
         ``(T, B)`` norms (``(T+1, B)`` with ``include_last``).
 
     Raises:
-        ConfigError: for an unknown ``kind``, a malformed trajectory or Jacobian.
+        ConfigError: for an unknown ``kind``, ``a`` outside ``(0, 1]``, a malformed
+            trajectory or Jacobian.
+        CapabilityError: for a model without a Jacobian (spins, an unbound input-driven model).
     """
     check_choice("kind", kind, NORM_KINDS)
+    check_range("a", a, 0.0, 1.0, low_inclusive=False)
     traj = as_trajectory(traj, min_len=1 if include_last else 2)
     states = traj if include_last else traj[:-1]
     jac_fn = resolve_jacobian(model_or_fn, states[0])
@@ -184,7 +269,7 @@ def jacobian_norms(
         if not isinstance(jac, Tensor) or tuple(jac.shape) != (b, n, n):
             got = tuple(jac.shape) if isinstance(jac, Tensor) else type(jac).__name__
             raise ConfigError(f"the Jacobian must have shape {(b, n, n)}; got {got}")
-        rows.append(_matrix_norms(jac, kind, symmetric))
+        rows.append(_matrix_norms(undamped(jac, a), kind, symmetric))
     return torch.stack(rows)  # (T, B)
 
 

@@ -22,10 +22,10 @@ carries an absolute rounding error of about ``machine-eps * |v_k|``, i.e. a rela
 ``machine-eps * |v_k| / (eps rho_k)`` that grows as ``eps`` or ``rho_k`` shrinks (float32
 leaves little room: prefer float64 for this check).
 
-About ``a`` and the Jacobian: ``jacobian_fn`` must give ``J_T`` of the *undamped* map ``T``
-and ``a`` the step size of the update being run. For a model whose ``update`` is already the
-full map and whose ``jacobian`` is the Jacobian of that update (e.g. ``ModernHopfield``), use
-``a = 1``.
+About ``a`` and the Jacobian: a model's ``jacobian`` is the Jacobian of its update (the model
+contract), i.e. the factor ``(1 - a) I + a J_T`` itself, so a model is passed with ``a = 1``
+(the default). A function giving ``J_T`` of the *undamped* map ``T`` (e.g.
+``FiniteStepHopfield.jacobian_T``) is passed with the step size ``a`` of the update.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from typing import Any, TypedDict
 import torch
 from torch import Tensor
 
-from hopfield_lab.analysis._common import as_states, as_trajectory
+from hopfield_lab.analysis._common import as_states, as_trajectory, speaks_contract
 from hopfield_lab.analysis.jacobian_stats import resolve_jacobian
 from hopfield_lab.analysis.spectra import top_singular_value
 from hopfield_lab.analysis.trajectories import rollout
@@ -99,10 +99,11 @@ def _pair_rollout(
     u, keep = _unit_directions(x0, n_directions, generator, directions)
     k = u.shape[1]
     starts = x0.unsqueeze(1) + eps * u  # (B, n_dir, N)
-    batch = torch.cat([x0, starts.reshape(b * k, n)])  # (B + B n_dir, N)
-    traj = rollout(update, batch, steps)  # (T+1, B + B n_dir, N)
+    # direction-major rows: 1 + n_dir stacked copies of the batch (what a bound model reads)
+    batch = torch.cat([x0, starts.transpose(0, 1).reshape(k * b, n)])  # (B + n_dir B, N)
+    traj = rollout(update, batch, steps)  # (T+1, B + n_dir B, N)
     ref = traj[:, :b]  # (T+1, B, N)
-    pert = traj[:, b:].reshape(steps + 1, b, k, n)  # (T+1, B, n_dir, N)
+    pert = traj[:, b:].reshape(steps + 1, k, b, n).transpose(1, 2)  # (T+1, B, n_dir, N)
     dist = torch.linalg.vector_norm(pert - ref.unsqueeze(2), dim=-1)  # (T+1, B, n_dir)
     return ref, dist / dist[0], keep  # the actual |delta_0|, not eps: rounding-consistent
 
@@ -119,8 +120,9 @@ def distance_ratio(
 ) -> Tensor:
     """Distance ratio ``rho_k = |v_k^(1) - v_k^(2)| / |v_0^(1) - v_0^(2)|`` (Eq. 10).
 
-    Both trajectories go through ``update`` in one batch of ``B (1 + n_dir)`` rows (rows of
-    the map must not interact, as for any batch-first model). The denominator is the actual
+    Both trajectories go through ``update`` in one batch of ``(1 + n_dir) B`` rows, stacked
+    copies of the batch (rows of the map must not interact, as for any batch-first model; a
+    bound model reads the copies with its inputs). The denominator is the actual
     ``|v_0^(1) - v_0^(2)|`` (``eps`` up to rounding), so ``rho_0 = 1`` exactly. Differentiable.
 
     Args:
@@ -147,31 +149,42 @@ def distance_ratio(
 
 
 def product_bound(
-    jacobian_fn: Any, traj: Tensor, a: float, *, symmetric: bool | None = None
+    jacobian_fn: Any, traj: Tensor, a: float = 1.0, *, symmetric: bool | None = None
 ) -> Tensor:
     """Cumulative bound ``B_k = prod_{j<k} |(1 - a) I + a J_T(v_j)|_2`` (App. B.1).
 
-    Spectral norms via :func:`~hopfield_lab.analysis.top_singular_value` (``eigvalsh`` when the
-    Jacobians are symmetric, ``matrix_norm(ord=2)`` otherwise), one step at a time.
+    Each factor is the spectral norm of the Jacobian of the update at ``v_j``. Give either a
+    model (its ``jacobian`` is ``d update / dx`` already: ``a = 1``) or ``J_T`` of the
+    undamped map with the step size ``a`` of the update (``model.jacobian_T`` and
+    ``model.a`` for a finite-step model). Spectral norms via
+    :func:`~hopfield_lab.analysis.top_singular_value` (``eigvalsh`` when the Jacobians are
+    symmetric, ``matrix_norm(ord=2)`` otherwise), one step at a time.
 
     Args:
-        jacobian_fn: ``J_T`` of the undamped map: a function ``(B, N) -> (B, N, N)``, a model
-            with ``jacobian(x)``, or (autograd fallback, see
-            :func:`~hopfield_lab.analysis.resolve_jacobian`) a model with ``update(x)`` or a
-            plain map.
+        jacobian_fn: a model, or a function ``(B, N) -> (B, N, N)``: ``J_T`` of the undamped
+            map when ``a < 1``; a plain map is differentiated by autograd (see
+            :func:`~hopfield_lab.analysis.resolve_jacobian`).
         traj: ``(T+1, B, N)`` reference trajectory ``v_0..v_T`` (or a ``SolverResult`` with a
             trajectory); ``v_T`` is not used.
-        a: step size of the residual update (Eq. 4), in ``(0, 1]``; ``a = 1`` when the
-            Jacobian is that of the full update.
+        a: step size of the residual update (Eq. 4), in ``(0, 1]``. Default 1 (the
+            Jacobian given is that of the full update); must be 1 for a model.
         symmetric: whether the Jacobians are symmetric; default: detect per step.
 
     Returns:
         ``(T+1, B)`` bounds, ``B_0 = 1``, non-decreasing where every factor is >= 1.
 
     Raises:
-        ConfigError: for ``a`` outside ``(0, 1]`` or a malformed trajectory or Jacobian.
+        ConfigError: for ``a`` outside ``(0, 1]``, ``a != 1`` with a model (its Jacobian is
+            already the update's: damping twice would be wrong), or a malformed trajectory
+            or Jacobian.
+        CapabilityError: for a model without a Jacobian.
     """
     check_range("a", a, 0.0, 1.0, low_inclusive=False)
+    if a != 1.0 and speaks_contract(jacobian_fn):
+        raise ConfigError(
+            f"a must be 1 for a model: {type(jacobian_fn).__name__}.jacobian is already "
+            f"d update / dx; got a={a!r} (pass model.jacobian_T with its step size instead)"
+        )
     traj = as_trajectory(traj)
     _, b, n = traj.shape
     jac_fn = resolve_jacobian(jacobian_fn, traj[0])
@@ -182,7 +195,7 @@ def product_bound(
         if not isinstance(jac, Tensor) or tuple(jac.shape) != (b, n, n):
             got = tuple(jac.shape) if isinstance(jac, Tensor) else type(jac).__name__
             raise ConfigError(f"jacobian_fn must return shape {(b, n, n)}; got {got}")
-        step_op = (1.0 - a) * eye + a * jac  # (B, N, N) linearised residual step
+        step_op = jac if a == 1.0 else (1.0 - a) * eye + a * jac  # (B, N, N) linearised step
         factors.append(top_singular_value(step_op, symmetric=symmetric))  # (B,)
     ones = torch.ones(1, b, dtype=traj.dtype, device=traj.device)
     return torch.cat([ones, torch.cumprod(torch.stack(factors), dim=0)])  # (T+1, B)
@@ -213,7 +226,7 @@ def check_product_bound(
     jacobian_fn: Any,
     x0: Tensor,
     *,
-    a: float,
+    a: float = 1.0,
     eps: float,
     steps: int,
     n_directions: int = 1,
@@ -232,9 +245,10 @@ def check_product_bound(
 
     Args:
         update: the map being run, ``v -> (1 - a) v + a T(v)`` (or a model with ``update``).
-        jacobian_fn: ``J_T`` of the undamped map ``T`` (see :func:`product_bound`).
+        jacobian_fn: a model (``a = 1``), or ``J_T`` of the undamped map ``T`` with the step
+            size ``a`` (see :func:`product_bound`).
         x0: ``(B, N)`` reference starts.
-        a: step size in ``(0, 1]`` of ``update``.
+        a: step size in ``(0, 1]`` of ``update`` that ``jacobian_fn`` needs. Default 1.
         eps, steps, n_directions, generator, directions: as in :func:`distance_ratio`.
         rtol: relative tolerance (>= 0). Default ``1e-6``.
 

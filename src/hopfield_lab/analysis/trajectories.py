@@ -26,7 +26,13 @@ from typing import Any, TypedDict
 import torch
 from torch import Tensor
 
-from hopfield_lab.analysis._common import as_series, as_states, as_trajectory, eps_of
+from hopfield_lab.analysis._common import (
+    as_series,
+    as_states,
+    as_trajectory,
+    eps_of,
+    model_method,
+)
 from hopfield_lab.analysis.jacobian_stats import quantiles
 from hopfield_lab.errors import ConfigError, check_int, check_positive, check_range
 
@@ -38,18 +44,6 @@ __all__ = [
     "is_monotone",
     "rollout",
 ]
-
-
-def _as_map(fn: Any, name: str, attr: str) -> Callable[[Tensor], Tensor]:
-    """``fn.<attr>`` for a model that has it, else ``fn`` itself if callable."""
-    method = getattr(fn, attr, None)
-    if callable(method):
-        return method
-    if callable(fn):
-        return fn
-    raise ConfigError(
-        f"{name} must be callable or have a {attr}(x) method; got {type(fn).__name__}"
-    )
 
 
 def rollout(update: Callable[[Tensor], Tensor], x0: Tensor, steps: int) -> Tensor:
@@ -71,8 +65,9 @@ def rollout(update: Callable[[Tensor], Tensor], x0: Tensor, steps: int) -> Tenso
 
     Raises:
         ConfigError: for ``steps < 1``, a malformed ``x0`` or an update of the wrong shape.
+        CapabilityError: a model without an ``update`` (or an unbound input-driven model).
     """
-    fn = _as_map(update, "update", "update")
+    fn = model_method(update, "update", "update")
     check_int("steps", steps, 1)
     x = as_states(x0, "x0")
     states = [x]
@@ -90,7 +85,8 @@ def rollout(update: Callable[[Tensor], Tensor], x0: Tensor, steps: int) -> Tenso
 def energy_along(energy: Callable[[Tensor], Tensor], traj: Tensor) -> Tensor:
     """Energy ``E(v_k)`` at every state of a trajectory (the curves of Fig. 1 a, b; Eq. 3).
 
-    All ``(T+1) B`` states go through ``energy`` in one batched call.
+    All ``(T+1) B`` states go through ``energy`` in one batched call (time-major, so a bound
+    model reads them as stacked copies of its batch, see :class:`~hopfield_lab.core.BoundModel`).
 
     Args:
         energy: a function ``(B, N) -> (B,)``, e.g. ``model.energy`` (a model with an
@@ -102,8 +98,9 @@ def energy_along(energy: Callable[[Tensor], Tensor], traj: Tensor) -> Tensor:
 
     Raises:
         ConfigError: for a malformed trajectory or an energy of the wrong shape.
+        CapabilityError: a model without an ``energy`` (or an unbound input-driven model).
     """
-    fn = _as_map(energy, "energy", "energy")
+    fn = model_method(energy, "energy", "energy")
     traj = as_trajectory(traj, min_len=1)
     t1, b, n = traj.shape
     e = fn(traj.reshape(t1 * b, n))  # ((T+1) B,)

@@ -41,7 +41,7 @@ from hopfield_lab.benchmarks.common import (
     time_fns,
 )
 from hopfield_lab.data import load_mnist
-from hopfield_lab.models.layered import LayeredHopfield, SolverSettings
+from hopfield_lab.models.layered import DEQSettings, LayeredHopfield
 from hopfield_lab.solvers import SolverResult, fixed_point, flat_norm
 
 __all__ = ["DEPTHS", "TOL", "WEIGHT_SCALE", "anderson_vs_torchdeq", "even_odd_vs_sync", "problem"]
@@ -80,19 +80,19 @@ def _depths(profile: Profile) -> list[int]:
 
 
 def _solve(
-    model: LayeredHopfield, x: Tensor, update: str, solver: str, max_iter: int = MAX_ITER
+    model: LayeredHopfield, x: Tensor, scheme: str, method: str, max_iter: int = MAX_ITER
 ) -> SolverResult:
-    st = SolverSettings(
-        update=update, solver=solver, tol=TOL, max_iter=max_iter, window=WINDOW, lam=LAM
+    st = DEQSettings.of(
+        scheme=scheme, method=method, tol=TOL, max_iter=max_iter, window=WINDOW, lam=LAM
     )
     with torch.no_grad():
         return model.solve(x, st, record_residuals=True)
 
 
 def _solver_call(
-    model: LayeredHopfield, x: Tensor, update: str, solver: str, max_iter: int
+    model: LayeredHopfield, x: Tensor, scheme: str, method: str, max_iter: int
 ) -> Callable[[], SolverResult]:
-    return lambda: _solve(model, x, update, solver, max_iter)
+    return lambda: _solve(model, x, scheme, method, max_iter)
 
 
 @register(
@@ -104,7 +104,7 @@ def even_odd_vs_sync(quick: bool = False, device: str = "cpu") -> BenchResult:
     """Wall time of one converged forward solve, synchronous vs even-odd, measured together.
 
     Returns:
-        BenchResult with one row per (depth, update, solver) and ratios
+        BenchResult with one row per (depth, scheme, solver) and ratios
         ``time sync/even-odd`` and ``iters sync/even-odd`` per depth and solver.
     """
     profile = bench_profile(quick)
@@ -122,13 +122,13 @@ def even_odd_vs_sync(quick: bool = False, device: str = "cpu") -> BenchResult:
         ref = timed["sync/picard"]["result"]
         y_ref = model.readout(ref.x, "sync")
         for name, t in timed.items():
-            update, solver = name.split("/")
+            scheme, solver = name.split("/")
             res: SolverResult = t["result"]
-            y = model.readout(res.x, update)
+            y = model.readout(res.x, scheme)
             rows.append(
                 {
                     "layers": depth,
-                    "update": update,
+                    "scheme": scheme,
                     "solver": solver,
                     "state": int(res.x.shape[1]),
                     "it_mean": float(res.n_steps.double().mean()),
@@ -149,7 +149,8 @@ def even_odd_vs_sync(quick: bool = False, device: str = "cpu") -> BenchResult:
         f"profile {profile}, device {device}, float32, batch {batch} MNIST test images, zero "
         f"initial state; HAM with the paper's layers, Xavier weights x {WEIGHT_SCALE} (per depth)",
         f"stop per sample at |f(s)-s|/|f(s)| < {TOL:g} (max {_max_iter(profile)}); "
-        f"anderson: window {WINDOW}, lam {LAM:g}, safeguarded. The whole batch is evaluated "
+        f"anderson: window {WINDOW}, lam {LAM:g}, residual safeguard with the HAM energy as "
+        "merit (LayeredHopfield.solve's default). The whole batch is evaluated "
         "until its last sample converges (the input enters through a closure): time follows "
         "it_max",
         "state: DEQ state size (even-odd keeps only the group holding the output); it_*: "
@@ -197,7 +198,8 @@ def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResul
     for depth in _depths(profile):
         model, x = problem(depth, batch, device, tiny=profile == "tiny")
         with torch.no_grad():
-            f, z0 = model.step_fn(x, "sync")
+            view = model.bind(x, "sync")
+            f, z0 = view.update, view.initial_state()
 
         def ours(safeguard: str = "residual", f: Any = f, z0: Tensor = z0) -> SolverResult:
             with torch.no_grad():

@@ -217,17 +217,72 @@ class BoundModel(HopfieldModel):
     """A view of an input-driven model with its input fixed (``model.bind(input)``).
 
     It holds the parent (parameters shared, so gradients of anything computed on the view
-    reach the parent's parameters) and whatever input drive the parent precomputed. Subclasses
-    implement the contract methods for their family; the parent's ``bind`` documents which.
+    reach the parent's parameters) and whatever input drive the parent precomputed for the
+    ``batch`` inputs it was bound to. Subclasses implement the contract methods for their
+    family; the parent's ``bind`` documents which.
+
+    Batch rule: row ``b`` of a state belongs to input ``b``. States of ``k * batch`` rows are
+    read as ``k`` stacked copies of the bound batch (row ``r`` goes with input
+    ``r mod batch``): the layout of a trajectory ``(T+1, B, N)`` flattened to
+    ``((T+1) B, N)``, which is how :func:`~hopfield_lab.analysis.energy_along` evaluates it.
+    Any other batch size raises a ``ConfigError`` (:meth:`rows`). Solvers must therefore not
+    evaluate a bound model on a subset of rows (``fixed_point``'s ``batch_independent`` stays
+    False).
+
+    The default :meth:`jacobian` is autograd of ``update`` (or of the field) by ``N`` batched
+    vector-Jacobian products on the whole batch (:func:`~hopfield_lab.analysis.batch_jacobian`),
+    never on a single row, since a single row would not match the bound inputs.
 
     Attributes:
         parent: the input-driven model.
+        batch: number of bound inputs ``B``.
     """
 
-    def __init__(self, parent: nn.Module, state_dim: int) -> None:
+    def __init__(self, parent: nn.Module, state_dim: int, batch: int) -> None:
         super().__init__()
         self.parent = parent
         self.state_dim = int(state_dim)
+        self.batch = int(batch)
+
+    def rows(self, drive: Tensor, x: Tensor) -> Tensor:
+        """The rows of a per-input tensor ``drive`` ``(B, ...)`` that go with states ``x``.
+
+        Args:
+            drive: a tensor with one row per bound input, ``(B, ...)``.
+            x: states ``(k B, N)``.
+
+        Returns:
+            ``drive`` itself for ``k = 1``, else ``k`` stacked copies ``(k B, ...)``.
+
+        Raises:
+            ConfigError: when the number of states is not a multiple of ``B`` or the state
+                dimension is not :attr:`state_dim`.
+        """
+        if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.state_dim:
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ConfigError(
+                f"{type(self).__name__} states must have shape (B, {self.state_dim}); got {got}"
+            )
+        n = x.shape[0]
+        if n == self.batch:
+            return drive
+        if n == 0 or n % self.batch:
+            raise ConfigError(
+                f"{type(self).__name__} was bound to {self.batch} inputs: states must have "
+                f"{self.batch} rows (or a multiple, stacked copies); got {n}"
+            )
+        return drive.repeat(n // self.batch, *([1] * (drive.dim() - 1)))
+
+    def jacobian(self, x: Tensor) -> Tensor:
+        """``d update / dx`` (``d vector_field / dx`` without a map) by batched autograd."""
+        caps = self.capabilities()
+        if "jacobian" not in caps:
+            raise self.missing("jacobian")
+        from hopfield_lab.analysis.jacobian_stats import batch_jacobian
+
+        if "update" in caps:
+            return batch_jacobian(self.update)(x)
+        return batch_jacobian(lambda v: self.vector_field(0.0, v))(x)
 
     def extra_repr(self) -> str:
-        return f"state_dim={self.state_dim}"
+        return f"state_dim={self.state_dim}, batch={self.batch}"

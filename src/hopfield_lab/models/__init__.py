@@ -1,19 +1,23 @@
-"""Model families, one file each. Every model speaks the core vocabulary (energy/update/flow).
+"""Model families, one file each. Every model speaks the contract of :mod:`hopfield_lab.core`
+(energy / update / vector_field / jacobian, each where its mathematics defines it; checked for
+every family by ``tests/test_model_contract.py``).
 
 * :mod:`~hopfield_lab.models.binary`: binary (+-1) Hopfield networks, Hebbian storage,
   parallel / sequential / Glauber dynamics over replicas (notes ch. 2);
 * :mod:`~hopfield_lab.models.modern`: the modern continuous Hopfield network, its energy
   bounds, Jacobian and the beta selection rule (notes ch. 3);
 * :mod:`~hopfield_lab.models.layers`: trainable DeepHNN, ConvHNN2d and VHNN layers
-  (notes ch. 4);
+  (notes ch. 4): network layers, not models; ``as_hopfield(...)`` gives the
+  :class:`ModernHopfield` each one iterates;
 * :mod:`~hopfield_lab.models.finite_step`: K-step residual Hopfield layers (finite-step paper);
 * :mod:`~hopfield_lab.models.layered`: layered HAM and CHN networks as DEQs, synchronous and
-  even-odd updates (DEQ paper).
+  even-odd schemes (DEQ paper); input-driven: ``model.bind(x, scheme)`` is the dynamical
+  system.
 """
 
 from hopfield_lab.models.binary import BinaryHopfield, BinaryRun
 from hopfield_lab.models.finite_step import FiniteStepHopfield
-from hopfield_lab.models.layered import LayeredHopfield, SolverSettings
+from hopfield_lab.models.layered import DEQSettings, LayeredHopfield, LayeredView
 from hopfield_lab.models.layers import VHNN, ConvexReducer, ConvHNN2d, ConvOptions, DeepHNN
 from hopfield_lab.models.modern import BetaSelection, EnergyBounds, ModernHopfield, select_beta
 
@@ -25,11 +29,12 @@ __all__ = [
     "ConvHNN2d",
     "ConvOptions",
     "ConvexReducer",
+    "DEQSettings",
     "DeepHNN",
     "EnergyBounds",
     "FiniteStepHopfield",
     "LayeredHopfield",
+    "LayeredView",
     "ModernHopfield",
-    "SolverSettings",
     "select_beta",
 ]

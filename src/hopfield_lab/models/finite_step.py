@@ -12,7 +12,10 @@ A weight-shared layer is one gradient step on a Hopfield energy. With ``M`` of s
 
       J_T(v) = M^T diag(sigma'(M v)) M,      grad^2 E(v) = I - J_T(v),
 
-  ``J_T`` symmetric positive semi-definite because ``sigma' >= 0``;
+  ``J_T`` symmetric positive semi-definite because ``sigma' >= 0``. In the model contract
+  ``jacobian(v)`` is the Jacobian of the update, ``(1 - a) I + a J_T(v)``; ``J_T`` itself is
+  ``jacobian_T(v)`` (the diagnostics of :mod:`hopfield_lab.analysis` that need ``J_T`` take
+  the step size ``a`` or ``model.jacobian_T``);
 * the descent condition (Eq. 8, App. B.2): ``a <= 1 / L_k`` with ``L_k = 1 + |J_T(v_k)|_2``
   (see :func:`hopfield_lab.regularizers.descent_condition`);
 * App. E: ``N = 128``; ``a = 1`` for ``K = 1`` and ``a = 0.5`` for ``K = 3, 5``; a linear
@@ -155,17 +158,27 @@ class FiniteStepHopfield(HopfieldModel):
         """``sigma'(M v) >= 0``, the diagonal of ``H_Phi(M v)``: ``(B, d) -> (B, N)``."""
         return self.act.derivative(self.preactivation(v))
 
-    def jacobian(self, v: Tensor) -> Tensor:
-        """Closed-form ``J_T(v) = M^T diag(sigma'(M v)) M`` (Eq. 6): ``(B, d) -> (B, d, d)``."""
+    def jacobian_T(self, v: Tensor) -> Tensor:
+        """Closed-form ``J_T(v) = M^T diag(sigma'(M v)) M`` of the undamped map (Eq. 6):
+        ``(B, d) -> (B, d, d)``, symmetric positive semi-definite."""
         ds = self.dsigma(v)  # (B, N)
         return (self.M.T * ds.unsqueeze(-2)) @ self.M  # (B, d, N) @ (N, d) -> (B, d, d)
+
+    def jacobian(self, v: Tensor) -> Tensor:
+        """Closed-form Jacobian of :meth:`update`, ``(1 - a) I + a J_T(v)`` (the contract's
+        ``d update / dv``; App. B.1's step operator): ``(B, d) -> (B, d, d)``.
+
+        The paper's ``J_T`` (Eqs. 6-9) is :meth:`jacobian_T`.
+        """
+        eye = torch.eye(self.state_dim, dtype=v.dtype, device=v.device)
+        return (1.0 - self.a) * eye + self.a * self.jacobian_T(v)
 
     def hessian(self, v: Tensor) -> Tensor:
         """``grad^2 E(v) = I - J_T(v)`` (Eq. 6): ``(B, d) -> (B, d, d)``."""
         eye = torch.eye(self.state_dim, dtype=v.dtype, device=v.device)
-        return eye - self.jacobian(v)
+        return eye - self.jacobian_T(v)
 
-    def jacobian_norm(self, v: Tensor, method: str = "exact", iters: int | None = None) -> Tensor:
+    def jacobian_T_norm(self, v: Tensor, method: str = "exact", iters: int | None = None) -> Tensor:
         """``|J_T(v)|_2`` per state: ``(B, d) -> (B,)``.
 
         Args:
@@ -179,7 +192,10 @@ class FiniteStepHopfield(HopfieldModel):
     # ---------------------------------------------------------------- K steps and the classifier
 
     def trajectory(self, x: Tensor, K: int | None = None) -> Tensor:
-        """States ``v_0 = x, v_1, ..., v_K`` of the residual dynamics.
+        """States ``v_0 = x, v_1, ..., v_K`` of the residual dynamics (the network's layers).
+
+        The same states as :func:`~hopfield_lab.analysis.rollout` ``(model, x, K)``, with the
+        network's own ``K`` as default and a 1-D ``x`` accepted.
 
         Args:
             x: inputs ``(B, d)`` or ``(d,)`` (the initial state).

@@ -51,26 +51,30 @@ Theorem 3 (App. D): with ``psi(s) = s / rho'(s)``, a CHN equilibrium satisfies
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
 
 from hopfield_lab.core.activations import Activation, get_activation
+from hopfield_lab.core.dynamics import BoundModel, HopfieldModel
 from hopfield_lab.errors import ConfigError, check_choice, check_int, check_range
-from hopfield_lab.solvers.fixed_point import Safeguard, fixed_point, safeguard_rule
-from hopfield_lab.solvers.gradients import solve_fixed_point
+from hopfield_lab.solvers.fixed_point import fixed_point
+from hopfield_lab.solvers.gradients import GRADIENT_MODES, GradMode, solve_fixed_point
+from hopfield_lab.solvers.options import FixedPointOptions
 from hopfield_lab.solvers.result import SolverResult, flat_norm
 
 __all__ = [
+    "DEQ_SOLVER",
     "KINDS",
-    "SOLVERS",
-    "UPDATES",
+    "SCHEMES",
+    "DEQSettings",
     "LayeredHopfield",
-    "SolverSettings",
+    "LayeredView",
     "bipartition",
     "check_theorem3",
     "chn_to_ham",
@@ -80,10 +84,9 @@ __all__ = [
 ]
 
 KINDS = ("ham", "chn")
-UPDATES = ("sync", "even_odd")
-SOLVERS = ("picard", "anderson")
+SCHEMES = ("sync", "even_odd")
 Kind = Literal["ham", "chn"]
-Update = Literal["sync", "even_odd"]
+Scheme = Literal["sync", "even_odd"]
 
 
 # ------------------------------------------------------------------------------ layer graph
@@ -150,61 +153,140 @@ def bipartition(
     return primary, tuple(v for v in nodes if colour[v] == 1)
 
 
-# ------------------------------------------------------------------------------ solver options
+# ------------------------------------------------------------------------------ solver settings
+DEQ_SOLVER = FixedPointOptions(max_iter=40, tol=1e-4, window=4, lam=1e-10)
+"""The DEQ paper's forward solver for 3 layers (App. F): Picard, 40 iterations, relative
+residual 1e-4, Anderson window 4 and Tikhonov 1e-10 when ``method="anderson"``."""
+
+_ADJOINT_TOL = 1e-8
+
+
 @dataclass(frozen=True)
-class SolverSettings:
+class DEQSettings:
     """How a :class:`LayeredHopfield` finds its equilibrium (DEQ paper, Sec. 4 and App. F).
 
+    The forward solver is a :class:`~hopfield_lab.solvers.FixedPointOptions` (one dataclass
+    for every fixed-point solve in the library); the rest is what only a DEQ has: the update
+    scheme, how gradients cross the fixed point, and whether Anderson's safeguard uses the
+    model's energy. :meth:`of` builds one from flat keywords, routing solver fields into
+    ``solver``: ``DEQSettings.of(scheme="even_odd", method="anderson", max_iter=200)``.
+
     Attributes:
-        update: ``"sync"`` (all layers at once, Eqs. 5-6) or ``"even_odd"`` (Theorem 2).
-        solver: ``"picard"`` (plain or damped fixed-point iteration) or ``"anderson"``.
-        max_iter: forward iterations (paper: 40/80/120 for 3/5/7 layers, doubled with damping).
-        tol: relative residual ``|s_{n+1} - s_n| / |s_{n+1}|`` per sample. Default 1e-4.
-        damping: weight of the old iterate, in [0, 1) (paper: 0.5 for the synchronous CHN).
-        window: Anderson window ``m`` (paper: 4). lam: Tikhonov term (paper: 1e-10).
-        safeguard: Anderson safeguard: ``True`` (``"residual"``, the foundation's),
-            ``"proxy"`` (the paper's hopdeq rule) or ``False`` (``"none"``); see
-            :func:`~hopfield_lab.solvers.fixed_point.fixed_point`.
-        grad: ``"implicit"`` (recurrent backprop) or ``"unrolled"`` (BPTT).
-        backward_max_iter: recurrent-backprop iterations (paper: 8/16/24, doubled with damping).
-        full_iterations: iterate every sample ``max_iter`` times (for residual curves).
+        scheme: ``"sync"`` (all layers at once, Eqs. 5-6) or ``"even_odd"`` (Theorem 2).
+            Default "sync".
+        solver: the forward fixed-point options. Default :data:`DEQ_SOLVER` (Picard, 40
+            iterations, tol 1e-4; paper: 40/80/120 iterations for 3/5/7 layers, doubled with
+            damping; damping 0.5 with ``method="damped"`` or ``"anderson"`` for the
+            synchronous CHN).
+        grad: ``"implicit"`` (recurrent backprop on the adjoint fixed point) or
+            ``"unrolled"`` (BPTT). Default "implicit".
+        backward_max_iter: recurrent-backprop iterations (paper: 8/16/24, doubled with
+            damping). Default 8. The adjoint is solved by Picard, damped (0.5) when the
+            forward solve is damped, to relative tolerance 1e-8 (:attr:`backward`).
+        energy_merit: with Anderson and the ``"residual"`` safeguard, reject extrapolations
+            that raise the bound model's energy (its :meth:`LayeredView.energy` becomes the
+            solver's ``merit`` unless ``solver.merit`` is set). Default True. Why: at an
+            equilibrium ``s*`` the Hessian of the HAM energy is congruent to ``I - J`` (``J``
+            the Jacobian of the synchronous map; for the CHN it equals ``I - J``), so the
+            equilibria whose Jacobian has an eigenvalue above 1, which the flow and
+            (damped) Picard leave, are exactly the saddles of ``E``; without the merit
+            Anderson settles on such points for a few samples (``tests/test_layered.py``,
+            ``test_anderson_does_not_settle_on_unstable_equilibria``). The proxy safeguard
+            ignores it.
+
+    Raises:
+        ConfigError: for an unknown scheme or grad mode, a solver that is not a
+            FixedPointOptions, or ``backward_max_iter < 1``.
     """
 
-    update: str = "sync"
-    solver: str = "picard"
-    max_iter: int = 40
-    tol: float = 1e-4
-    damping: float = 0.0
-    window: int = 4
-    lam: float = 1e-10
-    safeguard: Safeguard = True
-    grad: str = "implicit"
+    scheme: Scheme = "sync"
+    solver: FixedPointOptions = DEQ_SOLVER
+    grad: GradMode = "implicit"
     backward_max_iter: int = 8
-    full_iterations: bool = False
+    energy_merit: bool = True
 
     def __post_init__(self) -> None:
-        check_choice("update", self.update, UPDATES)
-        check_choice("solver", self.solver, SOLVERS)
-        check_int("max_iter", self.max_iter, 1)
-        check_range("tol", self.tol, 0.0, low_inclusive=False)
-        check_range("damping", self.damping, 0.0, 1.0, high_inclusive=False)
-        check_int("window", self.window, 1)
-        check_range("lam", self.lam, 0.0)
-        safeguard_rule(self.safeguard)
-        check_choice("grad", self.grad, ("implicit", "unrolled"))
+        check_choice("scheme", self.scheme, SCHEMES)
+        if not isinstance(self.solver, FixedPointOptions):
+            raise ConfigError(
+                f"solver must be a FixedPointOptions; got {type(self.solver).__name__}"
+            )
+        check_choice("grad", self.grad, GRADIENT_MODES)
         check_int("backward_max_iter", self.backward_max_iter, 1)
+        if not isinstance(self.energy_merit, bool):
+            raise ConfigError(f"energy_merit must be a bool; got {self.energy_merit!r}")
+
+    @classmethod
+    def of(cls, settings: DEQSettings | None = None, **changes: Any) -> DEQSettings:
+        """``settings`` (default: the defaults) with ``changes`` applied.
+
+        A change named like a field of this class replaces it; one named like a field of
+        :class:`~hopfield_lab.solvers.FixedPointOptions` (``method``, ``tol``, ``max_iter``,
+        ``damping``, ``safeguard``, ...) changes ``solver``.
+
+        Raises:
+            ConfigError: for an unknown name or an invalid value.
+        """
+        base = cls() if settings is None else settings
+        if not isinstance(base, DEQSettings):
+            raise ConfigError(f"settings must be a DEQSettings; got {type(base).__name__}")
+        own = {f.name for f in dataclasses.fields(cls)}
+        top = {k: v for k, v in changes.items() if k in own}
+        rest = {k: v for k, v in changes.items() if k not in own}
+        if rest:
+            solver = top.get("solver", base.solver)
+            if not isinstance(solver, FixedPointOptions):
+                raise ConfigError(
+                    f"solver must be a FixedPointOptions; got {type(solver).__name__}"
+                )
+            try:
+                top["solver"] = solver.replace(**rest)
+            except ConfigError as err:
+                raise ConfigError(f"{err} (or a DEQSettings field: {', '.join(own)})") from None
+        return dataclasses.replace(base, **top) if top else base
+
+    def replace(self, **changes: Any) -> DEQSettings:
+        """A copy with some fields (or solver fields) changed; see :meth:`of`."""
+        return DEQSettings.of(self, **changes)
 
     @property
-    def method(self) -> str:
-        """The foundation's method name: ``picard``, ``damped`` or ``anderson``."""
-        if self.solver == "anderson":
-            return "anderson"
-        return "damped" if self.damping > 0 else "picard"
+    def backward(self) -> FixedPointOptions:
+        """Options of the adjoint solve: Picard (damped 0.5 after a damped forward solve),
+        ``backward_max_iter`` iterations, relative tolerance 1e-8."""
+        damped = self.solver.damping > 0
+        return FixedPointOptions(
+            method="damped" if damped else "picard",
+            damping=0.5 if damped else 0.0,
+            max_iter=self.backward_max_iter,
+            tol=_ADJOINT_TOL,
+        )
+
+    def options_for(self, view: LayeredView) -> FixedPointOptions:
+        """The forward options for a bound model: :attr:`solver`, with ``view.energy`` as
+        the merit where :attr:`energy_merit` applies (Anderson, residual safeguard, no merit
+        set)."""
+        opts = self.solver
+        if (
+            self.energy_merit
+            and opts.method == "anderson"
+            and opts.safeguard == "residual"
+            and opts.merit is None
+        ):
+            opts = opts.replace(merit=view.energy)
+        return opts
 
 
 # ------------------------------------------------------------------------------ the model
-class LayeredHopfield(nn.Module):
+class LayeredHopfield(HopfieldModel):
     """A layered HAM or CHN with bidirectional weights between connected layers.
+
+    An input-driven model (``input_driven = True``): it becomes a dynamical system once an
+    input is bound, ``view = model.bind(x, scheme)`` (a :class:`LayeredView` with the
+    contract's ``energy``, ``update``, ``vector_field`` and ``jacobian`` on the DEQ state of
+    the scheme); its own generic methods raise the "bind first" ``CapabilityError``.
+    :meth:`solve` finds the equilibrium for inputs (a thin call of
+    :func:`~hopfield_lab.solvers.fixed_point` on the view) and ``forward(x)`` returns the
+    output layer there.
 
     Args:
         layers: ``[d, n_1, ..., n_out]``, at least 3 positive integers (input, >= 1 hidden or
@@ -223,6 +305,8 @@ class LayeredHopfield(nn.Module):
         ConfigError: bad layer list, unknown kind or activation, non-elementwise activation,
             damping outside [0, 1).
     """
+
+    input_driven = True
 
     def __init__(
         self,
@@ -273,6 +357,7 @@ class LayeredHopfield(nn.Module):
         except ConfigError:
             self.primary, self.auxiliary = (), ()  # even-odd unavailable; sync still works
         self._prim_dim = sum(self.layers[l] for l in self.primary)
+        self.state_dim = self.dim
 
     # --------------------------------------------------------------------------- basics
     @property
@@ -296,9 +381,34 @@ class LayeredHopfield(nn.Module):
 
     def input_drive(self, x: Tensor) -> Tensor:
         """``rho(x) U``: the input's drive on layer 1, ``(B, d) -> (B, n_1)``."""
-        if x.dim() != 2 or x.shape[1] != self.layers[0]:
-            raise ConfigError(f"x must have shape (B, {self.layers[0]}); got {tuple(x.shape)}")
+        if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.layers[0]:
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ConfigError(f"x must have shape (B, {self.layers[0]}); got {got}")
         return self.act(x) @ self.U  # (B, n_1)
+
+    def coupling_matrix(self) -> Tensor:
+        """The symmetric block matrix ``W`` ``(D, D)`` of Fig. 1 (zero diagonal blocks):
+        ``h(s) = rho(s) W + b + [rho(x) U, 0, ...]``."""
+        w_full = self.b.new_zeros(self.dim, self.dim)
+        for (i, j), w in zip(self.edges, self.weights, strict=True):
+            w_full = w_full.index_put(self._block_index(i, j), w)
+            w_full = w_full.index_put(self._block_index(j, i), w.T)
+        return w_full
+
+    def _block_index(self, i: int, j: int) -> tuple[Tensor, Tensor]:
+        si, sj = self._slices[i], self._slices[j]
+        rows = torch.arange(si.start, si.stop, device=self.b.device)
+        cols = torch.arange(sj.start, sj.stop, device=self.b.device)
+        return rows.view(-1, 1), cols.view(1, -1)
+
+    def group_index(self, group: Sequence[int]) -> Tensor:
+        """Full-state indices of the layers of ``group``, in group order: ``(sum n_l,)``."""
+        return torch.cat(
+            [
+                torch.arange(self._slices[l].start, self._slices[l].stop, device=self.b.device)
+                for l in group
+            ]
+        )
 
     def _drive_layers(
         self, r: dict[int, Tensor], targets: Sequence[int], ux: Tensor
@@ -331,6 +441,24 @@ class LayeredHopfield(nn.Module):
         """One synchronous update: HAM ``h(s)`` (Eq. 6), CHN ``rho'(s) * h(s)`` (Eq. 5)."""
         h = self.drive(s, ux)
         return h if self.kind == "ham" else self.act.derivative(s) * h
+
+    def full_energy(self, s: Tensor, ux: Tensor) -> Tensor:
+        """Energy of full states ``(B, D)`` with input drive ``ux = rho(x) U``: ``(B,)``.
+
+        HAM: Eq. 3 (Krotov's, with the Legendre term ``s rho(s) - L(s)``); CHN: Eq. 1 (see
+        the module docstring). The contract's energy is :meth:`LayeredView.energy`.
+        """
+        r = self.act(s)
+        rb = self.blocks(r)
+        pair = s.new_zeros(s.shape[0])
+        for (i, j), w in zip(self.edges, self.weights, strict=True):
+            pair = pair + ((rb[i] @ w) * rb[j]).sum(1)  # rho_i W_ij rho_j, once per edge
+        lin = (r * self.b).sum(1) + (rb[1] * ux).sum(1)
+        if self.kind == "ham":
+            own = (s * r).sum(1) - self.act.lagrangian(s)
+        else:
+            own = 0.5 * (s * s).sum(1)
+        return own - pair - lin
 
     # --------------------------------------------------------------------------- even-odd
     def _require_eo(self) -> None:
@@ -412,89 +540,210 @@ class LayeredHopfield(nn.Module):
         aux = {l: zero[:, self._slices[l]] for l in self.auxiliary}
         return self.join({**prim, **aux}, list(self._slices))
 
-    # --------------------------------------------------------------------------- solving
-    def readout(self, state: Tensor, update: str) -> Tensor:
-        """The output layer ``(B, n_out)`` from a DEQ state of the given update scheme."""
-        if update == "sync":
+    # --------------------------------------------------------------------------- binding
+    def bind(self, x: Tensor, scheme: Scheme = "sync") -> LayeredView:
+        """Fix the input: the model as a dynamical system on the DEQ state of ``scheme``.
+
+        Args:
+            x: inputs ``(B, d)``; their drive ``rho(x) U`` is computed once here.
+            scheme: ``"sync"`` (state: all layers, ``(B, D)``) or ``"even_odd"`` (state: the
+                primary group for the HAM, ``[primary, auxiliary]`` for the CHN).
+
+        Returns:
+            A :class:`LayeredView` sharing this model's parameters.
+
+        Raises:
+            ConfigError: bad input shape, unknown scheme, or ``"even_odd"`` on a layer graph
+                that is not bipartite.
+        """
+        return LayeredView(self, x, scheme)
+
+    def readout(self, state: Tensor, scheme: Scheme) -> Tensor:
+        """The output layer ``(B, n_out)`` from a DEQ state of the given scheme."""
+        check_choice("scheme", scheme, SCHEMES)
+        if scheme == "sync":
             return state[:, self._slices[self.output_layer]]
         blk = self._split_group(state[:, : self._prim_dim], self.primary)
         return blk[self.output_layer]
 
-    def step_fn(self, x: Tensor, update: str) -> tuple[Any, Tensor]:
-        """``(f, z0)``: the DEQ map of ``update`` with the input bound, and the zero state."""
-        check_choice("update", update, UPDATES)
-        ux = self.input_drive(x)
-        if update == "sync":
-            return (lambda s: self.sync_step(s, ux)), x.new_zeros(x.shape[0], self.dim)
-        return (lambda z: self.eo_step(z, ux)), x.new_zeros(x.shape[0], self.eo_dim())
-
+    # --------------------------------------------------------------------------- solving
     def solve(
         self,
         x: Tensor,
-        settings: SolverSettings | None = None,
+        settings: DEQSettings | None = None,
         *,
         record_residuals: bool = True,
         record_trajectory: bool = False,
     ) -> SolverResult:
         """Equilibrium for inputs ``x`` ``(B, d)`` from the zero state (App. F).
 
-        Under autograd, gradients follow ``settings.grad``: recurrent backprop (Picard on the
-        adjoint fixed point, damped for a damped forward solve) or unrolled BPTT.
+        ``fixed_point(view.update, view.initial_state(), settings.options_for(view))`` on
+        ``view = self.bind(x, settings.scheme)``, divergence flagged. Under autograd,
+        gradients follow ``settings.grad`` (:func:`~hopfield_lab.solvers.solve_fixed_point`):
+        recurrent backprop (:attr:`DEQSettings.backward` on the adjoint fixed point) or
+        unrolled BPTT.
+
+        Args:
+            x: inputs ``(B, d)``.
+            settings: scheme, solver, gradient mode; default :class:`DEQSettings` ``()``.
+            record_residuals: keep the residual history. record_trajectory: keep the iterates.
 
         Returns:
-            SolverResult whose ``x`` is the DEQ state (full state for ``sync``, see
-            :meth:`eo_step` for ``even_odd``); use :meth:`readout` for the output.
+            SolverResult whose ``x`` is the DEQ state of the scheme (full state for
+            ``sync``, see :meth:`eo_step` for ``even_odd``); :meth:`readout` gives the output.
         """
-        st = settings or SolverSettings()
-        f, z0 = self.step_fn(x, st.update)
-        kwargs: dict[str, Any] = {
-            "method": st.method,
-            "tol": st.tol,
-            "stop": "rel",
-            "max_iter": st.max_iter,
-            "damping": st.damping,
-            "window": st.window,
-            "lam": st.lam,
-            "safeguard": st.safeguard,
-            "full_iterations": st.full_iterations,
+        st = DEQSettings.of(settings)
+        view = self.bind(x, st.scheme)
+        opts = st.options_for(view)
+        z0 = view.initial_state()
+        record = {
             "record_residuals": record_residuals,
             "record_trajectory": record_trajectory,
             "on_divergence": "flag",
         }
         if not torch.is_grad_enabled():
-            return fixed_point(f, z0, **kwargs)
+            return fixed_point(view.update, z0, opts, **record)  # type: ignore[arg-type]
         return solve_fixed_point(
-            f,
-            z0,
-            grad=st.grad,  # type: ignore[arg-type]
-            backward_method="damped" if st.damping > 0 else "picard",
-            backward_max_iter=st.backward_max_iter,
-            **kwargs,
+            view.update, z0, opts, grad=st.grad, backward=st.backward, **record
         )
 
-    def forward(self, x: Tensor, settings: SolverSettings | None = None) -> Tensor:
+    def forward(self, x: Tensor, settings: DEQSettings | None = None) -> Tensor:
         """The output layer at equilibrium, ``(B, d) -> (B, n_out)``."""
-        st = settings or SolverSettings()
-        return self.readout(self.solve(x, st, record_residuals=False).x, st.update)
+        st = DEQSettings.of(settings)
+        return self.readout(self.solve(x, st, record_residuals=False).x, st.scheme)
 
-    # --------------------------------------------------------------------------- energy
-    def energy(self, s: Tensor, x: Tensor) -> Tensor:
-        """Energy of full states ``(B, D)`` for inputs ``(B, d)``: ``(B,)`` (see module doc).
 
-        HAM: Eq. 3 (Krotov's, with the Legendre term ``s rho(s) - L(s)``); CHN: Eq. 1.
-        """
-        r = self.act(s)
-        rb = self.blocks(r)
-        pair = s.new_zeros(s.shape[0])
-        for (i, j), w in zip(self.edges, self.weights, strict=True):
-            pair = pair + ((rb[i] @ w) * rb[j]).sum(1)  # rho_i W_ij rho_j, once per edge
-        ux = self.input_drive(x)
-        lin = (r * self.b).sum(1) + (rb[1] * ux).sum(1)
-        if self.kind == "ham":
-            own = (s * r).sum(1) - self.act.lagrangian(s)
-        else:
-            own = 0.5 * (s * s).sum(1)
-        return own - pair - lin
+class LayeredView(BoundModel):
+    """A :class:`LayeredHopfield` with its input bound: the contract on the DEQ state.
+
+    Made by ``model.bind(x, scheme)``. With ``h`` the drive of the module docstring, ``rho'``
+    the activation's derivative and the input drive ``rho(x) U`` computed once:
+
+    ======================  ===============================  ==================================
+    scheme / kind           ``update(s)``                    ``vector_field(t, s)``
+    ======================  ===============================  ==================================
+    sync, HAM               ``h(s)`` (Eq. 6)                 ``-s + h(s)`` (Eq. 4)
+    sync, CHN               ``rho'(s) * h(s)`` (Eq. 5)       ``-s + rho'(s) * h(s)`` (Eq. 2)
+    even-odd, HAM           ``h_p(h_a(z))`` (Eq. 10)         ``-z + h_p(h_a(z))``
+    even-odd, CHN           two local solves (Eq. 7)         none
+    ======================  ===============================  ==================================
+
+    Energies: ``energy(s)`` is Eq. 3 (HAM) or Eq. 1 (CHN) of the full state (for the
+    even-odd HAM, of ``[z, h_a(z)]``: the energy minimised over the auxiliary group, since
+    each exact half step minimises ``E`` over one group). ``dE/ds = rho'(s) * (s - h(s))``
+    (HAM) and ``s - rho'(s) * h(s)`` (CHN), so ``E`` decreases along both synchronous flows.
+    It never rises under the even-odd HAM update (Theorem 2's exact half steps); the
+    synchronous update may raise it (App. E's 2-cycle).
+
+    The even-odd HAM flow is Eq. 4 in the limit of instantaneous auxiliary layers
+    (``s_a = h_a(z)`` at all times): with ``E_red(z) = E(z, h_a(z))``,
+    ``dE_red/dz = rho'(z) * (z - h_p(h_a(z)))`` (the auxiliary block of ``dE/ds`` vanishes
+    there), so ``E_red`` decreases along it and its equilibria are the model's. The even-odd
+    CHN has no flow: its update is a block Gauss-Seidel sweep with approximate inner solves
+    (``inner_iters`` damped iterations), not a time discretisation; use ``scheme="sync"``,
+    whose Eq. 2 flow has the same equilibria.
+
+    Jacobians (``d update / ds``, closed forms; ``W`` = :meth:`LayeredHopfield.coupling_matrix`,
+    ``D(v) = diag(rho'(v))``, ``G`` the primary-auxiliary block of ``W``):
+    sync HAM ``W D(s)``; sync CHN ``diag(rho''(s) h(s)) + D(s) W D(s)``; even-odd HAM
+    ``G D(s_a) G^T D(z)`` with ``s_a = h_a(z)``; even-odd CHN by autograd.
+
+    Attributes:
+        scheme: ``"sync"`` or ``"even_odd"``. x: the bound inputs ``(B, d)``.
+        ux: their drive ``rho(x) U`` ``(B, n_1)``.
+    """
+
+    parent: LayeredHopfield
+
+    capability_notes: ClassVar[Mapping[str, str]] = {
+        "vector_field": (
+            "the even-odd CHN update is a block Gauss-Seidel sweep with approximate inner "
+            "solves, not a flow; bind with scheme='sync' for the flow of Eq. 2 (same "
+            "equilibria)"
+        ),
+    }
+
+    def __init__(self, parent: LayeredHopfield, x: Tensor, scheme: Scheme = "sync") -> None:
+        check_choice("scheme", scheme, SCHEMES)
+        ux = parent.input_drive(x)
+        dim = parent.dim if scheme == "sync" else parent.eo_dim()
+        super().__init__(parent, dim, x.shape[0])
+        self.scheme = scheme
+        self.x = x
+        self.ux = ux
+
+    def extra_repr(self) -> str:
+        return f"scheme={self.scheme!r}, kind={self.parent.kind!r}, " + super().extra_repr()
+
+    def capabilities(self) -> frozenset[str]:
+        caps = super().capabilities()
+        if self.scheme == "even_odd" and self.parent.kind == "chn":
+            return caps - {"vector_field"}
+        return caps
+
+    # --------------------------------------------------------------------------- the contract
+    def update(self, s: Tensor) -> Tensor:
+        """One iteration of the scheme's DEQ map: ``(B, N) -> (B, N)`` (table above)."""
+        ux = self.rows(self.ux, s)
+        if self.scheme == "sync":
+            return self.parent.sync_step(s, ux)
+        return self.parent.eo_step(s, ux)
+
+    def energy(self, s: Tensor) -> Tensor:
+        """Energy of DEQ states ``(B, N) -> (B,)``: Eq. 3 (HAM) / Eq. 1 (CHN) of
+        :meth:`full_state`."""
+        ux = self.rows(self.ux, s)
+        return self.parent.full_energy(self._full(s, ux), ux)
+
+    def vector_field(self, t: Tensor | float, s: Tensor) -> Tensor:
+        """``ds/dt = update(s) - s``: Eq. 4 (HAM), Eq. 2 (CHN), or the even-odd HAM flow."""
+        if "vector_field" not in self.capabilities():
+            raise self.missing("vector_field")
+        return self.update(s) - s
+
+    def jacobian(self, s: Tensor) -> Tensor:
+        """``d update / ds`` ``(B, N, N)`` (closed forms in the class docstring)."""
+        p = self.parent
+        ux = self.rows(self.ux, s)
+        if self.scheme == "even_odd" and p.kind == "chn":
+            return super().jacobian(s)
+        w = p.coupling_matrix()  # (D, D)
+        if self.scheme == "sync":
+            ds = p.act.derivative(s)  # (B, D)
+            if p.kind == "ham":
+                return w * ds.unsqueeze(1)  # (B, D, D): W[i, j] rho'(s_j)
+            jac = ds.unsqueeze(2) * w * ds.unsqueeze(1)  # (B, D, D): D W D
+            diag = _second_derivative(p.act, s) * p.drive(s, ux)  # (B, D): rho''(s) h(s)
+            return jac + torch.diag_embed(diag)
+        ip, ia = p.group_index(p.primary), p.group_index(p.auxiliary)
+        g = w.index_select(0, ip).index_select(1, ia)  # (D_p, D_a)
+        s_a = self._full(s, ux).index_select(1, ia)  # (B, D_a) = h_a(z)
+        inner = (g * p.act.derivative(s_a).unsqueeze(1)) @ g.T  # (B, D_p, D_p) = G D G^T
+        return inner * p.act.derivative(s).unsqueeze(1)  # right-multiply by D(z)
+
+    # --------------------------------------------------------------------------- helpers
+    def initial_state(self) -> Tensor:
+        """The zero DEQ state of App. F, ``(B, N)``."""
+        return self.x.new_zeros(self.batch, self.state_dim)
+
+    def _full(self, s: Tensor, ux: Tensor) -> Tensor:
+        return s if self.scheme == "sync" else self.parent.full_from_eo(s, ux)
+
+    def full_state(self, s: Tensor) -> Tensor:
+        """All layers ``(B, D)`` in layer order (even-odd: :meth:`LayeredHopfield.full_from_eo`)."""
+        return self._full(s, self.rows(self.ux, s))
+
+    def readout(self, s: Tensor) -> Tensor:
+        """The output layer ``(B, n_out)`` of DEQ states."""
+        return self.parent.readout(s, self.scheme)
+
+
+def _second_derivative(act: Activation, s: Tensor) -> Tensor:
+    """Elementwise ``rho''(s)`` by autograd of ``rho'`` (one backward of an elementwise map)."""
+    with torch.enable_grad():
+        u = s.detach().requires_grad_(True)
+        (d2,) = torch.autograd.grad(act.derivative(u).sum(), u)
+    return d2
 
 
 # ------------------------------------------------------------------------------ Theorem 3
@@ -583,17 +832,28 @@ def effective_activation(activation: str | Activation = "shifted_sigmoid") -> Ac
 def chn_to_ham(chn: LayeredHopfield) -> LayeredHopfield:
     """The HAM of Theorem 3: same weights, activation ``rho~``; feed it ``psi(x)``.
 
+    The HAM is built in the CHN's dtype and device before the weights are copied, so they
+    are the CHN's bit for bit (a float64 CHN keeps float64 weights), and without drawing from
+    the global random generator (its Xavier initialisation is overwritten anyway).
+
     Raises:
         ConfigError: if ``chn`` is not a CHN (or Theorem 3's conditions fail).
     """
     if not isinstance(chn, LayeredHopfield) or chn.kind != "chn":
         raise ConfigError("chn_to_ham needs a LayeredHopfield with kind='chn'")
     skip = [e for e in chn.edges if e[1] != e[0] + 1]
-    ham = LayeredHopfield(
-        list(chn.layers), kind="ham", activation=effective_activation(chn.act), skip=skip
-    )
+    with torch.random.fork_rng(devices=[]):
+        ham = LayeredHopfield(
+            list(chn.layers),
+            kind="ham",
+            activation=effective_activation(chn.act),
+            skip=skip,
+            inner_iters=chn.inner_iters,
+            inner_damping=chn.inner_damping,
+        )
+    ham = ham.to(dtype=chn.b.dtype, device=chn.b.device)
     ham.load_state_dict(chn.state_dict())
-    return ham.to(dtype=chn.b.dtype, device=chn.b.device)
+    return ham
 
 
 def check_theorem3(
@@ -611,7 +871,7 @@ def check_theorem3(
         both solves converged for every sample.
     """
     ham = chn_to_ham(chn)
-    st = SolverSettings(solver="picard", damping=0.5, tol=tol, max_iter=max_iter)
+    st = DEQSettings.of(method="damped", damping=0.5, tol=tol, max_iter=max_iter)
     with torch.no_grad():
         rc = chn.solve(x, st)
         rh = ham.solve(_psi(chn.act, x), st)

@@ -19,6 +19,17 @@ and the state itself is recovered as ``xi_t = X^T softmax(l_{t-1})`` (decoder: F
 * :class:`ConvexReducer`: merges channels by a learned convex combination per feature (the
   notes' "convex reducer" after DeepHNN, Sec. 4.2).
 
+Layers, not models. These are ``nn.Module`` layers of a network, not
+:class:`~hopfield_lab.core.HopfieldModel` s: their input and output are features (logits after
+a max and a bias, a convolution over patches, several independent channels at once), not
+states of one dynamical system, so the model contract (``energy``, ``update``,
+``vector_field``, ``jacobian``) does not apply to them as a whole. The dynamics each one
+iterates is a modern Hopfield network, and ``as_hopfield(...)`` returns it as a
+:class:`~hopfield_lab.models.modern.ModernHopfield` (one channel of DeepHNN or VHNN, every
+patch of ConvHNN2d), which speaks the contract: energy (Eq. 3.4), update, flow, Jacobian. The
+view is a snapshot of the current parameters (detached; the layer is what trains). VHNN's
+noisy steps (train mode) are a stochastic chain around that update, not the update itself.
+
 Differences from the notes' code (``MMforNN.ipynb``, cells 4-7), on purpose:
 
 * The bias is a plain parameter and :meth:`DeepHNN.set_bias` stores the value it is given. The
@@ -46,6 +57,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from hopfield_lab.errors import ConfigError, check_int, check_positive
+from hopfield_lab.models.modern import ModernHopfield
 
 __all__ = ["VHNN", "ConvHNN2d", "ConvOptions", "ConvexReducer", "DeepHNN", "count_parameters"]
 
@@ -67,6 +79,12 @@ def _check_input(x: object, tail: tuple[int, ...], name: str, layout: str) -> Te
 def _check_beta(name: str, beta: object) -> float:
     check_positive(name, beta)
     return float(beta)  # type: ignore[arg-type]
+
+
+def _check_channel(channel: object, channels: int) -> int:
+    if not isinstance(channel, int) or isinstance(channel, bool) or not 0 <= channel < channels:
+        raise ConfigError(f"channel must be an integer in [0, {channels}); got {channel!r}")
+    return channel
 
 
 def _pair(name: str, value: object, low: int) -> tuple[int, int]:
@@ -164,6 +182,18 @@ class DeepHNN(nn.Module):
             p = torch.einsum("cpn,bcn->bcp", L, xi).softmax(dim=-1)  # (B, C, P)
             xi = torch.einsum("cpn,bcp->bcn", self.patterns, p)  # (B, C, N)
         return xi
+
+    def as_hopfield(self, channel: int = 0) -> ModernHopfield:
+        """The modern Hopfield network channel ``channel`` iterates (Sec. 4.1).
+
+        ``ModernHopfield(X_c, beta_c)`` (a detached snapshot): :meth:`recall` is ``iterations``
+        of its ``update``, and :meth:`loop_logits` is ``beta_c X_c`` times that state.
+
+        Raises:
+            ConfigError: for a channel outside ``[0, channels)``.
+        """
+        c = _check_channel(channel, self.channels)
+        return ModernHopfield(self.patterns[c].detach(), beta=float(self.beta[c].detach()))
 
     @torch.no_grad()
     def set_patterns(self, patterns: Tensor) -> None:
@@ -327,6 +357,17 @@ class ConvHNN2d(nn.Module):
             logits = F.conv2d(logits.softmax(dim=1), weight)  # (B, C_out, H', W')
         return logits + self.bias.view(1, -1, 1, 1)
 
+    def as_hopfield(self) -> ModernHopfield:
+        """The modern Hopfield network every patch runs (Sec. 4.3).
+
+        ``ModernHopfield(Xbar, beta)`` with ``Xbar`` ``(C_out, C_in kh kw)`` the flattened
+        kernels, on flattened patches (``F.unfold``'s layout): the logits of :meth:`forward`
+        at a pixel are ``beta Xbar xi_T + b`` with ``xi_T`` ``iterations`` updates of its
+        patch. A detached snapshot.
+        """
+        flat = self.patterns.detach().reshape(self.out_channels, -1)  # (C_out, C_in kh kw)
+        return ModernHopfield(flat, beta=float(self.beta.detach()))
+
     def reconstruct(self, logits: Tensor) -> Tensor:
         """Recalled image ``sum over patches of X softmax(logits)`` (Sec. 4.3).
 
@@ -464,6 +505,18 @@ class VHNN(nn.Module):
         for _ in range(self.iterations):
             xi = self.step(xi, stochastic=noisy, generator=generator)
         return xi
+
+    def as_hopfield(self, channel: int = 0) -> ModernHopfield:
+        """The modern Hopfield network channel ``channel`` iterates without noise (Sec. 4.4).
+
+        ``ModernHopfield(X_c, beta_c)`` (a detached snapshot): in eval mode (or with
+        ``stochastic=False``) :meth:`forward` is ``iterations`` of its ``update``.
+
+        Raises:
+            ConfigError: for a channel outside ``[0, channels)``.
+        """
+        c = _check_channel(channel, self.channels)
+        return ModernHopfield(self.patterns[c].detach(), beta=float(self.beta[c].detach()))
 
     @torch.no_grad()
     def set_patterns(self, patterns: Tensor) -> None:

@@ -46,6 +46,7 @@ of an ``N x P`` matrix; we keep batch-first rows). For a state ``xi`` in ``R^N``
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,9 +58,11 @@ from torch import Tensor, nn
 from hopfield_lab.core.dynamics import HopfieldModel, as_batch
 from hopfield_lab.errors import ConfigError, check_choice, check_positive
 from hopfield_lab.solvers.fixed_point import fixed_point
+from hopfield_lab.solvers.options import FixedPointOptions
 from hopfield_lab.solvers.result import SolverResult
 
 __all__ = [
+    "RETRIEVE_DEFAULT",
     "BetaSelection",
     "EnergyBounds",
     "ModernHopfield",
@@ -67,6 +70,12 @@ __all__ = [
     "select_beta",
     "solve_u_minus_log_u",
 ]
+
+
+RETRIEVE_DEFAULT = FixedPointOptions(tol=1e-6)
+"""Default solver of :meth:`ModernHopfield.retrieve`: Picard, relative residual 1e-6, 100 steps."""
+
+_OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(FixedPointOptions))
 
 
 @dataclass(frozen=True)
@@ -519,38 +528,41 @@ class ModernHopfield(HopfieldModel):
         return torch.cdist(x, self.patterns).argmin(dim=1)
 
     def retrieve(
-        self,
-        query: Tensor,
-        *,
-        method: str = "picard",
-        tol: float = 1e-6,
-        max_iter: int = 100,
-        **solver_kwargs: Any,
+        self, query: Tensor, options: FixedPointOptions | None = None, **kwargs: Any
     ) -> SolverResult:
-        """Run the update to a fixed point from ``query``.
+        """Run the update to a fixed point from ``query`` (memory retrieval).
+
+        ``fixed_point(self.update, query, options)`` with two defaults this model knows:
+        rows are independent (``batch_independent=True``: only unconverged rows are
+        updated), and Anderson with the residual safeguard is given the energy as ``merit``:
+        accepted accelerated steps never raise ``E``, so it settles where Picard's descent
+        does instead of in a saddle (metastable mixture). Pass ``merit=None`` as a keyword to
+        opt out.
 
         Args:
             query: ``(B, N)`` or ``(N,)`` initial states (corrupted patterns).
-            method: fixed-point method (``picard``, ``damped``, ``anderson``). Anderson is
-                safeguarded by the energy by default (``merit=self.energy``): accepted
-                accelerated steps never raise ``E``, so it settles where Picard's descent
-                does instead of in a saddle; pass ``merit=None`` for the plain safeguard.
-            tol: relative residual tolerance. max_iter: maximal updates.
-            **solver_kwargs: forwarded to :func:`~hopfield_lab.solvers.fixed_point`
-                (e.g. ``record_trajectory=True``, ``energy=model.energy``).
+            options: the solver; default ``FixedPointOptions(tol=1e-6)`` (Picard, relative
+                residual 1e-6, 100 updates).
+            **kwargs: option changes (``method="anderson"``, ``tol=...``, ``merit=None``) and
+                :func:`~hopfield_lab.solvers.fixed_point`'s per-call arguments
+                (``record_trajectory=True``, ``energy=model.energy``, ``on_divergence``).
 
         Returns:
             SolverResult; ``x`` has the query's batch shape ``(B, N)``.
+
+        Raises:
+            ConfigError: for a badly shaped query or invalid options.
         """
         x, _ = as_batch(query, self.state_dim, name="query")
-        solver_kwargs.setdefault("batch_independent", True)  # rows of the update do not interact
-        if method == "anderson":
-            solver_kwargs.setdefault("merit", self.energy)  # accepted steps descend E
-        return fixed_point(
-            self.update,
-            x,
-            method=method,
-            tol=tol,
-            max_iter=max_iter,
-            **solver_kwargs,
-        )
+        changes = {k: v for k, v in kwargs.items() if k in _OPTION_FIELDS}
+        per_call = {k: v for k, v in kwargs.items() if k not in _OPTION_FIELDS}
+        opts = FixedPointOptions.of(RETRIEVE_DEFAULT if options is None else options, **changes)
+        if (
+            "merit" not in changes
+            and opts.merit is None
+            and opts.method == "anderson"
+            and opts.safeguard == "residual"
+        ):
+            opts = opts.replace(merit=self.energy)  # accepted steps descend E
+        per_call.setdefault("batch_independent", True)  # rows of the update do not interact
+        return fixed_point(self.update, x, opts, **per_call)

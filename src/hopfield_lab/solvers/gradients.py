@@ -23,24 +23,28 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from hopfield_lab.errors import check_choice, check_int, check_positive
-from hopfield_lab.solvers.fixed_point import FIXED_POINT_METHODS, fixed_point
+from hopfield_lab.errors import ConfigError, check_choice
+from hopfield_lab.solvers.fixed_point import fixed_point
+from hopfield_lab.solvers.options import FixedPointOptions
 from hopfield_lab.solvers.result import SolverResult
 
-__all__ = ["GRADIENT_MODES", "solve_fixed_point"]
+__all__ = ["ADJOINT_DEFAULT", "GRADIENT_MODES", "GradMode", "solve_fixed_point"]
 
 GRADIENT_MODES = ("implicit", "unrolled")
+GradMode = Literal["implicit", "unrolled"]
+
+ADJOINT_DEFAULT = FixedPointOptions(method="picard", max_iter=30, tol=1e-8)
+"""Default options of the adjoint solve: recurrent backprop (Picard), 30 iterations, rel. 1e-8."""
 
 
 def solve_fixed_point(
     f: Callable[[Tensor], Tensor],
     x0: Tensor,
+    options: FixedPointOptions | None = None,
     *,
-    grad: Literal["implicit", "unrolled"] = "implicit",
-    backward_method: str = "picard",
-    backward_max_iter: int = 30,
-    backward_tol: float = 1e-8,
-    **solver_kwargs: Any,
+    grad: GradMode = "implicit",
+    backward: FixedPointOptions | None = None,
+    **kwargs: Any,
 ) -> SolverResult:
     """Solve ``x = f(x)`` and make ``result.x`` differentiable w.r.t. ``f``'s parameters.
 
@@ -48,30 +52,35 @@ def solve_fixed_point(
         f: step function; its parameters (closures, module weights) receive gradients.
         x0: initial state ``(B, ...)``; it receives no gradient under ``grad="implicit"``
             (the fixed point does not depend on it).
+        options: the forward solver (:class:`~hopfield_lab.solvers.FixedPointOptions`);
+            default ``FixedPointOptions()``.
         grad: ``"implicit"`` (recurrent backprop on the adjoint fixed point) or
             ``"unrolled"`` (backprop through every forward iteration).
-        backward_method: solver for the adjoint fixed point (``picard``, ``damped``,
-            ``anderson``). Default "picard" (recurrent backprop).
-        backward_max_iter: adjoint iterations (the DEQ paper uses 8/16/24 for 3/5/7 layers).
-        backward_tol: relative tolerance of the adjoint solve; it stops early below it.
-        **solver_kwargs: forwarded to :func:`fixed_point` for the forward solve.
+        backward: options of the adjoint solve ``y = g + J^T y`` (any method; the DEQ paper
+            uses Picard with 8/16/24 iterations for 3/5/7 layers); it stops early below its
+            tolerance. Default :data:`ADJOINT_DEFAULT` (Picard, 30 iterations, rel. 1e-8).
+            Its ``merit`` and ``full_iterations`` are ignored.
+        **kwargs: forwarded to :func:`fixed_point` for the forward solve (per-call arguments
+            such as ``record_residuals`` and ``on_divergence``, or option changes).
 
     Returns:
         SolverResult whose ``x`` carries the graph. Under ``implicit``, ``stats`` gets
         ``backward_steps`` (max adjoint iterations over the batch) after each backward pass.
 
     Raises:
-        ConfigError: unknown ``grad`` or backward settings.
+        ConfigError: unknown ``grad`` or bad options.
     """
     check_choice("grad", grad, GRADIENT_MODES)
-    check_choice("backward_method", backward_method, FIXED_POINT_METHODS)
-    check_int("backward_max_iter", backward_max_iter, 1)
-    check_positive("backward_tol", backward_tol)
+    if backward is None:
+        backward = ADJOINT_DEFAULT
+    elif not isinstance(backward, FixedPointOptions):
+        raise ConfigError(f"backward must be a FixedPointOptions; got {type(backward).__name__}")
+    back_opts = backward.replace(merit=None, full_iterations=False)
     if grad == "unrolled" or not torch.is_grad_enabled():
-        return fixed_point(f, x0, **solver_kwargs)
+        return fixed_point(f, x0, options, **kwargs)
 
     with torch.no_grad():
-        result = fixed_point(f, x0.detach(), **solver_kwargs)
+        result = fixed_point(f, x0.detach(), options, **kwargs)
     z_star = result.x.detach().requires_grad_(True)
     z = f(z_star)  # re-attaches theta: one step at the fixed point
     if not z.requires_grad:
@@ -95,15 +104,7 @@ def solve_fixed_point(
             return g + vjp
 
         with torch.no_grad():
-            back = fixed_point(
-                step,
-                g,
-                method=backward_method,
-                tol=backward_tol,
-                max_iter=backward_max_iter,
-                damping=0.5 if backward_method == "damped" else 0.0,
-                record_residuals=True,
-            )
+            back = fixed_point(step, g, back_opts, record_residuals=True)
         stats["backward_steps"] = int(back.n_steps.max())
         if back.final_residual is not None:
             stats["backward_residual"] = float(back.final_residual.max())

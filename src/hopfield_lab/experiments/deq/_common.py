@@ -44,7 +44,7 @@ import math
 import statistics
 import time
 import typing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ from torch import Tensor
 
 from hopfield_lab.data import load_mnist
 from hopfield_lab.errors import ConfigError, check_choice
-from hopfield_lab.models.layered import LayeredHopfield, SolverSettings
+from hopfield_lab.models.layered import DEQSettings, LayeredHopfield
 from hopfield_lab.runs import atomic_write_json, read_json
 from hopfield_lab.solvers.fixed_point import SAFEGUARDS, fixed_point
 from hopfield_lab.training import CHECKPOINT_NAME, TrainConfig, fit
@@ -96,7 +96,7 @@ class ModelSpec:
     """One configuration of Table 2: Hopfield kind, update scheme, solver, damping."""
 
     kind: str
-    update: str
+    scheme: str
     solver: str
     damping: float
 
@@ -113,15 +113,18 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
-def settings_for(model: str, depth: int, tol: float = 1e-4, **extra: Any) -> SolverSettings:
-    """The paper's solver settings for ``model`` at ``depth`` layers (App. F, sweep.py)."""
+def settings_for(model: str, depth: int, tol: float = 1e-4, **extra: Any) -> DEQSettings:
+    """The paper's solver settings for ``model`` at ``depth`` layers (App. F, sweep.py);
+    ``extra`` changes DEQSettings or solver fields (e.g. ``safeguard``)."""
     check_choice("model", model, tuple(MODELS))
     check_choice("depth", depth, tuple(ARCHITECTURES))
     spec = MODELS[model]
     scale = int((depth // 2) / (1.0 - spec.damping))
-    return SolverSettings(
-        update=spec.update,
-        solver=spec.solver,
+    plain = "damped" if spec.damping > 0 else "picard"
+    method = "anderson" if spec.solver == "anderson" else plain
+    return DEQSettings.of(
+        scheme=spec.scheme,
+        method=method,
         damping=spec.damping,
         max_iter=40 * scale,
         backward_max_iter=8 * scale,
@@ -149,7 +152,7 @@ def split_variant(name: str) -> tuple[str, str | None]:
 def cost_per_iteration(model: str, inner_iters: int = 10) -> int:
     """State updates per DEQ iteration: ``2 inner_iters`` for the CHN even-odd, else 1."""
     spec = MODELS[split_variant(model)[0]]
-    return 2 * inner_iters if (spec.kind == "chn" and spec.update == "even_odd") else 1
+    return 2 * inner_iters if (spec.kind == "chn" and spec.scheme == "even_odd") else 1
 
 
 @functools.lru_cache(maxsize=2)
@@ -163,12 +166,12 @@ def _subset(x: Tensor, y: Tensor, n: int) -> tuple[Tensor, Tensor]:
     return (x, y) if n <= 0 or n >= len(x) else (x[:n], y[:n])
 
 
-def _loss_fn(settings: SolverSettings) -> Any:
+def _loss_fn(settings: DEQSettings) -> Any:
     def loss_fn(module: torch.nn.Module, batch: tuple[Tensor, ...]) -> tuple[Tensor, dict]:
         m = typing.cast(LayeredHopfield, module)
         xb, yb = batch
         res = m.solve(xb, settings, record_residuals=False)
-        out = m.readout(res.x, settings.update)  # (B, 10)
+        out = m.readout(res.x, settings.scheme)  # (B, 10)
         target = torch.nn.functional.one_hot(yb, m.n_out).to(out.dtype)
         loss = 0.5 * ((out - target) ** 2).sum() / len(xb)
         return loss, {"forward_steps": float(res.n_steps.double().mean())}
@@ -176,7 +179,7 @@ def _loss_fn(settings: SolverSettings) -> Any:
     return loss_fn
 
 
-def _tracked_solve(m: LayeredHopfield, settings: SolverSettings, x: Tensor) -> tuple[Any, Tensor]:
+def _tracked_solve(m: LayeredHopfield, settings: DEQSettings, x: Tensor) -> tuple[Any, Tensor]:
     """Full-budget solve recording hopdeq's relative residuals of successive map outputs.
 
     Returns:
@@ -184,30 +187,18 @@ def _tracked_solve(m: LayeredHopfield, settings: SolverSettings, x: Tensor) -> t
         ``r_t = |s_{t+1} - s_t| / |s_{t+1}|``, ``s_t = (1 - d) f(x_t) + d x_t`` the output of
         the damped map at iteration ``t`` (hopdeq's ``track_states``, see the module doc).
     """
-    full = replace(settings, full_iterations=True)
-    f, z0 = m.step_fn(x, full.update)
-    d = full.damping
+    view = m.bind(x, settings.scheme)
+    opts = settings.options_for(view).replace(stop="rel", full_iterations=True)
+    d = opts.damping
     outs: list[Tensor] = []
 
     def tracked(z: Tensor) -> Tensor:
-        g = f(z)
+        g = view.update(z)
         outs.append(g if d == 0.0 else (1.0 - d) * g + d * z)
         return g
 
     res = fixed_point(
-        tracked,
-        z0,
-        method=full.method,
-        tol=full.tol,
-        stop="rel",
-        max_iter=full.max_iter,
-        damping=d,
-        window=full.window,
-        lam=full.lam,
-        safeguard=full.safeguard,
-        full_iterations=True,
-        record_residuals=False,
-        on_divergence="flag",
+        tracked, view.initial_state(), opts, record_residuals=False, on_divergence="flag"
     )
     s = torch.stack(outs)  # (T, B, D)
     r = torch.linalg.vector_norm(s.diff(dim=0), dim=-1) / torch.linalg.vector_norm(s[1:], dim=-1)
@@ -222,7 +213,7 @@ def _first_below(r: Tensor, tol: float) -> Tensor:
 
 @torch.no_grad()
 def _evaluate(
-    m: LayeredHopfield, settings: SolverSettings, x: Tensor, y: Tensor, cell: dict[str, Any]
+    m: LayeredHopfield, settings: DEQSettings, x: Tensor, y: Tensor, cell: dict[str, Any]
 ) -> dict[str, Any]:
     """Accuracy, iterations (hopdeq's count), timing and residual histograms on the test set."""
     dev = next(m.parameters()).device
@@ -230,15 +221,15 @@ def _evaluate(
     steps, correct, converged = [], 0, 0
     n_resid = cell["n_resid"]
     lo, hi, nb = LOG_RES_RANGE
-    hist = torch.zeros(settings.max_iter - 1, nb, dtype=torch.long)
+    hist = torch.zeros(settings.solver.max_iter - 1, nb, dtype=torch.long)
     first: dict[float, list[Tensor]] = {t: [] for t in TOLERANCES}
     for i in range(0, len(x), 1000):
         xb = x[i : i + 1000].to(dev)
         res, r = _tracked_solve(m, settings, xb)
-        t_first = _first_below(r, settings.tol)
+        t_first = _first_below(r, settings.solver.tol)
         steps.append(t_first)
-        converged += int((r < settings.tol).any(0).sum())
-        pred = m.readout(res.x, settings.update).argmax(1).cpu()
+        converged += int((r < settings.solver.tol).any(0).sum())
+        pred = m.readout(res.x, settings.scheme).argmax(1).cpu()
         correct += int((pred == y[i : i + 1000]).sum())
         if i < n_resid:  # residual density and iterations per tolerance (Figs. 3-4)
             rr = r[:, : n_resid - i]  # (T - 1, b)

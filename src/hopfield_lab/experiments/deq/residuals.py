@@ -44,7 +44,7 @@ converges.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,7 @@ from hopfield_lab.experiments.deq._common import (
     train_and_evaluate,
 )
 from hopfield_lab.experiments.deq.table2 import HAM_ORDER, PAPER
-from hopfield_lab.models.layered import LayeredHopfield, SolverSettings, sync_two_cycle_example
+from hopfield_lab.models.layered import DEQSettings, LayeredHopfield, sync_two_cycle_example
 from hopfield_lab.runs import RunDir, Table, cell_filename, run_cells
 from hopfield_lab.training.loop import CHECKPOINT_NAME
 
@@ -231,10 +231,10 @@ def _two_cycle(run_dir: RunDir) -> dict[str, Any]:
     """App. E problem 1 on an example: the synchronous residual stalls, even-odd converges."""
     model, x = sync_two_cycle_example()
     with torch.no_grad():
-        rs = model.solve(x, SolverSettings(update="sync", tol=1e-12, max_iter=60))
-        re = model.solve(x, SolverSettings(update="even_odd", tol=1e-12, max_iter=60))
+        rs = model.solve(x, DEQSettings.of(scheme="sync", tol=1e-12, max_iter=60))
+        re = model.solve(x, DEQSettings.of(scheme="even_odd", tol=1e-12, max_iter=60))
         traj = model.solve(
-            x, SolverSettings(update="sync", tol=1e-12, max_iter=12), record_trajectory=True
+            x, DEQSettings.of(scheme="sync", tol=1e-12, max_iter=12), record_trajectory=True
         ).trajectory
     assert rs.residuals is not None and re.residuals is not None and traj is not None
     fig, ax = plt.subplots(figsize=(5, 3.4))
@@ -290,20 +290,18 @@ def _energy(config: ResidualsConfig, cells: dict, run_dir: RunDir) -> dict[str, 
     out: dict[str, Any] = {}
     fig, ax = plt.subplots(figsize=(5, 3.4))
     with torch.no_grad():
-        ux = model.input_drive(x)
-        for update in ("sync", "even_odd"):
-            st = replace(settings_for("HAM", 3), update=update, full_iterations=True)
-            f, z0 = model.step_fn(x, update)
-            z, energies = z0, []
-            for _ in range(st.max_iter):
-                z = f(z)
-                full = z if update == "sync" else model.full_from_eo(z, ux)
-                energies.append(model.energy(full, x))
+        for scheme in ("sync", "even_odd"):
+            st = settings_for("HAM", 3).replace(scheme=scheme)
+            view = model.bind(x, scheme)
+            z, energies = view.initial_state(), []
+            for _ in range(st.solver.max_iter):
+                z = view.update(z)
+                energies.append(view.energy(z))
             e = torch.stack(energies)  # (T, B)
             rises = (e[1:] > e[:-1] + 1e-9 * e[:-1].abs().clamp_min(1.0)).double()
-            out[f"energy_rise_rate_{update}"] = float(rises.mean())
+            out[f"energy_rise_rate_{scheme}"] = float(rises.mean())
             rel = (e - e[-1]).mean(1).clamp_min(1e-16)
-            ax.semilogy(range(1, len(rel) + 1), rel.numpy(), label=update)
+            ax.semilogy(range(1, len(rel) + 1), rel.numpy(), label=scheme)
     ax.set(
         xlabel="iteration",
         ylabel="mean E(s_n) - E(s_T)",

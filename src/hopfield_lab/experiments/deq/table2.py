@@ -278,7 +278,7 @@ def _base_row(config: Table2Config, model: str) -> str:
 
 def _sync_twin(config: Table2Config, row: str, model: str) -> str | None:
     """The synchronous row with the same solver as an even-odd row (``None`` otherwise)."""
-    if MODELS[model].update != "even_odd":
+    if MODELS[model].scheme != "even_odd":
         return None
     twin = row.replace("-EO", "")
     return f"CHN ({config.epochs} epochs)" if twin == "CHN" else twin  # the CHN's final row
