@@ -351,3 +351,55 @@ def test_jacobian_norms_differentiable_in_parameters(gen) -> None:
     (closed,) = torch.autograd.grad(jacobian_norms(m, traj).sum(), m.patterns)
     (auto,) = torch.autograd.grad(jacobian_norms(UpdateOnly(m.update), traj).sum(), m.patterns)
     torch.testing.assert_close(auto, closed)
+
+
+# ------------------------------------------------------------------------------ issue 10
+def test_finite_step_jacobian_T_through_the_step_size(gen) -> None:
+    """The contract's jacobian is d update / dx = (1 - a) I + a J_T; the diagnostics that
+    need J_T take the step size a (or model.jacobian_T) and compute what they did before."""
+    from hopfield_lab.models import FiniteStepHopfield
+
+    torch.manual_seed(0)
+    model = FiniteStepHopfield(8, 5, activation="tanh", beta=2.0, a=0.5, K=3).double()
+    traj = model.trajectory(torch.randn(6, 8, generator=gen, dtype=D)).detach()
+    exact = torch.stack([model.jacobian_T_norm(v) for v in traj[:-1]]).detach()  # (K, B)
+    with torch.no_grad():
+        torch.testing.assert_close(jacobian_norms(model, traj, a=model.a), exact)
+        torch.testing.assert_close(jacobian_norms(model.jacobian_T, traj), exact)
+        step = jacobian_norms(model, traj)  # |(1 - a) I + a J_T|_2 = (1 - a) + a |J_T|_2
+        torch.testing.assert_close(step, (1 - model.a) + model.a * exact)
+        bound = product_bound(model, traj)
+        torch.testing.assert_close(bound, product_bound(model.jacobian_T, traj, model.a))
+        check = check_product_bound(model, model, traj[0], eps=1e-6, steps=3)
+        assert check["fraction"] == 1.0
+    with pytest.raises(ConfigError, match="a must be 1 for a model"):
+        product_bound(model, traj, model.a)  # would damp twice
+
+
+def test_batch_jacobian_matches_per_sample_autograd(gen) -> None:
+    from hopfield_lab.analysis import batch_jacobian
+
+    w = torch.randn(5, 5, generator=gen, dtype=D)
+    x = torch.randn(4, 5, generator=gen, dtype=D)
+
+    def f(v):
+        return torch.tanh(v @ w) * v
+
+    torch.testing.assert_close(batch_jacobian(f)(x), autograd_jacobian(f)(x))
+
+
+def test_distance_ratio_on_a_bound_model_pairs_rows_with_their_inputs(gen) -> None:
+    from hopfield_lab.models import LayeredHopfield
+
+    torch.manual_seed(0)
+    m = LayeredHopfield([5, 4, 3]).double()
+    view = m.bind(torch.rand(3, 5, generator=gen, dtype=D))
+    x0 = torch.randn(3, view.state_dim, generator=gen, dtype=D)
+    u = torch.randn(3, 2, view.state_dim, generator=gen, dtype=D)
+    with torch.no_grad():
+        rho = distance_ratio(view, x0, eps=1e-4, steps=3, directions=u)  # (4, 3, 2)
+        for j in range(2):
+            uj = u[:, j] / u[:, j].norm(dim=1, keepdim=True)
+            ref, pert = rollout(view, x0, 3), rollout(view, x0 + 1e-4 * uj, 3)
+            d = (pert - ref).norm(dim=-1)
+            torch.testing.assert_close(rho[:, :, j], d / d[0])

@@ -334,3 +334,36 @@ def test_vhnn_gradients_stay_finite_when_softmax_saturates(gen: torch.Generator)
     v(x, stochastic=True, generator=gen).sum().backward()
     for name, p in v.named_parameters():
         assert p.grad is not None and bool(torch.isfinite(p.grad).all()), name
+
+
+def test_as_hopfield_views_are_the_networks_the_layers_iterate(gen: torch.Generator) -> None:
+    """Issue 10: the layers are not models; as_hopfield gives the ModernHopfield they run."""
+    deep = DeepHNN(3, 2, 6, deep=2, iterations=3, beta=0.6).double()
+    x = torch.randn(4, 3, 6, generator=gen, dtype=torch.float64)
+    rec, logits = deep.recall(x), deep.loop_logits(x)
+    for c in range(3):
+        view = deep.as_hopfield(c)
+        xi = x[:, c]
+        for _ in range(3):
+            xi = view.update(xi)
+        torch.testing.assert_close(rec[:, c], xi)
+        torch.testing.assert_close(logits[:, c], view.beta * xi @ view.patterns.T)
+    conv = ConvHNN2d(2, 4, 2, iterations=2, beta=0.7).double()
+    img = torch.randn(3, 2, 4, 5, generator=gen, dtype=torch.float64)
+    view = conv.as_hopfield()
+    xi = F.unfold(img, 2).transpose(1, 2).reshape(-1, 8)  # (3 L, C_in kh kw) patches
+    for _ in range(2):
+        xi = view.update(xi)
+    expect = (0.7 * xi @ view.patterns.T + conv.bias.detach()).view(3, -1, 4).transpose(1, 2)
+    torch.testing.assert_close(conv(img).flatten(2), expect)
+    vh = VHNN(2, 4, 6, iterations=2, beta=0.9).double().eval()
+    q = torch.randn(5, 2, 6, generator=gen, dtype=torch.float64)
+    out = vh(q)
+    for c in range(2):
+        view = vh.as_hopfield(c)
+        torch.testing.assert_close(out[:, c], view.update(view.update(q[:, c])))
+    assert not deep.as_hopfield(0).patterns.requires_grad  # a snapshot, not the trained tensor
+    with pytest.raises(ConfigError, match="channel"):
+        deep.as_hopfield(3)
+    with pytest.raises(ConfigError, match="channel"):
+        vh.as_hopfield(-1)

@@ -9,6 +9,7 @@ import torch
 
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.models import ModernHopfield
+from hopfield_lab.solvers import FixedPointOptions, fixed_point
 
 D = torch.float64
 
@@ -129,6 +130,25 @@ def test_energy_safeguarded_anderson_settles_where_picard_does(gen) -> None:
 
     assert agree(safe) == 1.0 and agree(plain) < 0.9
     assert safe.n_steps.double().mean() < pic.n_steps.double().mean()
+
+
+def test_retrieve_takes_fixed_point_options(gen) -> None:
+    """One options dataclass: an options object and keyword changes give the same solve."""
+    m = ModernHopfield(torch.randn(30, 16, generator=gen, dtype=D), beta=0.3)
+    q = torch.randn(16, 16, generator=gen, dtype=D)
+    opts = FixedPointOptions(method="anderson", tol=1e-10, max_iter=5000)
+    a = m.retrieve(q, opts)
+    b = m.retrieve(q, method="anderson", tol=1e-10, max_iter=5000)
+    torch.testing.assert_close(a.x, b.x)
+    assert torch.equal(a.n_steps, b.n_steps)
+    direct = fixed_point(m.update, q, opts, merit=m.energy, batch_independent=True)
+    torch.testing.assert_close(a.x, direct.x)
+    plain = m.retrieve(q, opts, merit=None)  # opt out of the energy merit
+    ref = fixed_point(m.update, q, opts, batch_independent=True)
+    torch.testing.assert_close(plain.x, ref.x)
+    assert m.retrieve(q).method == "picard"  # default: Picard, tol 1e-6
+    with pytest.raises(ConfigError, match="options must be a FixedPointOptions"):
+        m.retrieve(q, {"method": "anderson"})  # type: ignore[arg-type]
 
 
 # --- chapter 3 analysis: bounds, CCCP, Jacobian bound, error bound, spheres, beta rule ----------

@@ -35,7 +35,45 @@ Rules:
   returns a :class:`BoundModel`, a view that speaks this same contract with the input drive
   precomputed (parameters shared with the parent, so gradients reach it).
 
-The families and what they offer are tabulated in ``README.md`` and ``DESIGN.md``.
+Families (``tests/test_model_contract.py`` checks each through the generic API):
+
+=======================  ==========  ===========  ===============  =============  ======
+family                   energy      update       vector_field     jacobian       input
+=======================  ==========  ===========  ===============  =============  ======
+``BinaryHopfield``       yes         parallel     none             none (spins)   -
+``ModernHopfield``       yes         CCCP step    ``update - x``   closed form    -
+``FiniteStepHopfield``   yes         damped step  ``T(v) - v``     closed form    -
+``LayeredHopfield``      bound       bound        bound            bound          ``x``
+``LayeredView`` sync     Eq. 3 / 1   Eq. 6 / 5    Eq. 4 / 2        closed form    bound
+``LayeredView`` e-o      Eq. 3 / 1   Eq. 10 / 7   HAM only         HAM closed     bound
+=======================  ==========  ===========  ===============  =============  ======
+
+The chapter-4 layers (``DeepHNN``, ``ConvHNN2d``, ``VHNN``) are network layers, not models;
+their ``as_hopfield(...)`` is the ``ModernHopfield`` they iterate.
+
+Vocabulary for running dynamics (one name per idea):
+
+* ``update(x)`` / ``vector_field(t, x)``: one step of the map / the flow (the contract).
+* :func:`~hopfield_lab.solvers.fixed_point` ``(model.update, x0, FixedPointOptions(...))``,
+  :func:`~hopfield_lab.solvers.integrate` ``(model.vector_field, x0, t)`` and
+  :func:`~hopfield_lab.analysis.rollout` ``(model, x0, K)``: the generic ways to run any
+  model; the first two return a :class:`~hopfield_lab.solvers.SolverResult`, ``rollout`` the
+  ``(K+1, B, N)`` states.
+* ``retrieve(query, options)`` (``ModernHopfield``) and ``solve(x, settings)``
+  (``LayeredHopfield``) are ``fixed_point`` with what the model knows (independent rows and
+  the energy as Anderson's merit; the bound input, the zero initial state, the scheme and
+  implicit gradients). The names differ because the argument does: a query is the initial
+  state of an autonomous memory; an input drives the dynamics from a fixed initial state.
+  Both return a ``SolverResult`` and take :class:`~hopfield_lab.solvers.FixedPointOptions`
+  (the layered model inside its ``DEQSettings``).
+* ``FiniteStepHopfield.trajectory(x, K)`` is ``rollout(model, x, K)`` with the network's own
+  ``K`` as default (the states its forward pass visits).
+* ``BinaryHopfield.run(s0, dynamics=...)`` runs a Markov chain (sequential or Glauber sweeps,
+  parallel steps) and returns a ``BinaryRun``. It is the one other result type, on purpose: a
+  chain at ``T > 0`` never converges and has no residual or tolerance; what it records is
+  sweeps, Mattis overlaps, 2-cycles of parallel dynamics, settling sweeps and the temperature.
+* ``forward(x)``: the model as a network layer (``nn.Module``): logits of the finite-step
+  classifier, the layered model's output layer at equilibrium; one ``update`` by default.
 """
 
 from __future__ import annotations
@@ -243,6 +281,12 @@ class BoundModel(HopfieldModel):
         self.parent = parent
         self.state_dim = int(state_dim)
         self.batch = int(batch)
+
+    def _overrides(self, name: str) -> bool:
+        # BoundModel.jacobian is the generic autograd default, not a subclass's own Jacobian
+        if name == "jacobian" and type(self).jacobian is BoundModel.jacobian:
+            return False
+        return super()._overrides(name)
 
     def rows(self, drive: Tensor, x: Tensor) -> Tensor:
         """The rows of a per-input tensor ``drive`` ``(B, ...)`` that go with states ``x``.

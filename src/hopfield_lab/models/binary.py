@@ -85,6 +85,11 @@ Order = Literal["permutation", "uniform"]
 class BinaryRun:
     """Outcome of :meth:`BinaryHopfield.run`.
 
+    Not a :class:`~hopfield_lab.solvers.SolverResult`, on purpose: a Markov chain is not a
+    solver (at ``T > 0`` it never converges and has no residual or tolerance); it records
+    sweeps, overlaps, 2-cycles and the temperature. The deterministic parallel map is also
+    the contract's ``update``, so ``fixed_point(model.update, s0)`` and ``rollout`` apply.
+
     Attributes:
         states: final states, ``(R, N)``.
         energies: energies ``L(s)`` at the recorded sweeps, ``(T_rec, R)``.

@@ -47,6 +47,17 @@ Theorem 3 (App. D): with ``psi(s) = s / rho'(s)``, a CHN equilibrium satisfies
 ``u = rho~(u) W + b + rho~(psi(x)) U`` with the effective non-linearity
 ``rho~ = rho o psi^{-1}`` and the input preprocessing ``x -> psi(x)``. See
 :func:`effective_activation`, :func:`chn_to_ham` and :func:`check_theorem3`.
+
+In the model contract (:mod:`hopfield_lab.core.dynamics`) the model is input-driven:
+``model.bind(x, scheme)`` is a :class:`LayeredView` with the energy, update, flow and Jacobian
+above on the DEQ state of the scheme, and :meth:`LayeredHopfield.solve` is ``fixed_point`` on
+that view with :class:`DEQSettings` (a :class:`~hopfield_lab.solvers.FixedPointOptions` plus
+the scheme and the gradient mode). Stability and the energy: at an equilibrium the Hessian of
+``E`` is congruent to ``I - J`` (``J`` the synchronous map's Jacobian; for the HAM
+``grad^2 E = D - D W D`` with ``D = diag(rho'(s))`` and ``J = W D``, for the CHN
+``grad^2 E = I - J``), so an equilibrium is a local minimum of ``E`` exactly when every
+eigenvalue of ``J`` is below 1: the equilibria the flow leaves are the saddles of ``E``. Hence
+Anderson's residual safeguard takes the energy as its merit by default.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ Protocol (App. F and hopdeq's ``sweep.py``):
   extrapolation ``x~`` when ``|g_last - x~| / |x~| < |g_last - x_last| / |x_last|``, else take
   the Picard step), which produced the paper's numbers; a cell's ``safeguard`` picks another
   rule, and an evaluated model named ``"HAM-DEQ@residual"`` runs HAM-DEQ's solver with the
-  foundation's rule (decaying residual bound, history restarts), which accepts far more
+  foundation's rule (decaying residual bound, history restarts, the model's energy as merit:
+  :class:`~hopfield_lab.models.layered.DEQSettings`), which accepts far more
   extrapolations (column ``rejected`` of ``hopfield-lab bench deq-anderson-vs-torchdeq``) and
   needs fewer iterations (see :mod:`hopfield_lab.experiments.deq.table2`). Our Tikhonov term
   is relative to the mean of diag(F F^T), hopdeq's 1e-10 is absolute;

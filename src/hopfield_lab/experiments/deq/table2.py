@@ -44,10 +44,12 @@ Measured quick profile (``hopfield-lab run deq-table2 --profile quick``; 1 seed,
 shared weights): iterations HAM 13.55, HAM-DEQ 10.80, HAM-EO 9.00, HAM-EO-DEQ 7.32 (paper
 11.9, 9.9, 8.0, 6.6): the paper's order; speedups 1.25x, 1.51x, 1.85x (paper 1.2x, 1.5x,
 1.8x); test accuracy 97.04-97.08% (paper 97.9%, gap 0.83). With our residual safeguard:
-HAM-DEQ 8.88 (1.53x), HAM-EO-DEQ 6.54 (2.07x). Wall time per forward solve (batch 64,
-stopping at the criterion): HAM 31.6 ms, HAM-EO 23.1 ms (0.73x); HAM-DEQ 67.7 ms with the
-paper's safeguard (its 61 unconverged test samples keep the batch running to the budget),
-30.5 ms with ours.
+HAM-DEQ 8.88 (1.53x), HAM-EO-DEQ 6.54 (2.07x) (measured before the residual rule took the
+HAM energy as its merit, issue 10; on the demo profile that moved HAM-EO-DEQ's residual row
+from 7.59 to 7.82 iterations and left every other row unchanged). Wall time per forward
+solve (batch 64, stopping at the criterion): HAM 31.6 ms, HAM-EO 23.1 ms (0.73x); HAM-DEQ
+67.7 ms with the paper's safeguard (its 61 unconverged test samples keep the batch running to
+the budget), 30.5 ms with ours.
 
 Paper's numbers (Table 2; iterations, speedup, accuracy %)::
 
