@@ -150,16 +150,17 @@ def test_curvature_scales_as_one_over_length(gen):
 
 
 def test_curvature_matches_closed_form_jacobians_along_model_trajectories(gen):
-    """a = J_f v by jvp equals (J - I) v from each family's closed-form Jacobian."""
+    """a = J_f v by jvp equals (J - I) v from each family's closed-form Jacobian (of the
+    undamped map whose relaxation is the flow: the update for modern, J_T for finite-step)."""
     modern = ModernHopfield(torch.randn(8, 12, generator=gen, dtype=D), beta=2.0)
     finite = FiniteStepHopfield(d=12, N=16, activation="tanh", K=3).to(D)
-    for model in (modern, finite):
+    for model, jac in ((modern, modern.jacobian), (finite, finite.jacobian_T)):
         x0 = torch.randn(5, 12, generator=gen, dtype=D)
         res = integrate(model.vector_field, x0, torch.linspace(0, 2, 21, dtype=D), method="rk4")
         states = res.trajectory.reshape(-1, 12)  # (21 * 5, 12)
         with torch.no_grad():
             v = model.vector_field(0.0, states)
-            a = ((model.jacobian(states) - torch.eye(12, dtype=D)) @ v.unsqueeze(-1)).squeeze(-1)
+            a = ((jac(states) - torch.eye(12, dtype=D)) @ v.unsqueeze(-1)).squeeze(-1)
         want = _closed_form_kappa(v, a).reshape(21, 5)
         got = curvature(model, res)  # the model's vector_field, the result's times
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
