@@ -12,11 +12,14 @@ every family by ``tests/test_model_contract.py``).
 * :mod:`~hopfield_lab.models.finite_step`: K-step residual Hopfield layers (finite-step paper);
 * :mod:`~hopfield_lab.models.layered`: layered HAM and CHN networks as DEQs, synchronous and
   even-odd schemes (DEQ paper); input-driven: ``model.bind(x, scheme)`` is the dynamical
-  system.
+  system;
+* :mod:`~hopfield_lab.models.idp`: input-driven-plasticity networks and two-timescale
+  sequential retrieval (IDP papers); input-driven: ``model.bind(u)``.
 """
 
 from hopfield_lab.models.binary import BinaryHopfield, BinaryRun
 from hopfield_lab.models.finite_step import FiniteStepHopfield
+from hopfield_lab.models.idp import ClassicInputHopfield, IDPHopfield, SequentialIDP
 from hopfield_lab.models.layered import DEQSettings, LayeredHopfield, LayeredView
 from hopfield_lab.models.layers import VHNN, ConvexReducer, ConvHNN2d, ConvOptions, DeepHNN
 from hopfield_lab.models.modern import BetaSelection, EnergyBounds, ModernHopfield, select_beta
@@ -26,6 +29,7 @@ __all__ = [
     "BetaSelection",
     "BinaryHopfield",
     "BinaryRun",
+    "ClassicInputHopfield",
     "ConvHNN2d",
     "ConvOptions",
     "ConvexReducer",
@@ -33,8 +37,10 @@ __all__ = [
     "DeepHNN",
     "EnergyBounds",
     "FiniteStepHopfield",
+    "IDPHopfield",
     "LayeredHopfield",
     "LayeredView",
     "ModernHopfield",
+    "SequentialIDP",
     "select_beta",
 ]

@@ -15,6 +15,7 @@ from hopfield_lab.solvers.options import (
     safeguard_rule,
 )
 from hopfield_lab.solvers.result import SolverResult, flat_norm
+from hopfield_lab.solvers.sde import SDE_METHODS, brownian_increments, euler_maruyama
 
 __all__ = [
     "ADAPTIVE_METHODS",
@@ -24,9 +25,12 @@ __all__ = [
     "GRADIENT_MODES",
     "ODE_METHODS",
     "SAFEGUARDS",
+    "SDE_METHODS",
     "FixedPointOptions",
     "GradMode",
     "SolverResult",
+    "brownian_increments",
+    "euler_maruyama",
     "fixed_point",
     "flat_norm",
     "integrate",

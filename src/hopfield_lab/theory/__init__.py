@@ -4,10 +4,13 @@
   stability, the transition at ``beta J = 1`` and the susceptibility (Sec. 2.2.1).
 * :mod:`~hopfield_lab.theory.hopfield_mixtures`: the low-load free energy of the Hopfield model
   (Theorem 2.3), symmetric mixture states, their Hessian and stability thresholds (Sec. 2.2.2).
+* :mod:`~hopfield_lab.theory.idp`: IDP networks' equilibria and thresholds, and the saliency map
+  ``Z' = kappa (1 - 1/Z)`` of two-timescale sequential retrieval (IDP papers).
 
 Everything is float64 numpy; nothing here imports models, experiments or the CLI.
 """
 
+from hopfield_lab.theory import idp
 from hopfield_lab.theory.curie_weiss import (
     CurieWeissSolution,
     bisect,
@@ -53,6 +56,7 @@ __all__ = [
     "hopfield_free_energy",
     "hopfield_gradient",
     "hopfield_hessian",
+    "idp",
     "mixture_critical_temperature",
     "mixture_eigenvalues",
     "mixture_free_energy",
