@@ -197,8 +197,9 @@ def test_classic_energy_and_input(X) -> None:
     W0 = W0 - torch.diag(torch.diag(W0))
     x = torch.randn(3, N, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
     assert torch.allclose(view.vector_field(0, x), model.psi(x) @ W0 - x + u, atol=1e-13)
-    res = integrate(view.vector_field, x, torch.linspace(0, 10, 201), step_size=0.01,
-                    energy=view.energy)  # fmt: skip
+    res = integrate(
+        view.vector_field, x, torch.linspace(0, 10, 201), step_size=0.01, energy=view.energy
+    )
     assert float((res.energies[1:] - res.energies[:-1]).max()) <= 1e-10
 
 

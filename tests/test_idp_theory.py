@@ -11,8 +11,12 @@ from hopfield_lab.errors import ConfigError
 from hopfield_lab.theory import idp
 
 # --------------------------------------------------------------------------- T1: fixed points
-SPEC_T1 = [(4.0, 2.0, 2.0, 0.6931), (4.5, 3.0, 1.5, 1.0986), (5.0, 3.6180, 1.3820, 1.2859),
-           (6.0, 4.7321, 1.2679, 1.5544)]  # fmt: skip
+SPEC_T1 = [
+    (4.0, 2.0, 2.0, 0.6931),
+    (4.5, 3.0, 1.5, 1.0986),
+    (5.0, 3.6180, 1.3820, 1.2859),
+    (6.0, 4.7321, 1.2679, 1.5544),
+]
 
 
 @pytest.mark.parametrize(("kappa", "zp", "zm", "T"), SPEC_T1)
@@ -120,8 +124,9 @@ def test_t4_every_orbit_collapses_below_critical_gain(kappa) -> None:
 def test_t5_dwell_and_cumulative_times() -> None:
     o = idp.orbit(2.0, 5.0, 6)
     assert np.allclose(o.dwell_times, np.log(o.Z))
-    assert np.allclose(o.dwell_times[:6], [0.6931, 0.9163, 1.0986, 1.2040, 1.2528, 1.2730],
-                       atol=1e-4)  # fmt: skip
+    assert np.allclose(
+        o.dwell_times[:6], [0.6931, 0.9163, 1.0986, 1.2040, 1.2528, 1.2730], atol=1e-4
+    )
     p = idp.p_sequence(2.0, 5.0, 7)
     assert np.allclose(o.entry_times, np.log(p[1:7]), rtol=1e-12)
     assert np.allclose(idp.cumulative_times(o.Z), np.log(p), rtol=1e-12)
@@ -160,8 +165,9 @@ def test_existence_thresholds() -> None:
     gamma = 10.0
     c = idp.equilibrium_amplitude(0.5, "tanh", gamma)
     assert c == pytest.approx(0.5 * math.tanh(gamma * c), rel=1e-13) and c > 0.49
-    assert np.allclose(idp.equilibrium_amplitude(np.array([0.5, 1.0, 2.5]), "hardtanh"),
-                       [0.0, 1.0, 2.5])  # fmt: skip
+    assert np.allclose(
+        idp.equilibrium_amplitude(np.array([0.5, 1.0, 2.5]), "hardtanh"), [0.0, 1.0, 2.5]
+    )
     assert not idp.is_stable(0, [0.9, 0.1])  # below the existence threshold
     assert idp.is_stable(0, [1.5, 1e6], "hardtanh")  # saturated: any competitor allowed
     assert math.isinf(idp.stability_threshold(1.5, "hardtanh"))

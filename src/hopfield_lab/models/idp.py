@@ -947,7 +947,8 @@ class SequentialIDP(HopfieldModel):
                 leave the memory subspace). Default 1e-3 (spec).
             seed: seed of the noise generator (None: torch's global RNG). Default 0.
             replicas: number of replicas ``B``; None runs one (or one per ``Z0``/``kappa``
-                entry when those are sequences) and, when one, drops the batch dimension.
+                entry when those are sequences); with None, a scalar ``Z0``, a single gain and
+                no ``z0``, the batch dimension is dropped from the result.
             z0: initial joint state ``(B, N + P)`` instead of :meth:`initial_state`.
             record_every: slow time between records (> 0). Default 0.002.
             record_states: keep ``x`` at every record. Default True.
@@ -1061,7 +1062,12 @@ class SequentialIDP(HopfieldModel):
         M = torch.stack(rec_m)  # (T, B, P)
         A = torch.stack(rec_a)  # (T, B, P)
         events = sequence_events(times.numpy(), M.double().numpy(), A.double().numpy(), threshold)
-        squeeze = replicas is None and B == 1
+        squeeze = (
+            replicas is None
+            and z0 is None
+            and self.n_kappa is None
+            and isinstance(Z0, (int, float))
+        )
         traj = torch.stack(rec_x) if record_states else None
         if squeeze:
             M, A = M[:, 0], A[:, 0]

@@ -18,7 +18,12 @@ xi_mu^T`` and orthogonal ``+-1`` memories. For odd ``psi`` [D]:
 * well depth ``E(c xi_mu) = N (-alpha_mu psi(c)^2 / 2 + G(c))`` with ``G(z) = z psi(z) -
   int_0^z psi``; Hard Tanh: ``N (1 - alpha_mu) / 2`` (a larger saliency, a deeper well [A]);
 * the confusion state ``x = 0`` is globally asymptotically stable when ``max_mu |alpha_mu|
-  psi'(0) < 1`` (the map ``x -> W psi(x)`` is then a contraction) [A, D].
+  psi'(0) < 1`` (the map ``x -> W psi(x)`` is then a contraction) [A, D];
+* with noise ``sigma dB`` and ``N -> inf`` [D]: the drive ``W psi(x) = sum_nu alpha_nu m_nu
+  xi_nu`` depends on ``x`` only through the overlaps, so near a retrieved memory each
+  ``x_i = c xi_mu,i + OU(rate 1)`` with stationary spread ``s = sigma / sqrt(2)``, and
+  ``c = alpha_mu E[psi(c + s Z)]``, ``m_mu = E[psi(c + s Z)]`` (:func:`noisy_well`); the
+  classic network is the case ``alpha = 1``.
 
 **Model 2** (spec Sec. 2-3). With the fast dynamics settled (``eps -> 0``), the saliency with
 which memory ``t`` is entered obeys the map [A]
@@ -46,6 +51,7 @@ models, experiments or the CLI.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -69,6 +75,8 @@ __all__ = [
     "is_stable",
     "map_derivative",
     "map_fixed_points",
+    "noisy_activation_mean",
+    "noisy_well",
     "orbit",
     "orbit_closed_form",
     "p_sequence",
@@ -261,6 +269,87 @@ def confusion_is_stable(
     if a.size == 0 or not np.all(np.isfinite(a)):
         raise ConfigError(f"alpha must be a non-empty finite array; got {alpha!r}")
     return bool(np.abs(a).max() < existence_threshold(activation, gamma))
+
+
+_HERMITE_NODES = 96
+
+
+@functools.cache
+def _hermite() -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Hermite (probabilists') nodes and weights normalised to a N(0, 1) expectation."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(_HERMITE_NODES)
+    return nodes, weights / math.sqrt(2.0 * math.pi)
+
+
+def noisy_activation_mean(
+    z: float | np.ndarray,
+    sigma: float,
+    activation: IDPActivation = "tanh",
+    gamma: float = 1.0,
+) -> float | np.ndarray:
+    """``E[psi(z + s Z)]`` with ``Z ~ N(0, 1)`` and ``s = sigma / sqrt(2)``, the stationary
+    spread of a rate-1 Ornstein-Uhlenbeck coordinate driven by ``sigma dB`` (Gauss-Hermite
+    quadrature, 96 nodes; exact ``psi(z)`` for ``sigma = 0``).
+
+    Raises:
+        ConfigError: ``sigma < 0``, bad activation.
+    """
+    _check_activation(activation, gamma)
+    if not math.isfinite(sigma) or sigma < 0:
+        raise ConfigError(f"sigma must be a finite number >= 0; got {sigma!r}")
+    zz = np.asarray(z, dtype=np.float64)
+    if sigma == 0:
+        return _as_out(_psi(zz, activation, gamma))
+    nodes, weights = _hermite()
+    s = sigma / math.sqrt(2.0)
+    vals = _psi(zz[..., None] + s * nodes, activation, gamma)  # (..., nodes)
+    return _as_out(vals @ weights)
+
+
+def noisy_well(
+    alpha: float, sigma: float, activation: IDPActivation = "tanh", gamma: float = 1.0
+) -> tuple[float, float]:
+    """Amplitude and overlap of a retrieved memory under noise ``sigma`` (mean field, [D]).
+
+    The largest root of ``c = alpha E[psi(c + s Z)]``, ``s = sigma / sqrt(2)``, and the
+    overlap ``m = E[psi(c + s Z)]`` that the memory keeps (``|m|`` of a simulation, time
+    averaged, for large ``N`` and orthogonal memories). ``(0, 0)`` when noise (or a small
+    saliency) leaves only the confusion state. ``sigma = 0`` gives
+    :func:`equilibrium_amplitude` and ``psi(c)``. The classic network ``W_0 = X^T X / N`` is
+    ``alpha = 1``.
+
+    Args:
+        alpha: saliency of the memory (the classic network: 1).
+        sigma: noise amplitude per neuron (>= 0).
+        activation, gamma: the activation.
+
+    Returns:
+        ``(c, m)``.
+
+    Raises:
+        ConfigError: ``sigma < 0``, non-finite ``alpha``, bad activation.
+    """
+    if not math.isfinite(alpha):
+        raise ConfigError(f"alpha must be finite; got {alpha!r}")
+    if alpha <= 0:
+        return 0.0, 0.0
+    grid = np.linspace(0.0, float(alpha), 801)[1:]
+    g = alpha * np.asarray(noisy_activation_mean(grid, sigma, activation, gamma)) - grid
+    pos = np.nonzero(g > 0)[0]
+    if pos.size == 0:
+        return 0.0, 0.0
+    lo = float(grid[pos[-1]])
+    hi = float(grid[pos[-1] + 1]) if pos[-1] + 1 < grid.size else float(alpha)
+    for _ in range(200):  # g(lo) > 0 >= g(hi)
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        if alpha * float(noisy_activation_mean(mid, sigma, activation, gamma)) - mid > 0:
+            lo = mid
+        else:
+            hi = mid
+    c = 0.5 * (lo + hi)
+    return c, float(noisy_activation_mean(c, sigma, activation, gamma))
 
 
 # ------------------------------------------------------------------------------ the map

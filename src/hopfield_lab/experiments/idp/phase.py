@@ -1,0 +1,257 @@
+"""E8: the (kappa, Z0) collapse phase diagram, coloured by the memories retrieved (spec E8, T3, T4).
+
+Command::
+
+    hopfield-lab run idp-phase --profile demo     # seconds
+    hopfield-lab run idp-phase --profile quick    # a few minutes on 2 CPU cores
+    hopfield-lab run idp-phase --profile paper    # a finer grid, eps = 0.002
+
+Theory [A, D]: for ``kappa >= 4`` the sequence is sustained iff ``Z0 > Z_-(kappa)`` (the basin
+edge) and collapses otherwise; for ``kappa < 4`` it always collapses. With an open chain of
+``P`` memories the map predicts ``min(n_retrieved, P)`` retrievals
+(:func:`hopfield_lab.theory.idp.retrieved_count`).
+
+Simulation: :class:`~hopfield_lab.models.idp.SequentialIDP` ([P] slow law), every grid point
+``(kappa, Z0)`` one replica of a single batch (per-replica gains and initial saliencies),
+``P`` Hadamard memories of length 64, ``dt = 0.01``, ``sigma = 1e-3``; a replica's count is
+its retrievals (the initial memory included) before the confusion state.
+
+What the quick profile tests (9 x 12 grid, eps = 0.005, P = 8): the fraction of grid points
+whose simulated count equals the map's (disagreements sit next to the basin edge ``Z_-``,
+where the finite-eps upward bias of Z lets a few orbits survive that the map collapses), and
+the sustained region against ``Z0 > Z_-``. Numbers in ``results.json`` and
+``tables/headline``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+import torch
+
+from hopfield_lab.errors import ConfigError
+from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.fields import (
+    Config,
+    Increasing,
+    Min,
+    NonEmpty,
+    NonNegative,
+    Positive,
+    Seed,
+)
+from hopfield_lab.experiments.idp._common import memories
+from hopfield_lab.models.idp import SequentialIDP
+from hopfield_lab.runs import RunDir, Table, comparison_table, run_cells
+from hopfield_lab.runs.plots import figure
+from hopfield_lab.theory import idp as theory
+
+__all__ = ["PhaseConfig", "report", "run"]
+
+
+@dataclass(frozen=True)
+class PhaseConfig(Config):
+    """Config of E8.
+
+    Attributes:
+        kappas: gains of the grid. Z0s: initial saliencies of the grid (> 1).
+        n_units, n_patterns, eps, dt, sigma, seed: the simulation.
+    """
+
+    kappas: Annotated[tuple[float, ...], NonEmpty, Increasing, Positive] = tuple(
+        float(k) for k in np.linspace(3.0, 7.0, 9)
+    )
+    Z0s: Annotated[tuple[float, ...], NonEmpty, Increasing, Positive] = tuple(
+        round(float(z), 4) for z in np.linspace(1.1, 4.0, 12)
+    )
+    n_units: Annotated[int, Min(4)] = 64
+    n_patterns: Annotated[int, Min(2)] = 8
+    eps: Annotated[float, Positive] = 0.005
+    dt: Annotated[float, Positive] = 0.01
+    sigma: Annotated[float, NonNegative] = 1e-3
+    seed: Seed = 0
+
+    def check(self) -> None:
+        if min(self.Z0s) <= 1.0:
+            raise ConfigError(f"Z0s must be > 1 (memory 0 must exist); got {min(self.Z0s)}")
+        if self.n_units & (self.n_units - 1) or self.n_patterns > self.n_units:
+            raise ConfigError("n_units must be a power of 2 >= n_patterns (Hadamard memories)")
+
+
+def _cell(cell: dict[str, Any]) -> dict[str, Any]:
+    X = memories(cell["n_units"], cell["n_patterns"], True, cell["seed"])
+    kk, zz = np.meshgrid(cell["kappas"], cell["Z0s"], indexing="ij")  # (K, Z)
+    P = cell["n_patterns"]
+    longest = max(
+        float(np.sum(theory.orbit(float(z), float(k), P - 1).dwell_times))
+        for k, z in zip(kk.ravel(), zz.ravel(), strict=True)
+    )
+    model = SequentialIDP(X, kappa=kk.ravel().tolist(), eps=cell["eps"])
+    run = model.simulate(
+        Z0=torch.tensor(zz.ravel(), dtype=torch.float64),
+        T=1.2 * longest + 1.0,
+        dt=cell["dt"],
+        sigma=cell["sigma"],
+        seed=cell["seed"],
+        record_every=0.01,
+        record_states=False,
+    )
+    return {
+        "n_retrieved": run.n_retrieved.reshape(kk.shape).tolist(),
+        "collapsed": run.collapsed.reshape(kk.shape).tolist(),
+        "steps": run.steps,
+        "final_time": float(run.times[-1]),
+    }
+
+
+def theory_counts(config: PhaseConfig) -> np.ndarray:
+    """``(K, Z)`` retrievals the map predicts on an open chain of ``n_patterns`` memories."""
+    return np.array(
+        [
+            [theory.retrieved_count(z, k, config.n_patterns) for z in config.Z0s]
+            for k in config.kappas
+        ]
+    )
+
+
+def run(config: PhaseConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
+    """One cell: the whole grid as one batch; agreement with the map's counts."""
+    cell = {
+        "kappas": list(config.kappas),
+        "Z0s": list(config.Z0s),
+        "n_units": config.n_units,
+        "n_patterns": config.n_patterns,
+        "eps": config.eps,
+        "dt": config.dt,
+        "sigma": config.sigma,
+        "seed": config.seed,
+    }
+    sim = run_cells(_cell, {"grid": cell}, run_dir, executor=ctx.executor, progress=ctx.progress)[
+        "grid"
+    ]
+    got = np.asarray(sim["n_retrieved"])
+    want = theory_counts(config)
+    P = config.n_patterns
+    return {
+        "grid_points": int(want.size),
+        "fraction_count_agrees": float(np.mean(got == want)),
+        "fraction_within_one": float(np.mean(np.abs(got - want) <= 1)),
+        "sustained_theory": int(np.sum(want == P)),
+        "sustained_sim": int(np.sum(got == P)),
+        "sustained_both": int(np.sum((want == P) & (got == P))),
+        "steps": sim["steps"],
+    }
+
+
+def _boundary(counts: np.ndarray, Z0s: tuple[float, ...], P: int) -> list[float | None]:
+    """Per gain, the smallest grid Z0 from which the whole chain is retrieved (None if none)."""
+    out: list[float | None] = []
+    for row in counts:
+        full = np.nonzero(row == P)[0]
+        out.append(float(Z0s[full[0]]) if full.size else None)
+    return out
+
+
+def report(config: PhaseConfig, run_dir: RunDir) -> None:
+    """Headline table, per-gain basin edge, and the two phase diagrams side by side."""
+    sim = run_dir.load_cell("grid")
+    res = run_dir.read_results()
+    got = np.asarray(sim["n_retrieved"])
+    want = theory_counts(config)
+    P = config.n_patterns
+    rows: list[tuple[str, float | str | None, float | None, float | None]] = [
+        ("grid points with the map's count (fraction)", 1.0, res["fraction_count_agrees"], None),
+        (
+            "grid points within one memory of the map (fraction)",
+            1.0,
+            res["fraction_within_one"],
+            None,
+        ),
+        (
+            f"grid points retrieving the whole chain (P={P})",
+            res["sustained_theory"],
+            res["sustained_sim"],
+            None,
+        ),
+    ]
+    b_sim = _boundary(got, config.Z0s, P)
+    b_map = _boundary(want, config.Z0s, P)
+    for k, bs, bm in zip(config.kappas, b_sim, b_map, strict=True):
+        zm = theory.map_fixed_points(k)[1]
+        edge = "none (kappa < 4)" if math.isnan(zm) else f"Z_- = {zm:.4g}"
+        rows.append((f"kappa={k:g}: smallest grid Z0 retrieving the chain ({edge})", bm, bs, None))
+    run_dir.save_table(
+        comparison_table(
+            "headline",
+            rows,
+            caption=(
+                f"E8 on a {len(config.kappas)} x {len(config.Z0s)} grid: 'paper' = the map's "
+                f"count min(n_retrieved, P) on an open chain of P = {P}; 'ours' = "
+                f"SequentialIDP ([P] slow law), eps = {config.eps:g}. The map's basin edge is "
+                "Z_-(kappa) (for a finite chain the first grid Z0 that retrieves all P can lie "
+                "a little below Z_-: orbits near Z_- take many steps to collapse)."
+            ),
+        )
+    )
+    counts = Table(
+        "counts",
+        ["kappa", *[f"Z0={z:g}" for z in config.Z0s]],
+        caption="Simulated retrievals (map's in brackets) per grid point.",
+    )
+    for i, k in enumerate(config.kappas):
+        counts.add_row(
+            k, *[f"{int(got[i, j])} ({int(want[i, j])})" for j in range(len(config.Z0s))]
+        )
+    run_dir.save_table(counts)
+    k_fine = np.linspace(min(config.kappas), max(config.kappas), 300)
+    zm_fine = theory.map_fixed_points(k_fine)[1]
+    dk = np.diff(config.kappas).mean() / 2 if len(config.kappas) > 1 else 0.5
+    dz = np.diff(config.Z0s).mean() / 2 if len(config.Z0s) > 1 else 0.5
+    extent = (
+        config.kappas[0] - dk,
+        config.kappas[-1] + dk,
+        config.Z0s[0] - dz,
+        config.Z0s[-1] + dz,
+    )
+    with figure(run_dir, "phase", ncols=2, size=(11.5, 4.4)) as (fig, axes):
+        for ax, data, title in (
+            (axes[0], want, "map: memories retrieved"),
+            (axes[1], got, f"simulation (eps = {config.eps:g})"),
+        ):
+            im = ax.imshow(
+                data.T, origin="lower", aspect="auto", extent=extent, cmap="viridis", vmin=0, vmax=P
+            )
+            ax.plot(k_fine, zm_fine, "w--", lw=1.2, label="Z_-(kappa)")
+            ax.axvline(theory.KAPPA_CRITICAL, color="w", lw=0.8, ls=":")
+            ax.set(xlabel="gain kappa", ylabel="initial saliency Z0", title=title, ylim=extent[2:])
+        axes[0].legend(fontsize=7, loc="upper left")
+        fig.colorbar(im, ax=axes, label="memories retrieved")
+
+
+register(
+    Experiment(
+        name="idp-phase",
+        title="Collapse phase diagram over (kappa, Z0), coloured by memories retrieved (E8)",
+        paper="Betteti, Baggio, Zampieri, arXiv 2603.03201; spec E8",
+        figure="E8: (kappa, Z0) phase diagram",
+        config_cls=PhaseConfig,
+        profiles={
+            "demo": PhaseConfig(
+                kappas=(3.0, 4.5, 6.0), Z0s=(1.15, 2.0, 3.0), n_patterns=4, eps=0.02
+            ),
+            "quick": PhaseConfig(),
+            "paper": PhaseConfig(
+                kappas=tuple(float(k) for k in np.linspace(3.0, 8.0, 21)),
+                Z0s=tuple(round(float(z), 4) for z in np.linspace(1.05, 4.0, 30)),
+                n_patterns=12,
+                eps=0.002,
+            ),
+        },
+        runtime={"demo": "~3 s", "quick": "~3 min (2 CPU cores)", "paper": "~1 h"},
+        run=run,
+        report=report,
+    )
+)
