@@ -255,3 +255,38 @@ def test_bad_memories_and_parameters() -> None:
         InputSchedule(torch.ones(1, 8), (0.0, 1.0), "m")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="targets"):
         mixed_inputs(X, [0, 2])
+
+
+def test_noisy_well_matches_simulation() -> None:
+    """Mean-field overlap of a retrieved memory under noise [D] against Euler-Maruyama:
+    N = 256 orthogonal memories, alpha = (3, 0.5, 0.5, 0.5), tanh, sigma = 0.6."""
+    from hopfield_lab.solvers import euler_maruyama
+    from hopfield_lab.theory import idp as theory
+
+    X = hadamard_patterns(4, 256, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    model = IDPHopfield(X)
+    view = model.bind_saliency([3.0, 0.5, 0.5, 0.5])
+    c, m_star = theory.noisy_well(3.0, 0.6)
+    x0 = (c * X[0]).repeat(8, 1)
+    t = torch.linspace(0.0, 30.0, 61, dtype=torch.float64)
+    res = euler_maruyama(
+        view.vector_field,
+        x0,
+        t,
+        sigma=0.6,
+        dt=0.02,
+        generator=torch.Generator().manual_seed(3),
+        observe=view.overlaps,
+    )
+    m = res.trajectory[20:, :, 0]  # after 10 time units, (41, 8)
+    assert float(m.mean()) == pytest.approx(m_star, abs=0.01)
+    amp = euler_maruyama(
+        view.vector_field,
+        x0,
+        t,
+        sigma=0.6,
+        dt=0.02,
+        generator=torch.Generator().manual_seed(3),
+        observe=lambda x: x @ X[0:1].T / 256,
+    ).trajectory[20:]
+    assert float(amp.mean()) == pytest.approx(c, abs=0.02)

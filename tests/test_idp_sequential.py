@@ -190,3 +190,17 @@ def test_bad_input_names_the_parameter(X, build, match) -> None:
     with pytest.raises(ConfigError, match=match) as err:
         build(X)
     assert "\n" not in str(err.value)
+
+
+def test_benchmark_implementations_agree(monkeypatch) -> None:
+    """The benchmark's NumPy references and the batched simulator end the first dwell with the
+    same saliencies (the closed form up to Euler's error)."""
+    from hopfield_lab.benchmarks.common import TINY_ENV_VAR
+    from hopfield_lab.benchmarks.idp import sequential_idp_vs_numpy
+
+    monkeypatch.setenv(TINY_ENV_VAR, "1")
+    res = sequential_idp_vs_numpy(True, "cpu")
+    assert {r["impl"] for r in res.rows} == {"ours", "numpy dense", "numpy factored"}
+    for r in res.rows:
+        assert r["max_abs_alpha_error"] < 1e-4
+    assert all(v > 0 for v in res.ratios.values())

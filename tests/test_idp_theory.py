@@ -212,3 +212,62 @@ def test_bad_arguments() -> None:
         idp.collapse_amplitude(2.0, 4.0)
     with pytest.raises(ConfigError, match="kappa must be < 4"):
         idp.collapse_step_bound(5.0)
+
+
+# --------------------------------------------------------------------------- noisy wells [D]
+def test_noisy_well_limits_and_monotonicity() -> None:
+    for a in (1.2, 2.0, 3.0):
+        c, m = idp.noisy_well(a, 0.0)
+        assert c == pytest.approx(idp.equilibrium_amplitude(a), rel=1e-12)
+        assert m == pytest.approx(math.tanh(c), rel=1e-12)
+    ms = [idp.noisy_well(2.0, s)[1] for s in (0.0, 0.3, 0.6, 1.0, 1.5)]
+    assert all(np.diff(ms) < 0)
+    assert idp.noisy_activation_mean(0.7, 0.0) == pytest.approx(math.tanh(0.7))
+    # the quadrature against a direct sum over a fine grid
+    s = 0.8 / math.sqrt(2)
+    z = np.linspace(-9, 9, 20001)
+    direct = (
+        np.sum(np.tanh(0.4 + s * z) * np.exp(-z * z / 2)) * (z[1] - z[0]) / math.sqrt(2 * math.pi)
+    )
+    assert idp.noisy_activation_mean(0.4, 0.8) == pytest.approx(direct, rel=1e-10)
+
+
+def test_noisy_well_critical_noise_of_the_classic_network() -> None:
+    """alpha = 1, tanh(10 x): retrieval survives while gamma E[sech^2(gamma s Z)] > 1 (the
+    linear stability of m = 0 in the mean-field equation); noisy_well switches there."""
+    gamma = 10.0
+    z = np.linspace(-12.0, 12.0, 400_001)
+    weights = np.exp(-z * z / 2) * (z[1] - z[0]) / math.sqrt(2 * math.pi)
+
+    def slope(sigma: float) -> float:  # gamma E[sech^2(gamma s Z)], a brute-force integral
+        a = np.abs(gamma * sigma / math.sqrt(2) * z)
+        sech2 = 4 * np.exp(-2 * a) / (1 + np.exp(-2 * a)) ** 2
+        return float(np.sum(weights * gamma * sech2))
+
+    lo, hi = 0.1, 5.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if slope(mid) > 1 else (lo, mid)
+    sigma_c = 0.5 * (lo + hi)
+    assert 1.0 < sigma_c < 1.3
+    # E[psi'] convolved with a Gaussian stays unimodal, so the transition is continuous
+    assert idp.noisy_well(1.0, 0.99 * sigma_c, "tanh", gamma)[1] > 0.05
+    assert idp.noisy_well(1.0, 1.01 * sigma_c, "tanh", gamma) == (0.0, 0.0)
+    below = [idp.noisy_well(1.0, f * sigma_c, "tanh", gamma)[1] for f in (0.9, 0.95, 0.99)]
+    assert all(np.diff(below) < 0)
+
+
+@pytest.mark.parametrize(("act", "gamma"), [("tanh", 1.0), ("tanh", 10.0), ("hardtanh", 1.0)])
+@pytest.mark.parametrize("sigma", [0.05, 0.3, 1.0, 3.0])
+def test_noisy_activation_mean_against_brute_force(act, gamma, sigma) -> None:
+    """Steep tanh(10 x) and the Hard Tanh kinks included (a coarse Gauss-Hermite rule got the
+    steep case wrong by ~1e-2 and invented a retrieval root above the critical noise)."""
+    z = np.linspace(-12.0, 12.0, 1_200_001)
+    w = np.exp(-z * z / 2) * (z[1] - z[0]) / math.sqrt(2 * math.pi)
+    s = sigma / math.sqrt(2)
+    for mu in (-0.7, 0.0, 0.05, 0.4, 1.3):
+        x = mu + s * z
+        psi = np.tanh(gamma * x) if act == "tanh" else np.clip(x, -1, 1)
+        assert idp.noisy_activation_mean(mu, sigma, act, gamma) == pytest.approx(
+            float(np.sum(psi * w)), abs=1e-8
+        )

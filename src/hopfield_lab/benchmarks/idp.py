@@ -26,6 +26,12 @@ per-replica-step costs. The NumPy loops cost exactly ``replicas`` times one repl
 over replicas), so they run ``ref_replicas`` replicas and are compared per replica-step.
 Sizes: full ``5000`` steps, ours with 1, 16, 128 replicas, rounds 5; quick ``2000`` steps,
 replicas 1, 16, 64, rounds 3; tiny ``200`` steps, replicas 1, 4, one round.
+
+Measured (``hopfield-lab bench idp-sequential-vs-numpy --quick``, shared 2-core AMD EPYC, load
+about 7): per replica-step, the dense-W NumPy loop costs 1.2x ours at 1 replica, 13x at 16 and
+23x at 64; the factored NumPy loop 0.77x at 1 replica (NumPy's per-call overhead on 64-vectors
+is below torch's, so a single replica is faster in NumPy), 8.6x at 16 and 14.5x at 64. The gain
+is batching: ours costs about 49 ms per 2000 steps at 1 replica and 170 ms at 64.
 """
 
 from __future__ import annotations

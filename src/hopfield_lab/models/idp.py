@@ -79,6 +79,7 @@ __all__ = [
     "SuccessorLaw",
     "check_memories",
     "mixed_inputs",
+    "sequence_events",
     "successor_matrix",
 ]
 
@@ -659,8 +660,8 @@ class SequenceRun:
     """What :meth:`SequentialIDP.simulate` returns.
 
     Series (torch, recorded every ``record_every`` slow-time units) and per-replica events
-    (NumPy, padded with NaN / -1 to the largest number of entries ``K``). With
-    ``replicas=None`` the batch dimension is dropped everywhere.
+    (NumPy, padded with NaN / -1 to the largest number of entries ``K``). For a single run
+    (``replicas=None``, scalar ``Z0``, one gain) the batch dimension is dropped everywhere.
 
     Attributes:
         times: ``(T,)`` slow times ``s = eps t`` of the records.

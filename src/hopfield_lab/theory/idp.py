@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from scipy.special import ndtr
 
 from hopfield_lab.errors import ConfigError, check_choice, check_int, check_positive
 
@@ -271,14 +272,16 @@ def confusion_is_stable(
     return bool(np.abs(a).max() < existence_threshold(activation, gamma))
 
 
-_HERMITE_NODES = 96
+_Z_RANGE = 9.0  # |Z| <= 9 holds all but 2e-19 of the Gaussian mass
 
 
 @functools.cache
-def _hermite() -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Hermite (probabilists') nodes and weights normalised to a N(0, 1) expectation."""
-    nodes, weights = np.polynomial.hermite_e.hermegauss(_HERMITE_NODES)
-    return nodes, weights / math.sqrt(2.0 * math.pi)
+def _trapezoid_nodes(h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform nodes on ``[-9, 9]`` and trapezoid weights for a N(0, 1) expectation."""
+    n = 2 * math.ceil(_Z_RANGE / h) + 1
+    z = np.linspace(-_Z_RANGE, _Z_RANGE, n)
+    w = np.exp(-0.5 * z * z) * (z[1] - z[0]) / math.sqrt(2.0 * math.pi)
+    return z, w
 
 
 def noisy_activation_mean(
@@ -288,8 +291,13 @@ def noisy_activation_mean(
     gamma: float = 1.0,
 ) -> float | np.ndarray:
     """``E[psi(z + s Z)]`` with ``Z ~ N(0, 1)`` and ``s = sigma / sqrt(2)``, the stationary
-    spread of a rate-1 Ornstein-Uhlenbeck coordinate driven by ``sigma dB`` (Gauss-Hermite
-    quadrature, 96 nodes; exact ``psi(z)`` for ``sigma = 0``).
+    spread of a rate-1 Ornstein-Uhlenbeck coordinate driven by ``sigma dB``.
+
+    Hard Tanh in closed form (with ``a = (-1 - z) / s``, ``b = (1 - z) / s``: ``1 - Phi(b) -
+    Phi(a) + z (Phi(b) - Phi(a)) + s (phi(a) - phi(b))``); ``tanh(gamma x)`` by the trapezoid
+    rule on ``|Z| <= 9`` with step ``min(0.25, 0.5 / (gamma s))``, which resolves the steepest
+    tanh (the rule converges geometrically for this analytic integrand: about 1e-9 relative).
+    ``sigma = 0`` gives ``psi(z)``.
 
     Raises:
         ConfigError: ``sigma < 0``, bad activation.
@@ -300,9 +308,15 @@ def noisy_activation_mean(
     zz = np.asarray(z, dtype=np.float64)
     if sigma == 0:
         return _as_out(_psi(zz, activation, gamma))
-    nodes, weights = _hermite()
     s = sigma / math.sqrt(2.0)
-    vals = _psi(zz[..., None] + s * nodes, activation, gamma)  # (..., nodes)
+    if activation == "hardtanh":
+        a, b = (-1.0 - zz) / s, (1.0 - zz) / s
+        Pa, Pb = ndtr(a), ndtr(b)
+        pdf_a = np.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+        pdf_b = np.exp(-0.5 * b * b) / math.sqrt(2.0 * math.pi)
+        return _as_out(1.0 - Pb - Pa + zz * (Pb - Pa) + s * (pdf_a - pdf_b))
+    nodes, weights = _trapezoid_nodes(min(0.25, 0.5 / (gamma * s)))
+    vals = np.tanh(gamma * (zz[..., None] + s * nodes))  # (..., nodes)
     return _as_out(vals @ weights)
 
 

@@ -149,15 +149,31 @@ def schedule_cell(cell: dict[str, Any]) -> dict[str, Any]:
 
 
 def summarize(cell: dict[str, Any]) -> dict[str, Any]:
-    """Per-window fraction on target, target overlap (mean, std) and theory of one cell."""
-    on = np.asarray(cell["on_target"], dtype=float)  # (J, S)
+    """Per-window fraction on target, target overlap and theory of one cell.
+
+    ``m_compare`` is what the theory's overlap describes: where the theory says the target well
+    keeps a retrieved state (``theory_m >= RETRIEVAL_THRESHOLD``), the mean ``|m_target|`` over
+    the trials that ended on the target (``scope = "retrieved trials"``; all trials if none
+    did); where it says retrieval is lost or the state is a mixture, the mean over all trials.
+    """
+    on = np.asarray(cell["on_target"], dtype=bool)  # (J, S)
     wm = np.asarray(cell["window_end_m"])  # (J, S, P)
     tg = np.asarray(cell["window_targets"])
     m_t = wm[np.arange(len(tg)), :, tg]  # (J, S)
+    compare, compare_std, scope = [], [], []
+    for j, m_star in enumerate(cell["theory_m"]):
+        pick = on[j] if m_star >= RETRIEVAL_THRESHOLD and on[j].any() else np.ones_like(on[j])
+        vals = m_t[j, pick]
+        compare.append(float(vals.mean()))
+        compare_std.append(float(vals.std(ddof=1)) if vals.size > 1 else None)
+        scope.append("retrieved trials" if m_star >= RETRIEVAL_THRESHOLD else "all trials")
     return {
         "fraction": on.mean(1).tolist(),
         "m_target": m_t.mean(1).tolist(),
         "m_target_std": m_t.std(1, ddof=1).tolist() if m_t.shape[1] > 1 else [None] * len(tg),
+        "m_compare": compare,
+        "m_compare_std": compare_std,
+        "scope": scope,
         "theory_m": cell["theory_m"],
         "fraction_all": float(on.mean()),
     }

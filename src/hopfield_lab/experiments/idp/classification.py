@@ -22,12 +22,15 @@ keeps under noise ``sigma`` (:func:`hopfield_lab.theory.idp.noisy_well`: ``c = a
 E[psi(c + s Z)]``, ``s = sigma / sqrt(2)``; the classic network is ``alpha = 1``, and with a
 constant input the input dominates: ``mean_i xi_i E[psi(u_i + s Z)]``).
 
-What the quick profile tests (N = 1024, 16 trials, sigma = 8): the IDP ends on the target in
-every window of every trial (theory: fraction 1) with ``|m_target|`` within 0.01 of the noisy-
-well overlap; the classic network with a pulsed input keeps no memory at this noise
+What the quick profile tests (N = 1024, 16 trials, sigma = 8): the IDP network ends on the
+target in every window of every trial (theory: fraction 1) with ``|m_target|`` within 0.01 of
+the noisy-well overlap; the classic network with a pulsed input keeps no memory at this noise
 (theory ``m* = 0``), and with a constant input sits in a mixture whose overlap matches the
-input-dominated prediction within 0.05 and stays below the retrieval threshold. Measured
-numbers are in the run's ``results.json`` and ``tables/headline``.
+input-dominated prediction within 0.05 and stays below the retrieval threshold. Measured:
+IDP 48/48 windows on target, ``|m_target|`` 0.9987-0.9994 against 0.9996-1.0 (largest gap
+0.001); classic pulsed 0/48 (``|m| = 0.02-0.03``); classic constant 0/48 with overlaps 0.52,
+0.57, 0.60 against 0.518, 0.572, 0.594 (largest gap 0.007). Runtime: about 40 s wall (12 s
+CPU) on the shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -131,7 +134,11 @@ def run(config: ClassificationConfig, run_dir: RunDir, ctx: RunContext) -> dict[
         out[f"{name}_theory_m"] = s["theory_m"]
     idp = summarize(cells["model=idp"])
     out["idp_max_gap_m_target"] = float(
-        np.max(np.abs(np.asarray(idp["m_target"]) - np.asarray(idp["theory_m"])))
+        np.max(np.abs(np.asarray(idp["m_compare"]) - np.asarray(idp["theory_m"])))
+    )
+    mix = summarize(cells["model=classic-constant"])
+    out["classic-constant_max_gap_m_target"] = float(
+        np.max(np.abs(np.asarray(mix["m_compare"]) - np.asarray(mix["theory_m"])))
     )
     return out
 
@@ -159,10 +166,10 @@ def report(config: ClassificationConfig, run_dir: RunDir) -> None:
             )
             rows.append(
                 (
-                    f"{label}: |m_target| at window end {j}",
+                    f"{label}: |m_target| at window end {j} ({s['scope'][j]})",
                     m_star,
-                    s["m_target"][j],
-                    s["m_target_std"][j],
+                    s["m_compare"][j],
+                    s["m_compare_std"][j],
                 )
             )
     run_dir.save_table(
@@ -214,7 +221,7 @@ register(
             "quick": ClassificationConfig(),
             "paper": ClassificationConfig(trials=50),
         },
-        runtime={"demo": "~5 s", "quick": "~1 min (2 CPU cores)", "paper": "~3 min"},
+        runtime={"demo": "~5 s", "quick": "~40 s (12 s CPU)", "paper": "~2 min"},
         run=run,
         report=report,
     )

@@ -18,9 +18,13 @@ its target (fraction 1 for the IDP network), with the mean-field overlap of a re
 under noise (:func:`hopfield_lab.theory.idp.noisy_well`) for ``|m_target|``.
 
 What the quick profile tests (16 trials): after the glitch (window [10, 15)) every IDP trial is
-back on memory 0 (fraction 1, theory 1) and ends every window on its target; the classic
-network with pulses ends on no target at this noise (theory ``m* = 0``). Numbers in the run's
-``results.json`` and ``tables/headline``.
+on memory 0 (fraction 1, theory 1) and every other window ends on its target. Measured: the
+IDP network ends all 16 trials of every window but the glitch on the target, with ``|m_target|``
+within 0.002 of the noisy-well overlap 0.9996; during the 2-unit glitch it never reaches
+memory 1 (0 of 16: it stays in memory 0's well, which is what corrects the glitch; no theory
+value is given there). The classic network ends no trial on a target (pulsed: ``|m| ~ 0.04``
+against ``m* = 0``; constant: a mixture at 0.51-0.60, within 0.01 of the input-dominated
+prediction). Runtime: about 35 s wall (11 s CPU) on the shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -148,11 +152,24 @@ def report(config: GlitchConfig, run_dir: RunDir) -> None:
         for j, inp in enumerate(config.order):
             span = f"[{edges[j]:g}, {edges[j + 1]:g})"
             m_star = s["theory_m"][j]
-            frac = 1.0 if name == "idp" else (0.0 if m_star < RETRIEVAL_THRESHOLD else None)
+            frac: float | None = (
+                1.0 if name == "idp" else (0.0 if m_star < RETRIEVAL_THRESHOLD else None)
+            )
             tag = " (after the glitch)" if j == config.glitch_window else ""
+            if j == config.glitch_window - 1:
+                # the deepest-well argument is about where the state settles; the glitch is
+                # shorter than a noise-driven switch, so no theory value is given for it
+                frac, tag = None, " (the glitch)"
             label = f"{MODEL_LABELS[name]}: u{inp + 1} on {span}{tag}"
             rows.append((f"{label}: fraction on target", frac, s["fraction"][j], None))
-            rows.append((f"{label}: |m_target|", m_star, s["m_target"][j], s["m_target_std"][j]))
+            rows.append(
+                (
+                    f"{label}: |m_target| ({s['scope'][j]})",
+                    m_star,
+                    s["m_compare"][j],
+                    s["m_compare_std"][j],
+                )
+            )
     run_dir.save_table(
         comparison_table(
             "headline",
@@ -161,7 +178,9 @@ def report(config: GlitchConfig, run_dir: RunDir) -> None:
                 "E2 glitch correction: at the end of each window, the fraction of "
                 f"{config.trials} trials on the window's target and its overlap. 'paper' = "
                 "theory (deepest well for the IDP network; 0 where the noisy-well overlap is "
-                f"below {RETRIEVAL_THRESHOLD}; noisy_well overlaps). sigma={config.sigma:g}."
+                f"below {RETRIEVAL_THRESHOLD}; noisy_well overlaps; none for the glitch window, "
+                "which is shorter than a noise-driven switch: ignoring it is the correction). "
+                f"sigma={config.sigma:g}."
             ),
         )
     )
@@ -201,7 +220,7 @@ register(
             "quick": GlitchConfig(),
             "paper": GlitchConfig(trials=50),
         },
-        runtime={"demo": "~5 s", "quick": "~30 s (2 CPU cores)", "paper": "~2 min"},
+        runtime={"demo": "~5 s", "quick": "~35 s (11 s CPU)", "paper": "~2 min"},
         run=run,
         report=report,
     )

@@ -19,11 +19,16 @@ the classic one (its memories are lost, ``m* = 0``, once ``sigma`` exceeds about
 still stable (``psi'(c) max alpha < 1`` holds for every previous target here), so windows 2 and 3
 are a test of noise-driven switching.
 
-What the quick profile tests (16 trials per cell): for ``sigma > 0`` the IDP network ends on
-the target in at least 90% of windows and its ``|m_target|`` matches the noisy-well overlap
-within 0.02; the classic network with pulsed input ends on no target for ``sigma >= 2`` (theory
-``m* = 0``); at ``sigma = 0`` the IDP network misses switches the classic pulsed one makes.
-Numbers in ``results.json`` and ``tables/headline``.
+What the quick profile tests (16 trials per cell, 48 windows): for ``sigma > 0`` the IDP
+network ends on the target in at least 90% of windows and, where it does, its ``|m_target|``
+matches the noisy-well overlap within 0.01; the classic network with pulsed input ends on no
+target for ``sigma >= 2`` (theory ``m* = 0``); at ``sigma = 0`` the IDP network misses switches
+the classic pulsed one makes. Measured: IDP on target in 52%, 96%, 98%, 100% of windows at
+``sigma = 0, 2, 4, 8`` (the misses at 2 and 4 are trials still escaping the previous well when
+the window ends), overlaps within 0.001 of theory; classic pulsed 90% at ``sigma = 0``, then 0%
+(``|m| = 0.03-0.05``); classic constant 0% throughout (a mixture at 0.56-0.57, within 0.005 of
+the input-dominated prediction). Runtime: about 90 s wall (28 s CPU) on the shared 2-core
+machine.
 """
 
 from __future__ import annotations
@@ -123,7 +128,7 @@ def run(config: NoiseConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]
         ]
     gaps = [
         np.abs(
-            np.asarray(summarize(cells[_key("idp", s)])["m_target"])
+            np.asarray(summarize(cells[_key("idp", s)])["m_compare"])
             - np.asarray(summarize(cells[_key("idp", s)])["theory_m"])
         ).max()
         for s in config.sigmas
@@ -149,13 +154,12 @@ def report(config: NoiseConfig, run_dir: RunDir) -> None:
                 frac = 0.0 if m_star < RETRIEVAL_THRESHOLD else None
             label = f"sigma={s:g}, {MODEL_LABELS[name]}"
             rows.append((f"{label}: fraction on target", frac, sm["fraction_all"], None))
-            m_sim = np.asarray(sm["m_target"])
             rows.append(
                 (
-                    f"{label}: mean |m_target|",
+                    f"{label}: mean |m_target| ({sm['scope'][0]})",
                     m_star,
-                    float(m_sim.mean()),
-                    float(m_sim.std(ddof=1)) if m_sim.size > 1 else None,
+                    float(np.mean(sm["m_compare"])),
+                    None,
                 )
             )
     run_dir.save_table(
@@ -184,7 +188,7 @@ def report(config: NoiseConfig, run_dir: RunDir) -> None:
         grid = np.linspace(0.0, max(config.sigmas) * 1.05 + 1e-9, 60)
         for i, name in enumerate(MODELS):
             fracs = [summ[_key(name, s)]["fraction_all"] for s in config.sigmas]
-            m_means = [float(np.mean(summ[_key(name, s)]["m_target"])) for s in config.sigmas]
+            m_means = [float(np.mean(summ[_key(name, s)]["m_compare"])) for s in config.sigmas]
             axes[0].plot(config.sigmas, fracs, "o-", color=f"C{i}", label=MODEL_LABELS[name])
             axes[1].plot(
                 config.sigmas, m_means, "o", color=f"C{i}", label=f"{MODEL_LABELS[name]} (sim)"
@@ -208,7 +212,7 @@ def report(config: NoiseConfig, run_dir: RunDir) -> None:
         )
         axes[1].set(
             xlabel="noise sigma",
-            ylabel="|m_target| at window end",
+            ylabel="|m_target| (retrieved trials where m* >= 0.75)",
             ylim=(0, 1.05),
             title="Target overlap: simulation and mean-field theory",
         )
@@ -228,7 +232,7 @@ register(
             "quick": NoiseConfig(),
             "paper": NoiseConfig(trials=50),
         },
-        runtime={"demo": "~10 s", "quick": "~4 min (2 CPU cores)", "paper": "~12 min"},
+        runtime={"demo": "~10 s", "quick": "~90 s (28 s CPU)", "paper": "~5 min"},
         run=run,
         report=report,
     )
