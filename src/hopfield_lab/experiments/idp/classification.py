@@ -29,7 +29,7 @@ the noisy-well overlap; the classic network with a pulsed input keeps no memory 
 input-dominated prediction within 0.05 and stays below the retrieval threshold. Measured:
 IDP 48/48 windows on target, ``|m_target|`` 0.9987-0.9994 against 0.9996-1.0 (largest gap
 0.001); classic pulsed 0/48 (``|m| = 0.02-0.03``); classic constant 0/48 with overlaps 0.52,
-0.57, 0.60 against 0.518, 0.572, 0.594 (largest gap 0.007). Runtime: about 40 s wall (12 s
+0.57, 0.60 against 0.518, 0.572, 0.594 (largest gap 0.008). Runtime: about 40 s wall (12 s
 CPU) on the shared 2-core machine.
 """
 
