@@ -83,8 +83,11 @@ def test_jacobian_and_energy_grad_match_autograd(X, act, gamma, zero_diag) -> No
 
 def test_bound_batch_mismatch(X) -> None:
     view = IDPHopfield(X).bind_saliency(torch.ones(3, P, dtype=torch.float64))
-    with pytest.raises(ConfigError, match="batch"):
+    with pytest.raises(ConfigError, match="bound to 3 inputs"):
         view.update(torch.zeros(2, N, dtype=torch.float64))
+    # k B rows are k stacked copies of the bound batch (a flattened trajectory)
+    x = torch.randn(6, N, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(view.energy(x)[3:], view.energy(x[3:]))
 
 
 # --------------------------------------------------------------------------- T6 energy
@@ -290,3 +293,47 @@ def test_noisy_well_matches_simulation() -> None:
         observe=lambda x: x @ X[0:1].T / 256,
     ).trajectory[20:]
     assert float(amp.mean()) == pytest.approx(c, abs=0.02)
+
+
+# --------------------------------------------------------------------------- generic API
+def _bound_views(X):
+    torch.manual_seed(0)
+    tanh = IDPHopfield(X, "tanh", 2.0)
+    hard = IDPHopfield(X, "hardtanh", zero_diag=True)
+    u = torch.tensor([2.0, 1.4, 0.5, 1.8], dtype=torch.float64) @ X
+    per_row = torch.tensor([[1.5, 0.3, 2.0, 0.7], [0.2, 1.1, 0.0, 3.0], [2.5, 2.5, 0.1, 0.1],
+                            [1.0, 1.0, 1.0, 1.0]], dtype=torch.float64)  # fmt: skip
+    return {
+        "idp-shared": tanh.bind(u),
+        "idp-per-row": tanh.bind_saliency(per_row),
+        "idp-hardtanh": hard.bind_saliency(per_row),
+        "classic": ClassicInputHopfield(X, "tanh", 1.5).bind(0.3 * u),
+    }
+
+
+@pytest.mark.parametrize("name", ["idp-shared", "idp-per-row", "idp-hardtanh", "classic"])
+def test_bound_views_through_the_generic_api(X, name) -> None:
+    """What tests/test_model_contract.py checks for every family, on the IDP views: rollout,
+    fixed_point, integrate, energy_along (flattened stacked rows), energy descent along the
+    flow, jacobian = autograd of update on the full batch, jacobian_norms."""
+    from hopfield_lab.analysis import energy_along, energy_increase_rate, jacobian_norms, rollout
+
+    view = _bound_views(X)[name]
+    x0 = torch.randn(4, N, dtype=torch.float64, generator=torch.Generator().manual_seed(11))
+    with torch.no_grad():
+        traj = rollout(view, x0, 3)
+        fp = fixed_point(view.update, x0, max_iter=50, on_divergence="flag")
+        flow = integrate(view.vector_field, x0, torch.linspace(0, 3, 31, dtype=torch.float64),
+                         method="rk4", step_size=0.02)  # fmt: skip
+        energies = energy_along(view, flow.trajectory)
+    torch.testing.assert_close(traj[1], view.update(x0))
+    assert bool(torch.isfinite(fp.x).all())
+    torch.testing.assert_close(energies[0], view.energy(x0))
+    assert energy_increase_rate(energies, rtol=1e-10)["rate"] == 0.0
+    assert bool((energies[-1] < energies[0]).all())
+    full = torch.autograd.functional.jacobian(view.update, x0)  # (B, N, B, N)
+    idx = torch.arange(4)
+    torch.testing.assert_close(view.jacobian(x0), full[idx, :, idx, :], rtol=1e-10, atol=1e-12)
+    with torch.no_grad():
+        norms = jacobian_norms(view, traj[:3])
+    assert norms.shape == (2, 4)

@@ -204,3 +204,26 @@ def test_benchmark_implementations_agree(monkeypatch) -> None:
     for r in res.rows:
         assert r["max_abs_alpha_error"] < 1e-4
     assert all(v > 0 for v in res.ratios.values())
+
+
+def test_joint_flow_through_the_generic_api(X) -> None:
+    """The joint (x, alpha) flow: integrate, jacobian = autograd of the field on the full batch,
+    jacobian_norms, and a one-line CapabilityError for energy and update (also generic calls)."""
+    from hopfield_lab.analysis import energy_along, jacobian_norms, rollout
+    from hopfield_lab.solvers import integrate
+
+    model = SequentialIDP(X, kappa=5.0, eps=0.05)
+    z0 = torch.randn(4, 72, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    res = integrate(model.vector_field, z0, torch.linspace(0, 1, 5, dtype=torch.float64),
+                    step_size=0.05)  # fmt: skip
+    assert bool(torch.isfinite(res.x).all())
+    J = model.jacobian(z0)
+    full = torch.autograd.functional.jacobian(lambda v: model.vector_field(0.0, v), z0)
+    idx = torch.arange(4)
+    torch.testing.assert_close(J, full[idx, :, idx, :], rtol=1e-10, atol=1e-12)
+    assert jacobian_norms(model, res.trajectory[:3]).shape == (2, 4)
+    for call in (lambda: model.update(z0), lambda: rollout(model, z0, 2),
+                 lambda: energy_along(model, res.trajectory)):  # fmt: skip
+        with pytest.raises(CapabilityError) as info:
+            call()
+        assert "SequentialIDP" in str(info.value) and "\n" not in str(info.value)

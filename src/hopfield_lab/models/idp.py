@@ -228,9 +228,11 @@ class BoundIDP(BoundModel):
     """An IDP (or classic) network with its input fixed: ``x' = -x + W(alpha) psi(x) + b``.
 
     Made by :meth:`IDPHopfield.bind` / :meth:`IDPHopfield.bind_saliency` (``b = 0``) and
-    :meth:`ClassicInputHopfield.bind` (``alpha = 1``, ``b = u``). ``alpha`` is ``(P,)`` (shared
-    by the batch) or ``(B, P)`` (one per sample, then states must have the same ``B``); so is
-    ``bias``.
+    :meth:`ClassicInputHopfield.bind` (``alpha = 1``, ``b = u``). ``alpha`` is ``(P,)`` (one
+    input shared by every state: ``batch = 1``) or ``(B, P)`` (one input per state row:
+    ``batch = B``); so is ``bias``. States follow the contract's batch rule
+    (:class:`~hopfield_lab.core.BoundModel`): ``B`` rows, or ``k B`` rows read as ``k``
+    stacked copies of the bound batch (how a flattened trajectory is evaluated).
 
     Attributes:
         alpha: the saliencies, precomputed once.
@@ -238,7 +240,10 @@ class BoundIDP(BoundModel):
     """
 
     def __init__(self, parent: _PatternNetwork, alpha: Tensor, bias: Tensor | None) -> None:
-        super().__init__(parent, parent.state_dim)
+        sizes = {t.shape[0] for t in (alpha, bias) if t is not None and t.dim() == 2}
+        if len(sizes) > 1:
+            raise ConfigError(f"alpha and bias must have the same batch; got {sorted(sizes)}")
+        super().__init__(parent, parent.state_dim, sizes.pop() if sizes else 1)
         self.net = parent
         self.alpha = alpha
         self.bias = bias
@@ -246,49 +251,51 @@ class BoundIDP(BoundModel):
     def extra_repr(self) -> str:
         return f"alpha shape={tuple(self.alpha.shape)}, bias={self.bias is not None}"
 
-    def _x(self, x: Tensor) -> Tensor:
+    def _inputs(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """States ``(n, N)`` and the saliencies and bias that go with their rows."""
         xb, _ = as_batch(x, self.state_dim)
-        for name, t in (("alpha", self.alpha), ("bias", self.bias)):
-            if t is not None and t.dim() == 2 and t.shape[0] not in (1, xb.shape[0]):
-                raise ConfigError(
-                    f"the bound {name} has batch {t.shape[0]} but x has batch {xb.shape[0]}"
-                )
-        return xb
+        alpha = self.rows(self.alpha, xb) if self.alpha.dim() == 2 else self.alpha
+        bias = self.bias
+        if bias is not None and bias.dim() == 2:
+            bias = self.rows(bias, xb)
+        return xb, alpha, bias
 
     def update(self, x: Tensor) -> Tensor:
         """``W(alpha) psi(x) + b``: its fixed points are the flow's equilibria. ``(B, N)``."""
-        xb = self._x(x)
-        out = self.net._drive(self.net.psi(xb), self.alpha)
-        return out if self.bias is None else out + self.bias
+        xb, alpha, bias = self._inputs(x)
+        out = self.net._drive(self.net.psi(xb), alpha)
+        return out if bias is None else out + bias
 
     def vector_field(self, t: Tensor | float, x: Tensor) -> Tensor:
         """``x' = -x + W(alpha) psi(x) + b`` (spec Sec. 1). ``(B, N)``."""
-        return self.update(x) - self._x(x)
+        xb, _ = as_batch(x, self.state_dim)
+        return self.update(xb) - xb
 
     def energy(self, x: Tensor) -> Tensor:
         """``E = -1/2 psi^T W psi + sum_i G(x_i) - b^T psi``, ``(B,)``; non-increasing along
         the flow (``dE/dt = -sum_i psi'(x_i) x_i'^2``)."""
-        xb = self._x(x)
+        xb, alpha, bias = self._inputs(x)
         psi = self.net.psi(xb)
-        e = -0.5 * self.net._quadratic(psi, self.alpha) + self.net.lagrangian_term(xb)
-        if self.bias is not None:
-            e = e - (self.bias * psi).sum(-1)
+        e = -0.5 * self.net._quadratic(psi, alpha) + self.net.lagrangian_term(xb)
+        if bias is not None:
+            e = e - (bias * psi).sum(-1)
         return e
 
     def energy_grad(self, x: Tensor) -> Tensor:
         """Closed form ``grad E = psi'(x) * (x - W psi(x) - b) = -psi'(x) * x'``."""
-        xb = self._x(x)
+        xb, _ = as_batch(x, self.state_dim)
         return self.net.act.derivative(xb) * (xb - self.update(xb))
 
     def jacobian(self, x: Tensor) -> Tensor:
         """``d update / dx = W(alpha) diag psi'(x)``: ``(B, N, N)`` (the flow's is this minus I)."""
-        xb = self._x(x)
-        W = self.net._weights(self.alpha)  # (N, N) or (B, N, N)
+        xb, alpha, _ = self._inputs(x)
+        W = self.net._weights(alpha)  # (N, N) or (B, N, N)
         return W * self.net.act.derivative(xb)[:, None, :]  # (B, N, N)
 
     def overlaps(self, x: Tensor) -> Tensor:
         """``m = X psi(x) / N``, ``(B, P)``."""
-        return self.net.overlaps(self._x(x))
+        xb, _ = as_batch(x, self.state_dim)
+        return self.net.overlaps(xb)
 
 
 # ----------------------------------------------------------------------------- inputs
