@@ -30,15 +30,19 @@ from hopfield_lab.analysis import (
     rollout,
 )
 from hopfield_lab.core import CAPABILITIES, HopfieldModel
+from hopfield_lab.data.synthetic import hadamard_patterns
 from hopfield_lab.errors import CapabilityError
 from hopfield_lab.models import (
     VHNN,
     BinaryHopfield,
+    ClassicInputHopfield,
     ConvHNN2d,
     DeepHNN,
     FiniteStepHopfield,
+    IDPHopfield,
     LayeredHopfield,
     ModernHopfield,
+    SequentialIDP,
 )
 from hopfield_lab.solvers import fixed_point, integrate
 
@@ -90,6 +94,33 @@ def _vhnn() -> HopfieldModel:
     return VHNN(2, 4, 5, beta=0.8).double().as_hopfield(0)
 
 
+def _memories(P: int, N: int, seed: int) -> torch.Tensor:
+    return hadamard_patterns(P, N, generator=_gen(seed), dtype=D)
+
+
+def _idp_input(seed: int) -> torch.Tensor:
+    """Inputs ``u = a Xi^T`` (B, 32) on 4 Hadamard memories, one per sample, saliencies in
+    [0.5, 2.5]: some memories exist (alpha > 1), some do not."""
+    a = 0.5 + 2.0 * torch.rand(B, 4, generator=_gen(seed), dtype=D)
+    return a @ _memories(4, 32, 12)
+
+
+def _idp() -> HopfieldModel:
+    return IDPHopfield(_memories(4, 32, 12), "tanh", 2.0).bind(_idp_input(13))
+
+
+def _idp_hardtanh() -> HopfieldModel:
+    return IDPHopfield(_memories(4, 32, 12), "hardtanh").bind(_idp_input(14))
+
+
+def _idp_classic() -> HopfieldModel:
+    return ClassicInputHopfield(_memories(4, 32, 12), "tanh", 1.5).bind(0.3 * _idp_input(15))
+
+
+def _sequential_idp() -> HopfieldModel:
+    return SequentialIDP(_memories(8, 64, 16), 5.0, 0.05)
+
+
 def _spins(model: HopfieldModel, gen: torch.Generator) -> torch.Tensor:
     return torch.where(torch.rand(B, model.state_dim, generator=gen, dtype=D) < 0.5, -1.0, 1.0)
 
@@ -128,6 +159,10 @@ FAMILIES: dict[str, Family] = {
     "deephnn-view": Family(_deephnn, descends=BOTH),  # ModernHopfield views
     "convhnn-view": Family(_convhnn, descends=BOTH),
     "vhnn-view": Family(_vhnn, descends=BOTH),
+    "idp-tanh": Family(_idp, descends=FLOW),  # E(x; u), dE/dt = -sum psi' xdot^2 (spec T6)
+    "idp-hardtanh": Family(_idp_hardtanh, descends=FLOW),
+    "idp-classic": Family(_idp_classic, descends=FLOW),  # constant input: a Lyapunov flow
+    "sequential-idp": Family(_sequential_idp),  # slow law: no energy, a flow in (x, alpha)
 }
 
 NAMES = list(FAMILIES)
