@@ -129,8 +129,9 @@ def test_read_jsonl_raises_on_corruption_in_the_middle(tmp_path: Path) -> None:
 
 def test_rundir_create_layout_and_results(tmp_path: Path) -> None:
     run = RunDir.create(tmp_path, "exp", "quick", {"beta": 2.0, "dims": (3, 4)})
-    for directory in (run.tables_dir, run.figures_dir, run.checkpoints_dir, run.cells_dir):
+    for directory in (run.tables_dir, run.figures_dir, run.cells_dir):
         assert directory.is_dir()
+    assert not run.checkpoints_dir.exists()  # created by the first checkpoint only
     assert run.path == tmp_path / "exp" / "quick"
     assert run.config_path.name == "config.json" and run.report_path.name == "report.html"
     assert read_json(run.config_path) == {"beta": 2.0, "dims": [3, 4]}
@@ -237,9 +238,13 @@ def test_comparison_table_gap_and_markdown() -> None:
     lines = md.strip().splitlines()
     assert lines[0] == "Table 1 of the paper"
     assert lines[2] == "| quantity | paper | ours | ± | gap |"
+    # one number format per column: ours 0.14 / 0.30 / 0.90 / 1.50, never 0.3 beside 0.14
     assert lines[4] == "| capacity | 0.138 | 0.14 | 0.002 | 0.002 |"
-    assert lines[5] == "| error rate | 32% | 0.3 | — | — |"
-    assert lines[7] == "| energy | 2 | 1.5 | 0.25 | -0.5 |"
+    assert lines[5] == "| error rate | 32% | 0.30 | — | — |"
+    assert lines[7] == "| energy | 2 | 1.50 | 0.250 | -0.500 |"
+    # a spread below rounding (identical samples) is 0, not 2.8e-17
+    tiny = comparison_table("t", [("q", 1.0, 0.5, 2.8e-17), ("r", 1.0, 0.5, 0.01)])
+    assert tiny.rows[0][3] == 0.0 and tiny.rows[1][3] == 0.01
 
 
 def test_table_markdown_fmt_and_validation() -> None:
@@ -253,6 +258,44 @@ def test_table_markdown_fmt_and_validation() -> None:
         Table("t", ["x"], fmt="{:.2q}")
     with pytest.raises(ConfigError, match="paper"):
         comparison_table("c", [("q", [1], 1.0, None)])
+
+
+def test_auto_format_one_pattern_per_column() -> None:
+    from hopfield_lab.runs.table import auto_format
+
+    assert auto_format([0.5, 1.25, 2.0]) == "{:.2f}"  # grid values as written
+    assert auto_format([0.13790611, 0.5]) == "{:.4f}"  # four significant digits of the smallest
+    assert auto_format([6e-15, 0.48]) == "{:.2e}"  # a span beyond [1e-3, 1e5): scientific
+    assert auto_format([1.0, 3.0, None, "x"]) == "{:.0f}"
+    table = Table("t", ["a", "b"], [[float("nan"), None], [0.25, True]])
+    assert table.formatted_rows() == [["—", "—"], ["0.25", "yes"]]  # no 'nan', one dash
+    assert Table("t", ["a"], [[1 / 3]], formats={"a": "{:.1f}"}).formatted_rows() == [["0.3"]]
+    with pytest.raises(ConfigError, match="formats names column 'b'"):
+        Table("t", ["a"], formats={"b": "{:.1f}"})
+
+
+def test_check_table_margin_sign_is_the_verdict() -> None:
+    from hopfield_lab.runs import at_least, at_most, check_table, equals, within
+
+    checks = [
+        at_most("rises", 0.2, 0.5),
+        at_least("controls", 0, 1, claim="> 0"),
+        within("E|m|", 0.70, 0.69, 0.03),
+        within("E|m| far", 0.80, 0.69, 0.03),
+        equals("unsettled", 0),
+        at_most("missing", None, 1.0),
+    ]
+    table = check_table("c", checks, "caption", headline=True)
+    assert table.columns == ["quantity", "claim", "ours", "margin", "holds"] and table.headline
+    verdicts = [r[4] for r in table.rows]
+    assert verdicts == ["holds", "fails", "holds", "fails", "holds", None]
+    margins = [r[3] for r in table.rows]
+    assert margins[0] == pytest.approx(0.3) and margins[1] == -1.0
+    assert margins[2] == pytest.approx(0.02) and margins[3] == pytest.approx(-0.08)
+    assert table.rows[1][1] == "> 0" and table.rows[2][1] == "0.69 ± 0.03"
+    assert table.formatted_rows()[5][2:] == ["—", "—", "—"]
+    with pytest.raises(ConfigError, match="must be a Check"):
+        check_table("c", [("q", 1)])  # type: ignore[list-item]
 
 
 def test_mean_std() -> None:
@@ -353,7 +396,7 @@ def test_build_report_is_self_contained_and_escaped(tmp_path: Path) -> None:
     assert "complete" in page and "quick" in page and run.read_results()["timestamp"] in page
     for value in ("alpha_c", "0.138", "0.1412", "0.003", "0.0032", "32%", "0.31", "12345"):
         assert value in page, value
-    assert 'class="num gap"' in page  # the gap column is highlighted
+    assert "fff8c5" not in page  # no yellow "gap" highlight
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
     assert "a&lt;b" in page
     png = base64.b64encode((run.figures_dir / "overlap.png").read_bytes()).decode()
@@ -384,3 +427,73 @@ def test_build_index_has_toc_and_sections(tmp_path: Path) -> None:
     assert "12.5 s" in page and "2 min 05 s" in page
     assert page.count("data:image/png;base64,") == 2
     assert os.path.getsize(path) > 0
+
+
+# --------------------------------------------------------------------------------------- plots
+def test_figure_context_adds_legend_colorbar_and_wraps_titles(tmp_path: Path) -> None:
+    from hopfield_lab.runs.plots import cell_edges, figure, finish, heatmap
+
+    run = RunDir.create(tmp_path, "exp", "p", {})
+    long_title = "A title much longer than the panel is wide, " * 3
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
+    axes[0].plot([0, 1], [0, 1], label="theory")
+    axes[0].set_title(long_title)
+    mesh = axes[1].pcolormesh(np.arange(3), np.arange(3), np.ones((2, 2)))
+    finish(fig)
+    assert axes[0].get_legend() is not None and mesh.colorbar is not None
+    assert "\n" in axes[0].get_title()
+    fig.canvas.draw()
+    box = axes[0].title.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.x1  # the wrapped title fits the figure
+    plt.close(fig)
+    with figure(run, "map") as (fig, ax):
+        heatmap(fig, ax, [0.0, 0.1, 0.3], [1.0, 2.0], np.zeros((2, 3)), label="m")
+    assert (run.figures_dir / "map.png").is_file() and not plt.get_fignums()
+    assert run.saved_figures == ["map"]
+    assert cell_edges([0.0, 0.1, 0.3]).tolist() == pytest.approx([0.0, 0.05, 0.2, 0.4])
+    with pytest.raises(ValueError, match="boom"), figure(run, "broken"):
+        raise ValueError("boom")
+    assert not (run.figures_dir / "broken.png").exists() and not plt.get_fignums()
+
+
+def test_remove_unsaved_keeps_what_this_report_wrote(tmp_path: Path) -> None:
+    old = RunDir.create(tmp_path, "exp", "r", {})
+    old.save_table(Table("stale.v1", ["a"], [[1]]))
+    old.save_table(Table("kept", ["a"], [[1]]))
+    fig, _ = plt.subplots()
+    old.save_figure(fig, "stale_fig")
+    new = RunDir(old.path)  # a fresh report: remembers only what it saves
+    new.save_table(Table("kept", ["a"], [[2]]))
+    removed = new.remove_unsaved()
+    assert removed == [
+        "figures/stale_fig.png",
+        "tables/stale.v1.csv",
+        "tables/stale.v1.md",
+        "tables/stale.v1.meta.json",
+    ]
+    assert sorted(p.name for p in new.tables_dir.iterdir()) == [
+        "kept.csv",
+        "kept.md",
+        "kept.meta.json",
+    ]
+
+
+def test_report_puts_headline_first_and_index_groups_by_paper(tmp_path: Path) -> None:
+    runs = []
+    for experiment, paper in (("a", "Paper One"), ("b", "Paper Two"), ("c", "Paper One")):
+        run = RunDir.create(tmp_path, experiment, "demo", {})
+        run.save_table(Table("aaa_detail", ["x"], [[1]]))
+        run.save_table(Table("zzz_claim", ["x"], [[2]], headline=True))
+        run.write_results({"profile": "demo"})
+        atomic_write_json(
+            run.about_path,
+            {"paper_title": paper, "title": f"exp {experiment}", "profile": "demo",
+             "note": "Demo profile: not the paper's protocol.", "tables": ["aaa_detail"]},
+        )  # fmt: skip
+        runs.append(run)
+    page = build_report(runs[0].path).read_text()
+    assert page.index("table-zzz_claim") < page.index("table-aaa_detail")  # headline first
+    assert "Demo profile: not the paper&#x27;s protocol." in page
+    index = build_index(tmp_path, [r.path for r in runs], title="all").read_text()
+    one, two = index.index("<h2>Paper One</h2>"), index.index("<h2>Paper Two</h2>")
+    assert one < index.index("a / demo: exp a") < index.index("c / demo: exp c") < two

@@ -2,6 +2,8 @@
 
 A run lives in ``runs/<experiment>/<name>/`` (see ``RunDir``); every write is atomic, re-running
 the same config resumes, and ``build_report`` regenerates ``report.html`` from the artifacts alone.
+Reports draw with ``runs.plots`` (``figure``, ``heatmap``) and tabulate with ``Table``,
+``comparison_table`` (paper vs ours) and ``check_table`` (a claim checked: holds / fails, margin).
 """
 
 from hopfield_lab.runs.executor import EXECUTORS, CellFn, run_cells
@@ -16,25 +18,36 @@ from hopfield_lab.runs.io import (
     read_jsonl,
     to_jsonable,
 )
-from hopfield_lab.runs.report import build_index, build_report, render_run_section
+from hopfield_lab.runs.report import build_index, build_report, read_about, render_run_section
 from hopfield_lab.runs.rundir import RunDir, cell_filename
 from hopfield_lab.runs.table import (
+    CHECK_COLUMNS,
     COMPARISON_COLUMNS,
     MISSING,
+    Check,
     Table,
+    at_least,
+    at_most,
+    check_table,
     comparison_table,
+    equals,
     format_cell,
     mean_std,
+    within,
 )
 
 __all__ = [
+    "CHECK_COLUMNS",
     "COMPARISON_COLUMNS",
     "EXECUTORS",
     "MISSING",
     "CellFn",
+    "Check",
     "RunDir",
     "Table",
     "append_jsonl",
+    "at_least",
+    "at_most",
     "atomic_torch_save",
     "atomic_write_bytes",
     "atomic_write_json",
@@ -43,12 +56,16 @@ __all__ = [
     "build_index",
     "build_report",
     "cell_filename",
+    "check_table",
     "comparison_table",
+    "equals",
     "format_cell",
     "mean_std",
+    "read_about",
     "read_json",
     "read_jsonl",
     "render_run_section",
     "run_cells",
     "to_jsonable",
+    "within",
 ]

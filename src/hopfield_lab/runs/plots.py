@@ -9,13 +9,22 @@ report never leaks open figures or leaves a half-written PNG::
         axes[0].plot(t, m, label="theory")
         ...
 
-Titles are set by the caller and must fit (``fig`` uses constrained layout, which makes room
-for legends and colorbars).
+Before saving, the context makes every figure readable on its own:
+
+* an axes with labelled artists but no legend gets one;
+* a ``pcolormesh`` / ``imshow`` colour map without a colorbar gets one (pass ``heatmap``'s
+  ``label`` to name it);
+* titles (and the suptitle) are wrapped to the width of their axes instead of running off the
+  figure.
+
+:func:`heatmap` draws the one shape several reports repeat: values on a (possibly irregular)
+grid of centres, with cell edges half-way between them and a labelled colorbar.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import textwrap
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,12 +32,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.collections import QuadMesh
+from matplotlib.image import AxesImage
 
 from hopfield_lab.runs.rundir import RunDir
 
-__all__ = ["figure"]
+__all__ = ["cell_edges", "figure", "heatmap"]
 
 _PANEL_SIZE = (5.2, 3.8)
+_CHAR_WIDTH = 0.56
+"""Average glyph width of the default sans-serif font, in units of the font size."""
 
 
 @contextmanager
@@ -41,14 +55,14 @@ def figure(
     size: tuple[float, float] | None = None,
     **subplots_kw: Any,
 ) -> Iterator[tuple[Any, Any]]:
-    """Create a figure, yield ``(fig, axes)``, then save it as ``figures/<name>.png``.
+    """Create a figure, yield ``(fig, axes)``, then finish and save it as ``figures/<name>.png``.
 
     Args:
         run_dir: the run directory to save into.
         name: file-safe figure name (without ``.png``).
-        nrows, ncols: panel grid (``axes`` is one Axes for 1 x 1, else an array).
+        nrows, ncols: panel grid (``axes`` is one Axes for 1 x 1, else an array). Default 1, 1.
         size: figure size in inches; default ``5.2 x 3.8`` per panel.
-        **subplots_kw: passed to ``plt.subplots`` (e.g. ``sharex=True``).
+        **subplots_kw: passed to ``plt.subplots`` (e.g. ``sharex=True``, ``squeeze=False``).
 
     Yields:
         ``(fig, axes)``.
@@ -59,7 +73,97 @@ def figure(
     fig, axes = plt.subplots(nrows, ncols, figsize=size, **subplots_kw)
     try:
         yield fig, axes
+        finish(fig)
     except BaseException:
         plt.close(fig)
         raise
     run_dir.save_figure(fig, name)  # saves atomically and closes
+
+
+def finish(fig: Any) -> None:
+    """Add missing legends and colorbars and wrap long titles (see the module docstring)."""
+    for ax in list(fig.axes):
+        if getattr(ax, "_colorbar", None) is not None:
+            continue  # a colorbar's own axes
+        handles, _ = ax.get_legend_handles_labels()
+        if handles and ax.get_legend() is None:
+            ax.legend(fontsize=8)
+        for mappable in [*ax.images, *ax.collections]:
+            if isinstance(mappable, (QuadMesh, AxesImage)) and mappable.colorbar is None:
+                picture = mappable.get_cmap().name in {"gray", "Greys", "gray_r", "Greys_r"}
+                if isinstance(mappable, AxesImage) and picture:
+                    continue  # a picture (digits), not a colour-coded value
+                fig.colorbar(mappable, ax=ax)
+        _wrap(ax.title, _axes_width(fig, ax))
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None:
+        _wrap(suptitle, fig.get_figwidth())
+
+
+def _axes_width(fig: Any, ax: Any) -> float:
+    """Width available to an axes' title, in inches (its share of the figure)."""
+    spec = ax.get_subplotspec()
+    if spec is None:
+        return fig.get_figwidth() * ax.get_position().width
+    grid = spec.get_gridspec()
+    cols = spec.colspan.stop - spec.colspan.start
+    return fig.get_figwidth() * cols / grid.ncols
+
+
+def _wrap(text: Any, width_in: float) -> None:
+    """Wrap a title ``Text`` so that each line fits ``width_in`` inches."""
+    label = text.get_text()
+    if not label:
+        return
+    chars = max(12, int(width_in * 72 / (_CHAR_WIDTH * text.get_fontsize())))
+    lines = label.split("\n")
+    if all(len(line) <= chars for line in lines):
+        return
+    text.set_text("\n".join(textwrap.fill(line, chars) for line in lines))
+
+
+def cell_edges(centres: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Edges of the cells around grid centres: half-way between neighbours, the outer ones
+    mirrored (not below 0 when the first centre is >= 0).
+
+    Args:
+        centres: increasing grid values ``(n,)``.
+
+    Returns:
+        ``(n + 1,)`` edges.
+    """
+    v = np.asarray(centres, dtype=float)
+    if v.size == 1:
+        return np.array([v[0] - 0.5, v[0] + 0.5]) if v[0] else np.array([0.0, 1.0])
+    mids = (v[1:] + v[:-1]) / 2
+    first = v[0] - (mids[0] - v[0])
+    if v[0] >= 0:
+        first = max(0.0, first)
+    return np.concatenate([[first], mids, [v[-1] + v[-1] - mids[-1]]])
+
+
+def heatmap(
+    fig: Any,
+    ax: Any,
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    values: np.ndarray,
+    *,
+    label: str,
+    **pcolormesh_kw: Any,
+) -> Any:
+    """Draw ``values[i, j]`` at ``(x[j], y[i])`` as coloured cells with a labelled colorbar.
+
+    Args:
+        fig, ax: the figure and the axes to draw into.
+        x: ``(nx,)`` increasing column centres. y: ``(ny,)`` increasing row centres.
+        values: ``(ny, nx)``.
+        label: the colorbar's label (what the colour means).
+        **pcolormesh_kw: passed on (``vmin``, ``vmax``, ``cmap``).
+
+    Returns:
+        The ``QuadMesh``.
+    """
+    mesh = ax.pcolormesh(cell_edges(x), cell_edges(y), np.asarray(values), **pcolormesh_kw)
+    fig.colorbar(mesh, ax=ax, label=label)
+    return mesh

@@ -1,12 +1,19 @@
 """Self-contained HTML reports rebuilt purely from a run directory's artifacts.
 
-Nothing is recomputed: the report reads ``config.json``, ``results.json``, ``metrics.jsonl``,
-``tables/*.csv`` (with their ``.meta.json`` captions) and ``figures/*.png``, so it can be rebuilt
-at any time, also for a run that is still going or was interrupted. The HTML has inline CSS,
-figures embedded as base64 PNGs, no JavaScript and no external assets: one file to mail around.
+Nothing is recomputed: the report reads ``about.json``, ``config.json``, ``results.json``,
+``metrics.jsonl``, ``tables/*.csv`` (with their ``.meta.json`` captions) and ``figures/*.png``,
+so it can be rebuilt at any time, also for a run that is still going or was interrupted. The
+HTML has inline CSS, figures embedded as base64 PNGs, no JavaScript and no external assets: one
+file to mail around.
 
-``build_index`` puts several runs on one page (with a table of contents and wall times), using
-the same per-run rendering as ``build_report``.
+A run's section reads top to bottom as a researcher asks: what it reproduces (title, paper,
+figure) and under which protocol (``about.json``'s note says when a demo or quick profile is not
+the paper's protocol and what to run for it), the headline table (the paper's claim), the
+figures, the other tables in the order the report wrote them, then the raw results, metrics and
+config. Check tables (``quantity, claim, ours, margin, holds``) colour their verdict.
+
+``build_index`` puts several runs on one page, grouped by paper (``about.json``'s ``paper``),
+with a table of contents and wall times, using the same per-run rendering as ``build_report``.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from hopfield_lab.runs.io import atomic_write_text, read_json, read_jsonl
 from hopfield_lab.runs.rundir import RunDir
 from hopfield_lab.runs.table import MISSING, Table, format_cell
 
-__all__ = ["build_index", "build_report", "render_run_section"]
+__all__ = ["build_index", "build_report", "read_about", "render_run_section"]
 
 _HEADER_KEYS = ("status", "profile", "timestamp", "wall_time_s")
 
@@ -39,10 +46,16 @@ h3 { font-size: 1.1rem; margin-top: 1.6rem; }
 .status-other { color: #b35900; font-weight: 600; }
 table { border-collapse: collapse; margin: .6rem 0 1.2rem; font-size: .92rem; }
 caption { caption-side: top; text-align: left; color: #444; padding-bottom: .3rem; }
+p.caption { color: #444; max-width: 60rem; margin: 1rem 0 .3rem; font-size: .92rem; }
 th, td { border: 1px solid #d0d7de; padding: .25rem .6rem; text-align: left; }
 th { background: #f6f8fa; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-th.gap, td.gap { background: #fff8c5; font-weight: 600; }
+td.holds { color: #1a7f37; font-weight: 600; }
+td.fails { color: #cf222e; font-weight: 600; background: #ffebe9; }
+table.headline { border: 2px solid #57606a; }
+.note { background: #f6f8fa; border-left: 4px solid #0969da; padding: .5rem .8rem;
+        margin: .6rem 0 1rem; font-size: .95rem; }
+.note.demo { border-left-color: #bf8700; }
 figure { display: inline-block; margin: .5rem 1rem 1rem 0; vertical-align: top; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: .85rem; color: #555; text-align: center; }
@@ -80,23 +93,23 @@ def _read_optional_json(path: Path) -> Any:
 
 
 def _render_table(table: Table) -> str:
-    gap_cols = {i for i, c in enumerate(table.columns) if c.strip().lower() == "gap"}
-    head = "".join(
-        f'<th class="gap">{_e(c)}</th>' if i in gap_cols else f"<th>{_e(c)}</th>"
-        for i, c in enumerate(table.columns)
-    )
+    verdict_col = table.columns.index("holds") if "holds" in table.columns else None
+    head = "".join(f"<th>{_e(c)}</th>" for c in table.columns)
     body = []
-    for row in table.rows:
+    for row, shown in zip(table.rows, table.formatted_rows(), strict=True):
         cells = []
-        for i, value in enumerate(row):
-            classes = [c for c, on in (("num", _is_number(value)), ("gap", i in gap_cols)) if on]
+        for i, (value, text) in enumerate(zip(row, shown, strict=True)):
+            classes = ["num"] if _is_number(value) else []
+            if i == verdict_col and value in ("holds", "fails"):
+                classes.append(str(value))
             attr = f' class="{" ".join(classes)}"' if classes else ""
-            cells.append(f"<td{attr}>{_e(format_cell(value, table.fmt))}</td>")
+            cells.append(f"<td{attr}>{_e(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    caption = f"<caption>{_e(table.caption)}</caption>" if table.caption else ""
+    caption = f'<p class="caption">{_e(table.caption)}</p>' if table.caption else ""
+    cls = ' class="headline"' if table.headline else ""
     return (
-        f'<table id="table-{_e(table.name)}">{caption}<thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
+        f'<div class="table">{caption}<table id="table-{_e(table.name)}"{cls}>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -134,6 +147,26 @@ def _pretty_json(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False)
 
 
+def read_about(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The run's ``about.json`` (title, paper, profile note, artifact order), or ``{}``.
+
+    Raises:
+        DataError: if the file exists but does not hold a JSON object.
+    """
+    about = _read_optional_json(RunDir(run_dir).about_path)
+    if about is None:
+        return {}
+    if not isinstance(about, dict):
+        raise DataError(f"{RunDir(run_dir).about_path} must hold a JSON object")
+    return about
+
+
+def _ordered(names: list[str], order: Any) -> list[str]:
+    """``names`` in the order given by ``order`` (a list), the others after it, sorted."""
+    first = [n for n in order if n in names] if isinstance(order, list) else []
+    return first + sorted(n for n in names if n not in first)
+
+
 def render_run_section(
     run_dir: str | os.PathLike[str], *, anchor: str = "run", heading_level: int = 1
 ) -> str:
@@ -159,10 +192,45 @@ def render_run_section(
     results = _read_optional_json(run.results_path)
     if results is not None and not isinstance(results, dict):
         raise DataError(f"{run.results_path} must hold a JSON object; got {type(results).__name__}")
+    about = read_about(run.path)
 
     out = [f'<section class="run" id="{_e(anchor)}">']
-    out.append(f"<{h}>{_e(run.experiment)} / {_e(run.name)}</{h}>")
+    title = about.get("title")
+    heading = f"{run.experiment} / {run.name}"
+    out.append(f"<{h}>{_e(heading)}" + (f": {_e(title)}" if title else "") + f"</{h}>")
+    source = [str(about[k]) for k in ("paper_title", "section", "figure") if about.get(k)]
+    if source:
+        out.append(f'<p class="meta">reproduces: {_e(" · ".join(source))}</p>')
     out.append(_render_header(results, config))
+    if about.get("note"):
+        kind = "note" if about.get("profile") == "paper" else "note demo"
+        out.append(f'<div class="{kind}">{_e(about["note"])}</div>')
+
+    table_names = [p.stem for p in run.tables_dir.glob("*.csv")] if run.tables_dir.is_dir() else []
+    tables = [Table.from_csv(run.tables_dir / f"{n}.csv") for n in table_names]
+    by_name = {t.name: t for t in tables}
+    order = _ordered(list(by_name), about.get("tables"))
+    headline = [by_name[n] for n in order if by_name[n].headline]
+    others = [by_name[n] for n in order if not by_name[n].headline]
+    if headline:
+        out.append(f"<{sub}>Headline</{sub}>")
+        out += [_render_table(t) for t in headline]
+
+    figure_names = (
+        [p.stem for p in run.figures_dir.glob("*.png")] if run.figures_dir.is_dir() else []
+    )
+    if figure_names:
+        out.append(f"<{sub}>Figures</{sub}>")
+        for name in _ordered(figure_names, about.get("figures")):
+            path = run.figures_dir / f"{name}.png"
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            out.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{_e(path.name)}">'
+                f"<figcaption>{_e(path.name)}</figcaption></figure>"
+            )
+    if others:
+        out.append(f"<{sub}>Tables</{sub}>")
+        out += [_render_table(t) for t in others]
 
     if results:
         scalars = {
@@ -185,22 +253,6 @@ def render_run_section(
         out.append(f'<p class="meta">metrics.jsonl: {len(records)} {noun}</p>')
         if records and isinstance(records[-1], dict):
             out.append(_render_key_values(records[-1], caption="last record"))
-
-    table_paths = sorted(run.tables_dir.glob("*.csv")) if run.tables_dir.is_dir() else []
-    if table_paths:
-        out.append(f"<{sub}>Tables</{sub}>")
-        for path in table_paths:
-            out.append(_render_table(Table.from_csv(path)))
-
-    figure_paths = sorted(run.figures_dir.glob("*.png")) if run.figures_dir.is_dir() else []
-    if figure_paths:
-        out.append(f"<{sub}>Figures</{sub}>")
-        for path in figure_paths:
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            out.append(
-                f'<figure><img src="data:image/png;base64,{data}" alt="{_e(path.name)}">'
-                f"<figcaption>{_e(path.name)}</figcaption></figure>"
-            )
 
     if config is not None:
         out.append(
@@ -243,13 +295,15 @@ def build_index(
 ) -> Path:
     """Write ``<root>/report.html`` with the reports of several runs on one page.
 
-    The page starts with a table of contents (run, status, wall time from ``results.json``'s
-    ``"wall_time_s"`` when present), followed by one section per run rendered exactly as in
-    ``build_report``.
+    Runs are grouped by paper (``about.json``'s ``paper_title``; runs without one under
+    "Other runs"), groups in order of first appearance, runs in the given order within a
+    group. The page starts with a table of contents (run, what it reproduces, status, wall time
+    from ``results.json``'s ``"wall_time_s"``), followed by one section per run rendered
+    exactly as in ``build_report``.
 
     Args:
         root: where ``report.html`` is written (e.g. the runs root).
-        run_dirs: the run directories, in the order they should appear.
+        run_dirs: the run directories, in the order they should appear within their paper.
         title: the page title.
 
     Returns:
@@ -258,29 +312,41 @@ def build_index(
     Raises:
         DataError: if a run directory does not exist or holds a malformed JSON artifact.
     """
-    toc_rows, sections = [], []
-    total_wall = 0.0
-    for i, run_dir in enumerate(run_dirs, start=1):
+    groups: dict[str, list[RunDir]] = {}
+    for run_dir in run_dirs:
         run = RunDir(run_dir)
-        anchor = f"run-{i}"
-        sections.append(render_run_section(run.path, anchor=anchor, heading_level=2))
-        results = _read_optional_json(run.results_path) or {}
-        status = results.get("status", "no results.json yet")
-        wall = results.get("wall_time_s")
-        if isinstance(wall, (int, float)) and not isinstance(wall, bool):
-            total_wall += float(wall)
-        wall_text = _format_seconds(wall) if wall is not None else MISSING
-        toc_rows.append(
-            f'<tr><td><a href="#{anchor}">{_e(run.experiment)} / {_e(run.name)}</a></td>'
-            f'<td>{_e(status)}</td><td class="num">{_e(wall_text)}</td></tr>'
+        paper = str(read_about(run.path).get("paper_title") or "Other runs")
+        groups.setdefault(paper, []).append(run)
+    toc, sections = [], []
+    total_wall = 0.0
+    count = 0
+    for paper, runs in groups.items():
+        rows = []
+        sections.append(f"<h2>{_e(paper)}</h2>")
+        for run in runs:
+            count += 1
+            anchor = f"run-{count}"
+            sections.append(render_run_section(run.path, anchor=anchor, heading_level=3))
+            results = _read_optional_json(run.results_path) or {}
+            about = read_about(run.path)
+            status = results.get("status", "no results.json yet")
+            wall = results.get("wall_time_s")
+            if isinstance(wall, (int, float)) and not isinstance(wall, bool):
+                total_wall += float(wall)
+            wall_text = _format_seconds(wall) if wall is not None else MISSING
+            what = about.get("figure") or MISSING
+            rows.append(
+                f'<tr><td><a href="#{anchor}">{_e(run.experiment)} / {_e(run.name)}</a></td>'
+                f"<td>{_e(what)}</td><td>{_e(status)}</td>"
+                f'<td class="num">{_e(wall_text)}</td></tr>'
+            )
+        toc.append(
+            f"<table><caption>{_e(paper)}</caption><thead><tr><th>run</th><th>reproduces</th>"
+            f"<th>status</th><th>wall time</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )
-    toc = (
-        "<table><thead><tr><th>run</th><th>status</th><th>wall time</th></tr></thead>"
-        f"<tbody>{''.join(toc_rows)}</tbody></table>"
-    )
-    body = [f"<h1>{_e(title)}</h1>", f'<p class="meta">{len(toc_rows)} runs']
+    body = [f"<h1>{_e(title)}</h1>", f'<p class="meta">{count} runs']
     if total_wall > 0:
         body[-1] += f" &middot; total wall time {_e(_format_seconds(total_wall))}"
     body[-1] += "</p>"
-    body += ["<h2>Contents</h2>", toc, *sections]
+    body += ["<h2>Contents</h2>", *toc, *sections]
     return atomic_write_text(Path(root) / "report.html", _page(title, "\n".join(body)))

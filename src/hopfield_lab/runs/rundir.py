@@ -3,12 +3,14 @@
 Layout of ``<root>/<experiment>/<name>/``::
 
     config.json        the fully resolved config (written once, checked on every re-run)
-    metrics.jsonl      one JSON record per line (training epochs, progress)
+    metrics.jsonl      one JSON record per line (training epochs), when the run trains
     results.json       final numbers plus "status" ("complete" once the run finished)
     tables/            <name>.csv (exact), <name>.md (formatted), <name>.meta.json (caption)
     figures/           <name>.png
-    checkpoints/       last.pt and friends
+    checkpoints/       last.pt of a training run (created by the first checkpoint)
     cells/             one JSON file per finished cell of a grid (seeds x settings)
+    about.json         what the report shows above the numbers: title, paper, profile note,
+                       the order of tables and figures (written by each report)
     report.html        rebuilt from the above by ``hopfield_lab.runs.report``
 
 Re-running with the same config resumes: finished cells are skipped and training restarts from
@@ -99,6 +101,8 @@ class RunDir:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._path = Path(path)
+        self._saved_tables: list[str] = []
+        self._saved_figures: list[str] = []
 
     def __repr__(self) -> str:
         return f"RunDir({str(self._path)!r})"
@@ -157,14 +161,8 @@ class RunDir:
                     f"(differs in: {changed}); pass a different --name to keep both runs, "
                     f"or --force to delete the old one and start over"
                 )
-        for directory in (
-            run.path,
-            run.tables_dir,
-            run.figures_dir,
-            run.checkpoints_dir,
-            run.cells_dir,
-        ):
-            directory.mkdir(parents=True, exist_ok=True)
+        for directory in (run.path, run.tables_dir, run.figures_dir, run.cells_dir):
+            directory.mkdir(parents=True, exist_ok=True)  # checkpoints/ when one is saved
         atomic_write_json(run.config_path, wanted)
         return run
 
@@ -218,6 +216,21 @@ class RunDir:
     def cells_dir(self) -> Path:
         """``cells/``: one JSON file per finished grid cell."""
         return self._path / "cells"
+
+    @property
+    def about_path(self) -> Path:
+        """``about.json``: title, paper, profile note and artifact order for the report."""
+        return self._path / "about.json"
+
+    @property
+    def saved_tables(self) -> list[str]:
+        """Names of the tables saved through this object, in order."""
+        return list(self._saved_tables)
+
+    @property
+    def saved_figures(self) -> list[str]:
+        """Names of the figures saved through this object, in order."""
+        return list(self._saved_figures)
 
     @property
     def report_path(self) -> Path:
@@ -352,6 +365,8 @@ class RunDir:
         csv_path = atomic_write_text(self.tables_dir / f"{table.name}.csv", table.to_csv())
         atomic_write_text(self.tables_dir / f"{table.name}.md", table.to_markdown())
         atomic_write_json(self.tables_dir / f"{table.name}.meta.json", table.meta())
+        if table.name not in self._saved_tables:
+            self._saved_tables.append(table.name)
         return csv_path
 
     def save_figure(self, fig: Any, name: str) -> Path:
@@ -372,11 +387,39 @@ class RunDir:
         try:
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", dpi=110)
-            return atomic_write_bytes(self.figures_dir / f"{stem}.png", buffer.getvalue())
+            path = atomic_write_bytes(self.figures_dir / f"{stem}.png", buffer.getvalue())
+            if stem not in self._saved_figures:
+                self._saved_figures.append(stem)
+            return path
         finally:
             import matplotlib.pyplot as plt  # imported here: pyplot only when a figure is saved
 
             plt.close(fig)
+
+    def remove_unsaved(self) -> list[str]:
+        """Delete the tables and figures that were not saved through this object.
+
+        Called after a report has redrawn everything, so that a table or figure an older
+        version of the report wrote (and the current one no longer does) does not linger.
+
+        Returns:
+            The removed file names (``tables/x.csv``, ``figures/y.png``, ...), sorted.
+        """
+        removed = []
+        if self.tables_dir.is_dir():
+            for path in self.tables_dir.iterdir():
+                kinds = (".meta.json", ".csv", ".md")
+                suffix = next((s for s in kinds if path.name.endswith(s)), "")
+                stem = path.name[: -len(suffix)] if suffix else ""
+                if suffix and stem not in self._saved_tables:
+                    path.unlink()
+                    removed.append(f"tables/{path.name}")
+        if self.figures_dir.is_dir():
+            for path in self.figures_dir.glob("*.png"):
+                if path.stem not in self._saved_figures:
+                    path.unlink()
+                    removed.append(f"figures/{path.name}")
+        return sorted(removed)
 
     def log_metrics(self, record: dict[str, Any]) -> None:
         """Append ``record`` as one line of ``metrics.jsonl`` (fsync'ed).

@@ -1,18 +1,29 @@
 """Result tables: a small dataclass that writes CSV (exact) and Markdown (formatted).
 
 CSV keeps full precision (floats written with ``repr``) so that ``Table.from_csv`` gives back the
-numbers that were saved; Markdown and HTML show them with the table's ``fmt``. A missing value is
-``None``: an empty CSV field, and "—" in Markdown.
+numbers that were saved; Markdown and HTML show them formatted, with **one number format per
+column** (chosen from the column's values unless the table fixes it, see
+:meth:`Table.column_formats`). A missing value is ``None``: an empty CSV field, and "—" in
+Markdown and HTML; NaN is shown as "—" too, never as ``nan``.
 
-``comparison_table`` builds the paper-versus-ours table that every experiment report shows:
-columns ``quantity, paper, ours, ±, gap``, with ``gap = ours - paper`` where the paper gives a
-number.
+Two table shapes recur in every report:
+
+* ``comparison_table``: the paper's value against ours (columns ``quantity, paper, ours, ±,
+  gap``), ``gap = ours - paper`` where the paper gives a number, ``±`` a spread over seeds or
+  chains (a spread below rounding is written as 0, not as ``2.8e-17``);
+* ``check_table``: a bound, an inequality or an exact prediction as a check (columns
+  ``quantity, claim, ours, margin, holds``), built from :class:`Check` rows made by
+  :func:`at_most`, :func:`at_least`, :func:`within` or :func:`equals`; ``margin >= 0`` exactly
+  when the check holds, so its sign reads the same in every row.
+
+A table marked ``headline=True`` (the paper's table or figure claim) is shown first in a report.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -27,24 +38,37 @@ from hopfield_lab.errors import ConfigError, DataError
 from hopfield_lab.runs.io import check_safe_name, read_json
 
 __all__ = [
+    "CHECK_COLUMNS",
     "COMPARISON_COLUMNS",
     "MISSING",
+    "Check",
     "Table",
+    "at_least",
+    "at_most",
+    "check_table",
     "comparison_table",
+    "equals",
     "format_cell",
     "mean_std",
+    "within",
 ]
 
 #: Columns of a ``comparison_table``.
 COMPARISON_COLUMNS: tuple[str, ...] = ("quantity", "paper", "ours", "±", "gap")
 
-#: How a missing value (``None``) is shown in Markdown and HTML.
+#: Columns of a ``check_table``.
+CHECK_COLUMNS: tuple[str, ...] = ("quantity", "claim", "ours", "margin", "holds")
+
+#: How a missing value (``None`` or NaN) is shown in Markdown and HTML.
 MISSING = "—"
 
 _INT_RE = re.compile(r"[+-]?\d+")
 _FLOAT_RE = re.compile(
     r"[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|nan|inf|infinity)", flags=re.IGNORECASE
 )
+
+#: A spread (``±``) at most this fraction of the value (or of 1) is rounding, written as 0.
+_SPREAD_ROUNDING = 1e-12
 
 
 def _to_python(value: Any) -> Any:
@@ -66,7 +90,8 @@ def format_cell(value: Any, fmt: str = "{:.4g}") -> str:
     """Format one table cell for display.
 
     Args:
-        value: the cell; floats use ``fmt``, ``None`` becomes "—", anything else ``str``.
+        value: the cell; floats use ``fmt``, ``None`` and NaN become "—", infinities "∞" or
+            "-∞", booleans "yes"/"no", anything else ``str``.
         fmt: a ``str.format`` pattern for floats. Default ``"{:.4g}"``.
 
     Returns:
@@ -74,9 +99,51 @@ def format_cell(value: Any, fmt: str = "{:.4g}") -> str:
     """
     if value is None:
         return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
+        if math.isnan(value):
+            return MISSING
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
         return fmt.format(value)
     return str(value)
+
+
+def auto_format(values: Iterable[Any]) -> str:
+    """One ``str.format`` pattern for every float of a column.
+
+    Fixed-point with enough decimals for four significant digits of the smallest non-zero
+    magnitude (at most 6 decimals; fewer when every value is written exactly with fewer, as
+    grid values like 0.5 and 1.25 are) when every magnitude lies in ``[1e-3, 1e5)``; scientific
+    notation with three significant digits otherwise; ``{:.0f}`` for integer-valued floats.
+
+    Args:
+        values: the column's cells (non-float cells are ignored).
+
+    Returns:
+        The pattern, e.g. ``"{:.3f}"`` or ``"{:.2e}"``.
+    """
+    floats = [abs(v) for v in values if isinstance(v, float) and math.isfinite(v)]
+    nonzero = [v for v in floats if v > 0]
+    if not nonzero:
+        return "{:.0f}" if floats else "{:.4g}"
+    if all(v.is_integer() for v in floats) and max(nonzero) < 1e15:
+        return "{:.0f}"
+    lo, hi = min(nonzero), max(nonzero)
+    if lo < 1e-3 or hi >= 1e5:
+        return "{:.2e}"
+    decimals = min(6, max(0, math.ceil(-math.log10(lo)) + 3))
+    exact = max(_exact_decimals(v) for v in floats)  # grid values: 0.5, 1.25 as written
+    return f"{{:.{min(decimals, exact)}f}}"
+
+
+def _exact_decimals(v: float, most: int = 6) -> int:
+    """Fewest decimals (up to ``most + 1``) that write ``v`` exactly, to rounding."""
+    for k in range(most + 1):
+        if abs(round(v, k) - v) <= 1e-12 * max(1.0, abs(v)):
+            return k
+    return most + 1
 
 
 def _parse_csv_field(text: str) -> Any:
@@ -101,6 +168,15 @@ def _meta_path(csv_path: Path) -> Path:
     return csv_path.with_name(f"{csv_path.stem}.meta.json")
 
 
+def _check_fmt(fmt: str, what: str) -> None:
+    try:
+        fmt.format(1.5)
+    except (ValueError, IndexError, KeyError, AttributeError) as err:
+        raise ConfigError(
+            f"{what} must be a str.format pattern for one float, like '{{:.4g}}'; got {fmt!r}"
+        ) from err
+
+
 @dataclass
 class Table:
     """A named table of results.
@@ -108,17 +184,22 @@ class Table:
     Attributes:
         name: file-safe name, used for ``tables/<name>.csv`` and ``.md``.
         columns: column headers.
-        rows: the rows, each a list with one cell per column (numbers, strings or ``None``;
-            numpy and torch scalars are converted to Python numbers).
+        rows: the rows, each a list with one cell per column (numbers, strings, booleans or
+            ``None``; numpy and torch scalars are converted to Python numbers).
         caption: a sentence saying what the table shows (and where the paper's values come from).
-        fmt: ``str.format`` pattern for floats in Markdown and HTML. Default ``"{:.4g}"``.
+        fmt: one ``str.format`` pattern for every float of the table, or None (default) for one
+            pattern per column chosen by :func:`auto_format`.
+        formats: ``{column: pattern}`` overriding the pattern of single columns.
+        headline: the table a reader should see first (the paper's claim). Default False.
     """
 
     name: str
     columns: list[str]
     rows: list[list[Any]] = field(default_factory=list)
     caption: str = ""
-    fmt: str = "{:.4g}"
+    fmt: str | None = None
+    formats: dict[str, str] = field(default_factory=dict)
+    headline: bool = False
 
     def __post_init__(self) -> None:
         check_safe_name("table name", self.name)
@@ -129,12 +210,15 @@ class Table:
             raise ConfigError(f"columns must not be empty (table {self.name!r})")
         if not isinstance(self.caption, str):
             raise ConfigError(f"caption must be a string; got {self.caption!r}")
-        try:
-            self.fmt.format(1.5)
-        except (ValueError, IndexError, KeyError, AttributeError) as err:
-            raise ConfigError(
-                f"fmt must be a str.format pattern for one float, like '{{:.4g}}'; got {self.fmt!r}"
-            ) from err
+        if self.fmt is not None:
+            _check_fmt(self.fmt, "fmt")
+        for column, pattern in self.formats.items():
+            if column not in self.columns:
+                raise ConfigError(
+                    f"formats names column {column!r}, which table {self.name!r} lacks; "
+                    f"columns: {self.columns}"
+                )
+            _check_fmt(pattern, f"formats[{column!r}]")
         self.rows = [[_to_python(v) for v in row] for row in self.rows]
         self._check_rows()
 
@@ -162,6 +246,27 @@ class Table:
             )
         self.rows.append([_to_python(v) for v in cells])
 
+    def column_formats(self) -> list[str]:
+        """The display pattern of each column: ``formats``, else ``fmt``, else automatic."""
+        out = []
+        for j, column in enumerate(self.columns):
+            if column in self.formats:
+                out.append(self.formats[column])
+            elif self.fmt is not None:
+                out.append(self.fmt)
+            else:
+                out.append(auto_format(_to_python(row[j]) for row in self.rows))
+        return out
+
+    def formatted_rows(self) -> list[list[str]]:
+        """Every cell as display text, one number format per column."""
+        self._check_rows()
+        formats = self.column_formats()
+        return [
+            [format_cell(_to_python(v), f) for v, f in zip(row, formats, strict=True)]
+            for row in self.rows
+        ]
+
     def to_csv(self) -> str:
         """Return the table as CSV text (header row first, floats at full precision)."""
         self._check_rows()
@@ -174,7 +279,6 @@ class Table:
 
     def to_markdown(self) -> str:
         """Return the table as a Markdown pipe table, caption first when there is one."""
-        self._check_rows()
 
         def line(cells: Iterable[str]) -> str:
             return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
@@ -184,7 +288,7 @@ class Table:
             lines += [self.caption, ""]
         lines.append(line(self.columns))
         lines.append("|" + "|".join("---" for _ in self.columns) + "|")
-        lines += [line(format_cell(_to_python(v), self.fmt) for v in row) for row in self.rows]
+        lines += [line(row) for row in self.formatted_rows()]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -192,8 +296,8 @@ class Table:
         """Read a table written by ``to_csv`` (the name is the file's stem).
 
         Integers and floats come back as numbers, empty fields as ``None``, anything else as a
-        string. Caption and ``fmt`` are read from ``<stem>.meta.json`` next to the CSV when it
-        exists (``RunDir.save_table`` writes it).
+        string. Caption, formats and the headline flag are read from ``<stem>.meta.json`` next
+        to the CSV when it exists (``RunDir.save_table`` writes it).
 
         Args:
             path: the CSV file.
@@ -219,17 +323,27 @@ class Table:
         meta: dict[str, Any] = {}
         if _meta_path(source).exists():
             meta = read_json(_meta_path(source))
+        fmt = meta.get("fmt")
+        formats = meta.get("formats") or {}
         return cls(
             name=source.stem,
             columns=columns,
             rows=[[_parse_csv_field(v) for v in row] for row in body],
             caption=str(meta.get("caption", "")),
-            fmt=str(meta.get("fmt", "{:.4g}")),
+            fmt=str(fmt) if fmt is not None else None,
+            formats={str(k): str(v) for k, v in formats.items() if k in columns},
+            headline=bool(meta.get("headline", False)),
         )
 
-    def meta(self) -> dict[str, str]:
-        """Return what CSV cannot hold (name, caption, fmt), for ``<name>.meta.json``."""
-        return {"name": self.name, "caption": self.caption, "fmt": self.fmt}
+    def meta(self) -> dict[str, Any]:
+        """Return what CSV cannot hold (name, caption, formats, headline) for ``.meta.json``."""
+        return {
+            "name": self.name,
+            "caption": self.caption,
+            "fmt": self.fmt,
+            "formats": dict(self.formats),
+            "headline": self.headline,
+        }
 
 
 def mean_std(values: Iterable[float] | np.ndarray | torch.Tensor) -> tuple[float, float | None]:
@@ -255,12 +369,21 @@ def mean_std(values: Iterable[float] | np.ndarray | torch.Tensor) -> tuple[float
     return mean, std
 
 
+def _spread(value: float | None, std: float | None) -> float | None:
+    """A spread below rounding of ``value`` is exactly 0 (identical samples), not ``1e-17``."""
+    if std is None or not math.isfinite(std):
+        return std
+    scale = max(1.0, abs(value)) if value is not None and math.isfinite(value) else 1.0
+    return 0.0 if abs(std) <= _SPREAD_ROUNDING * scale else float(std)
+
+
 def comparison_table(
     name: str,
     rows: Sequence[tuple[str, float | str | None, float | None, float | None]],
     caption: str = "",
     *,
-    fmt: str = "{:.4g}",
+    fmt: str | None = None,
+    headline: bool = False,
 ) -> Table:
     """Build a paper-versus-ours table with a gap column.
 
@@ -268,9 +391,11 @@ def comparison_table(
         name: the table's file-safe name.
         rows: ``(quantity, paper, ours, ours_std)`` per row. ``paper`` is a number, a string
             shown as it is (e.g. ``"32%"`` or ``"~0.1"``) or ``None``; ``ours`` is our value
-            (``None`` if missing); ``ours_std`` its spread over seeds or ``None``.
+            (``None`` if missing); ``ours_std`` its spread over seeds or chains, or ``None``
+            (a spread below rounding, ``<= 1e-12 max(1, |ours|)``, is written as 0).
         caption: what the table shows and which table/figure of the paper it reproduces.
-        fmt: ``str.format`` pattern for floats in Markdown and HTML. Default ``"{:.4g}"``.
+        fmt: one float pattern for the whole table; default one automatic pattern per column.
+        headline: show this table first in the report. Default False.
 
     Returns:
         A ``Table`` with columns ``quantity, paper, ours, ±, gap``; ``gap = ours - paper`` when
@@ -301,6 +426,131 @@ def comparison_table(
                 )
         gap = None
         if _is_number(paper) and ours is not None:
-            gap = float(ours) - float(paper)  # nan when ours is nan: a failure stays visible
-        out.append([quantity, paper, ours, ours_std, gap])
-    return Table(name=name, columns=list(COMPARISON_COLUMNS), rows=out, caption=caption, fmt=fmt)
+            gap = float(ours) - float(paper)
+        spread = _spread(None if ours is None else float(ours), ours_std)
+        out.append([quantity, paper, ours, spread, gap])
+    return Table(
+        name=name,
+        columns=list(COMPARISON_COLUMNS),
+        rows=out,
+        caption=caption,
+        fmt=fmt,
+        headline=headline,
+    )
+
+
+# ------------------------------------------------------------------------------------- checks
+@dataclass(frozen=True)
+class Check:
+    """One claim checked against our value: a bound, an inequality or an exact prediction.
+
+    Attributes:
+        quantity: what is measured, e.g. ``"energy rises in 10^6 single-spin updates"``.
+        claim: the claim as a reader writes it, e.g. ``"= 0"``, ``"<= 0.138"``,
+            ``"0.691 ± 0.012"``.
+        ours: our value (``None`` when it could not be measured).
+        margin: how far inside the claim our value is, in the units of ``ours``: ``>= 0``
+            exactly when the claim holds, negative by how much it fails; ``None`` when there is
+            no value.
+    """
+
+    quantity: str
+    claim: str
+    ours: float | int | None
+    margin: float | None
+
+    @property
+    def holds(self) -> bool | None:
+        """True / False, or None when there is no value to check."""
+        return None if self.margin is None else self.margin >= 0
+
+
+def _num(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _value(ours: Any, label: str) -> float | None:
+    ours = _to_python(ours)
+    if ours is None:
+        return None
+    if not _is_number(ours):
+        raise ConfigError(f"{label}: ours must be a number or None; got {ours!r}")
+    return None if math.isnan(float(ours)) else float(ours)
+
+
+def at_most(quantity: str, ours: Any, bound: float, *, claim: str | None = None) -> Check:
+    """The claim ``ours <= bound``; margin ``bound - ours``.
+
+    Args:
+        quantity: what is measured.
+        ours: our value (a number or None).
+        bound: the upper bound.
+        claim: the claim's text; default ``"<= bound"``.
+
+    Returns:
+        The :class:`Check`.
+    """
+    value = _value(ours, quantity)
+    margin = None if value is None else float(bound) - value
+    return Check(quantity, claim or f"<= {_num(bound)}", _to_python(ours), margin)
+
+
+def at_least(quantity: str, ours: Any, bound: float, *, claim: str | None = None) -> Check:
+    """The claim ``ours >= bound``; margin ``ours - bound`` (see :func:`at_most`)."""
+    value = _value(ours, quantity)
+    margin = None if value is None else value - float(bound)
+    return Check(quantity, claim or f">= {_num(bound)}", _to_python(ours), margin)
+
+
+def within(
+    quantity: str, ours: Any, target: float, tol: float, *, claim: str | None = None
+) -> Check:
+    """The claim ``|ours - target| <= tol``; margin ``tol - |ours - target|``.
+
+    Args:
+        quantity: what is measured.
+        ours: our value (a number or None).
+        target: the predicted value.
+        tol: the allowed deviation (>= 0), e.g. three standard errors.
+        claim: the claim's text; default ``"target ± tol"``.
+
+    Returns:
+        The :class:`Check`.
+    """
+    if not tol >= 0:
+        raise ConfigError(f"{quantity}: tol must be >= 0; got {tol!r}")
+    value = _value(ours, quantity)
+    margin = None if value is None else float(tol) - abs(value - float(target))
+    return Check(quantity, claim or f"{_num(target)} ± {_num(tol)}", _to_python(ours), margin)
+
+
+def equals(quantity: str, ours: Any, target: float = 0, *, claim: str | None = None) -> Check:
+    """The exact claim ``ours == target`` (e.g. "0 energy rises"); margin ``-|ours - target|``."""
+    return within(quantity, ours, target, 0.0, claim=claim or f"= {_num(target)}")
+
+
+def check_table(
+    name: str, checks: Sequence[Check], caption: str = "", *, headline: bool = False
+) -> Table:
+    """Build a table of checks: ``quantity, claim, ours, margin, holds``.
+
+    Args:
+        name: the table's file-safe name.
+        checks: the rows, from :func:`at_most`, :func:`at_least`, :func:`within`,
+            :func:`equals` (or :class:`Check` directly).
+        caption: what is claimed and where (theorem, lemma, the paper's table).
+        headline: show this table first in the report. Default False.
+
+    Returns:
+        A ``Table``; ``holds`` is ``"holds"``, ``"fails"`` or ``None`` (no value).
+
+    Raises:
+        ConfigError: if a row is not a :class:`Check`.
+    """
+    rows = []
+    for i, c in enumerate(checks):
+        if not isinstance(c, Check):
+            raise ConfigError(f"check row {i} must be a Check; got {type(c).__name__}")
+        verdict = None if c.holds is None else ("holds" if c.holds else "fails")
+        rows.append([c.quantity, c.claim, c.ours, c.margin, verdict])
+    return Table(name, list(CHECK_COLUMNS), rows, caption=caption, headline=headline)
