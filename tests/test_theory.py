@@ -344,3 +344,35 @@ def test_mixture_bad_input() -> None:
         hopfield_free_energy([0.1, 0.2], 0.0)
     with pytest.raises(ConfigError, match="P must be <= 20"):
         sign_patterns(21)
+
+
+# ---------------------------------------------------------- AGS replica symmetry (finite load)
+def test_ags_landmarks_and_curie_weiss_limit() -> None:
+    from hopfield_lab.theory import ags_capacity, ags_overlap, ags_retrieval_line
+
+    # the notes' capacity alpha_c ~ 0.138 at T = 0 (AGS: 0.1379)
+    assert ags_capacity() == pytest.approx(0.1379, abs=5e-4)
+    m = ags_overlap(np.array([0.05, 0.2]), 0.0)
+    assert m[0] > 0.99 and m[1] < 0.05  # retrieval below alpha_c, none above
+    # alpha -> 0 is Curie-Weiss: m = tanh(m / T); the same root from the Curie-Weiss solver
+    from hopfield_lab.theory import equilibrium_magnetization
+
+    for T in (0.3, 0.5, 0.8):
+        cw = float(equilibrium_magnetization(1.0 / T))
+        assert ags_overlap(np.array([1e-8]), T)[0] == pytest.approx(cw, abs=1e-4)
+    # T_M(alpha) falls from T_c = 1 at alpha -> 0 to 0 at alpha_c, monotonically
+    line = ags_retrieval_line(np.array([1e-6, 0.02, 0.08, 0.13, 0.15]))
+    assert line[0] == pytest.approx(1.0, abs=3e-3)
+    assert np.all(np.diff(line) < 0) and line[-1] == 0.0
+
+
+def test_mixture_line_barrier_is_an_upper_bound_that_vanishes_at_t_n() -> None:
+    from hopfield_lab.theory import mixture_critical_temperature, mixture_line_barrier
+
+    assert mixture_line_barrier(1, 0.3) is None and mixture_line_barrier(3, 1.2) is None
+    t3 = mixture_critical_temperature(3).critical_temperature
+    low, near = mixture_line_barrier(3, 0.15), mixture_line_barrier(3, t3 - 1e-3)
+    assert low is not None and near is not None
+    assert low > 10 * near > 0  # the 3-mixture's basin shrinks towards T_3
+    above = mixture_line_barrier(3, t3 + 0.05)
+    assert above is not None and above < 1e-6  # a saddle: no barrier along the line

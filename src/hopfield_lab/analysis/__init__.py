@@ -26,6 +26,14 @@ family:
   when installed, else PCA);
 * adversarial basins: :func:`pgd_attack` (Eq. 3), :func:`success_rate`, :func:`basin_graph`,
   :func:`draw_basin_graph`.
+
+The one rule for "the energy rose" (a rise beyond the rounding of the energy's cancelling
+terms): :func:`energy_rises`, :func:`rounding_slack`, used by :func:`energy_increase_rate`.
+
+Binary networks (notes ch. 2.1), exact chains on ``2^N`` states: :func:`transition_matrix`
+(Lemma 2.1.3), :func:`stationary_law`, :func:`detailed_balance_residual`, :func:`g_test`,
+:func:`total_variation`, :func:`all_states`, :func:`state_codes`; and
+:func:`binary_energy_scale`, :func:`two_step_energy` (parallel dynamics' Lyapunov function).
 """
 
 from hopfield_lab.analysis.adversarial import (
@@ -44,7 +52,19 @@ from hopfield_lab.analysis.clusters import (
     hdbscan_labels,
     umap_available,
 )
+from hopfield_lab.analysis.energy_rise import ROUNDING_ULPS, energy_rises, rounding_slack
 from hopfield_lab.analysis.geometry import compactness, curvature, length_ratio, speeds
+from hopfield_lab.analysis.glauber import (
+    all_states,
+    binary_energy_scale,
+    detailed_balance_residual,
+    g_test,
+    state_codes,
+    stationary_law,
+    total_variation,
+    transition_matrix,
+    two_step_energy,
+)
 from hopfield_lab.analysis.intrinsic_dim import TwoNNResult, twonn, twonn_by_class
 from hopfield_lab.analysis.jacobian_stats import (
     NORM_KINDS,
@@ -82,6 +102,7 @@ from hopfield_lab.analysis.trajectories import (
 
 __all__ = [
     "NORM_KINDS",
+    "ROUNDING_ULPS",
     "BasinGraph",
     "ClusterCounts",
     "DescentViolations",
@@ -91,20 +112,25 @@ __all__ = [
     "PGDResult",
     "ProductBoundCheck",
     "TwoNNResult",
+    "all_states",
     "autograd_jacobian",
     "basin_graph",
     "batch_jacobian",
+    "binary_energy_scale",
     "check_product_bound",
     "cluster_counts",
     "compactness",
     "curvature",
     "descent_violations",
+    "detailed_balance_residual",
     "distance_ratio",
     "draw_basin_graph",
     "embed",
     "energy_along",
     "energy_bands",
     "energy_increase_rate",
+    "energy_rises",
+    "g_test",
     "hdbscan_labels",
     "is_monotone",
     "is_symmetric",
@@ -116,11 +142,17 @@ __all__ = [
     "quantiles",
     "resolve_jacobian",
     "rollout",
+    "rounding_slack",
     "smoothness_constants",
     "spectral_radius",
     "speeds",
+    "state_codes",
+    "stationary_law",
     "success_rate",
     "top_singular_value",
+    "total_variation",
+    "transition_matrix",
+    "two_step_energy",
     "twonn",
     "twonn_by_class",
     "umap_available",

@@ -30,11 +30,11 @@ from hopfield_lab.analysis._common import (
     as_series,
     as_states,
     as_trajectory,
-    eps_of,
     model_method,
 )
+from hopfield_lab.analysis.energy_rise import energy_rises
 from hopfield_lab.analysis.jacobian_stats import quantiles
-from hopfield_lab.errors import ConfigError, check_int, check_positive, check_range
+from hopfield_lab.errors import ConfigError, check_int
 
 __all__ = [
     "EnergyIncreaseRate",
@@ -151,34 +151,35 @@ class EnergyIncreaseRate(TypedDict):
     max_rise: Tensor
 
 
-def _rises(energies: Any, rtol: float | None, atol: float) -> tuple[Tensor, Tensor]:
-    """``(mask (T, B), dE (T, B))`` of the steps where the energy rises beyond the slack."""
+def _rises(
+    energies: Any, rtol: float | None, atol: float, scale: Tensor | float | None = None
+) -> tuple[Tensor, Tensor]:
+    """``(mask (T, B), dE (T, B))``: the rises of :func:`~hopfield_lab.analysis.energy_rises`."""
     e = as_series(energies, "energies", "energies", 2).detach()
-    if e.shape[0] < 2:
-        raise ConfigError(f"energies must hold at least 2 steps; got shape {tuple(e.shape)}")
-    tol = eps_of(e) ** 0.5 if rtol is None else float(check_positive("rtol", rtol))
-    check_range("atol", atol, 0.0)
-    scale = torch.nan_to_num(e.abs(), nan=0.0, posinf=0.0).amax(dim=0)  # (B,) finite |E| max
-    slack = tol * scale + atol  # (B,)
-    d = e[1:] - e[:-1]  # (T, B)
-    return ~(d <= slack), d  # NaN / Inf steps count as rises
+    mask = energy_rises(e, scale, rtol, atol)
+    return mask, e[1:] - e[:-1]
 
 
 def energy_increase_rate(
-    energies: Tensor, rtol: float | None = None, atol: float = 0.0
+    energies: Tensor,
+    rtol: float | None = None,
+    atol: float = 0.0,
+    *,
+    scale: Tensor | float | None = None,
 ) -> EnergyIncreaseRate:
     """How often finite-step monotonicity ``E(v_{k+1}) <= E(v_k)`` (Eq. 5) fails.
 
-    A step counts as a rise when ``E(v_{k+1}) - E(v_k) > rtol * max_j |E(v_j)| + atol`` (the
-    max over the sample's own trajectory, so the slack follows the energy's scale even where
-    ``E`` crosses 0). Non-finite steps (diverged samples) count as rises. Energies are
-    detached.
+    A step counts as a rise by the library's one rule (:mod:`hopfield_lab.analysis.energy_rise`):
+    ``E(v_{k+1}) - E(v_k) > rtol * scale + atol``, ``scale`` the magnitude of the energy's
+    cancelling terms when the caller knows it, else ``max_j |E(v_j)|`` over the sample's own
+    trajectory. Non-finite steps (diverged samples) count as rises. Energies are detached.
 
     Args:
         energies: ``(T+1, B)`` energies, ``T >= 1`` (or a ``SolverResult`` with energies).
-        rtol: relative rounding slack (> 0); default ``sqrt(eps)`` of the dtype (about
-            ``1.5e-8`` in float64, ``3.5e-4`` in float32).
+        rtol: relative rounding slack (> 0); default ``64 eps`` with a ``scale``, else
+            ``sqrt(eps)`` of the dtype (about ``1.5e-8`` in float64, ``3.5e-4`` in float32).
         atol: absolute slack (>= 0). Default 0.
+        scale: magnitude of the cancelling terms, a number or ``(B,)``. Default None.
 
     Returns:
         An :class:`EnergyIncreaseRate` dict: ``rate``, ``per_step`` ``(T,)``, ``any``,
@@ -187,7 +188,7 @@ def energy_increase_rate(
     Raises:
         ConfigError: for fewer than 2 steps or a bad tolerance.
     """
-    mask, d = _rises(energies, rtol, atol)
+    mask, d = _rises(energies, rtol, atol, scale)
     frac = mask.to(d.dtype)  # (T, B)
     return EnergyIncreaseRate(
         rate=float(frac.mean()),
@@ -198,15 +199,21 @@ def energy_increase_rate(
     )
 
 
-def is_monotone(energies: Tensor, rtol: float | None = None, atol: float = 0.0) -> Tensor:
+def is_monotone(
+    energies: Tensor,
+    rtol: float | None = None,
+    atol: float = 0.0,
+    *,
+    scale: Tensor | float | None = None,
+) -> Tensor:
     """Per sample, whether the energy never rises along the trajectory (Eq. 5).
 
     Args:
         energies: ``(T+1, B)`` energies, ``T >= 1``.
-        rtol, atol: rounding slack, as in :func:`energy_increase_rate`.
+        rtol, atol, scale: rounding slack, as in :func:`energy_increase_rate`.
 
     Returns:
         ``(B,)`` bool.
     """
-    mask, _ = _rises(energies, rtol, atol)
+    mask, _ = _rises(energies, rtol, atol, scale)
     return ~mask.any(dim=0)

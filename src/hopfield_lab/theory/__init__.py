@@ -6,11 +6,14 @@
   (Theorem 2.3), symmetric mixture states, their Hessian and stability thresholds (Sec. 2.2.2).
 * :mod:`~hopfield_lab.theory.idp`: IDP networks' equilibria and thresholds, and the saliency map
   ``Z' = kappa (1 - 1/Z)`` of two-timescale sequential retrieval (IDP papers).
+* :mod:`~hopfield_lab.theory.ags`: the replica-symmetric equations at finite load (Amit,
+  Gutfreund and Sompolinsky), the retrieval line ``T_M(alpha)`` and the capacity 0.138 (ch. 2).
 
 Everything is float64 numpy; nothing here imports models, experiments or the CLI.
 """
 
 from hopfield_lab.theory import idp
+from hopfield_lab.theory.ags import ags_capacity, ags_overlap, ags_retrieval_line
 from hopfield_lab.theory.curie_weiss import (
     CurieWeissSolution,
     bisect,
@@ -34,6 +37,7 @@ from hopfield_lab.theory.hopfield_mixtures import (
     mixture_critical_temperature,
     mixture_eigenvalues,
     mixture_free_energy,
+    mixture_line_barrier,
     mixture_overlap,
     sign_patterns,
     solve_mixture,
@@ -44,6 +48,9 @@ __all__ = [
     "CurieWeissSolution",
     "MixtureState",
     "MixtureThreshold",
+    "ags_capacity",
+    "ags_overlap",
+    "ags_retrieval_line",
     "bisect",
     "curie_weiss_critical_temperature",
     "curie_weiss_free_energy",
@@ -60,6 +67,7 @@ __all__ = [
     "mixture_critical_temperature",
     "mixture_eigenvalues",
     "mixture_free_energy",
+    "mixture_line_barrier",
     "mixture_overlap",
     "sign_patterns",
     "solve_curie_weiss",

@@ -67,6 +67,7 @@ __all__ = [
     "mixture_critical_temperature",
     "mixture_eigenvalues",
     "mixture_free_energy",
+    "mixture_line_barrier",
     "mixture_overlap",
     "sign_patterns",
     "solve_mixture",
@@ -498,3 +499,36 @@ def mixture_critical_temperature(
         unstable_direction=direction,
         include_uninvolved=include_uninvolved,
     )
+
+
+def mixture_line_barrier(n: int, temperature: float, points: int = 201) -> float | None:
+    """Free-energy barrier per spin on the straight line from the symmetric n-mixture to a
+    pure state: ``max_s f((1 - s) m^(n) + s m^(1)) - f(m^(n))``, ``s in [0, 1]``.
+
+    ``m^(n) = m_n (1, ..., 1)`` (``n`` involved overlaps, :func:`mixture_overlap`) and
+    ``m^(1) = (m_1, 0, ..., 0)``; ``f`` is Eq. 2.9 evaluated exactly over the ``2^n`` sign
+    patterns of the involved patterns (:func:`hopfield_free_energy`). The line is one path
+    among many, so this is an upper bound on the saddle-point barrier. A chain of ``N`` spins
+    crosses a barrier ``N dF / T`` of a few units within a few sweeps, which is why finite-``N``
+    chains leave a mixture below its stability temperature ``T_n``.
+
+    Args:
+        n: mixture size (>= 2).
+        temperature: ``0 < T < 1`` (above ``T = 1`` no retrieval state exists).
+        points: points on the line (>= 3). Default 201.
+
+    Returns:
+        The barrier ``dF >= 0``, or None for ``n = 1`` or ``T`` outside ``(0, 1)``.
+    """
+    n = _check_n(n)
+    if n == 1 or not 0 < temperature < 1:
+        return None
+    if points < 3:
+        raise ConfigError(f"points must be >= 3; got {points!r}")
+    m_n = float(mixture_overlap(n, temperature))
+    m_1 = float(mixture_overlap(1, temperature))
+    start = np.full(n, m_n)
+    end = np.r_[m_1, np.zeros(n - 1)]
+    s = np.linspace(0.0, 1.0, points)[:, None]
+    f = hopfield_free_energy((1 - s) * start + s * end, 1.0 / temperature)  # (points,)
+    return float(f.max() - f[0])
