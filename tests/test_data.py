@@ -534,3 +534,21 @@ def test_bad_levels_raise_with_parameter_name(gen: torch.Generator, call, messag
     x = _pm1(gen, 4, 64)
     with pytest.raises(ConfigError, match=message):
         call(x)
+
+
+def test_subset_first_or_seeded_rows_and_the_shared_loader() -> None:
+    from hopfield_lab.data import mnist_tensors, subset
+
+    x, y = torch.arange(20.0)[:, None], torch.arange(20)
+    assert torch.equal(subset(x, y, 5)[1], torch.arange(5))  # no seed: the first rows
+    assert subset(x, y, 0)[0] is x and subset(x, y, 99)[1] is y  # n <= 0 or too large: all
+    picked = subset(x, y, 6, seed=3)[1]
+    assert torch.equal(picked, torch.randperm(20, generator=torch.Generator().manual_seed(3))[:6])
+    assert torch.equal(subset(x, y, 6, seed=3)[1], picked) and len(set(picked.tolist())) == 6
+    with pytest.raises(ConfigError, match="same length"):
+        subset(x, y[:3], 2)
+    splits = mnist_tensors()
+    assert mnist_tensors() is splits  # one load per process
+    assert {k: len(v[0]) for k, v in splits.items()} == {
+        k: len(getattr(load_mnist(), k)) for k in ("train", "val", "test")
+    }

@@ -5,7 +5,7 @@ train/val/test :class:`Split` objects; pattern sets are ±1 tensors ``(P, N)``; 
 and return states ``(B, N)`` without modifying their input.
 """
 
-from hopfield_lab.data.base import MNIST, Dataset, Split
+from hopfield_lab.data.base import MNIST, Dataset, Split, subset
 from hopfield_lab.data.corruptions import (
     CORRUPTIONS,
     MASK_MODES,
@@ -16,7 +16,7 @@ from hopfield_lab.data.corruptions import (
     mask,
 )
 from hopfield_lab.data.digits import load_digits
-from hopfield_lab.data.mnist import load_mnist
+from hopfield_lab.data.mnist import load_mnist, mnist_tensors
 from hopfield_lab.data.synthetic import (
     correlated_patterns,
     hadamard_patterns,
@@ -39,6 +39,8 @@ __all__ = [
     "load_digits",
     "load_mnist",
     "mask",
+    "mnist_tensors",
     "overlaps",
     "random_patterns",
+    "subset",
 ]

@@ -14,7 +14,7 @@ import torch
 
 from hopfield_lab.errors import ConfigError, DataError, check_int
 
-__all__ = ["MNIST", "Dataset", "Split"]
+__all__ = ["MNIST", "Dataset", "Split", "subset"]
 
 
 def _check_float_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -122,6 +122,36 @@ class Split:
         """
         x = self.x.to(*args, **kwargs)
         return Split(x, self.y.to(x.device), self.image_shape)
+
+
+def subset(
+    x: torch.Tensor, y: torch.Tensor, n: int, seed: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` rows of a labelled set: the first ``n`` (``seed=None``) or ``n`` drawn without
+    replacement by a generator seeded with ``seed`` (the first ``n`` of a seeded permutation).
+
+    Args:
+        x: ``(m, ...)`` inputs. y: ``(m,)`` labels.
+        n: rows to keep; ``n <= 0`` or ``n >= m`` keeps all rows, in order.
+        seed: None (default) for the first rows, else the permutation's seed (>= 0).
+
+    Returns:
+        ``(x[idx], y[idx])``.
+
+    Raises:
+        ConfigError: if ``n`` is not an integer, ``seed`` not None or an integer >= 0, or ``x``
+            and ``y`` differ in length.
+    """
+    check_int("n", n)
+    if len(x) != len(y):
+        raise ConfigError(f"x and y must have the same length; got {len(x)} and {len(y)}")
+    if n <= 0 or n >= len(x):
+        return x, y
+    if seed is None:
+        return x[:n], y[:n]
+    check_int("seed", seed, 0)
+    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
+    return x[idx], y[idx]
 
 
 def _shape_or_type(value: object) -> str:

@@ -36,7 +36,7 @@ import torch
 from hopfield_lab.data.base import MNIST, Dataset, Split, _check_float_dtype
 from hopfield_lab.errors import DataError
 
-__all__ = ["ENV_VAR", "MNIST", "load_mnist"]
+__all__ = ["ENV_VAR", "MNIST", "load_mnist", "mnist_tensors"]
 
 ENV_VAR = "HOPFIELD_LAB_MNIST"
 """Environment variable that may point at an MNIST file or directory."""
@@ -107,6 +107,28 @@ def load_mnist(
         for name, (x, y) in raw.items()
     }
     return Dataset(splits["train"], splits["val"], splits["test"], name="mnist")
+
+
+@functools.lru_cache(maxsize=2)
+def mnist_tensors(path: str = "") -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """MNIST as ``{"train" | "val" | "test": (x (n, 784) float32 in [0, 1], y (n,) long)}``.
+
+    The one loader the experiments share: :func:`load_mnist` once per path (cached in-process),
+    its splits as plain tensors. The tensors are shared between calls: treat them as read-only
+    (index or copy them, never modify them in place).
+
+    Args:
+        path: as ``load_mnist``'s ``path``; ``""`` (default) for the bundled copy or
+            ``$HOPFIELD_LAB_MNIST``.
+
+    Returns:
+        The three splits.
+
+    Raises:
+        DataError: as :func:`load_mnist`.
+    """
+    data = load_mnist(path or None)
+    return {s: (getattr(data, s).x, getattr(data, s).y) for s in ("train", "val", "test")}
 
 
 # ----------------------------------------------------------------------------- locating a source

@@ -40,7 +40,6 @@ Protocol (App. F and hopdeq's ``sweep.py``):
 
 from __future__ import annotations
 
-import functools
 import math
 import statistics
 import time
@@ -52,7 +51,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from hopfield_lab.data import load_mnist
+from hopfield_lab.data import mnist_tensors, subset
 from hopfield_lab.errors import ConfigError, check_choice
 from hopfield_lab.models.layered import DEQSettings, LayeredHopfield
 from hopfield_lab.runs import atomic_write_json, read_json
@@ -69,7 +68,6 @@ __all__ = [
     "ModelSpec",
     "cost_per_iteration",
     "expand_shared",
-    "mnist",
     "settings_for",
     "split_variant",
     "train_and_evaluate",
@@ -154,17 +152,6 @@ def cost_per_iteration(model: str, inner_iters: int = 10) -> int:
     """State updates per DEQ iteration: ``2 inner_iters`` for the CHN even-odd, else 1."""
     spec = MODELS[split_variant(model)[0]]
     return 2 * inner_iters if (spec.kind == "chn" and spec.scheme == "even_odd") else 1
-
-
-@functools.lru_cache(maxsize=2)
-def mnist(path: str = "") -> dict[str, tuple[Tensor, Tensor]]:
-    """Train and test tensors ``(x (N, 784) in [0, 1], labels (N,))`` of MNIST."""
-    data = load_mnist(path or None)
-    return {"train": (data.train.x, data.train.y), "test": (data.test.x, data.test.y)}
-
-
-def _subset(x: Tensor, y: Tensor, n: int) -> tuple[Tensor, Tensor]:
-    return (x, y) if n <= 0 or n >= len(x) else (x[:n], y[:n])
 
 
 def _loss_fn(settings: DEQSettings) -> Any:
@@ -290,9 +277,9 @@ def train_and_evaluate(cell: dict[str, Any]) -> dict[str, Any]:
     settings = settings_for(
         name, depth, tol=cell["tol"], safeguard=cell.get("safeguard", PAPER_SAFEGUARD)
     )
-    data = mnist(cell["mnist_path"])
-    x, y = _subset(*data["train"], cell["n_train"])
-    tx, ty = _subset(*data["test"], cell["n_test"])
+    data = mnist_tensors(cell["mnist_path"])
+    x, y = subset(*data["train"], cell["n_train"])
+    tx, ty = subset(*data["test"], cell["n_test"])
     torch.manual_seed(seed)
     model = LayeredHopfield(layers, kind=spec.kind)  # type: ignore[arg-type]
     opt = Madam(model.parameters(), lr=lr, p_scale=1024, g_bound=3)

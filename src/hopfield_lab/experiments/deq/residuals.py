@@ -55,6 +55,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from hopfield_lab.data import mnist_tensors
 from hopfield_lab.errors import check_int
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.deq._common import (
@@ -64,7 +65,6 @@ from hopfield_lab.experiments.deq._common import (
     TOLERANCES,
     check_models,
     expand_shared,
-    mnist,
     settings_for,
     train_and_evaluate,
 )
@@ -286,7 +286,7 @@ def _energy(config: ResidualsConfig, cells: dict, run_dir: RunDir) -> dict[str, 
     model = LayeredHopfield(layers, kind="ham").double()
     ckpt = torch.load(Path(cell["train_dir"]) / "checkpoints" / CHECKPOINT_NAME, weights_only=False)
     model.load_state_dict(ckpt["model"])
-    x = mnist(config.mnist_path)["test"][0][: config.n_energy].double()
+    x = mnist_tensors(config.mnist_path)["test"][0][: config.n_energy].double()
     out: dict[str, Any] = {}
     fig, ax = plt.subplots(figsize=(5, 3.4))
     with torch.no_grad():

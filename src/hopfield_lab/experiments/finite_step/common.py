@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hopfield_lab.analysis import energy_along, energy_increase_rate
-from hopfield_lab.data import gaussian_noise, load_mnist
+from hopfield_lab.data import gaussian_noise, mnist_tensors, subset
 from hopfield_lab.models import FiniteStepHopfield
 from hopfield_lab.regularizers import (
     SpectralNormEstimator,
@@ -48,8 +47,6 @@ __all__ = [
     "PairConfig",
     "RegSettings",
     "evaluate",
-    "mnist_tensors",
-    "subset",
     "train_model",
     "train_pair",
 ]
@@ -68,21 +65,6 @@ class RegSettings:
     jacq_m: float = 1.0
     jacf_lam: float = 1e-3
     lip_lam: float = 1e-2
-
-
-@lru_cache(maxsize=2)
-def mnist_tensors(mnist_path: str = "") -> dict[str, tuple[Tensor, Tensor]]:
-    """Train / validation / test tensors of the bundled (or a user) MNIST."""
-    data = load_mnist(mnist_path or None)
-    return {s: (getattr(data, s).x, getattr(data, s).y) for s in ("train", "val", "test")}
-
-
-def subset(x: Tensor, y: Tensor, n: int, seed: int) -> tuple[Tensor, Tensor]:
-    """The first ``n`` rows after a seeded shuffle (all rows when ``n <= 0`` or too large)."""
-    if n <= 0 or n >= len(x):
-        return x, y
-    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
-    return x[idx], y[idx]
 
 
 def _penalty(

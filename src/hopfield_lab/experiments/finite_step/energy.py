@@ -43,12 +43,12 @@ from hopfield_lab.analysis import (
     energy_bands,
     energy_increase_rate,
 )
+from hopfield_lab.data import mnist_tensors
 from hopfield_lab.errors import check_positive
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.finite_step.common import (
     DIAG_LANCZOS_ITERS,
     PairConfig,
-    mnist_tensors,
     train_pair,
 )
 from hopfield_lab.regularizers import jacobian_spectral_norm

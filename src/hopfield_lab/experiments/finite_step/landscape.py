@@ -34,11 +34,11 @@ import torch
 from sklearn.decomposition import PCA
 
 from hopfield_lab.analysis import energy_along, energy_increase_rate
+from hopfield_lab.data import mnist_tensors
 from hopfield_lab.errors import check_int, check_range
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.finite_step.common import (
     PairConfig,
-    mnist_tensors,
     train_pair,
 )
 from hopfield_lab.runs import RunDir, comparison_table

@@ -34,14 +34,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 
+from hopfield_lab.data import mnist_tensors, subset
 from hopfield_lab.errors import ConfigError, check_choice, check_int, check_range
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.finite_step.common import (
     METHODS,
     RegSettings,
     evaluate,
-    mnist_tensors,
-    subset,
     train_model,
 )
 from hopfield_lab.runs import RunDir, Table, cell_filename, mean_std, run_cells

@@ -59,9 +59,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from hopfield_lab.data import mnist_tensors, subset
 from hopfield_lab.errors import ConfigError, check_int, check_positive, check_range
 from hopfield_lab.experiments.base import Experiment, RunContext, register
-from hopfield_lab.experiments.notes.deephnn import _mnist, _subset, mnist32
+from hopfield_lab.experiments.notes.deephnn import mnist32
 from hopfield_lab.models.layers import ConvHNN2d, count_parameters
 from hopfield_lab.runs import RunDir, Table, comparison_table
 from hopfield_lab.training import TrainConfig, fit
@@ -184,10 +185,10 @@ def _test_mse(
 
 def run(config: ConvDenoiseConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train the denoiser with ``fit`` (resumable), evaluate, write tables and figures."""
-    raw = _mnist(config.mnist_path)
-    train = mnist32(_subset(*raw["train"], config.n_train, config.seed)[0]) * 2 - 1
-    val = mnist32(_subset(*raw["val"], config.n_val, config.seed)[0]) * 2 - 1
-    test = mnist32(_subset(*raw["test"], config.n_test, config.seed)[0]) * 2 - 1
+    raw = mnist_tensors(config.mnist_path)
+    train = mnist32(subset(*raw["train"], config.n_train, config.seed)[0]) * 2 - 1
+    val = mnist32(subset(*raw["val"], config.n_val, config.seed)[0]) * 2 - 1
+    test = mnist32(subset(*raw["test"], config.n_test, config.seed)[0]) * 2 - 1
     torch.manual_seed(config.seed)
     model = HopfieldDenoiser()
     n_params = count_parameters(model)

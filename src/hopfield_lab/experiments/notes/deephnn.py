@@ -50,7 +50,6 @@ The report puts the notes' numbers beside ours (``tables/deephnn.csv``).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +61,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from hopfield_lab.data import load_mnist
+from hopfield_lab.data import mnist_tensors, subset
 from hopfield_lab.errors import ConfigError, check_int, check_positive
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.models.layers import ConvexReducer, DeepHNN, count_parameters
@@ -95,22 +94,9 @@ PARTS = ("prototypes", "cnn")
 # --------------------------------------------------------------------------------------- data
 
 
-@lru_cache(maxsize=2)
-def _mnist(path: str) -> dict[str, tuple[Tensor, Tensor]]:
-    data = load_mnist(path or None)
-    return {s: (getattr(data, s).x, getattr(data, s).y) for s in ("train", "val", "test")}
-
-
 def mnist32(x: Tensor) -> Tensor:
     """Flat MNIST rows ``(n, 784)`` in [0, 1] -> zero-padded images ``(n, 1, 32, 32)``."""
     return F.pad(x.view(-1, 1, 28, 28), (2, 2, 2, 2))
-
-
-def _subset(x: Tensor, y: Tensor, n: int, seed: int) -> tuple[Tensor, Tensor]:
-    if n <= 0 or n >= len(x):
-        return x, y
-    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
-    return x[idx], y[idx]
 
 
 def digit_prototypes(
@@ -354,10 +340,10 @@ def _train(
 
 
 def _data(config: DeepHNNConfig) -> dict[str, tuple[Tensor, Tensor]]:
-    raw = _mnist(config.mnist_path)
+    raw = mnist_tensors(config.mnist_path)
     out = {}
     for split, n in (("train", config.n_train), ("val", config.n_val), ("test", config.n_test)):
-        x, y = _subset(*raw[split], n, config.seed)
+        x, y = subset(*raw[split], n, config.seed)
         out[split] = (mnist32(x), y)
     gen = torch.Generator().manual_seed(20_000 + config.seed)
     out["test_aug"] = (notes_augment(out["test"][0], gen), out["test"][1])

@@ -62,9 +62,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hopfield_lab.data import mnist_tensors
 from hopfield_lab.errors import ConfigError, check_choice, check_int, check_positive, check_range
 from hopfield_lab.experiments.base import Experiment, RunContext, register
-from hopfield_lab.experiments.notes.deephnn import _mnist, digit_prototypes, mnist32
+from hopfield_lab.experiments.notes.deephnn import digit_prototypes, mnist32
 from hopfield_lab.models.layers import VHNN
 from hopfield_lab.runs import RunDir, Table, comparison_table, run_cells
 
@@ -142,7 +143,7 @@ class VHNNJumpsConfig:
 
 @lru_cache(maxsize=4)
 def _patterns(mnist_path: str, per_digit: int, seed: int) -> Tensor:
-    x, y = _mnist(mnist_path)["train"]
+    x, y = mnist_tensors(mnist_path)["train"]
     centroids = digit_prototypes(mnist32(x).flatten(1) * 2 - 1, y, per_digit, seed=seed)
     return torch.where(centroids >= 0, 1.0, -1.0).double()  # (P, N) binary, |x_i| = 32
 
