@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import sys
 import pytest
 
 from hopfield_lab.cli import main
+from hopfield_lab.experiments import EXPERIMENTS
 
 TINY = [
     "--set",
@@ -57,7 +59,13 @@ def test_list_and_config_json(capsys) -> None:
     assert any(r["name"] == "retrieval" for r in rows)
     assert main(["config", "retrieval", "--profile", "quick", "--set", "seed=3"]) == 0
     cfg = json.loads(capsys.readouterr().out)
-    assert cfg["seed"] == 3 and cfg["profile"] == "quick" and cfg["n_patterns"] == 5000
+    quick = EXPERIMENTS["retrieval"].profiles["quick"]  # the profile, overridden only in seed
+    assert cfg["seed"] == 3 and cfg["profile"] == "quick"
+    assert {k: v for k, v in cfg.items() if k not in {"seed", "profile", "experiment"}} == {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in dataclasses.asdict(quick).items()
+        if k != "seed"
+    }
 
 
 def test_run_json_then_report_rebuild(tmp_path, capsys) -> None:
@@ -102,3 +110,33 @@ def test_long_result_values_are_cut_on_screen(capsys) -> None:
     assert len(out) < 2000
     words = " ".join(out.split())  # rich wraps the cell
     assert "(4880 characters; see results.json)" in words and "short 1.5" in words
+
+
+def test_list_markdown_is_the_registry_table_and_names_are_whole(capsys, monkeypatch) -> None:
+    from hopfield_lab.experiments.base import markdown_table
+
+    assert main(["list", "--markdown"]) == 0
+    assert capsys.readouterr().out == markdown_table()
+    monkeypatch.setenv("COLUMNS", "60")  # a narrow terminal squeezes the other columns only
+    from rich.console import Console
+
+    import hopfield_lab.cli as cli
+
+    monkeypatch.setattr(cli, "_out", Console(width=60))
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in EXPERIMENTS:
+        assert name in out, name
+    assert "…" not in out
+
+
+def test_report_of_a_root_groups_runs_by_paper(tmp_path, capsys) -> None:
+    assert main(["run", "retrieval", *TINY, "--out", str(tmp_path), "--json"]) == 0
+    over = ["sizes=8", "temperatures=0.5", "replicas=2", "burn_in=1", "n_samples=2"]
+    sets = [x for kv in over for x in ("--set", kv)]
+    assert main(["run", "curie-weiss", *sets, "--out", str(tmp_path), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("<h2>Continuous Hopfield Networks (lecture notes)</h2>") == 1
+    assert page.index("curie-weiss /") < page.index("retrieval /")  # registry order

@@ -53,10 +53,19 @@ def _print_json(obj: Any) -> None:
 
 
 @app.command("list")
-def list_experiments(as_json: JsonOpt = False) -> None:
+def list_experiments(
+    as_json: JsonOpt = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the README's experiment table.")
+    ] = False,
+) -> None:
     """List the registered experiments with their paper figure and expected runtimes."""
-    from hopfield_lab.experiments import EXPERIMENTS  # importing registers every experiment
+    from hopfield_lab.experiments.base import markdown_table, ordered_experiments
 
+    experiments = ordered_experiments()  # importing registers every experiment
+    if markdown:
+        typer.echo(markdown_table(), nl=False)
+        return
     rows: list[dict[str, Any]] = [
         {
             "name": e.name,
@@ -64,15 +73,19 @@ def list_experiments(as_json: JsonOpt = False) -> None:
             "paper": e.paper,
             "figure": e.figure,
             "runtime": dict(e.runtime),
+            "claim": e.claim,
+            "expected": e.expected,
         }
-        for e in sorted(EXPERIMENTS.values(), key=lambda e: e.name)
+        for e in experiments
     ]
     if as_json:
         _print_json(rows)
         return
     table = RichTable(title="hopfield-lab experiments")
-    for col in ("name", "paper / figure", "demo", "quick", "paper"):
-        table.add_column(col)
+    width = max(len(r["name"]) for r in rows)
+    table.add_column("name", no_wrap=True, min_width=width)  # names are never cut
+    for col in ("paper / figure", "demo", "quick", "paper"):
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
             r["name"],
@@ -109,7 +122,13 @@ def run(
         "runs"
     ),
     name: Annotated[str | None, typer.Option(help="Run directory name.")] = None,
-    force: Annotated[bool, typer.Option(help="Wipe an existing run of that name.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Delete an existing run of that name (cells, checkpoints) and recompute. "
+            "Not needed to redraw: a finished run's report is redrawn on every run or report."
+        ),
+    ] = False,
     executor: Annotated[str, typer.Option(help="local | ray")] = "local",
     device: Annotated[str, typer.Option(help="cpu | cuda | cuda:N")] = "cpu",
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -160,7 +179,7 @@ def report(
 ) -> None:
     """Redraw tables, figures and report.html from the artifacts on disk (no recomputation)."""
     from hopfield_lab.errors import ConfigError
-    from hopfield_lab.experiments.base import report_run
+    from hopfield_lab.experiments.base import report_run, sort_runs
     from hopfield_lab.runs import build_index
 
     if not directory.is_dir():
@@ -169,7 +188,7 @@ def report(
         path = report_run(directory)
         runs = [directory]
     else:
-        runs = sorted(p.parent for p in directory.glob("*/*/config.json"))
+        runs = sort_runs([p.parent for p in directory.glob("*/*/config.json")])
         if not runs:
             raise ConfigError(
                 f"directory {str(directory)!r} holds no run (no config.json in it or in "
@@ -194,14 +213,15 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Run every experiment's demo profile and write one combined report."""
-    from hopfield_lab.experiments import EXPERIMENTS, RunContext, run_experiment
+    from hopfield_lab.experiments import RunContext, run_experiment
+    from hopfield_lab.experiments.base import ordered_experiments
     from hopfield_lab.runs import build_index
 
     start = time.perf_counter()
     ctx = RunContext(progress=progress and not as_json)
     summary = []
     run_dirs = []
-    for name in sorted(EXPERIMENTS):
+    for name in [e.name for e in ordered_experiments()]:
         t0 = time.perf_counter()
         if not as_json:
             _out.print(f"[bold]demo[/]: {name} ...")

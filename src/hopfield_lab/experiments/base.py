@@ -1,23 +1,68 @@
-"""Experiment registry, profiles and typed ``--set key=value`` overrides.
+"""Experiment registry, profiles, typed ``--set key=value`` overrides, and the run/report split.
 
-An experiment reproduces one paper table or figure. It is declared once, in its own file, with
+An experiment reproduces one paper table or figure. It is one file under
+``experiments/<paper>/``, declared once, in four parts:
 
-* a frozen dataclass config whose ``__post_init__`` validates every field (errors name the field);
-* three profiles: ``demo`` (about a minute on 2 CPU cores, what ``make demo`` runs), ``quick``
-  (at most about 15 minutes on 2 CPU cores, enough to test the paper's qualitative claims) and
-  ``paper`` (the paper's full protocol, for a GPU or a cluster);
-* ``run(config, run_dir, ctx) -> dict``: computes, saves cells and other raw artifacts into
-  the run directory and returns the summary numbers written to ``results.json``; it draws
-  nothing;
-* ``report(config, run_dir) -> None``: builds every table and figure from ``cells/`` and
-  ``results.json`` alone, so ``hopfield-lab report DIR`` redraws without recomputing.
+* a config: a frozen dataclass deriving from :class:`~hopfield_lab.experiments.fields.Config`
+  whose constraints sit on the fields (``Annotated[int, Min(1)]``) and are validated in one
+  place; cross-field rules go in ``Config.check``;
+* ``run(config, run_dir, ctx) -> dict``: computes. Grids go through
+  :func:`~hopfield_lab.runs.run_cells` (resumable, Ray-ready): each cell receives the typed
+  config itself (frozen dataclasses pickle; never ``asdict``) and returns a JSON dict saved as
+  ``cells/<key>.json``. ``run`` returns the summary numbers written to ``results.json``. It
+  draws nothing and writes no table;
+* ``report(config, run_dir) -> None``: every table and figure from ``cells/`` and
+  ``results.json`` alone (closed-form theory curves may be evaluated; nothing random, nothing
+  slow). ``hopfield-lab report DIR`` calls it, so fixing a plot never recomputes; the headline
+  table (the paper's claim) is saved first with ``headline=True``; bounds and inequalities are
+  :func:`~hopfield_lab.runs.check_table` rows; figures go through
+  :func:`~hopfield_lab.runs.plots.figure`;
+* a :func:`register` call: names, the three profiles, and the one source of truth for what a
+  reader may expect: ``runtime`` per profile, ``claim`` (what the quick profile tests) and
+  ``expected`` (what the quick profile gives). ``hopfield-lab list --markdown`` renders them as
+  the README's table. Module docstrings give the command, the setting and the paper's numbers,
+  not runtimes.
 
-Configs derive from :class:`~hopfield_lab.experiments.fields.Config` and declare their
-constraints on the fields (``Annotated[int, Min(1)]``); they are validated in one place.
+Profiles: ``demo`` (seconds, what ``make demo`` runs; sizes too small for the paper's claim),
+``quick`` (minutes on 2 CPU cores; enough to test the claim) and ``paper`` (the paper's
+protocol, for a GPU or a cluster). The report of a demo or quick run says so, and what to run
+for the paper's protocol.
 
-:func:`run_experiment` resolves the config, creates ``<out>/<experiment>/<name>/``, skips a run
-that already finished (its report is rebuilt), resumes an unfinished one (grids skip finished
-cells, training restarts from its checkpoint) and writes ``report.html``.
+The pattern, in short (see ``experiments/notes/curie_weiss.py`` for a complete one)::
+
+    @dataclass(frozen=True)
+    class SizesConfig(Config):
+        sizes: Annotated[tuple[int, ...], NonEmpty, Increasing, Min(2)] = (16, 64)
+        sweeps: Annotated[int, Min(1)] = 50
+        seed: Seed = 0
+
+    def _grid(config):                                   # keys shared by run and report
+        return {f"N={n}": {"config": config, "n": n} for n in config.sizes}
+
+    def _cell(cell):                                     # module level: picklable for Ray
+        config: SizesConfig = cell["config"]             # the typed config
+        return {"n": cell["n"], "m": simulate(cell["n"], config.sweeps, config.seed)}
+
+    def run(config, run_dir, ctx):
+        cells = run_cells(_cell, _grid(config), run_dir, executor=ctx.executor,
+                          progress=ctx.progress)
+        return {"max_m": max(c["m"] for c in cells.values())}       # -> results.json
+
+    def report(config, run_dir):
+        cells = [run_dir.load_cell(k) for k in _grid(config)]
+        run_dir.save_table(check_table("claims", [at_most("m", ..., 0.1)], "...",
+                                       headline=True))
+        with figure(run_dir, "m_vs_n") as (fig, ax):
+            ax.plot([c["n"] for c in cells], [c["m"] for c in cells], "o-", label="Glauber")
+
+    register(Experiment(name="sizes", ..., config_cls=SizesConfig, profiles={...},
+                        runtime={...}, claim="...", expected="...", run=run, report=report))
+
+:func:`run_experiment` resolves the config, creates ``<out>/<experiment>/<name>/`` (``name`` is
+the profile, or ``<profile>-<8 hex digits of the --set overrides' SHA-1>``), skips a run that
+already finished (its report is redrawn: no ``--force`` needed), resumes an unfinished one
+(grids skip finished cells, training restarts from its checkpoint) and writes ``report.html``.
+``--force`` deletes the run directory first: cells, checkpoints and all, for a recomputation.
 """
 
 from __future__ import annotations
@@ -37,22 +82,27 @@ import torch
 
 from hopfield_lab.errors import ConfigError, check_choice
 from hopfield_lab.experiments.fields import config_from_dict
-from hopfield_lab.runs import RunDir, build_report
+from hopfield_lab.runs import RunDir, atomic_write_json, build_report
 from hopfield_lab.runs.executor import EXECUTORS
 
 __all__ = [
     "EXPERIMENTS",
+    "PAPERS",
     "PROFILES",
     "Experiment",
     "RunContext",
     "RunOutcome",
     "apply_overrides",
     "get_experiment",
+    "markdown_table",
+    "ordered_experiments",
     "parse_override",
+    "profile_note",
     "register",
     "report_run",
     "resolve_config",
     "run_experiment",
+    "sort_runs",
 ]
 
 PROFILES = ("demo", "quick", "paper")
@@ -73,20 +123,38 @@ class RunContext:
     progress: bool = True
 
 
+#: Full titles of the source documents, keyed by the first part of ``Experiment.paper``
+#: (the file name of the paper under ``shared/papers/``). Reports group runs by these.
+PAPERS: dict[str, str] = {
+    "continuous-hopfield-networks-notes": "Continuous Hopfield Networks (lecture notes)",
+    "finite-step-hopfield-dynamics": "Deep Neural Networks as Finite-Step Hopfield Dynamics",
+    "accelerating-hopfield-dynamics-deq": (
+        "Accelerating Hopfield Network Dynamics: Beyond Synchronous Updates and Forward Euler"
+    ),
+    "dynamics-of-modern-hopfield-networks": "Dynamics of Modern Hopfield Networks",
+    "sequential-retrieval-idp-hopfield": (
+        "A Dynamical Theory of Sequential Retrieval in Input-Driven Hopfield Networks"
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Experiment:
-    """A registered experiment.
+    """A registered experiment: the one place that says what it reproduces and what to expect.
 
     Attributes:
         name: CLI name, e.g. ``"retrieval"``.
-        title: one line shown by ``hopfield-lab list``.
-        paper: the source document and section, e.g. ``"notes ch. 3"``.
-        figure: which table or figure it reproduces.
+        title: one line shown by ``hopfield-lab list`` and as the report's title.
+        paper: the source document (a key of :data:`PAPERS`) and section, comma-separated,
+            e.g. ``"continuous-hopfield-networks-notes, ch. 2, Sec. 2.2.1"``.
+        figure: which table or figure (or theorem) it reproduces.
         config_cls: the frozen dataclass of its config.
         profiles: ``{"demo": cfg, "quick": cfg, "paper": cfg}``.
         runtime: expected wall time per profile on 2 CPU cores (or on a GPU for ``paper``).
         run: ``(config, run_dir, ctx) -> results dict`` (computes; draws nothing).
         report: ``(config, run_dir) -> None``: tables and figures from the saved artifacts.
+        claim: the paper's claim the quick profile tests, one sentence ("" if not stated yet).
+        expected: what the quick profile gives (measured numbers), one sentence.
     """
 
     name: str
@@ -98,6 +166,23 @@ class Experiment:
     runtime: Mapping[str, str]
     run: Callable[[Any, RunDir, RunContext], dict[str, Any]] = field(repr=False)
     report: Callable[[Any, RunDir], None] | None = field(default=None, repr=False)
+    claim: str = ""
+    expected: str = ""
+
+    @property
+    def document(self) -> str:
+        """The source document's key: ``paper`` up to its first comma."""
+        return self.paper.split(",")[0].strip()
+
+    @property
+    def section(self) -> str:
+        """Where in the document: ``paper`` after its first comma (may be empty)."""
+        return self.paper.partition(",")[2].strip()
+
+    @property
+    def paper_title(self) -> str:
+        """The document's full title (:data:`PAPERS`), or its key when unknown."""
+        return PAPERS.get(self.document, self.document)
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -265,7 +350,8 @@ def run_experiment(
         overrides: ``key=value`` strings applied to the profile's config.
         out: root of the run directories. Default ``runs``.
         run_name: directory name; default the profile, plus a hash of the overrides if any.
-        force: wipe an existing run directory of the same name first.
+        force: delete an existing run directory of the same name first (cells and
+            checkpoints too): a recomputation. Redrawing never needs it.
         ctx: executor, device and progress settings.
 
     Returns:
@@ -300,11 +386,64 @@ def run_experiment(
     return RunOutcome(run_dir, False, run_dir.read_results())
 
 
+def profile_note(experiment: Experiment, profile: str, changed: Sequence[str] = ()) -> str:
+    """The sentence a report shows under its title: which protocol its numbers come from.
+
+    Args:
+        experiment: the experiment.
+        profile: ``demo``, ``quick`` or ``paper``.
+        changed: config fields that differ from the profile (``--set`` overrides).
+
+    Returns:
+        For ``demo`` and ``quick``: that the numbers are not the paper's protocol, which claim
+        the quick profile tests, and the command for the paper's protocol; for ``paper``: that
+        it is the paper's protocol. Overrides are named.
+    """
+    paper_cmd = f"hopfield-lab run {experiment.name} --profile paper"
+    paper_time = experiment.runtime.get("paper", "")
+    paper_run = f"{paper_cmd}" + (f" ({paper_time})" if paper_time else "")
+    claim = f" The quick profile tests: {experiment.claim}" if experiment.claim else ""
+    if profile == "demo":
+        quick_time = experiment.runtime.get("quick", "")
+        text = (
+            "Demo profile: sizes chosen to finish in seconds, to show that the pipeline works; "
+            "its numbers are not the paper's protocol and need not match the paper."
+            f"{claim} For that run hopfield-lab run {experiment.name} --profile quick"
+            + (f" ({quick_time})" if quick_time else "")
+            + f"; for the paper's protocol, {paper_run}."
+        )
+    elif profile == "quick":
+        text = (
+            "Quick profile: reduced sizes that test the paper's claim on 2 CPU cores; the "
+            f"numbers are not the paper's protocol.{claim} For the paper's protocol, "
+            f"{paper_run}."
+        )
+    else:
+        text = "Paper profile: the paper's protocol."
+    if changed:
+        text += f" This run overrides the profile's {', '.join(changed)}."
+    return text
+
+
+def _changed_fields(experiment: Experiment, profile: str, config: Any) -> list[str]:
+    base = experiment.profiles.get(profile)
+    if base is None or not dataclasses.is_dataclass(config):
+        return []
+    return [
+        f.name
+        for f in dataclasses.fields(config)
+        if getattr(config, f.name) != getattr(base, f.name, None)
+    ]
+
+
 def report_run(
     run_dir: RunDir | str | Path, experiment: Experiment | None = None, config: Any = None
 ) -> Path:
     """Redraw a run's tables and figures from its artifacts (no recomputation) and rebuild
-    its ``report.html``.
+    its ``about.json`` and ``report.html``.
+
+    Tables and figures that the experiment's ``report`` no longer writes (left by an older
+    version) are removed, so the report shows exactly what the current code draws.
 
     Args:
         run_dir: the run directory.
@@ -317,12 +456,73 @@ def report_run(
     Raises:
         ConfigError / DataError: an unknown experiment, or a config.json that does not fit.
     """
-    run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
-    if experiment is None or config is None:
-        stored = run.read_config()
-        experiment = experiment or get_experiment(str(stored.get("experiment", run.experiment)))
-        if config is None:
-            config = config_from_dict(experiment.config_cls, stored)
+    run = RunDir(run_dir.path if isinstance(run_dir, RunDir) else run_dir)  # fresh save record
+    stored = run.read_config()
+    experiment = experiment or get_experiment(str(stored.get("experiment", run.experiment)))
+    if config is None:
+        config = config_from_dict(experiment.config_cls, stored)
+    profile = str(stored.get("profile", ""))
     if experiment.report is not None and run.results_path.exists():
         experiment.report(config, run)
+        run.remove_unsaved()
+    tables = run.saved_tables if experiment.report is not None else None
+    figures = run.saved_figures if experiment.report is not None else None
+    atomic_write_json(
+        run.about_path,
+        {
+            "experiment": experiment.name,
+            "title": experiment.title,
+            "paper": experiment.document,
+            "paper_title": experiment.paper_title,
+            "section": experiment.section,
+            "figure": experiment.figure,
+            "profile": profile,
+            "note": profile_note(experiment, profile, _changed_fields(experiment, profile, config)),
+            "tables": tables,
+            "figures": figures,
+        },
+    )
     return build_report(run.path)
+
+
+def ordered_experiments() -> list[Experiment]:
+    """Every registered experiment, grouped by paper (:data:`PAPERS` order), then by name."""
+    _load_all()
+    rank = {key: i for i, key in enumerate(PAPERS)}
+    return sorted(EXPERIMENTS.values(), key=lambda e: (rank.get(e.document, len(rank)), e.name))
+
+
+def sort_runs(run_dirs: Sequence[str | Path]) -> list[Path]:
+    """Run directories in report order: by paper and experiment (as :func:`ordered_experiments`),
+    then by run name; runs of unknown experiments last."""
+    rank = {e.name: i for i, e in enumerate(ordered_experiments())}
+    paths = [Path(p) for p in run_dirs]
+    return sorted(paths, key=lambda p: (rank.get(p.parent.name, len(rank)), p.parent.name, p.name))
+
+
+def markdown_table() -> str:
+    """The README's experiment table, generated from the registry (``list --markdown``)."""
+    lines = [
+        "| experiment | reproduces | demo | quick | the quick profile |",
+        "|---|---|---|---|---|",
+    ]
+    paper = None
+    for e in ordered_experiments():
+        if e.document != paper:
+            paper = e.document
+            lines.append(f"| **{e.paper_title}** (`{paper}.md`) | | | | |")
+        where = "; ".join(x for x in (e.section, e.figure) if x)
+        parts = [
+            f"*Tests:* {e.claim}" if e.claim else "",
+            f"*Gives:* {e.expected}" if e.expected else "",
+        ]
+        result = " ".join(p for p in parts if p) or "—"
+        cells = [
+            f"`{e.name}`",
+            f"{e.title} ({where})",
+            e.runtime.get("demo", "—"),
+            e.runtime.get("quick", "—"),
+            result,
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
