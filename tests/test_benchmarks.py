@@ -26,7 +26,8 @@ NAMES = ("anderson-vs-picard", "anderson-vs-torchdeq", "euler-rk4-vs-torchdiffeq
 
 @pytest.fixture(scope="module")
 def tiny_run() -> dict:
-    """All benchmarks once at the tiny size (a few seconds), shared by the tests below."""
+    """All benchmarks once at the tiny size, shared by the tests below (marked slow: this one
+    fixture took a third of the default suite's time)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(TINY_ENV_VAR, "1")
         pytest.importorskip("torchdeq")
@@ -44,6 +45,7 @@ def test_registry_names() -> None:
     assert set(NAMES) <= set(BENCHMARKS)
 
 
+@pytest.mark.slow
 def test_results_have_rows_and_finite_positive_ratios(tiny_run: dict) -> None:
     assert tiny_run["settings"]["profile"] == "tiny"
     assert [r["name"] for r in tiny_run["results"]] == list(BENCHMARKS)
@@ -58,6 +60,7 @@ def test_results_have_rows_and_finite_positive_ratios(tiny_run: dict) -> None:
     json.dumps(tiny_run)  # JSON-ready
 
 
+@pytest.mark.slow
 def test_anderson_and_picard_agree_at_contraction_betas(tiny_run: dict) -> None:
     rows = _result(tiny_run, "anderson-vs-picard")["rows"]
     small = [r for r in rows if r["beta"] <= 0.03]
@@ -70,6 +73,7 @@ def test_anderson_and_picard_agree_at_contraction_betas(tiny_run: dict) -> None:
         assert row["it_p_max"] <= 1000 and row["it_a_max"] <= 1000
 
 
+@pytest.mark.slow
 def test_torchdeq_rows_solve_the_same_problem(tiny_run: dict) -> None:
     rows = _result(tiny_run, "anderson-vs-torchdeq")["rows"]
     assert {r["problem"] for r in rows} == {"hopfield", "linear"}
@@ -84,6 +88,7 @@ def test_torchdeq_rows_solve_the_same_problem(tiny_run: dict) -> None:
             assert row["err_max"] is None
 
 
+@pytest.mark.slow
 def test_ode_states_and_gradients_agree(tiny_run: dict) -> None:
     rows = _result(tiny_run, "euler-rk4-vs-torchdiffeq")["rows"]
     assert len(rows) == 2 * 2 * 2  # flows x methods x modes
@@ -95,6 +100,7 @@ def test_ode_states_and_gradients_agree(tiny_run: dict) -> None:
             assert row["grad_rel"] is None
 
 
+@pytest.mark.slow
 def test_format_results_prints_every_benchmark(tiny_run: dict) -> None:
     text = format_results(tiny_run)
     assert text.startswith("machine: ")
