@@ -33,6 +33,7 @@ from hopfield_lab.runs.table import (
     equals,
     format_cell,
     mean_std,
+    tidy_spread,
     within,
 )
 
@@ -66,6 +67,7 @@ __all__ = [
     "read_jsonl",
     "render_run_section",
     "run_cells",
+    "tidy_spread",
     "to_jsonable",
     "within",
 ]

@@ -50,6 +50,7 @@ __all__ = [
     "equals",
     "format_cell",
     "mean_std",
+    "tidy_spread",
     "within",
 ]
 
@@ -113,10 +114,11 @@ def format_cell(value: Any, fmt: str = "{:.4g}") -> str:
 def auto_format(values: Iterable[Any]) -> str:
     """One ``str.format`` pattern for every float of a column.
 
-    Fixed-point with enough decimals for four significant digits of the smallest non-zero
-    magnitude (at most 6 decimals; fewer when every value is written exactly with fewer, as
-    grid values like 0.5 and 1.25 are) when every magnitude lies in ``[1e-3, 1e5)``; scientific
-    notation with three significant digits otherwise; ``{:.0f}`` for integer-valued floats.
+    Fixed-point when every non-zero magnitude lies in ``[1e-3, 1e5)``, with enough decimals for
+    four significant digits of the largest and three of the smallest (at most 6; fewer when
+    every value is written exactly with fewer, as grid values like 0.5 and 1.25 are);
+    scientific notation with three significant digits otherwise; ``{:.0f}`` for
+    integer-valued floats.
 
     Args:
         values: the column's cells (non-float cells are ignored).
@@ -133,7 +135,7 @@ def auto_format(values: Iterable[Any]) -> str:
     lo, hi = min(nonzero), max(nonzero)
     if lo < 1e-3 or hi >= 1e5:
         return "{:.2e}"
-    decimals = min(6, max(0, math.ceil(-math.log10(lo)) + 3))
+    decimals = min(6, max(0, math.ceil(-math.log10(hi)) + 3, math.ceil(-math.log10(lo)) + 2))
     exact = max(_exact_decimals(v) for v in floats)  # grid values: 0.5, 1.25 as written
     return f"{{:.{min(decimals, exact)}f}}"
 
@@ -369,8 +371,17 @@ def mean_std(values: Iterable[float] | np.ndarray | torch.Tensor) -> tuple[float
     return mean, std
 
 
-def _spread(value: float | None, std: float | None) -> float | None:
-    """A spread below rounding of ``value`` is exactly 0 (identical samples), not ``1e-17``."""
+def tidy_spread(value: float | None, std: float | None) -> float | None:
+    """A spread (``±``, a standard deviation) as a report shows it: one below the rounding of
+    ``value`` (``<= 1e-12 max(1, |value|)``: identical samples) is exactly 0, not ``1e-17``.
+
+    Args:
+        value: the value the spread belongs to (None if unknown).
+        std: the spread, or None.
+
+    Returns:
+        ``std``, or 0.0 when it is rounding.
+    """
     if std is None or not math.isfinite(std):
         return std
     scale = max(1.0, abs(value)) if value is not None and math.isfinite(value) else 1.0
@@ -427,7 +438,7 @@ def comparison_table(
         gap = None
         if _is_number(paper) and ours is not None:
             gap = float(ours) - float(paper)
-        spread = _spread(None if ours is None else float(ours), ours_std)
+        spread = tidy_spread(None if ours is None else float(ours), ours_std)
         out.append([quantity, paper, ours, spread, gap])
     return Table(
         name=name,
