@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 
 import pytest
@@ -125,8 +126,6 @@ def test_rerun_skips_and_resume_after_kill(retrieval_run, tmp_path) -> None:
         )
     # simulate a kill after the first cell: resume computes only the missing cell
     rd = first.run_dir
-    import shutil
-
     target = tmp_path / "copy"
     shutil.copytree(out, target)
     copy_dir = target / "retrieval" / rd.name
@@ -154,3 +153,111 @@ def test_nested_overrides() -> None:
         apply_overrides(_Outer(), ["inner.zz=1"])
     with pytest.raises(ConfigError, match="config key 'k' has no sub-keys"):
         apply_overrides(_Outer(), ["k.x=1"])
+
+
+# ----------------------------------------------------------------- run / report split, registry
+CW_TINY = [
+    "sizes=8,16",
+    "temperatures=0.5,1.5",
+    "replicas=4",
+    "burn_in=2",
+    "n_samples=4",
+    "free_energy_temperatures=0.8",
+]
+
+
+def test_report_redraws_a_finished_run_without_recomputing(tmp_path, monkeypatch) -> None:
+    """Delete tables/ and figures/, call `hopfield-lab report DIR`: both come back, and neither
+    a cell nor results.json is touched (the cell function would raise if it were called)."""
+    from hopfield_lab.cli import main
+    from hopfield_lab.experiments.notes import curie_weiss
+
+    outcome = run_experiment("curie-weiss", "demo", CW_TINY, out=tmp_path, ctx=CTX)
+    rd = outcome.run_dir
+    tables = sorted(p.name for p in rd.tables_dir.iterdir())
+    figures = sorted(p.name for p in rd.figures_dir.iterdir())
+    assert "magnetization.csv" in tables and figures == ["free_energy.png", "magnetization.png"]
+    frozen = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in rd.cells_dir.iterdir()}
+    frozen[rd.results_path] = (rd.results_path.stat().st_mtime_ns, rd.results_path.read_bytes())
+    shutil.rmtree(rd.tables_dir)
+    shutil.rmtree(rd.figures_dir)
+
+    def no_compute(cell):
+        raise AssertionError("report recomputed a cell")
+
+    monkeypatch.setattr(curie_weiss, "_cell", no_compute)
+    assert main(["report", str(rd.path)]) == 0
+    assert sorted(p.name for p in rd.tables_dir.iterdir()) == tables
+    assert sorted(p.name for p in rd.figures_dir.iterdir()) == figures
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in frozen} == frozen
+    # re-running the finished run redraws too (no --force needed) and still computes nothing
+    (rd.figures_dir / "magnetization.png").unlink()
+    again = run_experiment("curie-weiss", "demo", CW_TINY, out=tmp_path, ctx=CTX)
+    assert again.skipped and (rd.figures_dir / "magnetization.png").is_file()
+    # --force recomputes: the cells are written anew
+    monkeypatch.undo()
+    forced = run_experiment("curie-weiss", "demo", CW_TINY, out=tmp_path, force=True, ctx=CTX)
+    assert not forced.skipped
+    assert all(p.stat().st_mtime_ns > frozen[p][0] for p in rd.cells_dir.iterdir())
+
+
+def test_report_says_which_protocol_and_leads_with_the_headline(tmp_path) -> None:
+    outcome = run_experiment("curie-weiss", "demo", CW_TINY, out=tmp_path, ctx=CTX)
+    about = json.loads(outcome.run_dir.about_path.read_text())
+    assert about["profile"] == "demo" and about["paper"] == "continuous-hopfield-networks-notes"
+    note = about["note"]
+    assert "not the paper's protocol" in note
+    assert "hopfield-lab run curie-weiss --profile paper" in note
+    assert EXPERIMENTS["curie-weiss"].claim in note
+    assert "overrides the profile's sizes, temperatures" in note
+    assert about["tables"][0] == "magnetization"  # saved first: the headline
+    assert Table.from_csv(outcome.run_dir.tables_dir / "magnetization.csv").headline
+    page = outcome.run_dir.report_path.read_text()
+    assert page.index("Headline") < page.index("Figures") < page.index("table-finite_size")
+    assert ">nan<" not in page
+
+
+MIGRATED = ("binary-dynamics", "capacity", "curie-weiss", "detailed-balance", "mixture-states")
+
+
+def test_migrated_experiments_follow_the_pattern() -> None:
+    """Declarative configs (validated from their annotations), a report, the registry's claim,
+    and no private imports from other experiments."""
+    import importlib
+    import inspect
+    import pickle
+    import re
+
+    from hopfield_lab.experiments.fields import Config
+
+    for name in MIGRATED:
+        exp = EXPERIMENTS[name]
+        assert issubclass(exp.config_cls, Config) and exp.report is not None
+        assert exp.claim and exp.expected and set(exp.runtime) == set(PROFILES)
+        module = importlib.import_module(exp.run.__module__)
+        source = inspect.getsource(module)
+        assert "__post_init__" not in source and "asdict(" not in source
+        assert "matplotlib.pyplot" not in source  # figures go through runs.plots.figure
+        cells = module._grid(exp.profiles["demo"])  # typed configs in cells, picklable for Ray
+        assert any(isinstance(c.get("config"), exp.config_cls) for c in cells.values())
+        assert pickle.loads(pickle.dumps(cells)) == cells
+        runtime = re.compile(r"~\s*\d+(\.\d+)?\s*(s|min|h)\b|\bhours\b|CPU time|wall\b")
+        assert not runtime.search(module.__doc__ or ""), name  # runtimes live in the registry
+
+
+def test_no_experiment_imports_another_experiments_private_names() -> None:
+    import re
+    from pathlib import Path
+
+    import hopfield_lab.experiments as pkg
+
+    root = Path(pkg.__file__).parent
+    pattern = re.compile(r"from hopfield_lab\.experiments\.(\w+)\.(\w+) import (\([^)]*\)|[^\n]*)")
+    offenders = []
+    for path in root.rglob("*.py"):
+        for paper, module, names in pattern.findall(path.read_text()):
+            own = paper == path.parent.name and module.startswith("_")  # a paper's shared module
+            private = re.findall(r"\b_\w+", names)
+            if (private and not own) or (module.startswith("_") and not own):
+                offenders.append(f"{path.name}: {paper}.{module} {private}")
+    assert not offenders, offenders

@@ -2,9 +2,7 @@
 
 Command::
 
-    hopfield-lab run binary-dynamics --profile demo     # ~9 s CPU time (~20 s wall, loaded)
-    hopfield-lab run binary-dynamics --profile quick    # ~50 s CPU time
-    hopfield-lab run binary-dynamics --profile paper    # N = 1000, ~15 min on 2 CPU cores
+    hopfield-lab run binary-dynamics --profile quick
 
 Setting. Hebbian networks (Def. 2.1.4, ``J_ii = 0``, ``h = 0``) storing ``P = alpha N`` random
 unbiased patterns, for every load ``alpha`` in ``loads`` and ``n_networks`` pattern sets each;
@@ -16,10 +14,11 @@ Measured:
   ``J_ii >= 0``), two ways: (a) after every single-spin update, on a network of
   ``check_n`` spins, with the energy recomputed from scratch in float64 (``check_sweeps * N``
   updates per replica); (b) per sweep along full runs of :meth:`BinaryHopfield.run` with
-  ``N = n`` until every replica reaches a fixed point. A rise counts when it exceeds
-  ``1e-9 (1 + |L|)``. Two controls show that the check can fail when the lemma's hypotheses
-  do not hold: an asymmetric ``J`` (Gaussian, zero diagonal) and the Hebbian ``J`` with a
-  negative diagonal ``J_ii = -1``; both must show rises.
+  ``N = n`` until every replica reaches a fixed point. A rise counts by the library's one rule
+  (:mod:`hopfield_lab.analysis.energy_rise`): beyond 64 ulps of ``1/2 sum |J_ij| + sum |h_i|``,
+  the size of the terms that cancel in ``L``. Two controls show that the check can fail when
+  the lemma's hypotheses do not hold: an asymmetric ``J`` (Gaussian, zero diagonal) and the
+  Hebbian ``J`` with a negative diagonal ``J_ii = -1``; both must show rises.
 * Parallel dynamics ``s <- sgn(J s)``: the fraction of replicas ending in a fixed point, in a
   2-cycle (``s(t+1) = s(t-1) != s(t)``) or still moving after ``n_sweeps``, against the load.
   For symmetric ``J`` the two-step function ``E2(t) = -s(t).J s(t-1) - h.(s(t) + s(t-1))``
@@ -29,146 +28,116 @@ Measured:
 * An explicit 2-cycle: the first one found on a small network (``example_n`` spins), printed
   with its states and energy sequence (table ``two_cycle_example``).
 
-The notes give no numbers here beyond "energy never rises" (0 rises); the comparison table
+The notes give no numbers here beyond "energy never rises" (0 rises); the headline check table
 holds those predictions. Sequential dynamics never cycles (0 replicas unsettled after
-``n_sweeps``, for enough sweeps).
-
-Measured (quick profile, N = 500): 0 rises in 1,474,560 single-spin updates and in 176,896
-sweeps; 0 rises of E2 in 347,392 parallel steps; the controls rise 92,598 (asymmetric J) and
-226,134 (J_ii = -1) times. Fraction of random starts ending in a 2-cycle under parallel
-dynamics: 0.006 at alpha = 0.02, 0.17 at 0.05, 0.39 at 0.1, 0.40 at 0.14, 0.56 at 0.3, 0.82
-at 1.
+``n_sweeps``, for enough sweeps). The Lyapunov maths (energy scale, ``E2``) is in
+:mod:`hopfield_lab.analysis.glauber`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from torch import Tensor
 
+from hopfield_lab.analysis import (
+    binary_energy_scale,
+    energy_rises,
+    rounding_slack,
+    two_step_energy,
+)
 from hopfield_lab.data.synthetic import random_patterns
-from hopfield_lab.errors import ConfigError, check_int, check_range
 from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Range, Seed
 from hopfield_lab.models.binary import BinaryHopfield
-from hopfield_lab.runs import RunDir, Table, comparison_table, run_cells
+from hopfield_lab.runs import RunDir, Table, at_least, check_table, equals, run_cells
+from hopfield_lab.runs.plots import figure
 
-__all__ = ["BinaryDynamicsConfig", "run"]
+__all__ = ["BinaryDynamicsConfig", "report", "run"]
 
 F64 = torch.float64
+_Load = Annotated[float, Range(0.0, 10.0, open_low=True)]
 
 
 @dataclass(frozen=True)
-class BinaryDynamicsConfig:
+class BinaryDynamicsConfig(Config):
     """Config of the binary-dynamics experiment (see the module docstring).
 
     Attributes:
         n: spins ``N`` of the networks of the per-sweep and parallel runs.
-        loads: loads ``alpha = P/N`` (``P = max(1, round(alpha N))``).
+        loads: loads ``alpha = P/N`` (``P = max(1, round(alpha N))``), each in (0, 10].
         n_networks: pattern sets per load.
         n_replicas: random initial states per network.
         n_sweeps: maximum sweeps (sequential) and parallel steps.
         check_n: spins of the networks of the per-update energy check.
         check_sweeps: sweeps of single-spin updates in the per-update check.
-        example_n: spins of the small network where a 2-cycle example is searched.
+        example_n: spins of the small network where a 2-cycle example is searched (2 to 24).
         seed: seeds everything.
     """
 
-    n: int = 200
-    loads: tuple[float, ...] = (0.02, 0.05, 0.1, 0.14, 0.2, 0.3, 0.5, 1.0)
-    n_networks: int = 3
-    n_replicas: int = 64
-    n_sweeps: int = 100
-    check_n: int = 60
-    check_sweeps: int = 3
-    example_n: int = 12
-    seed: int = 0
+    n: Annotated[int, Min(2)] = 200
+    loads: Annotated[tuple[_Load, ...], NonEmpty] = (0.02, 0.05, 0.1, 0.14, 0.2, 0.3, 0.5, 1.0)
+    n_networks: Annotated[int, Min(1)] = 3
+    n_replicas: Annotated[int, Min(1)] = 64
+    n_sweeps: Annotated[int, Min(1)] = 100
+    check_n: Annotated[int, Min(2)] = 60
+    check_sweeps: Annotated[int, Min(1)] = 3
+    example_n: Annotated[int, Range(2, 24)] = 12
+    seed: Seed = 0
 
-    def __post_init__(self) -> None:
-        check_int("n", self.n, 2)
-        if not self.loads:
-            raise ConfigError("loads must not be empty")
-        for a in self.loads:
-            check_range("loads", a, 0.0, 10.0, low_inclusive=False)
-        check_int("n_networks", self.n_networks, 1)
-        check_int("n_replicas", self.n_replicas, 1)
-        check_int("n_sweeps", self.n_sweeps, 1)
-        check_int("check_n", self.check_n, 2)
-        check_int("check_sweeps", self.check_sweeps, 1)
-        check_int("example_n", self.example_n, 2, 24)
-        check_int("seed", self.seed, 0)
+
+def _grid(config: BinaryDynamicsConfig) -> dict[str, dict[str, Any]]:
+    """One cell per load, and one for the 2-cycle example (shared by ``run`` and ``report``)."""
+    cells: dict[str, dict[str, Any]] = {
+        f"alpha={a:g}": {"kind": "load", "config": config, "alpha": a, "index": i}
+        for i, a in enumerate(config.loads)
+    }
+    cells["two_cycle_example"] = {"kind": "example", "config": config}
+    return cells
 
 
 def _n_patterns(alpha: float, n: int) -> int:
     return max(1, round(alpha * n))
 
 
-def _rise_tol(E: Tensor) -> Tensor:
-    return 1e-9 * (1.0 + E.abs())
-
-
 def _per_update_rises(model: BinaryHopfield, S: Tensor, sweeps: int, gen: torch.Generator) -> int:
     """Energy rises over ``sweeps * N`` single-spin updates, energy recomputed each time."""
     N = S.shape[1]
-    E = model.energy(S)
-    rises = 0
+    energies = [model.energy(S)]
     for _ in range(sweeps):
         order = torch.rand(S.shape, generator=gen).argsort(1)  # (R, N) random order per replica
         for k in range(N):
             S = model.update_sites(S, order[:, k])
-            E_new = model.energy(S)
-            rises += int((E_new > E + _rise_tol(E)).sum())
-            E = E_new
-    return rises
+            energies.append(model.energy(S))
+    E = torch.stack(energies)  # (sweeps * N + 1, R)
+    return int(energy_rises(E, binary_energy_scale(model.J, model.h)).sum())
 
 
-def _two_step_energy(model: BinaryHopfield, traj: Tensor) -> Tensor:
-    """``E2(t) = -s(t).J s(t-1) - h.(s(t) + s(t-1))`` for t >= 1, shape ``(T - 1, R)``."""
-    cur, prev = traj[1:], traj[:-1]  # (T-1, R, N)
-    return -((cur @ model.J) * prev).sum(-1) - (cur + prev) @ model.h
-
-
-def _cell(cell: dict[str, Any]) -> dict[str, Any]:
-    cfg = cell["config"]
+def _load_cell(cell: dict[str, Any]) -> dict[str, Any]:
+    config: BinaryDynamicsConfig = cell["config"]
     alpha = float(cell["alpha"])
-    gen = torch.Generator().manual_seed(cfg["seed"] * 7919 + int(cell["index"]))
-    n, R = cfg["n"], cfg["n_replicas"]
-    out: dict[str, Any] = {
-        "alpha": alpha,
-        "P": _n_patterns(alpha, n),
-        "per_update_checks": 0,
-        "per_update_rises": 0,
-        "per_sweep_checks": 0,
-        "per_sweep_rises": 0,
-        "seq_unsettled": 0,
-        "seq_sweeps": [],
-        "par_fixed": 0,
-        "par_cycle2": 0,
-        "par_unsettled": 0,
-        "par_steps": [],
-        "par_e2_checks": 0,
-        "par_e2_rises": 0,
-        "par_e2_cycle_changes": 0,
-        "par_energy_changes_on_cycles": 0,
-        "control_asym_rises": 0,
-        "control_negdiag_rises": 0,
-        "mean_energy_curve": None,
-    }
+    gen = torch.Generator().manual_seed(config.seed * 7919 + int(cell["index"]))
+    n, R = config.n, config.n_replicas
+    counts = ("per_update_checks", "per_update_rises", "per_sweep_checks", "per_sweep_rises")
+    counts += ("seq_unsettled", "par_fixed", "par_cycle2", "par_unsettled", "par_e2_checks")
+    counts += ("par_e2_rises", "par_e2_cycle_changes", "par_energy_changes_on_cycles")
+    counts += ("control_asym_rises", "control_negdiag_rises")
+    out: dict[str, Any] = {"alpha": alpha, "P": _n_patterns(alpha, n), **dict.fromkeys(counts, 0)}
+    out.update(seq_sweeps=[], par_steps=[], mean_energy_curve=None)
     curves = []
-    for _ in range(cfg["n_networks"]):
+    for _ in range(config.n_networks):
         # (a) per-update check on a small network, and the two controls
-        Pc = _n_patterns(alpha, cfg["check_n"])
-        xi_c = random_patterns(Pc, cfg["check_n"], generator=gen, dtype=F64)
+        Pc = _n_patterns(alpha, config.check_n)
+        xi_c = random_patterns(Pc, config.check_n, generator=gen, dtype=F64)
         m_c = BinaryHopfield.hebbian(xi_c)
-        S0 = random_patterns(R, cfg["check_n"], generator=gen, dtype=F64)
-        out["per_update_rises"] += _per_update_rises(m_c, S0, cfg["check_sweeps"], gen)
-        out["per_update_checks"] += R * cfg["check_sweeps"] * cfg["check_n"]
-        A = torch.randn(cfg["check_n"], cfg["check_n"], generator=gen, dtype=F64)
+        S0 = random_patterns(R, config.check_n, generator=gen, dtype=F64)
+        out["per_update_rises"] += _per_update_rises(m_c, S0, config.check_sweeps, gen)
+        out["per_update_checks"] += R * config.check_sweeps * config.check_n
+        A = torch.randn(config.check_n, config.check_n, generator=gen, dtype=F64)
         A.fill_diagonal_(0.0)
         out["control_asym_rises"] += _per_update_rises(BinaryHopfield(A), S0, 1, gen)
         Jneg = m_c.J.clone()
@@ -178,37 +147,37 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         # (b) per-sweep check with the fast sequential dynamics, until fixed points
         xi = random_patterns(out["P"], n, generator=gen, dtype=F64)
         model = BinaryHopfield.hebbian(xi)
+        scale = binary_energy_scale(model.J, model.h)
         S0 = random_patterns(R, n, generator=gen, dtype=F64)
-        seq = model.run(S0, n_sweeps=cfg["n_sweeps"], generator=gen, record_every=1)
-        dE = seq.energies.diff(dim=0)  # (T-1, R)
-        out["per_sweep_rises"] += int((dE > _rise_tol(seq.energies[:-1])).sum())
-        out["per_sweep_checks"] += dE.numel()
+        seq = model.run(S0, n_sweeps=config.n_sweeps, generator=gen, record_every=1)
+        if seq.energies.shape[0] >= 2:
+            out["per_sweep_rises"] += int(energy_rises(seq.energies, scale).sum())
+            out["per_sweep_checks"] += (seq.energies.shape[0] - 1) * R
         out["seq_unsettled"] += int((seq.settled_sweep < 0).sum())
         out["seq_sweeps"] += seq.settled_sweep.tolist()
         curves.append(seq.energies.mean(1) / n)
 
         # (c) parallel dynamics from the same starts
-        par = model.run(S0, dynamics="parallel", n_sweeps=cfg["n_sweeps"], record_every=1)
+        par = model.run(S0, dynamics="parallel", n_sweeps=config.n_sweeps, record_every=1)
         out["par_fixed"] += int((par.converged & ~par.cycle2).sum())
         out["par_cycle2"] += int(par.cycle2.sum())
         out["par_unsettled"] += int((par.settled_sweep < 0).sum())
         out["par_steps"] += par.settled_sweep.tolist()
         traj = par.trajectory  # (T, R, N)
         if traj is not None and traj.shape[0] >= 2:
-            e2 = _two_step_energy(model, traj)  # (T-1, R)
+            e2 = two_step_energy(model.J, model.h, traj)  # (T-1, R)
+            slack2 = rounding_slack(e2, 2 * scale)  # (R,): E2 sums |J_ij| twice
             if e2.shape[0] >= 2:
-                d2 = e2.diff(dim=0)
-                out["par_e2_rises"] += int((d2 > _rise_tol(e2[:-1])).sum())
-                out["par_e2_checks"] += d2.numel()
+                out["par_e2_rises"] += int(energy_rises(e2, 2 * scale).sum())
+                out["par_e2_checks"] += (e2.shape[0] - 1) * R
             cyc = par.cycle2
             if cyc.any():
                 last = e2[-2:, cyc]  # E2 on the last two steps of cycling replicas
-                out["par_e2_cycle_changes"] += int(
-                    ((last[-1] - last[0]).abs() > _rise_tol(last[0])).sum()
-                )
+                out["par_e2_cycle_changes"] += int(((last[-1] - last[0]).abs() > slack2[cyc]).sum())
                 E_cyc = par.energies[-2:, cyc]
+                slack = rounding_slack(par.energies, scale)[cyc]
                 out["par_energy_changes_on_cycles"] += int(
-                    ((E_cyc[1] - E_cyc[0]).abs() > _rise_tol(E_cyc[0])).sum()
+                    ((E_cyc[1] - E_cyc[0]).abs() > slack).sum()
                 )
     width = max(len(c) for c in curves)
     padded = [torch.cat([c, c[-1:].expand(width - len(c))]) for c in curves]
@@ -216,10 +185,11 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _find_two_cycle(cfg: BinaryDynamicsConfig) -> dict[str, Any]:
+def _example_cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Search small Hebbian networks (P = 2, 3, ...) for a 2-cycle of parallel dynamics."""
-    gen = torch.Generator().manual_seed(cfg.seed + 101)
-    n = cfg.example_n
+    config: BinaryDynamicsConfig = cell["config"]
+    gen = torch.Generator().manual_seed(config.seed + 101)
+    n = config.example_n
     for attempt in range(200):
         P = 2 + attempt % 3
         xi = random_patterns(P, n, generator=gen, dtype=F64)
@@ -233,7 +203,7 @@ def _find_two_cycle(cfg: BinaryDynamicsConfig) -> dict[str, Any]:
         if par.trajectory is None:
             raise RuntimeError("BinaryHopfield.run returned no trajectory despite record_every")
         traj = par.trajectory[: steps + 1, k]  # (steps + 1, N)
-        e2 = _two_step_energy(model, traj[:, None, :])[:, 0]
+        e2 = two_step_energy(model.J, model.h, traj[:, None, :])[:, 0]
         seq = model.run(S0[k : k + 1], n_sweeps=50, generator=gen)
         return {
             "sequential_final": seq.states[0].tolist(),
@@ -250,26 +220,85 @@ def _find_two_cycle(cfg: BinaryDynamicsConfig) -> dict[str, Any]:
     return {}
 
 
+def _cell(cell: dict[str, Any]) -> dict[str, Any]:
+    return _example_cell(cell) if cell["kind"] == "example" else _load_cell(cell)
+
+
+def _totals(loads: list[dict[str, Any]]) -> dict[str, int]:
+    """Sums over loads of every integer count of the load cells."""
+    return {k: sum(r[k] for r in loads) for k in loads[0] if isinstance(loads[0][k], int)}
+
+
+def run(config: BinaryDynamicsConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
+    """One resumable cell per load and one for the 2-cycle example; counts summed."""
+    cells = run_cells(_cell, _grid(config), run_dir, executor=ctx.executor, progress=ctx.progress)
+    loads = [cells[f"alpha={a:g}"] for a in config.loads]
+    tot = _totals(loads)
+    n_tot = config.n_networks * config.n_replicas
+    return {
+        "energy_rises_per_update": tot["per_update_rises"],
+        "energy_rises_per_sweep": tot["per_sweep_rises"],
+        "parallel_e2_rises": tot["par_e2_rises"],
+        "control_asym_rises": tot["control_asym_rises"],
+        "control_negdiag_rises": tot["control_negdiag_rises"],
+        "cycle2_rate": {f"{r['alpha']:g}": r["par_cycle2"] / n_tot for r in loads},
+        "two_cycle_example_found": bool(cells["two_cycle_example"]),
+    }
+
+
 def _spins(s: list[float]) -> str:
     return "".join("+" if v > 0 else "-" for v in s)
 
 
-def run(config: BinaryDynamicsConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
-    """One resumable cell per load, then the 2-cycle example, tables and figures."""
-    cfg = {k: getattr(config, k) for k in config.__dataclass_fields__}
-    cells = {
-        f"alpha={a:g}": {"alpha": a, "index": i, "config": cfg} for i, a in enumerate(config.loads)
-    }
-    results = [
-        r
-        for r in run_cells(
-            _cell, cells, run_dir, executor=ctx.executor, progress=ctx.progress
-        ).values()
-    ]
-    example = _find_two_cycle(config)
-
+def report(config: BinaryDynamicsConfig, run_dir: RunDir) -> None:
+    """Headline checks (Lemma 2.1.1, E2, controls), outcomes vs load, the 2-cycle example."""
+    loads = [run_dir.load_cell(f"alpha={a:g}") for a in config.loads]
+    example = run_dir.load_cell("two_cycle_example")
+    tot = _totals(loads)
+    run_dir.save_table(
+        check_table(
+            "theory",
+            [
+                equals(
+                    f"energy rises in {tot['per_update_checks']:,} single-spin updates "
+                    "(Lemma 2.1.1: symmetric J, J_ii = 0)",
+                    tot["per_update_rises"],
+                ),
+                equals(
+                    f"energy rises in {tot['per_sweep_checks']:,} sequential sweeps (Lemma 2.1.1)",
+                    tot["per_sweep_rises"],
+                ),
+                equals("sequential runs without a fixed point", tot["seq_unsettled"]),
+                equals(
+                    f"two-step E2 rises in {tot['par_e2_checks']:,} parallel steps (Goles et al.)",
+                    tot["par_e2_rises"],
+                ),
+                equals("E2 changes along detected 2-cycles", tot["par_e2_cycle_changes"]),
+                at_least(
+                    "control: rises with asymmetric J (a hypothesis of the lemma broken)",
+                    tot["control_asym_rises"],
+                    1,
+                    claim="> 0",
+                ),
+                at_least(
+                    "control: rises with J_ii = -1 (a hypothesis of the lemma broken)",
+                    tot["control_negdiag_rises"],
+                    1,
+                    claim="> 0",
+                ),
+            ],
+            caption=(
+                "The notes' predictions, counted over every load and network: the energy never "
+                "rises under sequential dynamics (Lemma 2.1.1) and E2 never rises under parallel "
+                "dynamics. A rise is one beyond 64 ulps of 1/2 sum|J_ij| + sum|h_i| (the "
+                "library's energy-rise rule). The controls break a hypothesis of the lemma and "
+                "must show rises, so that the zero counts are not an artefact of the check."
+            ),
+            headline=True,
+        )
+    )
     n_tot = config.n_networks * config.n_replicas
-    loads = Table(
+    table = Table(
         "dynamics_vs_load",
         [
             "alpha",
@@ -283,15 +312,16 @@ def run(config: BinaryDynamicsConfig, run_dir: RunDir, ctx: RunContext) -> dict[
             "par. unsettled",
             "par. E2 rises",
         ],
-        caption=f"N = {config.n}, {config.n_networks} Hebbian networks x {config.n_replicas} "
-        "random starts per load. Rises are energy increases larger than 1e-9 (1 + |L|); the "
-        f"per-update check uses N = {config.check_n}. Parallel columns are fractions of the "
-        f"{n_tot} starts after at most {config.n_sweeps} steps; E2 is the two-step Lyapunov "
-        "function of parallel dynamics.",
+        caption=(
+            f"N = {config.n}, {config.n_networks} Hebbian networks x {config.n_replicas} random "
+            f"starts per load; the per-update check uses N = {config.check_n}. Parallel columns "
+            f"are fractions of the {n_tot} starts after at most {config.n_sweeps} steps; E2 is "
+            "the two-step Lyapunov function of parallel dynamics."
+        ),
     )
-    for r in results:
+    for r in loads:
         settled = [s for s in r["seq_sweeps"] if s >= 0]
-        loads.add_row(
+        table.add_row(
             r["alpha"],
             r["P"],
             r["per_update_rises"],
@@ -303,129 +333,79 @@ def run(config: BinaryDynamicsConfig, run_dir: RunDir, ctx: RunContext) -> dict[
             r["par_unsettled"] / n_tot,
             r["par_e2_rises"],
         )
-    run_dir.save_table(loads)
-
-    tot = {k: sum(r[k] for r in results) for k in results[0] if isinstance(results[0][k], int)}
-    theory = comparison_table(
-        "theory",
-        [
-            (
-                f"energy rises in {tot['per_update_checks']} single-spin updates "
-                "(Lemma 2.1.1, symmetric J, J_ii = 0)",
-                0,
-                tot["per_update_rises"],
-                None,
-            ),
-            (
-                f"energy rises in {tot['per_sweep_checks']} sequential sweeps (Lemma 2.1.1)",
-                0,
-                tot["per_sweep_rises"],
-                None,
-            ),
-            ("sequential runs without a fixed point", 0, tot["seq_unsettled"], None),
-            (
-                f"two-step E2 rises in {tot['par_e2_checks']} parallel steps (Goles et al.)",
-                0,
-                tot["par_e2_rises"],
-                None,
-            ),
-            ("E2 changes along detected 2-cycles", 0, tot["par_e2_cycle_changes"], None),
-            (
-                "control: rises with asymmetric J (Lemma fails)",
-                "> 0",
-                tot["control_asym_rises"],
-                None,
-            ),
-            (
-                "control: rises with J_ii = -1 (Lemma fails)",
-                "> 0",
-                tot["control_negdiag_rises"],
-                None,
-            ),
-        ],
-        caption="The notes' predictions (paper) against counts over every load and network. "
-        "The controls break a hypothesis of Lemma 2.1.1 and must show rises, so that the zero "
-        "counts above are not an artefact of the check.",
-    )
-    run_dir.save_table(theory)
-
+    run_dir.save_table(table)
     if example:
-        ex = Table(
-            "two_cycle_example",
-            ["t", "state s(t)", "L(s(t))", "E2(t)", "overlaps m_mu"],
-            caption=f"Parallel dynamics on a Hebbian network with N = {config.example_n}, "
+        _example_table(config, example, run_dir)
+    _figures(config, loads, run_dir)
+
+
+def _example_table(config: BinaryDynamicsConfig, example: dict[str, Any], run_dir: RunDir) -> None:
+    ex = Table(
+        "two_cycle_example",
+        ["t", "state s(t)", "L(s(t))", "E2(t)", "overlaps m_mu"],
+        caption=(
+            f"Parallel dynamics on a Hebbian network with N = {config.example_n}, "
             f"P = {example['P']} (patterns: "
             + ", ".join(_spins(p) for p in example["patterns"])
             + "). The last two states repeat forever: a 2-cycle. The last row is where "
-            "sequential dynamics from the same s(0) stops.",
+            "sequential dynamics from the same s(0) stops."
+        ),
+    )
+    for t, (s, e, e2, m) in enumerate(
+        zip(
+            example["states"],
+            example["energies"],
+            example["two_step"],
+            example["overlaps"],
+            strict=True,
         )
-        for t, (s, e, e2, m) in enumerate(
-            zip(
-                example["states"],
-                example["energies"],
-                example["two_step"],
-                example["overlaps"],
-                strict=True,
-            )
-        ):
-            ex.add_row(t, _spins(s), e, e2, " ".join(f"{v:+.2f}" for v in m))
-        xi_ex = torch.tensor(example["patterns"], dtype=F64)
-        s_seq = torch.tensor(example["sequential_final"], dtype=F64)
-        ex.add_row(
-            "sequential, from s(0)",
-            _spins(example["sequential_final"])
-            + (" (fixed point)" if example["sequential_fixed"] else " (not settled)"),
-            example["sequential_energy"],
-            None,
-            " ".join(f"{v:+.2f}" for v in (xi_ex @ s_seq / config.example_n).tolist()),
-        )
-        run_dir.save_table(ex)
-
-    _figures(config, results, run_dir)
-    return {
-        "energy_rises_per_update": tot["per_update_rises"],
-        "energy_rises_per_sweep": tot["per_sweep_rises"],
-        "parallel_e2_rises": tot["par_e2_rises"],
-        "control_asym_rises": tot["control_asym_rises"],
-        "control_negdiag_rises": tot["control_negdiag_rises"],
-        "cycle2_rate": {f"{r['alpha']:g}": r["par_cycle2"] / n_tot for r in results},
-        "two_cycle_example_found": bool(example),
-    }
+    ):
+        ex.add_row(t, _spins(s), e, e2, " ".join(f"{v:+.2f}" for v in m))
+    xi_ex = torch.tensor(example["patterns"], dtype=F64)
+    s_seq = torch.tensor(example["sequential_final"], dtype=F64)
+    ex.add_row(
+        "sequential, from s(0)",
+        _spins(example["sequential_final"])
+        + (" (fixed point)" if example["sequential_fixed"] else " (not settled)"),
+        example["sequential_energy"],
+        None,
+        " ".join(f"{v:+.2f}" for v in (xi_ex @ s_seq / config.example_n).tolist()),
+    )
+    run_dir.save_table(ex)
 
 
-def _figures(config: BinaryDynamicsConfig, results: list[dict], run_dir: RunDir) -> None:
+def _figures(config: BinaryDynamicsConfig, loads: list[dict[str, Any]], run_dir: RunDir) -> None:
     n_tot = config.n_networks * config.n_replicas
-    alphas = [r["alpha"] for r in results]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(alphas, [r["par_cycle2"] / n_tot for r in results], "o-", label="2-cycle")
-    ax.plot(alphas, [r["par_fixed"] / n_tot for r in results], "s-", label="fixed point")
-    ax.plot(alphas, [r["par_unsettled"] / n_tot for r in results], "^-", label="unsettled")
-    ax.axvline(0.138, color="0.6", ls="--", lw=1, label="alpha_c = 0.138")
-    ax.set(
-        xscale="log",
-        xlabel="load alpha = P/N",
-        ylabel="fraction of random starts",
-        ylim=(-0.02, 1.02),
-        title=f"Parallel dynamics, N = {config.n}",
-    )
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    run_dir.save_figure(fig, "parallel_outcomes_vs_load")
+    alphas = [r["alpha"] for r in loads]
+    with figure(run_dir, "parallel_outcomes_vs_load", size=(6.2, 4.2)) as (_, ax):
+        ax.plot(alphas, [r["par_cycle2"] / n_tot for r in loads], "o-", label="2-cycle")
+        ax.plot(alphas, [r["par_fixed"] / n_tot for r in loads], "s-", label="fixed point")
+        ax.plot(alphas, [r["par_unsettled"] / n_tot for r in loads], "^-", label="unsettled")
+        ax.axvline(0.138, color="0.6", ls="--", lw=1, label="alpha_c = 0.138")
+        ax.set(
+            xscale="log",
+            xlabel="load alpha = P/N",
+            ylabel="fraction of random starts",
+            ylim=(-0.02, 1.02),
+            title=f"Parallel dynamics, N = {config.n}",
+        )
+        ax.legend(fontsize=8)
+    with figure(run_dir, "sequential_energy", size=(6.2, 4.2)) as (_, ax):
+        colors = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, len(loads)))
+        for r, color in zip(loads, colors, strict=True):  # one colour per load, in load order
+            curve = r["mean_energy_curve"]
+            ax.plot(
+                range(len(curve)), curve, "o-", ms=3, color=color, label=f"alpha = {r['alpha']:g}"
+            )
+        ax.set(
+            xlabel="sweep",
+            ylabel="mean energy per spin L/N",
+            title="Sequential dynamics: energy never rises (Lemma 2.1.1)",
+        )
+        ax.legend(fontsize=7)
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for r in results:
-        curve = r["mean_energy_curve"]
-        ax.plot(range(len(curve)), curve, "o-", ms=3, label=f"alpha = {r['alpha']:g}")
-    ax.set(
-        xlabel="sweep",
-        ylabel="mean energy per spin L/N",
-        title="Sequential dynamics: energy never rises (Lemma 2.1.1)",
-    )
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    run_dir.save_figure(fig, "sequential_energy")
-    plt.close("all")
 
+_QUICK_LOADS = (0.01, 0.02, 0.05, 0.08, 0.1, 0.12, 0.14, 0.17, 0.2, 0.3, 0.5, 1.0)
 
 register(
     Experiment(
@@ -437,26 +417,24 @@ register(
         profiles={
             "demo": BinaryDynamicsConfig(),
             "quick": BinaryDynamicsConfig(
-                n=500,
-                loads=(0.01, 0.02, 0.05, 0.08, 0.1, 0.12, 0.14, 0.17, 0.2, 0.3, 0.5, 1.0),
-                n_networks=4,
-                n_replicas=128,
-                check_n=80,
+                n=500, loads=_QUICK_LOADS, n_networks=4, n_replicas=128, check_n=80
             ),
             "paper": BinaryDynamicsConfig(
-                n=1000,
-                loads=(0.01, 0.02, 0.05, 0.08, 0.1, 0.12, 0.14, 0.17, 0.2, 0.3, 0.5, 1.0),
-                n_networks=10,
-                n_replicas=256,
-                n_sweeps=200,
-                check_n=100,
+                n=1000, loads=_QUICK_LOADS, n_networks=10, n_replicas=256, n_sweeps=200, check_n=100
             ),
         },
-        runtime={
-            "demo": "~20 s (2 CPU cores)",
-            "quick": "~2 min (2 CPU cores)",
-            "paper": "~15 min (2 CPU cores)",
-        },
+        runtime={"demo": "~15 s", "quick": "~1 min", "paper": "~15 min (2 CPU cores)"},
+        claim=(
+            "The energy never rises under sequential dynamics with symmetric J, J_ii >= 0 "
+            "(Lemma 2.1.1) while the two controls that break a hypothesis do rise; parallel "
+            "dynamics ends in 2-cycles, more often at higher load."
+        ),
+        expected=(
+            "0 rises in 1,474,560 single-spin updates and 176,896 sweeps, 0 E2 rises; controls "
+            "rise 92,598 and 226,134 times; 2-cycles from 0.6 % (alpha = 0.02) to 82 % "
+            "(alpha = 1) of random starts (N = 500)."
+        ),
         run=run,
+        report=report,
     )
 )
