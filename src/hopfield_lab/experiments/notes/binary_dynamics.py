@@ -122,10 +122,12 @@ def _load_cell(cell: dict[str, Any]) -> dict[str, Any]:
     alpha = float(cell["alpha"])
     gen = torch.Generator().manual_seed(config.seed * 7919 + int(cell["index"]))
     n, R = config.n, config.n_replicas
-    counts = ("per_update_checks", "per_update_rises", "per_sweep_checks", "per_sweep_rises")
-    counts += ("seq_unsettled", "par_fixed", "par_cycle2", "par_unsettled", "par_e2_checks")
-    counts += ("par_e2_rises", "par_e2_cycle_changes", "par_energy_changes_on_cycles")
-    counts += ("control_asym_rises", "control_negdiag_rises")
+    counts = [
+        *("per_update_checks", "per_update_rises", "per_sweep_checks", "per_sweep_rises"),
+        *("seq_unsettled", "par_fixed", "par_cycle2", "par_unsettled", "par_e2_checks"),
+        *("par_e2_rises", "par_e2_cycle_changes", "par_energy_changes_on_cycles"),
+        *("control_asym_rises", "control_negdiag_rises"),
+    ]
     out: dict[str, Any] = {"alpha": alpha, "P": _n_patterns(alpha, n), **dict.fromkeys(counts, 0)}
     out.update(seq_sweeps=[], par_steps=[], mean_energy_curve=None)
     curves = []
