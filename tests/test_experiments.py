@@ -204,7 +204,7 @@ def test_report_redraws_a_finished_run_without_recomputing(tmp_path, monkeypatch
 def test_report_says_which_protocol_and_leads_with_the_headline(tmp_path) -> None:
     outcome = run_experiment("curie-weiss", "demo", CW_TINY, out=tmp_path, ctx=CTX)
     about = json.loads(outcome.run_dir.about_path.read_text())
-    assert about["profile"] == "demo" and about["paper"] == "continuous-hopfield-networks-notes"
+    assert about["profile"] == "demo" and about["paper"] == "notes"
     note = about["note"]
     assert "not the paper's protocol" in note
     assert "hopfield-lab run curie-weiss --profile paper" in note

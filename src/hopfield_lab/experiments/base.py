@@ -128,17 +128,23 @@ class RunContext:
     progress: bool = True
 
 
-#: Full titles of the source documents, keyed by the first part of ``Experiment.paper``
-#: (the file name of the paper under ``shared/papers/``). Reports group runs by these.
-PAPERS: dict[str, str] = {
-    "continuous-hopfield-networks-notes": "Continuous Hopfield Networks (lecture notes)",
-    "finite-step-hopfield-dynamics": "Deep Neural Networks as Finite-Step Hopfield Dynamics",
-    "accelerating-hopfield-dynamics-deq": (
-        "Accelerating Hopfield Network Dynamics: Beyond Synchronous Updates and Forward Euler"
+#: The papers, keyed by their subpackage of ``experiments/``: ``(title, source)``, the source
+#: being the paper's file name under ``shared/papers/`` (without ``.md``). Reports and the README
+#: group experiments by these, in this order.
+PAPERS: dict[str, tuple[str, str]] = {
+    "notes": ("Continuous Hopfield Networks (lecture notes)", "continuous-hopfield-networks-notes"),
+    "finite_step": (
+        "Deep Neural Networks as Finite-Step Hopfield Dynamics",
+        "finite-step-hopfield-dynamics",
     ),
-    "dynamics-of-modern-hopfield-networks": "Dynamics of Modern Hopfield Networks",
-    "sequential-retrieval-idp-hopfield": (
-        "A Dynamical Theory of Sequential Retrieval in Input-Driven Hopfield Networks"
+    "deq": (
+        "Accelerating Hopfield Network Dynamics: Beyond Synchronous Updates and Forward Euler",
+        "accelerating-hopfield-dynamics-deq",
+    ),
+    "ode": ("Dynamics of Modern Hopfield Networks", "dynamics-of-modern-hopfield-networks"),
+    "idp": (
+        "A Dynamical Theory of Sequential Retrieval in Input-Driven Hopfield Networks",
+        "sequential-retrieval-idp-hopfield",
     ),
 }
 
@@ -150,8 +156,9 @@ class Experiment:
     Attributes:
         name: CLI name, e.g. ``"retrieval"``.
         title: one line shown by ``hopfield-lab list`` and as the report's title.
-        paper: the source document (a key of :data:`PAPERS`) and section, comma-separated,
-            e.g. ``"continuous-hopfield-networks-notes, ch. 2, Sec. 2.2.1"``.
+        paper: the source and where in it, e.g.
+            ``"continuous-hopfield-networks-notes, ch. 2, Sec. 2.2.1"``; the paper itself is the
+            experiment's subpackage (:data:`PAPERS`).
         figure: which table or figure (or theorem) it reproduces.
         config_cls: the frozen dataclass of its config.
         profiles: ``{"demo": cfg, "quick": cfg, "paper": cfg}``.
@@ -175,19 +182,26 @@ class Experiment:
     expected: str = ""
 
     @property
-    def document(self) -> str:
-        """The source document's key: ``paper`` up to its first comma."""
-        return self.paper.split(",")[0].strip()
-
-    @property
-    def section(self) -> str:
-        """Where in the document: ``paper`` after its first comma (may be empty)."""
-        return self.paper.partition(",")[2].strip()
+    def group(self) -> str:
+        """The paper's key in :data:`PAPERS`: the experiment's subpackage of ``experiments/``."""
+        parts = self.run.__module__.split(".")
+        return parts[-2] if len(parts) >= 2 else ""
 
     @property
     def paper_title(self) -> str:
-        """The document's full title (:data:`PAPERS`), or its key when unknown."""
-        return PAPERS.get(self.document, self.document)
+        """The paper's full title (:data:`PAPERS`), or the subpackage's name when unknown."""
+        return PAPERS.get(self.group, (self.group, ""))[0]
+
+    @property
+    def document(self) -> str:
+        """The paper's source file under ``shared/papers/`` (without ``.md``), or ``""``."""
+        return PAPERS.get(self.group, ("", ""))[1]
+
+    @property
+    def section(self) -> str:
+        """Where in the paper: ``paper`` without a leading source file name."""
+        head, _, rest = self.paper.partition(",")
+        return rest.strip() if head.strip() == self.document else self.paper
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -477,7 +491,7 @@ def report_run(
         {
             "experiment": experiment.name,
             "title": experiment.title,
-            "paper": experiment.document,
+            "paper": experiment.group,
             "paper_title": experiment.paper_title,
             "section": experiment.section,
             "figure": experiment.figure,
@@ -494,7 +508,7 @@ def ordered_experiments() -> list[Experiment]:
     """Every registered experiment, grouped by paper (:data:`PAPERS` order), then by name."""
     _load_all()
     rank = {key: i for i, key in enumerate(PAPERS)}
-    return sorted(EXPERIMENTS.values(), key=lambda e: (rank.get(e.document, len(rank)), e.name))
+    return sorted(EXPERIMENTS.values(), key=lambda e: (rank.get(e.group, len(rank)), e.name))
 
 
 def sort_runs(run_dirs: Sequence[str | Path]) -> list[Path]:
@@ -513,9 +527,10 @@ def markdown_table() -> str:
     ]
     paper = None
     for e in ordered_experiments():
-        if e.document != paper:
-            paper = e.document
-            lines.append(f"| **{e.paper_title}** (`{paper}.md`) | | | | |")
+        if e.group != paper:
+            paper = e.group
+            source = f" (`{e.document}.md`)" if e.document else ""
+            lines.append(f"| **{e.paper_title}**{source} | | | | |")
         where = "; ".join(x for x in (e.section, e.figure) if x)
         parts = [
             f"*Tests:* {e.claim}" if e.claim else "",

@@ -11,9 +11,9 @@ report never leaks open figures or leaves a half-written PNG::
 
 Before saving, the context makes every figure readable on its own:
 
-* an axes with labelled artists but no legend gets one;
-* a ``pcolormesh`` / ``imshow`` colour map without a colorbar gets one (pass ``heatmap``'s
-  ``label`` to name it);
+* in a figure without any legend, every axes with labelled artists gets one;
+* in a figure without any colorbar, every ``pcolormesh`` / ``imshow`` colour map gets one
+  (greyscale pictures excepted; :func:`heatmap` draws a labelled one);
 * titles (and the suptitle) are wrapped to the width of their axes instead of running off the
   figure.
 
@@ -81,19 +81,25 @@ def figure(
 
 
 def finish(fig: Any) -> None:
-    """Add missing legends and colorbars and wrap long titles (see the module docstring)."""
-    for ax in list(fig.axes):
-        if getattr(ax, "_colorbar", None) is not None:
-            continue  # a colorbar's own axes
+    """Add missing legends and colorbars and wrap long titles (see the module docstring).
+
+    Conservative where the author made a choice: a figure that already shows a legend (one
+    panel's legend may serve all) gets no other, and a figure that already has a colorbar (a
+    shared one) gets no other.
+    """
+    panels = [ax for ax in fig.axes if getattr(ax, "_colorbar", None) is None]
+    has_legend = bool(fig.legends) or any(ax.get_legend() is not None for ax in panels)
+    has_colorbar = len(panels) < len(fig.axes)
+    for ax in panels:
         handles, _ = ax.get_legend_handles_labels()
-        if handles and ax.get_legend() is None:
+        if handles and not has_legend:
             ax.legend(fontsize=8)
         for mappable in [*ax.images, *ax.collections]:
-            if isinstance(mappable, (QuadMesh, AxesImage)) and mappable.colorbar is None:
-                picture = mappable.get_cmap().name in {"gray", "Greys", "gray_r", "Greys_r"}
-                if isinstance(mappable, AxesImage) and picture:
-                    continue  # a picture (digits), not a colour-coded value
-                fig.colorbar(mappable, ax=ax)
+            if has_colorbar or not isinstance(mappable, (QuadMesh, AxesImage)):
+                continue
+            picture = mappable.get_cmap().name in {"gray", "Greys", "gray_r", "Greys_r"}
+            if mappable.colorbar is None and not (isinstance(mappable, AxesImage) and picture):
+                fig.colorbar(mappable, ax=ax)  # a picture (digits) needs no colour scale
         _wrap(ax.title, _axes_width(fig, ax))
     suptitle = getattr(fig, "_suptitle", None)
     if suptitle is not None:
