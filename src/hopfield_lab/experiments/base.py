@@ -141,7 +141,7 @@ PAPERS: dict[str, tuple[str, str]] = {
         "Accelerating Hopfield Network Dynamics: Beyond Synchronous Updates and Forward Euler",
         "accelerating-hopfield-dynamics-deq",
     ),
-    "ode": ("Dynamics of Modern Hopfield Networks", "dynamics-of-modern-hopfield-networks"),
+    "mhn": ("Dynamics of Modern Hopfield Networks", "dynamics-of-modern-hopfield-networks"),
     "idp": (
         "A Dynamical Theory of Sequential Retrieval in Input-Driven Hopfield Networks",
         "sequential-retrieval-idp-hopfield",
