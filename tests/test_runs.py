@@ -497,3 +497,31 @@ def test_report_puts_headline_first_and_index_groups_by_paper(tmp_path: Path) ->
     index = build_index(tmp_path, [r.path for r in runs], title="all").read_text()
     one, two = index.index("<h2>Paper One</h2>"), index.index("<h2>Paper Two</h2>")
     assert one < index.index("a / demo: exp a") < index.index("c / demo: exp c") < two
+
+
+def test_records_table_names_each_column_once(tmp_path: Path) -> None:
+    from hopfield_lab.runs import records_table
+
+    records = [{"n": 1, "m": 0.5, "ok": True}, {"n": 2, "m": 0.25, "ok": False}]
+    columns = {"N": "n", "m": "m", "2m": lambda r: 2 * r["m"], "stable": "ok"}
+    table = records_table("t", records, columns, "a caption", formats={"m": "{:.3f}"})
+    assert table.columns == ["N", "m", "2m", "stable"] and table.caption == "a caption"
+    assert table.rows == [[1, 0.5, 1.0, True], [2, 0.25, 0.5, False]]
+    assert table.formatted_rows()[1] == ["2", "0.250", "0.5", "no"]
+    with pytest.raises(KeyError):
+        records_table("t", records, {"x": "missing"})
+
+
+def test_grouped_bars_and_comparison_formats(tmp_path: Path) -> None:
+    from hopfield_lab.runs import comparison_table
+    from hopfield_lab.runs.plots import figure, grouped_bars
+
+    run = RunDir.create(tmp_path, "exp", "b", {})
+    with figure(run, "bars") as (_, ax):
+        grouped_bars(ax, ["a", "b", "c"], {"x": [1, 2, 3], "y": [3, 2, 1]}, errors={"x": [0.1] * 3})
+        bars = sorted(p.get_x() + p.get_width() / 2 for p in ax.patches)
+        assert bars == pytest.approx([-0.2, 0.2, 0.8, 1.2, 1.8, 2.2])  # two bars per label
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert run.saved_figures == ["bars"]
+    table = comparison_table("c", [("q", 1.0, 1.0000001, None)], formats={"ours": "{:.7f}"})
+    assert table.formatted_rows()[0][2] == "1.0000001"

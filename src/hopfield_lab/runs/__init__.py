@@ -33,6 +33,7 @@ from hopfield_lab.runs.table import (
     equals,
     format_cell,
     mean_std,
+    records_table,
     tidy_spread,
     within,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "read_about",
     "read_json",
     "read_jsonl",
+    "records_table",
     "render_run_section",
     "run_cells",
     "tidy_spread",

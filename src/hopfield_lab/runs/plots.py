@@ -18,13 +18,14 @@ Before saving, the context makes every figure readable on its own:
   figure.
 
 :func:`heatmap` draws the one shape several reports repeat: values on a (possibly irregular)
-grid of centres, with cell edges half-way between them and a labelled colorbar.
+grid of centres, with cell edges half-way between them and a labelled colorbar;
+:func:`grouped_bars` draws several series as bars side by side at each label.
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,7 +39,7 @@ from matplotlib.image import AxesImage
 
 from hopfield_lab.runs.rundir import RunDir
 
-__all__ = ["cell_edges", "figure", "heatmap"]
+__all__ = ["cell_edges", "figure", "grouped_bars", "heatmap"]
 
 _PANEL_SIZE = (5.2, 3.8)
 _CHAR_WIDTH = 0.56
@@ -173,3 +174,33 @@ def heatmap(
     mesh = ax.pcolormesh(cell_edges(x), cell_edges(y), np.asarray(values), **pcolormesh_kw)
     fig.colorbar(mesh, ax=ax, label=label)
     return mesh
+
+
+def grouped_bars(
+    ax: Any,
+    labels: Sequence[Any],
+    series: Mapping[str, Sequence[float] | np.ndarray],
+    *,
+    errors: Mapping[str, Sequence[float]] | None = None,
+    width: float = 0.8,
+    rotation: float = 0.0,
+    fontsize: float | None = None,
+) -> None:
+    """Bars of several series side by side at each label, one legend entry per series.
+
+    Args:
+        ax: the axes.
+        labels: ``(n,)`` tick labels, one per group.
+        series: ``{name: (n,) values}``; the ``k`` series of a group share ``width``.
+        errors: ``{name: (n,) error bar half-lengths}`` for some series. Default none.
+        width: total width of a group (1 = touching groups). Default 0.8.
+        rotation: tick-label rotation in degrees (right-aligned when not 0). Default 0.
+        fontsize: tick-label font size; default matplotlib's.
+    """
+    k = len(series)
+    x = np.arange(len(labels))
+    for j, (name, values) in enumerate(series.items()):
+        yerr = (errors or {}).get(name)
+        ax.bar(x + (j - (k - 1) / 2) * width / k, values, width / k, yerr=yerr, label=name)
+    ha = "right" if rotation else "center"
+    ax.set_xticks(x, [str(v) for v in labels], rotation=rotation, ha=ha, fontsize=fontsize)

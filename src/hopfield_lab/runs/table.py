@@ -16,6 +16,9 @@ Two table shapes recur in every report:
   :func:`at_most`, :func:`at_least`, :func:`within` or :func:`equals`; ``margin >= 0`` exactly
   when the check holds, so its sign reads the same in every row.
 
+Any other table with one row per record (a grid point, a configuration) is most simply built
+by ``records_table``, which names each column once, beside what fills it.
+
 A table marked ``headline=True`` (the paper's table or figure claim) is shown first in a report.
 """
 
@@ -26,7 +29,7 @@ import io
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,7 @@ __all__ = [
     "equals",
     "format_cell",
     "mean_std",
+    "records_table",
     "tidy_spread",
     "within",
 ]
@@ -395,6 +399,7 @@ def comparison_table(
     *,
     fmt: str | None = None,
     headline: bool = False,
+    formats: dict[str, str] | None = None,
 ) -> Table:
     """Build a paper-versus-ours table with a gap column.
 
@@ -407,6 +412,8 @@ def comparison_table(
         caption: what the table shows and which table/figure of the paper it reproduces.
         fmt: one float pattern for the whole table; default one automatic pattern per column.
         headline: show this table first in the report. Default False.
+        formats: ``{column: pattern}`` for single columns (e.g. more digits for ``paper`` and
+            ``ours`` when they agree to many). Default none.
 
     Returns:
         A ``Table`` with columns ``quantity, paper, ours, ±, gap``; ``gap = ours - paper`` when
@@ -446,8 +453,38 @@ def comparison_table(
         rows=out,
         caption=caption,
         fmt=fmt,
+        formats=dict(formats or {}),
         headline=headline,
     )
+
+
+def records_table(
+    name: str,
+    records: Iterable[Mapping[str, Any]],
+    columns: Mapping[str, str | Callable[[Mapping[str, Any]], Any]],
+    caption: str = "",
+    **table_kw: Any,
+) -> Table:
+    """A table with one row per record, each column named once beside what fills it.
+
+    Args:
+        name: the table's file-safe name.
+        records: the rows' data, e.g. one dict per grid point.
+        columns: ``{header: key}`` (the cell is ``record[key]``) or ``{header: fn}`` (the cell
+            is ``fn(record)``), in column order.
+        caption: what the table shows.
+        **table_kw: further :class:`Table` fields (``formats``, ``fmt``, ``headline``).
+
+    Returns:
+        The ``Table``.
+
+    Raises:
+        KeyError: a key missing from a record.
+        ConfigError: as :class:`Table`.
+    """
+    getters = [(lambda r, k=c: r[k]) if isinstance(c, str) else c for c in columns.values()]
+    rows = [[get(r) for get in getters] for r in records]
+    return Table(name, list(columns), rows, caption=caption, **table_kw)
 
 
 # ------------------------------------------------------------------------------------- checks
