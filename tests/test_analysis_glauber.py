@@ -129,3 +129,43 @@ def test_two_step_energy_never_rises_under_parallel_dynamics(gen: torch.Generato
     with pytest.raises(ConfigError, match="traj must be"):
         two_step_energy(model.J, model.h, par.trajectory[:1])
     assert np.isfinite(e2.numpy()).all()
+
+
+def test_exact_burn_in_reaches_its_target_and_the_noise_floor_matches_theory(
+    gen: torch.Generator,
+) -> None:
+    """p_t = p_0 W^(N t) approaches pi; a multinomial sample of n from pi sits at a TV of about
+    sum_s sqrt(pi_s (1 - pi_s) / (2 pi n)) (the mean absolute deviation of each count)."""
+    from hopfield_lab.analysis import exact_burn_in, sampling_noise_floor
+
+    model = _hebbian(gen, 2, 5)
+    W = transition_matrix(model, 0.8)
+    pi = stationary_law(W)
+    t, p_t = exact_burn_in(W, 5, pi, 1e-6, 3, 10_000)
+    assert t >= 3 and total_variation(p_t, pi) < 1e-6
+    _, p_prev = exact_burn_in(W, 5, pi, 0.0, t - 1, t - 1)  # one sweep fewer: not there yet
+    assert total_variation(p_prev, pi) >= 1e-6
+    assert exact_burn_in(W, 5, pi, 1e-6, 1, 2)[0] == 2  # capped at max_sweeps
+    p = pi.numpy()
+    n = 4000
+    floor = sampling_noise_floor(p, n, 200, np.random.default_rng(0))
+    expected = float(np.sum(np.sqrt(p * (1 - p) / (2 * math.pi * n))))
+    assert floor == pytest.approx(expected, rel=0.1)
+
+
+def test_single_spin_energies_descend_and_glauber_samples_record(gen: torch.Generator) -> None:
+    from hopfield_lab.analysis import glauber_samples, single_spin_energies
+
+    model = _hebbian(gen, 3, 30)
+    S0 = torch.randint(0, 2, (4, 30), generator=gen).to(F64) * 2 - 1
+    E = single_spin_energies(model, S0, 2, gen)
+    assert E.shape == (2 * 30 + 1, 4)
+    assert torch.equal(E[0], model.energy(S0))
+    assert not bool(energy_rises(E, binary_energy_scale(model.J, model.h)).any())  # Lemma 2.1.1
+    final, m = glauber_samples(
+        model, S0, 0.5, burn_in=3, n_samples=5, every=2, generator=gen, observe=lambda s: s.sum(1)
+    )
+    assert m.shape == (5, 4) and final.shape == (4, 30)
+    assert torch.equal(m[-1], final.sum(1))
+    with pytest.raises(ConfigError, match="n_samples"):
+        glauber_samples(model, S0, 0.5, burn_in=0, n_samples=0, every=1, generator=gen, observe=abs)

@@ -30,10 +30,20 @@ family:
 The one rule for "the energy rose" (a rise beyond the rounding of the energy's cancelling
 terms): :func:`energy_rises`, :func:`rounding_slack`, used by :func:`energy_increase_rate`.
 
+Finite-size estimates of a transition from a grid (the capacity alpha_c(N)):
+:func:`level_crossing`, :func:`drop_bracket`, :func:`fit_inverse_sqrt` (``a + b / sqrt(N)``),
+:func:`bootstrap_crossings`.
+
+Iterations to convergence as the DEQ paper's code counts them (first crossing of the relative
+residual of successive map outputs, and its density per iteration), computed while the solver
+runs: :func:`successive_residuals`.
+
 Binary networks (notes ch. 2.1), exact chains on ``2^N`` states: :func:`transition_matrix`
 (Lemma 2.1.3), :func:`stationary_law`, :func:`detailed_balance_residual`, :func:`g_test`,
-:func:`total_variation`, :func:`all_states`, :func:`state_codes`; and
-:func:`binary_energy_scale`, :func:`two_step_energy` (parallel dynamics' Lyapunov function).
+:func:`total_variation`, :func:`sampling_noise_floor`, :func:`exact_burn_in`,
+:func:`all_states`, :func:`state_codes`; and :func:`binary_energy_scale`,
+:func:`two_step_energy` (parallel dynamics' Lyapunov function), :func:`single_spin_energies`,
+:func:`glauber_samples` (an observable along Glauber chains).
 """
 
 from hopfield_lab.analysis.adversarial import (
@@ -52,13 +62,28 @@ from hopfield_lab.analysis.clusters import (
     hdbscan_labels,
     umap_available,
 )
+from hopfield_lab.analysis.convergence import (
+    LOG_RESIDUAL_BINS,
+    ResidualCounts,
+    successive_residuals,
+)
 from hopfield_lab.analysis.energy_rise import ROUNDING_ULPS, energy_rises, rounding_slack
+from hopfield_lab.analysis.finite_size import (
+    bootstrap_crossings,
+    drop_bracket,
+    fit_inverse_sqrt,
+    level_crossing,
+)
 from hopfield_lab.analysis.geometry import compactness, curvature, length_ratio, speeds
 from hopfield_lab.analysis.glauber import (
     all_states,
     binary_energy_scale,
     detailed_balance_residual,
+    exact_burn_in,
     g_test,
+    glauber_samples,
+    sampling_noise_floor,
+    single_spin_energies,
     state_codes,
     stationary_law,
     total_variation,
@@ -101,6 +126,7 @@ from hopfield_lab.analysis.trajectories import (
 )
 
 __all__ = [
+    "LOG_RESIDUAL_BINS",
     "NORM_KINDS",
     "ROUNDING_ULPS",
     "BasinGraph",
@@ -111,12 +137,14 @@ __all__ = [
     "JacobianFn",
     "PGDResult",
     "ProductBoundCheck",
+    "ResidualCounts",
     "TwoNNResult",
     "all_states",
     "autograd_jacobian",
     "basin_graph",
     "batch_jacobian",
     "binary_energy_scale",
+    "bootstrap_crossings",
     "check_product_bound",
     "cluster_counts",
     "compactness",
@@ -125,30 +153,38 @@ __all__ = [
     "detailed_balance_residual",
     "distance_ratio",
     "draw_basin_graph",
+    "drop_bracket",
     "embed",
     "energy_along",
     "energy_bands",
     "energy_increase_rate",
     "energy_rises",
+    "exact_burn_in",
+    "fit_inverse_sqrt",
     "g_test",
+    "glauber_samples",
     "hdbscan_labels",
     "is_monotone",
     "is_symmetric",
     "jacobian_norms",
     "jacobian_spectrum",
     "length_ratio",
+    "level_crossing",
     "pgd_attack",
     "product_bound",
     "quantiles",
     "resolve_jacobian",
     "rollout",
     "rounding_slack",
+    "sampling_noise_floor",
+    "single_spin_energies",
     "smoothness_constants",
     "spectral_radius",
     "speeds",
     "state_codes",
     "stationary_law",
     "success_rate",
+    "successive_residuals",
     "top_singular_value",
     "total_variation",
     "transition_matrix",

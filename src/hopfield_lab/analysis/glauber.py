@@ -14,20 +14,29 @@ dynamics is a ``2^N x 2^N`` matrix and its stationary law a linear solve:
   largest off-diagonal flow; 0 (to rounding) exactly when the chain is reversible, which
   Theorem 2.1 ties to ``J`` symmetric with ``J_ii = 0``;
 * :func:`total_variation` and :func:`g_test` (log-likelihood ratio against a law, bins with
-  expected count < 5 pooled) to compare samples with a law.
+  expected count < 5 pooled) to compare samples with a law; :func:`sampling_noise_floor`, the
+  distance a perfect sample of a given size still has from its law;
+* :func:`exact_burn_in`: the law ``p_t = p_0 W^(N t)`` after ``t`` sweeps, propagated exactly
+  until it is within a given distance of ``pi``.
 
-And two quantities of the deterministic dynamics:
+And three quantities of the deterministic dynamics:
 
 * :func:`binary_energy_scale`: ``1/2 sum_ij |J_ij| + sum_i |h_i|``, the magnitude of the terms
   that cancel in ``L(s) = -1/2 s.J s - h.s`` for any ``s in {-1, 1}^N``: the ``scale`` of the
   energy-rise rule (:mod:`hopfield_lab.analysis.energy_rise`);
 * :func:`two_step_energy`: ``E2(t) = -s(t).J s(t-1) - h.(s(t) + s(t-1))``, the Lyapunov
   function of parallel dynamics for symmetric ``J`` (Goles, Fogelman-Soulie and Pellegrin
-  1985): it never rises and is constant on a 2-cycle.
+  1985): it never rises and is constant on a 2-cycle;
+* :func:`single_spin_energies`: the energy after every single-spin update of sequential
+  dynamics, recomputed from scratch (the finest check of Lemma 2.1.1).
+
+For chains too large to enumerate, :func:`glauber_samples` runs Glauber dynamics and records
+an observable of the states at regular intervals after a burn-in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -41,7 +50,11 @@ __all__ = [
     "all_states",
     "binary_energy_scale",
     "detailed_balance_residual",
+    "exact_burn_in",
     "g_test",
+    "glauber_samples",
+    "sampling_noise_floor",
+    "single_spin_energies",
     "state_codes",
     "stationary_law",
     "total_variation",
@@ -198,3 +211,108 @@ def two_step_energy(J: Tensor, h: Tensor, traj: Tensor) -> Tensor:
         raise ConfigError(f"traj must be (T >= 2, R, N); got shape {tuple(traj.shape)}")
     cur, prev = traj[1:], traj[:-1]  # (T-1, R, N)
     return -((cur @ J) * prev).sum(-1) - (cur + prev) @ h
+
+
+def sampling_noise_floor(
+    pi: np.ndarray, n_samples: int, draws: int, rng: np.random.Generator
+) -> float:
+    """Mean ``TV(empirical, pi)`` of ``draws`` multinomial samples of size ``n_samples`` from
+    ``pi``: the distance sampling noise alone leaves.
+
+    Args:
+        pi: ``(M,)`` law. n_samples: sample size. draws: samples averaged. rng: NumPy RNG.
+
+    Returns:
+        The mean total-variation distance.
+    """
+    tvs = [total_variation(rng.multinomial(n_samples, pi) / n_samples, pi) for _ in range(draws)]
+    return float(np.mean(tvs))
+
+
+def exact_burn_in(
+    W: Tensor, n: int, pi: Tensor, target: float, min_sweeps: int, max_sweeps: int
+) -> tuple[int, Tensor]:
+    """Sweeps until the exact law of a chain started uniformly is within ``target`` of ``pi``.
+
+    ``p_0`` is uniform on the ``2^n`` states and ``p_t = p_{t-1} W^n`` (one sweep is ``n``
+    steps); the first ``t >= min_sweeps`` with ``TV(p_t, pi) < target`` is returned, or
+    ``max_sweeps``.
+
+    Args:
+        W: ``(2^n, 2^n)`` one-step transition matrix. n: spins. pi: ``(2^n,)`` its
+            stationary law. target: the distance to reach. min_sweeps, max_sweeps: bounds.
+
+    Returns:
+        ``(t, p_t)``.
+    """
+    sweep = torch.linalg.matrix_power(W, n)
+    p_t = torch.full((2**n,), 2.0**-n, dtype=W.dtype)
+    t = 0
+    while t < max_sweeps:
+        p_t = p_t @ sweep
+        t += 1
+        if t >= min_sweeps and total_variation(p_t, pi) < target:
+            break
+    return t, p_t
+
+
+def single_spin_energies(model: Any, S: Tensor, sweeps: int, generator: torch.Generator) -> Tensor:
+    """The energy after every single-spin update of sequential dynamics (random order per
+    sweep and replica), recomputed from scratch each time.
+
+    Args:
+        model: a :class:`~hopfield_lab.models.binary.BinaryHopfield`.
+        S: ``(R, N)`` initial states. sweeps: sweeps of ``N`` updates.
+        generator: draws the site orders.
+
+    Returns:
+        ``(sweeps N + 1, R)`` energies, the initial ones first.
+    """
+    N = S.shape[1]
+    energies = [model.energy(S)]
+    for _ in range(sweeps):
+        order = torch.rand(S.shape, generator=generator).argsort(1)  # (R, N) order per replica
+        for k in range(N):
+            S = model.update_sites(S, order[:, k])
+            energies.append(model.energy(S))
+    return torch.stack(energies)
+
+
+def glauber_samples(
+    model: Any,
+    s: Tensor,
+    temperature: float,
+    *,
+    burn_in: int,
+    n_samples: int,
+    every: int,
+    generator: torch.Generator | None,
+    observe: Callable[[Tensor], Tensor],
+) -> tuple[Tensor, Tensor]:
+    """Glauber dynamics on ``R`` replicas: ``burn_in`` sweeps, then ``observe(states)`` every
+    ``every`` sweeps, ``n_samples`` times.
+
+    Args:
+        model: a :class:`~hopfield_lab.models.binary.BinaryHopfield`.
+        s: ``(R, N)`` initial states. temperature: ``T > 0``.
+        burn_in: sweeps before the first sample (>= 0). n_samples: samples (>= 1).
+        every: sweeps between samples (>= 1). generator: the chains' random generator.
+        observe: ``(R, N) -> (R, ...)``, e.g. the magnetisation ``s.sum(1)``.
+
+    Returns:
+        ``(final states (R, N), samples (n_samples, R, ...))``.
+
+    Raises:
+        ConfigError: for bad counts (and as :meth:`BinaryHopfield.run`).
+    """
+    check_int("burn_in", burn_in, 0)
+    check_int("n_samples", n_samples, 1)
+    check_int("every", every, 1)
+    kw = {"dynamics": "glauber", "temperature": temperature, "generator": generator}
+    if burn_in:
+        s = model.run(s, n_sweeps=burn_in, **kw).states
+    samples = []
+    for _ in range(n_samples):
+        s = model.run(s, n_sweeps=every, **kw).states
+        samples.append(observe(s))
+    return s, torch.stack(samples)

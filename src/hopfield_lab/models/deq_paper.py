@@ -1,0 +1,125 @@
+"""The DEQ paper's configurations of the layered Hopfield network (Sec. 4, Table 2, App. F).
+
+Each row of Table 2 is a :class:`~hopfield_lab.models.layered.LayeredHopfield` of one kind
+(HAM or CHN), solved with one update scheme (synchronous or even-odd) and one solver (Picard
+or Anderson), the synchronous CHN damped. App. F and hopdeq's ``sweep.py`` fix the rest:
+
+* layer sizes and Madam learning rates per depth (:data:`ARCHITECTURES`);
+* forward ``40 s`` and recurrent-backprop ``8 s`` iterations with
+  ``s = (n_layers // 2) / (1 - damping)`` (budgets doubled with damping 0.5); relative
+  residual 1e-4; Anderson window 4, Tikhonov 1e-10;
+* Anderson's safeguard: hopdeq's rule (:data:`PAPER_SAFEGUARD`, ``"proxy"``: keep the
+  extrapolation ``x~`` when ``|g_last - x~| / |x~| < |g_last - x_last| / |x_last|``, else the
+  Picard step) produced the paper's numbers; a variant ``"NAME@rule"`` runs NAME's solver with
+  another safeguard of :func:`~hopfield_lab.solvers.fixed_point` (``"residual"``: a decaying
+  residual bound with history restarts and the HAM energy as merit, see
+  :class:`~hopfield_lab.models.layered.DEQSettings`). Our Tikhonov term is relative to the mean
+  of ``diag(F F^T)``; hopdeq's 1e-10 is absolute;
+* "state updates" count the ``2 x 10`` local iterations of one CHN even-odd iteration
+  (Table 2's footnote).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hopfield_lab.errors import ConfigError, check_choice
+from hopfield_lab.models.layered import DEQSettings
+from hopfield_lab.solvers.options import SAFEGUARDS
+
+__all__ = [
+    "ARCHITECTURES",
+    "MODELS",
+    "PAPER_SAFEGUARD",
+    "ModelSpec",
+    "cost_per_iteration",
+    "settings_for",
+    "split_variant",
+]
+
+ARCHITECTURES: dict[int, tuple[list[int], float]] = {
+    3: ([784, 1990, 10], 0.01),
+    5: ([784, 1280, 510, 200, 10], 0.005),
+    7: ([784, 1024, 512, 256, 128, 70, 10], 0.005),
+}
+"""Depth -> (layer sizes, Madam learning rate), App. F."""
+
+PAPER_SAFEGUARD = "proxy"
+"""Anderson safeguard of hopdeq (the paper's code)."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One configuration of Table 2: Hopfield kind, update scheme, solver, damping."""
+
+    kind: str
+    scheme: str
+    solver: str
+    damping: float
+
+
+MODELS: dict[str, ModelSpec] = {
+    "CHN": ModelSpec("chn", "sync", "picard", 0.5),
+    "CHN-DEQ": ModelSpec("chn", "sync", "anderson", 0.5),
+    "CHN-EO": ModelSpec("chn", "even_odd", "picard", 0.0),
+    "CHN-EO-DEQ": ModelSpec("chn", "even_odd", "anderson", 0.0),
+    "HAM": ModelSpec("ham", "sync", "picard", 0.0),
+    "HAM-DEQ": ModelSpec("ham", "sync", "anderson", 0.0),
+    "HAM-EO": ModelSpec("ham", "even_odd", "picard", 0.0),
+    "HAM-EO-DEQ": ModelSpec("ham", "even_odd", "anderson", 0.0),
+}
+"""Table 2's rows by name."""
+
+
+def settings_for(model: str, depth: int, tol: float = 1e-4, **extra: Any) -> DEQSettings:
+    """The paper's solver settings for ``model`` at ``depth`` layers (App. F, ``sweep.py``).
+
+    Args:
+        model: a name of :data:`MODELS`. depth: 3, 5 or 7.
+        tol: relative-residual criterion. Default 1e-4 (the paper's).
+        **extra: DEQSettings or solver fields to change (e.g. ``safeguard``).
+
+    Returns:
+        The settings: scheme, Picard (damped 0.5 for the synchronous CHN) or Anderson, forward
+        and backward budgets ``40 s`` and ``8 s``.
+
+    Raises:
+        ConfigError: unknown model or depth, or a bad extra field.
+    """
+    check_choice("model", model, tuple(MODELS))
+    check_choice("depth", depth, tuple(ARCHITECTURES))
+    spec = MODELS[model]
+    scale = int((depth // 2) / (1.0 - spec.damping))
+    plain = "damped" if spec.damping > 0 else "picard"
+    return DEQSettings.of(
+        scheme=spec.scheme,
+        method="anderson" if spec.solver == "anderson" else plain,
+        damping=spec.damping,
+        max_iter=40 * scale,
+        backward_max_iter=8 * scale,
+        tol=tol,
+        **extra,
+    )
+
+
+def split_variant(name: str) -> tuple[str, str | None]:
+    """``"HAM-DEQ@residual" -> ("HAM-DEQ", "residual")``; ``"HAM" -> ("HAM", None)``.
+
+    Raises:
+        ConfigError: unknown model or safeguard, or a safeguard on a non-Anderson model.
+    """
+    model, sep, rule = name.partition("@")
+    check_choice("model", model, tuple(MODELS))
+    if not sep:
+        return model, None
+    check_choice("safeguard", rule, SAFEGUARDS)
+    if MODELS[model].solver != "anderson":
+        raise ConfigError(f"model {name!r}: a safeguard variant needs an Anderson model")
+    return model, rule
+
+
+def cost_per_iteration(model: str, inner_iters: int = 10) -> int:
+    """State updates per DEQ iteration: ``2 inner_iters`` for the CHN even-odd, else 1."""
+    spec = MODELS[split_variant(model)[0]]
+    return 2 * inner_iters if (spec.kind == "chn" and spec.scheme == "even_odd") else 1
