@@ -9,8 +9,9 @@ import pytest
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments import RunContext, run_experiment
 from hopfield_lab.experiments.base import get_experiment, resolve_config
-from hopfield_lab.experiments.deq._common import cost_per_iteration, settings_for
+from hopfield_lab.experiments.deq._common import TrainSpec, train_and_evaluate
 from hopfield_lab.experiments.deq.table2 import PAPER
+from hopfield_lab.models.deq_paper import cost_per_iteration, settings_for, split_variant
 from hopfield_lab.runs import Table
 
 CTX = RunContext(progress=False)
@@ -76,7 +77,7 @@ def test_residuals_smoke(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("name", "override", "match"),
     [
-        ("deq-table2", "models=HAM,BAM", "models must be one of"),
+        ("deq-table2", "models=HAM,BAM", r"models\[1\] must be one of"),
         ("deq-table2", "depths=4", "depths must be one of"),
         ("deq-table2", "tol=0", "tol"),
         ("deq-residuals", "seeds=0", "seeds"),
@@ -90,27 +91,19 @@ def test_bad_configs_fail_clearly(name: str, override: str, match: str) -> None:
 
 
 def test_chn_short_evaluation_survives_a_resume(tmp_path) -> None:
-    from hopfield_lab.experiments.deq._common import train_and_evaluate
-
-    cell = {
-        "depth": 3,
-        "model": "CHN",
-        "seed": 0,
-        "epochs": 2,
-        "short_epochs": 1,
-        "n_train": 64,
-        "n_test": 50,
-        "batch_size": 64,
-        "tol": 1e-4,
-        "n_timing": 1,
-        "n_resid": 0,
-        "mnist_path": "",
-        "device": "cpu",
-        "train_dir": str(tmp_path / "chn"),
-    }
-    first = train_and_evaluate(cell)
+    spec = TrainSpec(
+        depth=3,
+        model="CHN",
+        seed=0,
+        epochs=2,
+        short_epochs=1,
+        n_train=64,
+        n_test=50,
+        train_dir="chn",
+    )
+    first = train_and_evaluate({"spec": spec}, str(tmp_path))
     assert set(first) >= {"short", "final"} and len(first["history"]) == 2
-    again = train_and_evaluate(cell)  # checkpoint at epoch 2: the short stage is not retrained
+    again = train_and_evaluate({"spec": spec}, str(tmp_path))  # checkpoint at epoch 2
     assert again["short"]["accuracy"] == first["short"]["accuracy"]
     assert again["short"]["iters"] == first["short"]["iters"]
     assert again["final"]["accuracy"] == first["final"]["accuracy"]
@@ -118,10 +111,11 @@ def test_chn_short_evaluation_survives_a_resume(tmp_path) -> None:
 
 def test_iterations_are_counted_like_hopdeq() -> None:
     """hopdeq's count (first t with |s_{t+1} - s_t| / |s_{t+1}| < tol over the map's outputs) is
-    the number of Picard calls up to the one meeting |f(x) - x| / |f(x)| < tol, minus 2."""
+    the number of Picard calls up to the one meeting |f(x) - x| / |f(x)| < tol, minus 2; the
+    histogram counts every residual of the kept samples once."""
     import torch
 
-    from hopfield_lab.experiments.deq._common import _first_below, _tracked_solve
+    from hopfield_lab.analysis import successive_residuals
     from hopfield_lab.models.layered import DEQSettings, LayeredHopfield
 
     torch.manual_seed(0)
@@ -129,12 +123,17 @@ def test_iterations_are_counted_like_hopdeq() -> None:
     x = torch.rand(16, 12, dtype=torch.float64)
     st = DEQSettings.of(max_iter=60)
     with torch.no_grad():
-        res, r = _tracked_solve(model, st, x)
+        view = model.bind(x)
+        counts = successive_residuals(
+            view.update, view.initial_state(), st.solver, (1e-2, st.solver.tol), hist_samples=10
+        )
         early = model.solve(x, st)
-    assert r.shape == (59, 16)
+    assert counts.n_residuals == 59 and counts.histogram is not None
+    assert counts.histogram.shape == (59, 72) and bool((counts.histogram.sum(1) == 10).all())
     assert bool(early.converged.all())
-    assert torch.equal(_first_below(r, st.solver.tol).long(), early.n_steps - 2)
-    assert torch.allclose(res.x, early.x, atol=1e-3)  # same fixed point, to ~tol
+    assert torch.equal(counts.first_below[st.solver.tol].long(), early.n_steps - 2)
+    assert bool((counts.first_below[1e-2] <= counts.first_below[st.solver.tol]).all())
+    assert torch.allclose(counts.result.x, early.x, atol=1e-3)  # same fixed point, to ~tol
 
 
 def test_table2_shared_training(tmp_path) -> None:
@@ -152,8 +151,6 @@ def test_table2_shared_training(tmp_path) -> None:
 
 
 def test_safeguard_variants_parse_and_fail_clearly() -> None:
-    from hopfield_lab.experiments.deq._common import split_variant
-
     assert split_variant("HAM-DEQ@residual") == ("HAM-DEQ", "residual")
     assert split_variant("CHN") == ("CHN", None)
     assert settings_for("HAM-DEQ", 3, safeguard="proxy").solver.safeguard == "proxy"
