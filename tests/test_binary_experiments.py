@@ -9,13 +9,19 @@ import numpy as np
 import pytest
 import torch
 
-from hopfield_lab.analysis import all_states, g_test, stationary_law, transition_matrix
+from hopfield_lab.analysis import (
+    all_states,
+    g_test,
+    level_crossing,
+    stationary_law,
+    transition_matrix,
+)
 from hopfield_lab.benchmarks import run_benchmarks
 from hopfield_lab.benchmarks.common import TINY_ENV_VAR
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments import EXPERIMENTS, RunContext, run_experiment
 from hopfield_lab.experiments.base import resolve_config
-from hopfield_lab.experiments.notes.capacity import ALPHA_C, crossing
+from hopfield_lab.experiments.notes.capacity import ALPHA_C
 from hopfield_lab.models.binary import BinaryHopfield
 from hopfield_lab.runs import Table
 from hopfield_lab.theory import ags_capacity
@@ -91,8 +97,8 @@ def test_detailed_balance_smoke(tmp_path) -> None:
 
 
 def test_crossing() -> None:
-    assert crossing([0.1, 0.2, 0.3], [1.0, 0.6, 0.2], 0.5) == pytest.approx(0.225)
-    assert crossing([0.1, 0.2], [1.0, 0.9], 0.5) is None
+    assert level_crossing([0.1, 0.2, 0.3], [1.0, 0.6, 0.2], 0.5) == pytest.approx(0.225)
+    assert level_crossing([0.1, 0.2], [1.0, 0.9], 0.5) is None
 
 
 def test_capacity_smoke(tmp_path) -> None:

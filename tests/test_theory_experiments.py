@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+from hopfield_lab.analysis import drop_bracket
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments import EXPERIMENTS, RunContext, run_experiment
 from hopfield_lab.experiments.base import resolve_config
-from hopfield_lab.experiments.notes.mixture_states import AGS_1985, _simulated_threshold
+from hopfield_lab.experiments.notes.mixture_states import AGS_1985
 from hopfield_lab.runs import Table
 from hopfield_lab.theory import finite_size_magnetization_law, mixture_critical_temperature
 
@@ -94,13 +95,10 @@ def test_mixture_states_smoke(tmp_path) -> None:
     assert set(results["thresholds"]) == {"n=1,N=200", "n=3,N=200"}
 
 
-def test_simulated_threshold_bracket() -> None:
-    est, half, text = _simulated_threshold([0.0, 0.2, 0.4, 0.6], [1.0, 0.75, 0.25, 0.0])
-    assert (est, half) == (pytest.approx(0.3), pytest.approx(0.1)) and "(0.2, 0.4]" in text
-    est, half, _ = _simulated_threshold([0.0, 0.2], [0.0, 1.0])  # fails at the lowest T
-    assert (est, half) == (0.0, 0.0)
-    est, half, text = _simulated_threshold([0.0, 0.5, 1.2], [1.0, 1.0, 0.0])  # T >= 1 ignored
-    assert est is None and half is None and ">= 0.5" in text
+def test_drop_bracket() -> None:
+    assert drop_bracket([0.0, 0.2, 0.4, 0.6], [1.0, 0.75, 0.25, 0.0]) == (0.2, 0.4)
+    assert drop_bracket([0.2, 0.0], [1.0, 0.0]) == (0.0, 0.0)  # fails at the lowest T
+    assert drop_bracket([0.0, 0.5, 1.2], [1.0, 1.0, 0.0]) == (0.5, None)  # T >= 1 ignored
 
 
 def test_bad_theory_experiment_configs() -> None:

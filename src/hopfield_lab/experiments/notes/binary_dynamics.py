@@ -48,13 +48,22 @@ from hopfield_lab.analysis import (
     binary_energy_scale,
     energy_rises,
     rounding_slack,
+    single_spin_energies,
     two_step_energy,
 )
 from hopfield_lab.data.synthetic import random_patterns
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Range, Seed
 from hopfield_lab.models.binary import BinaryHopfield
-from hopfield_lab.runs import RunDir, Table, at_least, check_table, equals, run_cells
+from hopfield_lab.runs import (
+    RunDir,
+    Table,
+    at_least,
+    check_table,
+    equals,
+    records_table,
+    run_cells,
+)
 from hopfield_lab.runs.plots import figure
 
 __all__ = ["BinaryDynamicsConfig", "report", "run"]
@@ -106,14 +115,7 @@ def _n_patterns(alpha: float, n: int) -> int:
 
 def _per_update_rises(model: BinaryHopfield, S: Tensor, sweeps: int, gen: torch.Generator) -> int:
     """Energy rises over ``sweeps * N`` single-spin updates, energy recomputed each time."""
-    N = S.shape[1]
-    energies = [model.energy(S)]
-    for _ in range(sweeps):
-        order = torch.rand(S.shape, generator=gen).argsort(1)  # (R, N) random order per replica
-        for k in range(N):
-            S = model.update_sites(S, order[:, k])
-            energies.append(model.energy(S))
-    E = torch.stack(energies)  # (sweeps * N + 1, R)
+    E = single_spin_energies(model, S, sweeps, gen)  # (sweeps * N + 1, R)
     return int(energy_rises(E, binary_energy_scale(model.J, model.h)).sum())
 
 
@@ -248,6 +250,11 @@ def run(config: BinaryDynamicsConfig, run_dir: RunDir, ctx: RunContext) -> dict[
     }
 
 
+def _mean_settled(sweeps: list[int]) -> float:
+    settled = [s for s in sweeps if s >= 0]
+    return sum(settled) / max(1, len(settled))
+
+
 def _spins(s: list[float]) -> str:
     return "".join("+" if v > 0 else "-" for v in s)
 
@@ -300,42 +307,25 @@ def report(config: BinaryDynamicsConfig, run_dir: RunDir) -> None:
         )
     )
     n_tot = config.n_networks * config.n_replicas
-    table = Table(
-        "dynamics_vs_load",
-        [
-            "alpha",
-            "P",
-            "seq. rises per update",
-            "seq. rises per sweep",
-            "seq. mean sweeps to fixed point",
-            "seq. unsettled",
-            "par. fixed point",
-            "par. 2-cycle",
-            "par. unsettled",
-            "par. E2 rises",
-        ],
-        caption=(
-            f"N = {config.n}, {config.n_networks} Hebbian networks x {config.n_replicas} random "
-            f"starts per load; the per-update check uses N = {config.check_n}. Parallel columns "
-            f"are fractions of the {n_tot} starts after at most {config.n_sweeps} steps; E2 is "
-            "the two-step Lyapunov function of parallel dynamics."
-        ),
+    columns = {
+        "alpha": "alpha",
+        "P": "P",
+        "seq. rises per update": "per_update_rises",
+        "seq. rises per sweep": "per_sweep_rises",
+        "seq. mean sweeps to fixed point": lambda r: _mean_settled(r["seq_sweeps"]),
+        "seq. unsettled": "seq_unsettled",
+        "par. fixed point": lambda r: r["par_fixed"] / n_tot,
+        "par. 2-cycle": lambda r: r["par_cycle2"] / n_tot,
+        "par. unsettled": lambda r: r["par_unsettled"] / n_tot,
+        "par. E2 rises": "par_e2_rises",
+    }
+    caption = (
+        f"N = {config.n}, {config.n_networks} Hebbian networks x {config.n_replicas} random "
+        f"starts per load; the per-update check uses N = {config.check_n}. Parallel columns "
+        f"are fractions of the {n_tot} starts after at most {config.n_sweeps} steps; E2 is "
+        "the two-step Lyapunov function of parallel dynamics."
     )
-    for r in loads:
-        settled = [s for s in r["seq_sweeps"] if s >= 0]
-        table.add_row(
-            r["alpha"],
-            r["P"],
-            r["per_update_rises"],
-            r["per_sweep_rises"],
-            sum(settled) / max(1, len(settled)),
-            r["seq_unsettled"],
-            r["par_fixed"] / n_tot,
-            r["par_cycle2"] / n_tot,
-            r["par_unsettled"] / n_tot,
-            r["par_e2_rises"],
-        )
-    run_dir.save_table(table)
+    run_dir.save_table(records_table("dynamics_vs_load", loads, columns, caption))
     if example:
         _example_table(config, example, run_dir)
     _figures(config, loads, run_dir)

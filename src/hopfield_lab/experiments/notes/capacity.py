@@ -46,6 +46,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import torch
 
+from hopfield_lab.analysis import bootstrap_crossings, fit_inverse_sqrt, level_crossing
 from hopfield_lab.data.corruptions import flip_bits
 from hopfield_lab.data.synthetic import random_patterns
 from hopfield_lab.errors import ConfigError
@@ -61,11 +62,11 @@ from hopfield_lab.experiments.fields import (
     Seed,
 )
 from hopfield_lab.models.binary import BinaryHopfield
-from hopfield_lab.runs import RunDir, Table, comparison_table, run_cells
+from hopfield_lab.runs import RunDir, Table, comparison_table, records_table, run_cells
 from hopfield_lab.runs.plots import figure, heatmap
 from hopfield_lab.theory import ags_capacity, ags_overlap, ags_retrieval_line
 
-__all__ = ["ALPHA_C", "CapacityConfig", "crossing", "report", "run"]
+__all__ = ["ALPHA_C", "CapacityConfig", "report", "run"]
 
 ALPHA_C = 0.138
 """Capacity of the Hebbian network at T = 0 (AGS), quoted by the notes."""
@@ -131,32 +132,21 @@ class CapacityConfig(Config):
 def _grid(config: CapacityConfig) -> dict[str, dict[str, Any]]:
     """The AGS cell, one retrieval cell per (N, alpha), one phase cell per (alpha, T)."""
     cells: dict[str, dict[str, Any]] = {
-        "ags": {
-            "kind": "ags",
-            "alphas": np.linspace(0.002, 0.145, 16).tolist(),
-            "m_alphas": list(config.alphas),
-        }
+        "ags": dict(
+            kind="ags", alphas=np.linspace(0.002, 0.145, 16).tolist(), m_alphas=[*config.alphas]
+        )
     }
     for N in config.sizes:
         for i, a in enumerate(config.alphas):
-            cells[f"N={N},alpha={a:g}"] = {
-                "kind": "retrieval",
-                "config": config,
-                "N": N,
-                "alpha": a,
-                "index": i,
-            }
+            cells[f"N={N},alpha={a:g}"] = dict(
+                kind="retrieval", config=config, N=N, alpha=a, index=i
+            )
     if config.pd_n:
-        for k, (a, t) in enumerate(
-            (a, t) for a in config.pd_alphas for t in config.pd_temperatures
-        ):
-            cells[f"pd,alpha={a:g},T={t:g}"] = {
-                "kind": "phase",
-                "config": config,
-                "alpha": a,
-                "T": t,
-                "index": k,
-            }
+        pairs = [(a, t) for a in config.pd_alphas for t in config.pd_temperatures]
+        for k, (a, t) in enumerate(pairs):
+            cells[f"pd,alpha={a:g},T={t:g}"] = dict(
+                kind="phase", config=config, alpha=a, T=t, index=k
+            )
     return cells
 
 
@@ -245,70 +235,11 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
 # --- summary ---------------------------------------------------------------------------------
 
 
-def crossing(xs: list[float], ys: list[float], level: float) -> float | None:
-    """First x where the piecewise-linear curve ``ys(xs)`` falls from >= level to < level."""
-    for k in range(len(xs) - 1):
-        x0, x1, y0, y1 = xs[k], xs[k + 1], ys[k], ys[k + 1]
-        if y0 >= level > y1:
-            return x0 + (y0 - level) * (x1 - x0) / (y0 - y1)
-    return None
-
-
-def _fit_intercept(sizes: list[int], values: list[float]) -> tuple[float, float] | None:
-    """Least squares ``alpha_c(N) = a + b / sqrt(N)``; None with fewer than 3 points."""
-    if len(sizes) < 3:
-        return None
-    x = 1.0 / np.sqrt(np.asarray(sizes, dtype=float))
-    A = np.stack([np.ones_like(x), x], 1)
-    coef, *_ = np.linalg.lstsq(A, np.asarray(values, dtype=float), rcond=None)
-    return float(coef[0]), float(coef[1])
-
-
 def _per_network(cell: dict[str, Any], n_starts: int) -> list[np.ndarray]:
     """Split a retrieval cell's overlaps into the trials of each network (blocks of R)."""
     R = min(int(cell["P"]), n_starts)
     ov = np.asarray(cell["overlaps"])
     return [ov[i : i + R] for i in range(0, ov.size, R)]
-
-
-def _bootstrap_alpha_c(
-    overlaps: dict[int, list[list[np.ndarray]]], alphas: list[float], success: float, seed: int
-) -> dict[str, Any]:
-    """Bootstrap spread of alpha_c(N) (fraction crossing 1/2) and of the fit's intercept.
-
-    Each resample redraws, with replacement, the networks of every (N, alpha) cell with all
-    their trials (the trials of one network share J and are not independent); a resample
-    whose curve does not cross 1/2 is left out for that N (and for the intercept). Where a
-    cell of some N holds a single network the resampling cannot see the spread between
-    networks, so no spread is given for that N (nor for the intercept).
-    """
-    rng = np.random.default_rng(seed)
-    per_n: dict[int, list[float]] = {N: [] for N in overlaps}
-    intercepts: list[float] = []
-    for _ in range(_N_BOOT):
-        values: dict[int, float] = {}
-        for N, cells in overlaps.items():
-            fracs = []
-            for nets in cells:
-                pick = rng.integers(0, len(nets), len(nets))
-                fracs.append(float((np.concatenate([nets[k] for k in pick]) > success).mean()))
-            v = crossing(alphas, fracs, 0.5)
-            if v is not None:
-                values[N] = v
-                per_n[N].append(v)
-        if len(values) == len(overlaps):
-            fit = _fit_intercept(list(values), list(values.values()))
-            if fit is not None:
-                intercepts.append(fit[0])
-    blind = {N for N, cells in overlaps.items() if any(len(nets) < 2 for nets in cells)}
-    return {
-        "std_by_N": {
-            N: float(np.std(v, ddof=1)) for N, v in per_n.items() if len(v) > 1 and N not in blind
-        },
-        "std_intercept": (
-            float(np.std(intercepts, ddof=1)) if len(intercepts) > 1 and not blind else None
-        ),
-    }
 
 
 def _curves(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> dict[int, dict]:
@@ -338,22 +269,26 @@ def run(config: CapacityConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, A
     cells = run_cells(_cell, _grid(config), run_dir, executor=ctx.executor, progress=ctx.progress)
     alphas = list(config.alphas)
     curves = _curves(config, cells)
-    ac_frac = {N: crossing(alphas, curves[N]["frac"], 0.5) for N in config.sizes}
-    ac_mean = {N: crossing(alphas, curves[N]["mean"], config.mean_threshold) for N in config.sizes}
+    ac_frac = {N: level_crossing(alphas, curves[N]["frac"], 0.5) for N in config.sizes}
+    ac_mean = {
+        N: level_crossing(alphas, curves[N]["mean"], config.mean_threshold) for N in config.sizes
+    }
     overlaps = {  # per cell: one array of final overlaps per network (its starts share J)
         N: [_per_network(cells[f"N={N},alpha={a:g}"], config.n_starts) for a in alphas]
         for N in config.sizes
     }
-    boot = _bootstrap_alpha_c(overlaps, alphas, config.success_overlap, config.seed)
+    std_by_n, std_intercept = bootstrap_crossings(
+        overlaps, alphas, config.success_overlap, n_boot=_N_BOOT, seed=config.seed
+    )
     known = [(N, v) for N, v in ac_frac.items() if v is not None]
-    fit = _fit_intercept([n for n, _ in known], [v for _, v in known])
+    fit = fit_inverse_sqrt([n for n, _ in known], [v for _, v in known])
     pd_summary = {"phase_mean_overlap": _phase_grid(config, cells).tolist()} if config.pd_n else {}
     return {
         "alpha_c_by_N": {str(N): v for N, v in ac_frac.items()},
         "alpha_c_mean_overlap_by_N": {str(N): v for N, v in ac_mean.items()},
         "alpha_c_extrapolated": fit[0] if fit else None,
-        "alpha_c_extrapolated_std": boot["std_intercept"] if fit else None,
-        "alpha_c_std_by_N": {str(N): v for N, v in boot["std_by_N"].items()},
+        "alpha_c_extrapolated_std": std_intercept if fit else None,
+        "alpha_c_std_by_N": {str(N): v for N, v in std_by_n.items()},
         "ags_alpha_c": cells["ags"]["alpha_c"],
         **pd_summary,
     }
@@ -405,65 +340,46 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
             headline=True,
         )
     )
-    est = Table(
-        "alpha_c_vs_N",
-        [
-            "N",
-            "alpha_c (fraction = 1/2)",
-            "bootstrap std",
-            f"alpha_c (mean m = {config.mean_threshold:g})",
-        ],
-        caption=(
-            f"Finite-size estimates of alpha_c: the load where the fraction of trials with "
-            f"m > {config.success_overlap:g} crosses 1/2, and where the mean overlap crosses "
-            f"{config.mean_threshold:g} (linear interpolation on the alpha grid; '—' when the "
-            f"curve does not cross inside the grid). Std from {_N_BOOT} bootstrap resamples of "
-            "the networks of each load (with all their trials)."
-        ),
+    caption = (
+        f"Finite-size estimates of alpha_c: the load where the fraction of trials with "
+        f"m > {config.success_overlap:g} crosses 1/2, and where the mean overlap crosses "
+        f"{config.mean_threshold:g} (linear interpolation on the alpha grid; '—' when the curve "
+        f"does not cross inside the grid). Std from {_N_BOOT} bootstrap resamples of the "
+        "networks of each load (with all their trials)."
     )
-    for N in config.sizes:
-        est.add_row(
-            N,
-            ac_frac[str(N)],
-            ac_std.get(str(N)),
-            res["alpha_c_mean_overlap_by_N"][str(N)],
-        )
-    run_dir.save_table(est)
-
+    columns: dict[str, Any] = {
+        "N": lambda N: N,
+        "alpha_c (fraction = 1/2)": lambda N: ac_frac[str(N)],
+        "bootstrap std": lambda N: ac_std.get(str(N)),
+        f"alpha_c (mean m = {config.mean_threshold:g})": (
+            lambda N: res["alpha_c_mean_overlap_by_N"][str(N)]
+        ),
+    }
+    run_dir.save_table(records_table("alpha_c_vs_N", config.sizes, columns, caption))
+    caption = (
+        f"Sequential T = 0 dynamics started at a stored pattern (start noise "
+        f"{config.start_noise:g}); final overlap with it over {config.n_trials} trials per row "
+        "(std over trials). AGS m is the replica-symmetric retrieval overlap (0 beyond alpha_c "
+        "= 0.138)."
+    )
     table = Table(
         "retrieval_vs_load",
         [
-            "N",
-            "alpha",
-            "P",
-            "mean overlap",
-            "std overlap",
-            f"fraction m > {config.success_overlap:g}",
-            "mean sweeps",
-            "AGS m (T = 0)",
+            *("N", "alpha", "P", "mean overlap", "std overlap"),
+            *(f"fraction m > {config.success_overlap:g}", "mean sweeps", "AGS m (T = 0)"),
         ],
-        caption=(
-            f"Sequential T = 0 dynamics started at a stored pattern (start noise "
-            f"{config.start_noise:g}); final overlap with it over {config.n_trials} trials per "
-            "row (std over trials). AGS m is the replica-symmetric retrieval overlap (0 beyond "
-            "alpha_c = 0.138)."
-        ),
+        caption=caption,
     )
     for N in config.sizes:
         for a, m_ags in zip(config.alphas, ags["m_T0"], strict=True):
             r = cells[f"N={N},alpha={a:g}"]
             ov = np.asarray(r["overlaps"])
             sw = [s for s in r["sweeps"] if s >= 0]
-            table.add_row(
-                N,
-                r["alpha"],
-                r["P"],
-                float(ov.mean()),
-                float(ov.std(ddof=1)) if len(ov) > 1 else None,
-                float((ov > config.success_overlap).mean()),
-                float(np.mean(sw)) if sw else None,
-                m_ags if m_ags > 0.3 else 0.0,
-            )
+            std = float(ov.std(ddof=1)) if len(ov) > 1 else None
+            retrieved = float((ov > config.success_overlap).mean())
+            sweeps = float(np.mean(sw)) if sw else None
+            m_rs = m_ags if m_ags > 0.3 else 0.0
+            table.add_row(N, r["alpha"], r["P"], float(ov.mean()), std, retrieved, sweeps, m_rs)
     run_dir.save_table(table)
     if config.pd_n:
         columns = [f"alpha = {a:g}" for a in config.pd_alphas]

@@ -40,10 +40,11 @@ from typing import Annotated, Any
 import numpy as np
 import torch
 
+from hopfield_lab.analysis import glauber_samples
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Range, Seed
 from hopfield_lab.models.binary import BinaryHopfield
-from hopfield_lab.runs import RunDir, Table, check_table, run_cells, within
+from hopfield_lab.runs import Check, RunDir, check_table, records_table, run_cells, within
 from hopfield_lab.runs.plots import figure
 from hopfield_lab.theory import (
     curie_weiss_critical_temperature,
@@ -107,18 +108,17 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     device = cell.get("device", "cpu")
     gen = torch.Generator(device=device).manual_seed(int(cell["seed"]))
     model = BinaryHopfield.curie_weiss(n, config.J, config.h).to(device)
-    s = torch.ones(config.replicas, n, dtype=torch.float64, device=device)
-    if config.burn_in:
-        s = model.run(
-            s, dynamics="glauber", temperature=T, n_sweeps=config.burn_in, generator=gen
-        ).states
-    samples = []
-    for _ in range(config.n_samples):
-        s = model.run(
-            s, dynamics="glauber", temperature=T, n_sweeps=config.sample_every, generator=gen
-        ).states
-        samples.append(s.sum(1).round().long().cpu())  # (R,) magnetisation times N
-    M = torch.stack(samples)  # (n_samples, R)
+    s = torch.ones(config.replicas, n, dtype=torch.float64, device=device)  # all up
+    _, M = glauber_samples(
+        model,
+        s,
+        T,
+        burn_in=config.burn_in,
+        n_samples=config.n_samples,
+        every=config.sample_every,
+        generator=gen,
+        observe=lambda s: s.sum(1).round().long().cpu(),  # (R,) magnetisation times N
+    )  # (n_samples, R)
     per_chain = (M.abs().double() / n).mean(0)  # (R,)
     counts = torch.bincount((n - M.flatten()) // 2, minlength=n + 1)  # index k = spins down
     return {
@@ -177,6 +177,13 @@ def run(config: CurieWeissConfig, run_dir: RunDir, ctx: RunContext) -> dict[str,
     }
 
 
+def _check(r: dict[str, Any]) -> Check:
+    """The chains' mean E|m| within three standard errors of the exact finite-N law."""
+    claim = f"exact E_N|m| = {r['exact']:.4f} ± {_Z:g} s.e. ({_Z * r['sem']:.4f})"
+    quantity = f"E|m|, N = {r['n']}, T = {r['temperature']:g}"
+    return within(quantity, r["sim"], r["exact"], _Z * r["sem"], claim=claim)
+
+
 def report(config: CurieWeissConfig, run_dir: RunDir) -> None:
     """Headline check (chains vs the exact finite-N law), the finite-size table, two figures."""
     rows = _rows(config, {k: run_dir.load_cell(k) for k in _grid(config)})
@@ -188,16 +195,7 @@ def report(config: CurieWeissConfig, run_dir: RunDir) -> None:
     run_dir.save_table(
         check_table(
             "magnetization",
-            [
-                within(
-                    f"E|m|, N = {r['n']}, T = {r['temperature']:g}",
-                    r["sim"],
-                    r["exact"],
-                    _Z * r["sem"],
-                    claim=f"exact E_N|m| = {r['exact']:.4f} ± {_Z:g} s.e. ({_Z * r['sem']:.4f})",
-                )
-                for r in rows
-            ],
+            [_check(r) for r in rows],
             caption=(
                 "Glauber chains against the exact finite-N equilibrium E_N|m| (Sec. 2.2.1, "
                 f"computed from P_N(m)): each mean over chains must lie within {_Z:g} standard "
@@ -206,27 +204,22 @@ def report(config: CurieWeissConfig, run_dir: RunDir) -> None:
             headline=True,
         )
     )
-    table = Table(
-        "finite_size",
-        ["T", "N", "mean-field m*(T)", "exact E|m|", "Glauber E|m|", "s.e.", "Glauber - m*"],
-        caption=(
-            "Finite-size rounding: the mean-field magnetisation m*(T) (N = inf, Eq. 2.8) against "
-            f"the exact finite-N E|m| and the chains; T_c = J = {config.J:g}. Above T_c the "
-            "finite-N value is of order N^(-1/2), not 0."
-        ),
+    columns = {
+        "T": "temperature",
+        "N": "n",
+        "mean-field m*(T)": "mean_field",
+        "exact E|m|": "exact",
+        "Glauber E|m|": "sim",
+        "s.e.": "sem",
+        "Glauber - m*": lambda r: r["sim"] - r["mean_field"],
+    }
+    caption = (
+        "Finite-size rounding: the mean-field magnetisation m*(T) (N = inf, Eq. 2.8) against the "
+        f"exact finite-N E|m| and the chains; T_c = J = {config.J:g}. Above T_c the finite-N "
+        "value is of order N^(-1/2), not 0."
     )
-    for t in config.temperatures:
-        for r in (r for r in rows if r["temperature"] == t):
-            table.add_row(
-                t,
-                r["n"],
-                r["mean_field"],
-                r["exact"],
-                r["sim"],
-                r["sem"],
-                r["sim"] - r["mean_field"],
-            )
-    run_dir.save_table(table)
+    by_t = [r for t in config.temperatures for r in rows if r["temperature"] == t]
+    run_dir.save_table(records_table("finite_size", by_t, columns, caption))
     _magnetization_figure(config, rows, run_dir)
     _free_energy_figure(config, rows, run_dir)
 

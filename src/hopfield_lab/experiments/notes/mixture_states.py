@@ -55,16 +55,17 @@ import matplotlib
 import numpy as np
 import torch
 
+from hopfield_lab.analysis import drop_bracket
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonEmpty, NonNegative, Range, Seed
 from hopfield_lab.models.binary import BinaryHopfield
 from hopfield_lab.runs import (
     RunDir,
-    Table,
     at_most,
     check_table,
     comparison_table,
+    records_table,
     run_cells,
     tidy_spread,
 )
@@ -212,26 +213,6 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _simulated_threshold(
-    temps: list[float], kept: list[float]
-) -> tuple[float | None, float | None, str]:
-    """Midpoint of the first grid interval where the kept fraction drops below 1/2 (T < 1).
-
-    Returns ``(estimate, half_width, text)``; the estimate is None when the mixture is kept at
-    every grid temperature (only a lower bound is known, given in ``text``).
-    """
-    below = [(t, k) for t, k in sorted(zip(temps, kept, strict=True)) if t < 1.0]
-    last_ok: float | None = None
-    for t, k in below:
-        if k >= 0.5:
-            last_ok = t
-            continue
-        lo = 0.0 if last_ok is None else last_ok
-        return 0.5 * (lo + t), 0.5 * (t - lo), f"in ({lo:g}, {t:g}]"
-    top = below[-1][0] if below else 0.0
-    return None, None, f">= {top:g}: kept at every grid T < 1"
-
-
 def _rows(config: MixtureConfig, cells: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Per ``(n, N, T)``: retention and overlaps over all networks, next to the theory."""
     rows: list[dict[str, Any]] = []
@@ -273,9 +254,11 @@ def _thresholds(
         th = mixture_critical_temperature(n, include_uninvolved=config.n_patterns > n)
         for size in config.sizes:
             mine = [r for r in rows if r["n"] == n and r["n_spins"] == size]
-            est, half, text = _simulated_threshold(
+            lo, hi = drop_bracket(
                 [r["temperature"] for r in mine], [r["kept_fraction"] for r in mine]
             )
+            est, half = (None, None) if hi is None else (0.5 * (lo + hi), 0.5 * (hi - lo))
+            text = f">= {lo:g}: kept at every grid T < 1" if hi is None else f"in ({lo:g}, {hi:g}]"
             out[(n, size)] = {
                 "theory": th.critical_temperature,
                 "unstable_direction": th.unstable_direction,
@@ -322,40 +305,28 @@ def report(config: MixtureConfig, run_dir: RunDir) -> None:
         f"P = {config.n_patterns}, {config.replicas} chains x {config.n_networks} network(s) "
         f"per (n, N, T), at most {config.n_sweeps} sweeps"
     )
-    head = Table(
-        "thresholds",
-        [
-            "n",
-            "N",
-            "theory T_n (N = inf)",
-            "AGS 1985 (quoted)",
-            "simulated threshold",
-            "± (half bracket)",
-            "simulated bracket",
-            "unstable direction above T_n",
-        ],
-        caption=(
-            "Stability temperature of the symmetric n-mixture (Lemma 2.2.3): the mean-field T_n "
-            "where the smallest Hessian eigenvalue crosses 0, the value quoted from AGS 1985, "
-            "and the simulated threshold (midpoint of the grid bracket where half the chains "
-            "stop keeping the mixture). At finite N the mixture is a shallow minimum below T_n, "
-            f"so chains leave it early and the simulated threshold lies below T_n. {setting}."
-        ),
-        formats={"theory T_n (N = inf)": "{:.4f}", "AGS 1985 (quoted)": "{:.3f}"},
-        headline=True,
+    columns = {
+        "n": "n",
+        "N": "N",
+        "theory T_n (N = inf)": "theory",
+        "AGS 1985 (quoted)": lambda d: AGS_1985.get(d["n"]),
+        "simulated threshold": "simulated",
+        "± (half bracket)": "half_width",
+        "simulated bracket": "bracket",
+        "unstable direction above T_n": "unstable_direction",
+    }
+    caption = (
+        "Stability temperature of the symmetric n-mixture (Lemma 2.2.3): the mean-field T_n "
+        "where the smallest Hessian eigenvalue crosses 0, the value quoted from AGS 1985, and "
+        "the simulated threshold (midpoint of the grid bracket where half the chains stop "
+        "keeping the mixture). At finite N the mixture is a shallow minimum below T_n, so "
+        f"chains leave it early and the simulated threshold lies below T_n. {setting}."
     )
-    for (n, size), d in thresholds.items():
-        head.add_row(
-            n,
-            size,
-            d["theory"],
-            AGS_1985.get(n),
-            d["simulated"],
-            d["half_width"],
-            d["bracket"],
-            d["unstable_direction"],
-        )
-    run_dir.save_table(head)
+    formats = {"theory T_n (N = inf)": "{:.4f}", "AGS 1985 (quoted)": "{:.3f}"}
+    records = [{"n": n, "N": size, **d} for (n, size), d in thresholds.items()]
+    run_dir.save_table(
+        records_table("thresholds", records, columns, caption, formats=formats, headline=True)
+    )
     checks = []
     for (n, size), d in thresholds.items():
         above = [
@@ -384,46 +355,28 @@ def report(config: MixtureConfig, run_dir: RunDir) -> None:
                 ),
             )
         )
-    table = Table(
-        "retention",
-        [
-            "n",
-            "N",
-            "T",
-            "theory stable",
-            "min Hessian eigenvalue",
-            "line barrier dF",
-            "N dF / T",
-            "fraction kept",
-            "sweeps run",
-            "theory m_n",
-            "sim m_n",
-            "sim m_n std",
-        ],
-        caption=(
-            "Fraction of chains that keep the mixture, the theory's verdict (N = inf), the "
-            "free-energy barrier per spin along the line to a pure state (an upper bound; "
-            "N dF / T of a few units is crossed within a few sweeps), and the overlap with each "
-            "involved pattern: theory m_n(T) against the late-time average of the chains that "
-            f"kept the mixture (std over those chains). {setting}."
-        ),
+    columns = {
+        "n": "n",
+        "N": "n_spins",
+        "T": "temperature",
+        "theory stable": lambda r: "yes" if r["stable_theory"] else "no",
+        "min Hessian eigenvalue": "min_eigenvalue",
+        "line barrier dF": "barrier",
+        "N dF / T": "barrier_scaled",
+        "fraction kept": "kept_fraction",
+        "sweeps run": "sweeps",
+        "theory m_n": "overlap_theory",
+        "sim m_n": "overlap_sim",
+        "sim m_n std": lambda r: tidy_spread(r["overlap_sim"], r["overlap_std"]),
+    }
+    caption = (
+        "Fraction of chains that keep the mixture, the theory's verdict (N = inf), the "
+        "free-energy barrier per spin along the line to a pure state (an upper bound; N dF / T "
+        "of a few units is crossed within a few sweeps), and the overlap with each involved "
+        "pattern: theory m_n(T) against the late-time average of the chains that kept the "
+        f"mixture (std over those chains). {setting}."
     )
-    for r in rows:
-        table.add_row(
-            r["n"],
-            r["n_spins"],
-            r["temperature"],
-            "yes" if r["stable_theory"] else "no",
-            r["min_eigenvalue"],
-            r["barrier"],
-            r["barrier_scaled"],
-            r["kept_fraction"],
-            r["sweeps"],
-            r["overlap_theory"],
-            r["overlap_sim"],
-            tidy_spread(r["overlap_sim"], r["overlap_std"]),
-        )
-    run_dir.save_table(table)
+    run_dir.save_table(records_table("retention", rows, columns, caption))
     lit = [
         (n, AGS_1985[n], thresholds[(n, config.sizes[0])]["theory"])
         for n in config.ns
