@@ -11,7 +11,7 @@ import pytest
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments import EXPERIMENTS, RunContext, get_experiment, run_experiment
 from hopfield_lab.experiments.base import report_run, resolve_config
-from hopfield_lab.runs import Table
+from hopfield_lab.runs import CHECK_COLUMNS, COMPARISON_COLUMNS, Table
 from hopfield_lab.theory import idp
 
 CTX = RunContext(progress=False)
@@ -51,8 +51,10 @@ def test_registered_with_three_profiles() -> None:
 def test_smoke_and_report_from_artifacts(tmp_path, name) -> None:
     out = run_experiment(name, "demo", SMALL[name], out=tmp_path, ctx=CTX)
     rd = out.run_dir
-    table = Table.from_csv(rd.tables_dir / "headline.csv")
-    assert table.columns == ["quantity", "paper", "ours", "±", "gap"] and table.rows
+    headline = Table.from_csv(rd.tables_dir / "headline.csv")
+    assert headline.headline and headline.columns == list(CHECK_COLUMNS) and headline.rows
+    table = Table.from_csv(rd.tables_dir / "theory_vs_simulation.csv")
+    assert table.columns == list(COMPARISON_COLUMNS) and table.rows
     figures = sorted(p.name for p in rd.figures_dir.glob("*.png"))
     assert figures
     for p in rd.figures_dir.glob("*.png"):

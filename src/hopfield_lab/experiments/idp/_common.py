@@ -1,5 +1,6 @@
-"""Shared by the IDP experiments: memories, the three-model input protocol of E1-E3, and the
-bookkeeping of Model 2 runs (what a cell stores and how a report reads it back).
+"""Shared by the IDP experiments: the configs' common fields, memories, the three-model input
+protocol of E1-E3, the claims checked against its mean-field theory, and the bookkeeping of
+Model 2 runs (what a cell stores and how a report reads it back).
 
 Three-model protocol (spec E1-E3, the authors' code [C]): the IDP network
 ``x' = -x + W(u) psi(x)``, the classic network ``x' = -x + W_0 psi(x) + u(t)`` with a pulsed
@@ -16,12 +17,16 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import numpy as np
 import torch
 
 from hopfield_lab.data.synthetic import hadamard_patterns, random_patterns
+from hopfield_lab.errors import ConfigError
+from hopfield_lab.experiments.base import RunContext
+from hopfield_lab.experiments.fields import Config, Min, NonEmpty, NonNegative, Positive, Seed
 from hopfield_lab.models.idp import (
     ClassicInputHopfield,
     IDPHopfield,
@@ -29,18 +34,36 @@ from hopfield_lab.models.idp import (
     SequenceRun,
     mixed_inputs,
 )
+from hopfield_lab.runs import (
+    Check,
+    RunDir,
+    at_least,
+    at_most,
+    check_table,
+    comparison_table,
+    run_cells,
+    within,
+)
 from hopfield_lab.solvers.sde import euler_maruyama
 from hopfield_lab.theory import idp as theory
 
 __all__ = [
+    "MIXTURE_TOL",
     "MODELS",
     "MODEL_LABELS",
+    "OVERLAP_TOL",
     "RETRIEVAL_THRESHOLD",
+    "ChainConfig",
+    "InputConfig",
     "as_array",
     "draw_overlaps",
     "memories",
+    "model_checks",
+    "run_schedule",
     "run_to_cell",
     "schedule_cell",
+    "schedule_grid",
+    "schedule_tables",
     "summarize",
 ]
 
@@ -56,6 +79,80 @@ MODEL_LABELS: dict[str, str] = {
 RETRIEVAL_THRESHOLD = 0.75
 """``|m|`` above which a memory counts as retrieved."""
 
+OVERLAP_TOL = 0.01
+"""Largest gap allowed between a retrieved target's ``|m|`` and the noisy-well mean field."""
+
+MIXTURE_TOL = 0.05
+"""Largest gap allowed between the classic network's constant-input mixture and the
+input-dominated prediction ``mean_i xi_i E[psi(u_i + s Z)]``."""
+
+
+@dataclass(frozen=True)
+class InputConfig(Config):
+    """The network and integration fields of E1-E3 (see the module docstring).
+
+    Attributes:
+        n_units: ``N`` (a power of 2 when ``orthogonal``). n_patterns: ``P``.
+        orthogonal: Hadamard memories instead of random ones.
+        gamma: gain of ``tanh``. zero_diag: zero the diagonals.
+        targets: the target memory of each (distinct) input.
+        trials: trials per network, simulated as one batch.
+        dt: Euler-Maruyama step. record_dt: time between recorded overlaps.
+        seed: seeds memories, inputs, initial states and noise.
+    """
+
+    n_units: Annotated[int, Min(4)] = 1024
+    n_patterns: Annotated[int, Min(2)] = 10
+    orthogonal: bool = False
+    gamma: Annotated[float, Positive] = 10.0
+    zero_diag: bool = True
+    targets: Annotated[tuple[int, ...], NonEmpty, Min(0)] = (0, 1, 2)
+    trials: Annotated[int, Min(1)] = 16
+    dt: Annotated[float, Positive] = 0.01
+    record_dt: Annotated[float, Positive] = 0.1
+    seed: Seed = 0
+
+    def check(self) -> None:
+        """Targets index memories; orthogonal memories fit; recording no finer than a step."""
+        if max(self.targets) >= self.n_patterns:
+            raise ConfigError(
+                f"targets must be memory indices below n_patterns={self.n_patterns}; "
+                f"got {self.targets}"
+            )
+        if self.orthogonal and (
+            self.n_units & (self.n_units - 1) or self.n_patterns > self.n_units
+        ):
+            raise ConfigError(
+                "orthogonal memories need n_units a power of 2 and n_patterns <= n_units; "
+                f"got n_units={self.n_units}, n_patterns={self.n_patterns}"
+            )
+        if self.record_dt < self.dt:
+            raise ConfigError(f"record_dt must be >= dt; got {self.record_dt} < {self.dt}")
+
+
+@dataclass(frozen=True)
+class ChainConfig(Config):
+    """The Model 2 fields of E5-E8: ``P`` Hadamard memories of length ``N`` in an open chain.
+
+    Attributes:
+        n_units: ``N`` (a power of 2). n_patterns: ``P`` (<= N).
+        dt: fast step. sigma: noise. seed: memories and noise.
+    """
+
+    n_units: Annotated[int, Min(4)] = 64
+    n_patterns: Annotated[int, Min(2)] = 8
+    dt: Annotated[float, Positive] = 0.01
+    sigma: Annotated[float, NonNegative] = 1e-3
+    seed: Seed = 0
+
+    def check(self) -> None:
+        """Hadamard memories: ``n_units`` a power of 2, ``n_patterns <= n_units``."""
+        if self.n_units & (self.n_units - 1) or self.n_patterns > self.n_units:
+            raise ConfigError(
+                "n_units must be a power of 2 and n_patterns <= n_units (Hadamard memories); "
+                f"got n_units={self.n_units}, n_patterns={self.n_patterns}"
+            )
+
 
 def memories(n_units: int, n_patterns: int, orthogonal: bool, seed: int) -> torch.Tensor:
     """``(P, N)`` float64 memories: Hadamard rows (orthogonal) or random ``+-1``."""
@@ -65,13 +162,41 @@ def memories(n_units: int, n_patterns: int, orthogonal: bool, seed: int) -> torc
     return random_patterns(n_patterns, n_units, generator=gen, dtype=torch.float64)
 
 
+def schedule_grid(
+    config: InputConfig,
+    order: Sequence[int],
+    boundaries: Sequence[float],
+    sigmas: Sequence[float],
+) -> dict[str, dict[str, Any]]:
+    """One cell per network of :data:`MODELS` and noise level, keyed ``model=..`` (one noise
+    level) or ``model=..,sigma=..``."""
+    cells = {}
+    for s in sigmas:
+        for name in MODELS:
+            key = f"model={name}" if len(sigmas) == 1 else f"model={name},sigma={s:g}"
+            cells[key] = {
+                "config": config,
+                "model": name,
+                "sigma": s,
+                "order": list(order),
+                "boundaries": list(boundaries),
+            }
+    return cells
+
+
+def run_schedule(
+    grid: dict[str, dict[str, Any]], run_dir: RunDir, ctx: RunContext
+) -> dict[str, dict[str, Any]]:
+    """Run the cells of :func:`schedule_grid` (resumable) and :func:`summarize` each."""
+    cells = run_cells(schedule_cell, grid, run_dir, executor=ctx.executor, progress=ctx.progress)
+    return {key: summarize(cell) for key, cell in cells.items()}
+
+
 def schedule_cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Simulate one network of the three-model protocol for ``trials`` trials (one batch).
 
-    Cell keys: ``model`` (one of :data:`MODELS`), ``n_units``, ``n_patterns``,
-    ``orthogonal``, ``gamma``, ``zero_diag``, ``sigma``, ``dt``, ``record_dt``, ``trials``,
-    ``targets`` (target of each distinct input), ``order`` (input index per window),
-    ``boundaries`` (window edges), ``seed``.
+    Cell keys: ``config`` (an :class:`InputConfig`), ``model`` (one of :data:`MODELS`),
+    ``sigma``, ``order`` (input index per window), ``boundaries`` (window edges).
 
     Returns:
         JSON-ready dict: ``times`` ``(T,)``; ``mean_abs_m`` ``(T, P)`` (mean over trials of
@@ -81,27 +206,28 @@ def schedule_cell(cell: dict[str, Any]) -> dict[str, Any]:
         for the classic constant input, the input-dominated overlap ``mean_i xi_i E[psi(u_i +
         s Z)]``); ``theory_c`` ``(J,)`` the amplitude where defined.
     """
-    X = memories(cell["n_units"], cell["n_patterns"], cell["orthogonal"], cell["seed"])
-    gen = torch.Generator().manual_seed(cell["seed"] + 1)
-    targets, order = list(cell["targets"]), list(cell["order"])
-    S, gamma, sigma = int(cell["trials"]), float(cell["gamma"]), float(cell["sigma"])
+    config: InputConfig = cell["config"]
+    X = memories(config.n_units, config.n_patterns, config.orthogonal, config.seed)
+    gen = torch.Generator().manual_seed(config.seed + 1)
+    targets, order = list(config.targets), list(cell["order"])
+    S, gamma, sigma = config.trials, config.gamma, float(cell["sigma"])
     u, _ = mixed_inputs(X, targets, generator=gen, batch=S)  # (K, S, N), one per distinct input
     inputs = u[order]  # (J, S, N), one per window
     window_targets = [targets[i] for i in order]
     model_name = cell["model"]
     if model_name == "idp":
         model: IDPHopfield | ClassicInputHopfield = IDPHopfield(
-            X, "tanh", gamma, zero_diag=cell["zero_diag"]
+            X, "tanh", gamma, zero_diag=config.zero_diag
         )
         schedule = InputSchedule(inputs, tuple(cell["boundaries"]), "constant")
     else:
-        model = ClassicInputHopfield(X, "tanh", gamma, zero_diag=cell["zero_diag"])
+        model = ClassicInputHopfield(X, "tanh", gamma, zero_diag=config.zero_diag)
         pulsed = model_name == "classic-pulsed"
         schedule = InputSchedule(
             inputs, tuple(cell["boundaries"]), "pulsed" if pulsed else "constant"
         )
     end = float(cell["boundaries"][-1])
-    n_rec = round(end / cell["record_dt"])
+    n_rec = round(end / config.record_dt)
     times = torch.linspace(0.0, end, n_rec + 1, dtype=torch.float64)
     x0 = torch.randn(S, X.shape[1], generator=gen, dtype=torch.float64)
     res = euler_maruyama(
@@ -109,7 +235,7 @@ def schedule_cell(cell: dict[str, Any]) -> dict[str, Any]:
         x0,
         times,
         sigma=sigma,
-        dt=cell["dt"],
+        dt=config.dt,
         generator=gen,
         observe=lambda x: model.overlaps(x).abs(),
     )
@@ -177,6 +303,102 @@ def summarize(cell: dict[str, Any]) -> dict[str, Any]:
         "theory_m": cell["theory_m"],
         "fraction_all": float(on.mean()),
     }
+
+
+def model_checks(
+    name: str,
+    s: dict[str, Any],
+    windows: Sequence[int],
+    label: str,
+    idp_fraction: float = 1.0,
+    idp_overlap: bool = True,
+) -> list[Check]:
+    """The mean-field claims about one network over some windows of a :func:`summarize`d cell.
+
+    * IDP: at least ``idp_fraction`` of the trials end on the target (1: noise drives the state
+      to the deepest well, which is the target's [A]); where the noisy-well overlap keeps a
+      retrieved state (``m* >= RETRIEVAL_THRESHOLD``), the retrieved trials' ``|m_target|`` is
+      within :data:`OVERLAP_TOL` of it (shown for the window farthest from it);
+    * classic: where ``m* < RETRIEVAL_THRESHOLD`` no trial ends on the target; with a constant
+      input the overlap is within :data:`MIXTURE_TOL` of the input-dominated prediction.
+
+    Args:
+        name: one of :data:`MODELS`. s: the summary. windows: the windows checked.
+        label: prefix of the rows' quantities. idp_fraction: the IDP network's claimed fraction.
+        idp_overlap: check the IDP network's overlap too (it describes a settled state).
+
+    Returns:
+        The :class:`~hopfield_lab.runs.Check` rows (none where no claim applies).
+    """
+
+    def overlap(js: list[int], tol: float, what: str) -> Check:
+        j = max(js, key=lambda j: abs(s["m_compare"][j] - s["theory_m"][j]))  # the farthest
+        m_star = s["theory_m"][j]
+        quantity = f"{label}: |m_target|, window {j} (the farthest from {what})"
+        return within(quantity, s["m_compare"][j], m_star, tol, claim=f"{m_star:.4f} ± {tol:g}")
+
+    retained = [j for j in windows if s["theory_m"][j] >= RETRIEVAL_THRESHOLD]
+    lost = [j for j in windows if s["theory_m"][j] < RETRIEVAL_THRESHOLD]
+    out = []
+    if name == "idp":
+        frac = float(np.mean([s["fraction"][j] for j in windows]))
+        claim = "= 1 (the deepest well)" if idp_fraction == 1 else f">= {idp_fraction:g}"
+        out.append(
+            at_least(f"{label}: fraction of trials on target", frac, idp_fraction, claim=claim)
+        )
+        if retained and idp_overlap:
+            out.append(overlap(retained, OVERLAP_TOL, "the noisy well"))
+    elif lost:
+        frac = max(s["fraction"][j] for j in lost)
+        out.append(
+            at_most(f"{label}: fraction on target where m* < {RETRIEVAL_THRESHOLD}", frac, 0.0)
+        )
+        if name == "classic-constant":
+            out.append(overlap(lost, MIXTURE_TOL, "the input-dominated mixture"))
+    return out
+
+
+def schedule_tables(
+    run_dir: RunDir,
+    summaries: dict[str, dict[str, Any]],
+    labels: Sequence[str],
+    checked: Sequence[int],
+    captions: tuple[str, str],
+    idp_overlap: bool = True,
+) -> None:
+    """The headline checks and the per-window theory-vs-simulation table of a schedule run.
+
+    Args:
+        run_dir: where the tables go.
+        summaries: :func:`summarize` of each network of :data:`MODELS`.
+        labels: one label per window (e.g. ``"window 0 (u0)"``).
+        checked: the windows whose claims are checked (:func:`model_checks`); the others get
+            no theory value for the fraction on target.
+        captions: of the headline and of the table.
+        idp_overlap: check the IDP network's overlap (see :func:`model_checks`).
+    """
+    checks = []
+    for name in MODELS:
+        label = MODEL_LABELS[name]
+        checks += model_checks(name, summaries[name], checked, label, idp_overlap=idp_overlap)
+    run_dir.save_table(check_table("headline", checks, captions[0], headline=True))
+    rows: list[tuple[str, float | str | None, float | None, float | None]] = []
+    for name, s in summaries.items():
+        for j, window in enumerate(labels):
+            m_star = s["theory_m"][j]
+            frac = 1.0 if name == "idp" else (0.0 if m_star < RETRIEVAL_THRESHOLD else None)
+            label = f"{MODEL_LABELS[name]}, {window}"
+            rows.append(
+                (
+                    f"{label}: fraction on target",
+                    frac if j in checked else None,
+                    s["fraction"][j],
+                    None,
+                )
+            )
+            quantity = f"{label}: |m_target| at the window's end ({s['scope'][j]})"
+            rows.append((quantity, m_star, s["m_compare"][j], s["m_compare_std"][j]))
+    run_dir.save_table(comparison_table("theory_vs_simulation", rows, captions[1]))
 
 
 def run_to_cell(run: SequenceRun, every: int = 1) -> dict[str, Any]:
