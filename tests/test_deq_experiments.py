@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments import RunContext, run_experiment
-from hopfield_lab.experiments.base import get_experiment, resolve_config
+from hopfield_lab.experiments.base import get_experiment, report_run, resolve_config
+from hopfield_lab.experiments.deq import table2
 from hopfield_lab.experiments.deq._common import TrainSpec, train_and_evaluate
 from hopfield_lab.experiments.deq.table2 import PAPER
 from hopfield_lab.models.deq_paper import cost_per_iteration, settings_for, split_variant
@@ -36,7 +38,7 @@ def test_paper_settings_and_costs() -> None:
     assert cost_per_iteration("CHN-EO") == 20 and cost_per_iteration("HAM-EO") == 1
 
 
-def test_table2_smoke(tmp_path) -> None:
+def test_table2_smoke(tmp_path, monkeypatch) -> None:
     overrides = [*TINY, "models=HAM,HAM-EO,CHN", "chn_short_epochs=1", "n_test=100", "n_timing=2"]
     out = run_experiment("deq-table2", "demo", overrides, out=tmp_path, ctx=CTX)
     rd = out.run_dir
@@ -53,6 +55,17 @@ def test_table2_smoke(tmp_path) -> None:
     timing = Table.from_csv(rd.tables_dir / "timing.csv")
     assert any(r[1] == "HAM-EO" and r[5] is not None for r in timing.rows)
     assert (rd.figures_dir / "iterations.png").is_file()
+    assert table.headline and not (rd.tables_dir / "ordering.csv").exists()  # no HAM-DEQ row
+    saved = (sorted(rd.tables_dir.iterdir()), sorted(rd.figures_dir.iterdir()))
+    shutil.rmtree(rd.tables_dir)
+    shutil.rmtree(rd.figures_dir)
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the report trained a model")
+
+    monkeypatch.setattr(table2, "train_and_evaluate", no_training)
+    report_run(rd)  # redrawn from cells/ alone
+    assert (sorted(rd.tables_dir.iterdir()), sorted(rd.figures_dir.iterdir())) == saved
     again = run_experiment("deq-table2", "demo", overrides, out=tmp_path, ctx=CTX)
     assert again.skipped  # finished runs are not recomputed
 
