@@ -29,7 +29,7 @@ import io
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -460,8 +460,8 @@ def comparison_table(
 
 def records_table(
     name: str,
-    records: Iterable[Mapping[str, Any]],
-    columns: Mapping[str, str | Callable[[Mapping[str, Any]], Any]],
+    records: Iterable[Any],
+    columns: Mapping[str, Any],
     caption: str = "",
     **table_kw: Any,
 ) -> Table:
@@ -471,7 +471,7 @@ def records_table(
         name: the table's file-safe name.
         records: the rows' data, e.g. one dict per grid point.
         columns: ``{header: key}`` (the cell is ``record[key]``) or ``{header: fn}`` (the cell
-            is ``fn(record)``), in column order.
+            is ``fn(record)``, for records of any type), in column order.
         caption: what the table shows.
         **table_kw: further :class:`Table` fields (``formats``, ``fmt``, ``headline``).
 

@@ -135,7 +135,7 @@ def train_cells(
         ``{key: {"spec": TrainSpec}}``.
     """
     shared = config.shared_training
-    own = {f.name for f in fields(TrainSpec)} - {"depth", "model", "seed", *spec}
+    own = {f.name for f in fields(TrainSpec)} - {"depth", "model", "seed", "device", *spec}
     named = {k: getattr(config, k) for k in own if hasattr(config, k)}
     base = TrainSpec(depth=0, model="", seed=0, device=device, **named, **spec)
     cells: dict[str, dict[str, Any]] = {}
@@ -148,7 +148,7 @@ def train_cells(
             key = f"depth={depth},model=HAM-shared,seed={seed}"
             evals = [v for m in config.models if MODELS[m].kind == "ham" for v in variants(m)]
             model = getattr(config, "train_model", "HAM-EO-DEQ")
-        spec_ = replace(
+        cell_spec = replace(
             base,
             depth=depth,
             model=model,
@@ -157,7 +157,7 @@ def train_cells(
             eval_models=tuple(evals) if len(evals) > 1 else (),
             train_dir=f"train/{cell_filename(key)}",
         )
-        cells.setdefault(key, {"spec": spec_})
+        cells.setdefault(key, {"spec": cell_spec})
     return cells
 
 

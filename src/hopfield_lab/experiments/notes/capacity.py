@@ -382,16 +382,16 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
             table.add_row(N, r["alpha"], r["P"], float(ov.mean()), std, retrieved, sweeps, m_rs)
     run_dir.save_table(table)
     if config.pd_n:
-        columns = [f"alpha = {a:g}" for a in config.pd_alphas]
+        alpha_columns = [f"alpha = {a:g}" for a in config.pd_alphas]
         pd_table = Table(
             "phase_diagram",
-            ["T", *columns],
+            ["T", *alpha_columns],
             caption=(
                 f"Mean overlap with the start pattern after {config.pd_sweeps} Glauber sweeps "
                 f"(averaged over the last {config.pd_measure} and {config.pd_trials} replicas), "
                 f"N = {config.pd_n}."
             ),
-            formats=dict.fromkeys(columns, "{:.3f}"),
+            formats=dict.fromkeys(alpha_columns, "{:.3f}"),
         )
         for t, row in zip(config.pd_temperatures, _phase_grid(config, cells), strict=True):
             pd_table.add_row(t, *row.tolist())
