@@ -257,8 +257,20 @@ class HopfieldODE(HopfieldModel):
 
     @property
     def W_s(self) -> Tensor:
-        """The symmetric weights ``(W + W^T) / 2``, ``(D, D)``."""
-        return 0.5 * (self.W + self.W.T)
+        """The symmetric weights ``(W + W^T) / 2``, ``(D, D)``.
+
+        Without a graph to build (autograd off, or ``W`` frozen) the matrix is cached until
+        ``W`` changes (its version counter, storage or dtype), so diagnostics that call
+        :meth:`vector_field` thousands of times do not re-symmetrise ``W`` each time.
+        """
+        W = self.W
+        if torch.is_grad_enabled() and W.requires_grad:
+            return 0.5 * (W + W.T)
+        key = (W._version, W.data_ptr(), W.dtype, W.device)
+        if getattr(self, "_ws_key", None) != key:
+            self._ws_cache = (0.5 * (W + W.T)).detach()
+            self._ws_key = key
+        return self._ws_cache
 
     def _states(self, x: Tensor) -> tuple[Tensor, bool]:
         return as_batch(x, self.state_dim)
@@ -455,9 +467,12 @@ class HopfieldODE(HopfieldModel):
         if sup is None:  # gelu: max of Phi(x) + x phi(x), at x = sqrt 2
             r2 = math.sqrt(2.0)
             sup = 0.5 * (1 + math.erf(1.0)) + r2 * math.exp(-1.0) / math.sqrt(2 * math.pi)
+        return math.exp((self.spectral_norm() * sup - 1.0) * T)
+
+    def spectral_norm(self) -> float:
+        """``|W_s|_2``, the largest ``|eigenvalue|`` of the symmetric ``W_s`` (float64)."""
         with torch.no_grad():
-            norm = float(torch.linalg.matrix_norm(self.W_s.double(), ord=2))
-        return math.exp((norm * sup - 1.0) * T)
+            return float(torch.linalg.eigvalsh(self.W_s.double()).abs().max())
 
     # --------------------------------------------------------------- rectifiers (Eq. 2)
     def _require_relu(self, what: str) -> None:
