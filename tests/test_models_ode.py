@@ -151,25 +151,42 @@ def test_adjoint_gradient_matches_backprop(solver, gen) -> None:
     assert torch.allclose(grads[0], grads[1], rtol=1e-6, atol=1e-8)
 
 
-def test_eq2_reproduces_x_over_norm_for_relu(gen) -> None:
-    m = _model("relu", gen, scale=1.5)
+@pytest.mark.parametrize("act", ["relu", "softplus"])
+def test_eq2_reproduces_x_over_norm(act, gen) -> None:
+    """Eq. 2 (ReLU) and its exact softplus form give x/|x| and 1/|x| of the original flow."""
+    m = _model(act, gen, scale=3.0)
     x0 = torch.rand(5, D, generator=gen, dtype=torch.float64)
     times = torch.linspace(0, 4, 41)
     with torch.no_grad():
         orig = integrate(m.vector_field, x0, times, method="rk4", step_size=0.01, max_norm=None)
         eq2 = integrate(m.normalised_field, m.normalise(x0), times, method="rk4", step_size=0.01)
     x = orig.trajectory  # (41, B, D)
+    assert float(x[-1].norm(dim=-1).min()) > 10 * float(x[0].norm(dim=-1).max())  # diverging
     y, z = eq2.trajectory[..., :-1], eq2.trajectory[..., -1]
-    assert torch.allclose(y, x / x.norm(dim=-1, keepdim=True), atol=1e-9)
-    assert torch.allclose(z, 1.0 / x.norm(dim=-1), rtol=1e-8)
-    assert float((y.norm(dim=-1) - 1).abs().max()) < 1e-8  # |y| = 1 invariant (RK4 drift)
-    assert torch.allclose(m.denormalise(eq2.trajectory[-1]), x[-1], rtol=1e-7)
+    assert torch.allclose(y, x / x.norm(dim=-1, keepdim=True), atol=1e-8)
+    assert torch.allclose(z, 1.0 / x.norm(dim=-1), rtol=1e-7)
+    assert float((y.norm(dim=-1) - 1).abs().max()) < 1e-7  # |y| = 1 invariant (RK4 drift)
+    assert torch.allclose(m.denormalise(eq2.trajectory[-1]), x[-1], rtol=1e-6)
 
 
-def test_eq2_is_relu_only(gen) -> None:
-    m = _model("softplus", gen)
-    with pytest.raises(ConfigError, match="exact only for ReLU"):
+def test_normalised_flow_at_infinity(gen) -> None:
+    """At z = 0 softplus's normalised flow is ReLU's (z softplus(y/z) -> relu(y))."""
+    relu, soft = _model("relu", gen), _model("softplus", gen)
+    soft.load_state_dict(relu.state_dict())
+    x = _states(gen)
+    yz = relu.normalise(x)
+    yz0 = torch.cat([yz[:, :-1], torch.zeros(len(x), 1, dtype=x.dtype)], dim=1)
+    assert torch.equal(soft.normalised_field(0.0, yz0), relu.normalised_field(0.0, yz0))
+    small = torch.cat([yz[:, :-1], torch.full((len(x), 1), 1e-9, dtype=x.dtype)], dim=1)
+    assert torch.allclose(soft.normalised_field(0.0, small), relu.normalised_field(0.0, small))
+
+
+def test_normalised_flow_is_for_rectifiers(gen) -> None:
+    m = _model("tanh", gen)
+    with pytest.raises(ConfigError, match="rectifiers relu and softplus"):
         m.normalised_field(0.0, m.normalise(_states(gen)))
+    with pytest.raises(ConfigError, match="ReLU only"):
+        m.sphere_energy(_states(gen))
 
 
 def test_sphere_energy_rate_is_its_derivative_along_eq2(gen) -> None:
@@ -270,3 +287,20 @@ def test_bad_solve_changes_rejected(gen) -> None:
     m = _model("tanh", gen)
     with pytest.raises(ConfigError, match="dt must be <= T"):
         m(_states(gen), T=0.05, dt=0.1)
+
+
+def test_w_s_cache_follows_w(gen) -> None:
+    m = _model("tanh", gen)
+    x = _states(gen)
+    with torch.no_grad():
+        before = m.vector_field(0.0, x)
+        assert m.W_s is m.W_s  # cached without autograd
+        m.W.add_(0.1)  # in place: the version counter moves
+        after = m.vector_field(0.0, x)
+    expected = m.activation(x) @ (0.5 * (m.W + m.W.T)).detach() + m.b.detach() - x
+    assert torch.allclose(after, expected) and not torch.allclose(after, before)
+    assert m.W_s.grad_fn is not None  # with autograd: a fresh graph every time
+    m.load_state_dict({"W": torch.zeros(D, D, dtype=torch.float64), "b": m.b.detach()})
+    with torch.no_grad():
+        assert float(m.W_s.abs().max()) == 0.0
+    assert m.spectral_norm() == 0.0

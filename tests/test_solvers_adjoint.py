@@ -73,3 +73,12 @@ def test_adjoint_same_forward_grid_and_explicit_params(gen) -> None:
     r = integrate(plain, x, [0.0, 1.0], method="dopri5", adjoint=True, adjoint_params=[f.c])
     r.x.sum().backward()
     assert f.c.grad is not None and x.grad is not None
+
+
+def test_norm_overflow_without_max_norm_is_reported() -> None:
+    """Finite entries whose norm overflows float64 (a diverging rectifier) are named as such."""
+    from hopfield_lab.errors import DivergenceError
+
+    x0 = torch.full((1, 4), 1e200, dtype=torch.float64)  # squares overflow
+    with pytest.raises(DivergenceError, match="state norm overflowed"):
+        integrate(lambda t, x: x, x0, [0.0, 1.0], method="euler", step_size=0.5, max_norm=None)

@@ -60,8 +60,11 @@ Rectifiers (Sec. 3.2, App. D). For ReLU ``|x| -> inf`` while ``y = x / |x|`` con
 
     y' = (I - y y^T) (W_s relu(y) - y + b z),        z' = -y^T (W_s relu(y) - y + b z) z
 
-on which ``|y| = 1`` is invariant [derived] (:meth:`HopfieldODE.normalised_field`). For softplus
-there is no homogeneity; use ``x / |x|`` of the original flow. The sphere energy [code, with
+on which ``|y| = 1`` is invariant [derived] (:meth:`HopfieldODE.normalised_field`). Softplus is
+not homogeneous, but ``z softplus(y / z) = relu(y) + z log(1 + e^{-|y|/z})`` gives the same flow
+exactly [derived], which matters: trained rectifier states grow like ``e^{lambda t}`` with
+``lambda`` up to ~55 (measured), so ``x`` itself overflows float64 before ``t = 10``. The
+sphere energy [code, with
 ``W_s`` for the code's raw ``W``] ``E_s(y) = |relu y|^2 / 2 - relu(y)^T W_s relu(y) / 2`` has rate
 ``dE_s/dt = (y - W_s g)^T diag(y > 0) (I - y y^T) W_s g`` along Eq. 2 at ``z = 0`` on the sphere
 (:meth:`HopfieldODE.sphere_energy_rate`); a diagnostic only, it has no sign [paper].
@@ -478,8 +481,8 @@ class HopfieldODE(HopfieldModel):
     def _require_relu(self, what: str) -> None:
         if self.activation.name != "relu":
             raise ConfigError(
-                f"{what} is exact only for ReLU (positively homogeneous); this model uses "
-                f"{self.activation.name!r}: use x / |x| of the original flow"
+                f"{what} is defined for ReLU only (Sec. 3.2); this model uses "
+                f"{self.activation.name!r}"
             )
 
     @staticmethod
@@ -493,16 +496,34 @@ class HopfieldODE(HopfieldModel):
         """``x = y / z`` from a ``(B, D + 1)`` state, ``(B, D)``."""
         return yz[..., :-1] / yz[..., -1:]
 
+    def _scaled_activation(self, y: Tensor, z: Tensor) -> Tensor:
+        """``z g(y / z)`` without forming ``y / z``: ``relu(y)`` for ReLU (homogeneity) and
+        ``relu(y) + z log(1 + e^{-|y| / z})`` for softplus (tends to ``relu(y)`` as ``z -> 0``)."""
+        if self.activation.name == "relu":
+            return torch.relu(y)
+        if self.activation.name == "softplus":
+            tail = torch.log1p(torch.exp(-y.abs() / z.clamp_min(torch.finfo(z.dtype).tiny)))
+            return torch.relu(y) + z * tail
+        raise ConfigError(
+            "the normalised flow (Eq. 2) is for the rectifiers relu and softplus, whose states "
+            f"grow without bound; this model uses {self.activation.name!r}: integrate "
+            "vector_field"
+        )
+
     def normalised_field(self, t: Tensor | float, yz: Tensor) -> Tensor:
-        """Eq. 2: ``y' = (I - y y^T) u``, ``z' = -(y^T u) z`` with ``u = W_s relu(y) - y + b z``,
-        on ``(B, D + 1)`` states ``(y, z)``; exact for ReLU, ``|y| = 1`` invariant.
+        """The flow of ``(y, z) = (x / |x|, 1 / |x|)``, ``(B, D + 1)`` states (Eq. 2, App. D)::
+
+            y' = (I - y y^T) u,    z' = -(y^T u) z,    u = z f(y / z) = W_s z g(y / z) - y + b z
+
+        For ReLU ``z g(y / z) = relu(y)``: the paper's Eq. 2. For softplus (no homogeneity)
+        ``z g(y / z) = relu(y) + z log(1 + e^{-|y| / z})`` makes the same flow exact [derived],
+        so ``y`` can be followed where ``x`` itself overflows. ``|y| = 1`` is invariant.
 
         Raises:
-            ConfigError: the model is not ReLU.
+            ConfigError: the activation is not relu or softplus.
         """
-        self._require_relu("Eq. 2")
         y, z = yz[..., :-1], yz[..., -1:]
-        u = torch.relu(y) @ self.W_s - y + self.b * z  # (B, D)
+        u = self._scaled_activation(y, z) @ self.W_s - y + self.b * z  # (B, D)
         yu = (y * u).sum(dim=-1, keepdim=True)  # (B, 1)
         return torch.cat([u - y * yu, -yu * z], dim=-1)  # (B, D+1)
 

@@ -39,6 +39,7 @@ from hopfield_lab.errors import ConfigError, DivergenceError
 from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive
 from hopfield_lab.models import MLP, FlowOptions, HopfieldODE, save_trained
 from hopfield_lab.models.ode import classification_loss
+from hopfield_lab.runs import RunDir
 from hopfield_lab.runs.io import check_safe_name
 from hopfield_lab.training import TrainConfig, fit
 
@@ -326,8 +327,6 @@ def train_hopfield(
         history = result.history
     except DivergenceError as err:
         diverged = str(err)
-        from hopfield_lab.runs import RunDir
-
         history = RunDir(run_path / "train" / spec.name).read_metrics()
     record = {
         "name": spec.name,
@@ -432,8 +431,9 @@ def energy_check(
     times = torch.linspace(0.0, T, n + 1, dtype=torch.float64)
     with torch.no_grad():
         res = m64.solve(x0, times=times, record=True, T=T, solver="rk4", dt=min(step, T))
-        traj = res.trajectory  # (n+1, B, D)
-        assert traj is not None
+        traj = res.trajectory  # (n+1, B, D), recorded
+        if traj is None:  # pragma: no cover - record=True always keeps it
+            raise RuntimeError("integrate did not record the trajectory")
         energies = m64.energy(traj.reshape(-1, traj.shape[-1])).reshape(n + 1, -1)  # (n+1, B)
         rates = m64.energy_rate(traj.reshape(-1, traj.shape[-1]))  # ((n+1) B,)
     stats = energy_increase_rate(energies)

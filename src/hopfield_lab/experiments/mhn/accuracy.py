@@ -22,17 +22,22 @@ against 7.4 ms here: about 8-14 GPU-hours for the Euler grid, ~8 cells at once. 
 
 Quick profile (spec Sec. 5, Euler ``dt = 0.1``, lr 1e-3; the paper's models take 20 epochs):
 
-==  ===================  ===============  =====================================================
-id  model                images x epochs  tests
-==  ===================  ===============  =====================================================
-A   relu T=1             50k x 2          >= 95 %; learns faster than tanh (epoch-1 accuracy)
-B   tanh T=1             50k x 2          >= 93 %
-C   tanh T=5             20k x 2          trains (the proxy of the paper's T=15 analysis model)
-D   sigmoid T=1, T=10    20k x 1 each     T=1 >= 85 %, T=10 <= 30 % (collapse)
-E   relu T=0.1, dt .01   50k x 2          >= 90 % (T=0.1 is nearly linear)
-S   softplus T=1, T=10   20k x 1, 10k x 1 trains at T=1; collapse at T=10 (reported)
-M   MLP 784-256-128-10   50k x 3          the baseline of part 2's adversarial comparison
-==  ===================  ===============  =====================================================
+==  ===================  ================  ====================================================
+id  model                images x epochs   tests
+==  ===================  ================  ====================================================
+A   relu T=1             50k x 2           >= 95 %; learns faster than tanh (epoch-1 accuracy)
+B   tanh T=1             50k x 2           >= 93 %
+C   tanh T=5             20k x 2           trains (the proxy of the paper's T=15 analysis model)
+D   sigmoid T=1, T=10    50k x 3, 10k x 1  T=1 >= 85 %, T=10 <= 30 % (collapse)
+E   relu T=0.1, dt .01   50k x 3           >= 90 % (T=0.1 is nearly linear)
+S   softplus T=1, T=10   20k x 1, 10k x 1  trains at T=1; collapse at T=10 (reported)
+M   MLP 784-256-128-10   50k x 3           the baseline of part 2's adversarial comparison
+==  ===================  ================  ====================================================
+
+The spec proposed sigmoid T=1 on 20k x 1 epoch and relu T=0.1 on 50k x 2: measured, they reach
+59.6 % and 89.0 % (both still rising), short of criteria 2 and 1; sigmoid learns slowly (its
+``g' <= 1/4`` damps the gradient through the flow): 78.4 / 84.6 / 87.5 % validation accuracy
+after 1 / 2 / 3 epochs of 50k. Hence 50k x 3 for both.
 
 Why sigmoid collapses at long ``T`` (spec Sec. 2): at init ``|W_s|_2 ~ sqrt 2`` and
 ``sigmoid' <= 1/4``, so the field's Jacobian ``W_s diag g' - I`` has log-norm ``<= -0.65`` and the
@@ -605,9 +610,9 @@ _QUICK_MODELS = (
     ModelSpec("A_relu_T1", "relu", 1.0, 0.1, epochs=2),
     ModelSpec("B_tanh_T1", "tanh", 1.0, 0.1, epochs=2),
     ModelSpec("C_tanh_T5", "tanh", 5.0, 0.1, epochs=2, n_train=20_000),
-    ModelSpec("D_sigmoid_T1", "sigmoid", 1.0, 0.1, epochs=1, n_train=20_000),
-    ModelSpec("D_sigmoid_T10", "sigmoid", 10.0, 0.1, epochs=1, n_train=20_000),
-    ModelSpec("E_relu_T0.1", "relu", 0.1, 0.01, epochs=2),
+    ModelSpec("D_sigmoid_T1", "sigmoid", 1.0, 0.1, epochs=3),
+    ModelSpec("D_sigmoid_T10", "sigmoid", 10.0, 0.1, epochs=1, n_train=10_000),
+    ModelSpec("E_relu_T0.1", "relu", 0.1, 0.01, epochs=3),
     ModelSpec("S_softplus_T1", "softplus", 1.0, 0.1, epochs=1, n_train=20_000),
     ModelSpec("S_softplus_T10", "softplus", 10.0, 0.1, epochs=1, n_train=10_000),
 )
