@@ -239,6 +239,8 @@ def _analyse(
         "frac_class_end_equals_trained_solver": _fraction(cls[i_end] == trained_pred),
         "accuracy_T": 100 * _fraction(cls[i_T] == labels),
         "accuracy_end": 100 * _fraction(cls[i_end] == labels),
+        "n_classes_T": int(cls[i_T].unique().numel()),
+        "n_classes_end": int(cls[i_end].unique().numel()),
         "accuracy_trained_solver": 100 * _fraction(trained_pred == labels),
         "growth_rate_end_median": float(growth.median()),
         "log10_norm_end_median": float(-z[i_end].log10().median()),
@@ -416,6 +418,8 @@ def report(config: RectifierConfig, run_dir: RunDir) -> None:
                 None,
             ),
             (f"{name}: accuracy at t_end from the direction (%)", None, s["accuracy_end"], None),
+            (f"{name}: distinct classes predicted at T_train", None, s["n_classes_T"], None),
+            (f"{name}: distinct classes predicted at t_end", None, s["n_classes_end"], None),
         ]
         rows.append(
             (
