@@ -304,3 +304,11 @@ def test_w_s_cache_follows_w(gen) -> None:
     with torch.no_grad():
         assert float(m.W_s.abs().max()) == 0.0
     assert m.spectral_norm() == 0.0
+
+
+def test_dopri5_step_budget_raises_divergence(gen) -> None:
+    from hopfield_lab.errors import DivergenceError
+
+    m = _model("relu", gen, scale=3.0)
+    with pytest.raises(DivergenceError, match="too many steps"):
+        m(_states(gen), T=5.0, solver="dopri5", dt=0.01, max_steps=3)
