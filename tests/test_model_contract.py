@@ -39,6 +39,7 @@ from hopfield_lab.models import (
     ConvHNN2d,
     DeepHNN,
     FiniteStepHopfield,
+    HopfieldODE,
     IDPHopfield,
     LayeredHopfield,
     ModernHopfield,
@@ -96,6 +97,16 @@ def _vhnn() -> HopfieldModel:
 
 def _memories(P: int, N: int, seed: int) -> torch.Tensor:
     return hadamard_patterns(P, N, generator=_gen(seed), dtype=D)
+
+
+def _ode(activation: str) -> Callable[[], HopfieldModel]:
+    def make() -> HopfieldModel:
+        model = HopfieldODE(12, activation, generator=_gen(15), dtype=D)
+        with torch.no_grad():
+            model.b.copy_(0.3 * torch.randn(12, generator=_gen(16), dtype=D))
+        return model
+
+    return make
 
 
 def _idp_input(seed: int) -> torch.Tensor:
@@ -163,6 +174,10 @@ FAMILIES: dict[str, Family] = {
     "idp-hardtanh": Family(_idp_hardtanh, descends=FLOW),
     "idp-classic": Family(_idp_classic, descends=FLOW),  # constant input: a Lyapunov flow
     "sequential-idp": Family(_sequential_idp),  # slow law: no energy, a flow in (x, alpha)
+    "ode-tanh": Family(_ode("tanh"), descends=FLOW),  # ODE paper Eq. 10, convex L
+    "ode-relu": Family(_ode("relu"), descends=FLOW),
+    "ode-softplus": Family(_ode("softplus"), descends=FLOW),
+    "ode-gelu": Family(_ode("gelu")),  # non-convex Lagrangian: no energy
 }
 
 NAMES = list(FAMILIES)

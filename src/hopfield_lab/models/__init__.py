@@ -14,17 +14,23 @@ every family by ``tests/test_model_contract.py``).
   even-odd schemes (DEQ paper); input-driven: ``model.bind(x, scheme)`` is the dynamical
   system;
 * :mod:`~hopfield_lab.models.idp`: input-driven-plasticity networks and two-timescale
-  sequential retrieval (IDP papers); input-driven: ``model.bind(u)``.
+  sequential retrieval (IDP papers); input-driven: ``model.bind(u)``;
+* :mod:`~hopfield_lab.models.ode`: modern Hopfield networks as ODEs trained through the flow
+  (ODE paper); :mod:`~hopfield_lab.models.classifiers`: its baseline MLP and saving / loading
+  of trained classifiers.
 """
 
 from hopfield_lab.models.binary import BinaryHopfield, BinaryRun
+from hopfield_lab.models.classifiers import MLP, load_trained, save_trained, trained_models
 from hopfield_lab.models.finite_step import FiniteStepHopfield
 from hopfield_lab.models.idp import ClassicInputHopfield, IDPHopfield, SequentialIDP
 from hopfield_lab.models.layered import DEQSettings, LayeredHopfield, LayeredView
 from hopfield_lab.models.layers import VHNN, ConvexReducer, ConvHNN2d, ConvOptions, DeepHNN
 from hopfield_lab.models.modern import BetaSelection, EnergyBounds, ModernHopfield, select_beta
+from hopfield_lab.models.ode import FlowOptions, HopfieldODE
 
 __all__ = [
+    "MLP",
     "VHNN",
     "BetaSelection",
     "BinaryHopfield",
@@ -37,10 +43,15 @@ __all__ = [
     "DeepHNN",
     "EnergyBounds",
     "FiniteStepHopfield",
+    "FlowOptions",
+    "HopfieldODE",
     "IDPHopfield",
     "LayeredHopfield",
     "LayeredView",
     "ModernHopfield",
     "SequentialIDP",
+    "load_trained",
+    "save_trained",
     "select_beta",
+    "trained_models",
 ]

@@ -11,7 +11,17 @@ at every time in ``t``. It knows nothing about Hopfield networks.
   after every step, per sample; a diverged sample is frozen at its last finite state.
 * ``dopri5`` / ``bosh3`` / ``adaptive_heun``: torchdiffeq's adaptive solvers with ``rtol`` and
   ``atol``; the step count reported is torchdiffeq's number of function evaluations, and its
-  step-size underflow becomes a :class:`~hopfield_lab.errors.DivergenceError`.
+  step-size underflow (or exceeding ``options={"max_num_steps": n}``) becomes a
+  :class:`~hopfield_lab.errors.DivergenceError`.
+
+Gradients: by default backprop through the solver's steps (discretise-then-optimise: the exact
+gradient of the computed solution). ``adjoint=True`` instead solves the adjoint ODE backwards in
+time with torchdiffeq's ``odeint_adjoint`` (optimise-then-discretise: memory independent of the
+number of steps, gradient equal to backprop's up to the solver's error; tested). It reaches the
+tensors in ``adjoint_params``, by default the parameters of the ``nn.Module`` that ``f`` is (or
+is a bound method of). With ``adjoint=True`` the fixed-step methods also run in torchdiffeq, on
+the same equal-step grid as here; its ``rk4`` is Kutta's 3/8 rule (also order 4), so the forward
+solution differs from the classical RK4 written here by the local truncation error.
 
 With ``energy`` given, the energy of every output state is recorded (``(T, B)``), so energy
 monotonicity can be checked along any flow.
@@ -23,7 +33,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from hopfield_lab.errors import ConfigError, DivergenceError, check_choice, check_positive
 from hopfield_lab.solvers.result import OnDivergence, SolverResult, _DivergenceMonitor
@@ -76,6 +86,8 @@ def integrate(
     max_norm: float | None = 1e8,
     on_divergence: OnDivergence = "raise",
     options: dict | None = None,
+    adjoint: bool = False,
+    adjoint_params: Sequence[Tensor] | None = None,
 ) -> SolverResult:
     """Integrate ``dx/dt = f(t, x)`` and return the states at the times ``t``.
 
@@ -90,7 +102,12 @@ def integrate(
         record: keep the ``(T, B, ...)`` trajectory (otherwise only the final state).
         max_norm: a sample whose norm exceeds this diverged (None: only NaN/Inf).
         on_divergence: ``"raise"`` or ``"flag"`` (see :func:`fixed_point`).
-        options: extra options passed to torchdiffeq for adaptive methods.
+        options: extra options passed to torchdiffeq for adaptive methods (e.g.
+            ``{"first_step": 0.01, "max_num_steps": 4096}``).
+        adjoint: compute gradients with the adjoint method (torchdiffeq's ``odeint_adjoint``)
+            instead of backprop through the steps. Default False.
+        adjoint_params: the tensors the adjoint gradient reaches; default the parameters of
+            ``f`` when it is an ``nn.Module`` or a bound method of one.
 
     Returns:
         SolverResult: ``x`` the state at ``t[-1]``, ``trajectory`` (if recorded), ``times``,
@@ -109,11 +126,65 @@ def integrate(
     if not bool(torch.isfinite(x0).all()):
         raise ConfigError("x0 must be finite; it contains NaN or Inf")
     times = _as_times(t, x0)
+    if not isinstance(adjoint, bool):
+        raise ConfigError(f"adjoint must be True or False; got {adjoint!r}")
+    if adjoint:
+        params = _adjoint_params(f, adjoint_params)
+        if method in FIXED_STEP_METHODS:
+            options = {**(options or {}), "grid_constructor": _equal_step_grid(step_size)}
+        return _adaptive(
+            f,
+            x0,
+            times,
+            method,
+            rtol,
+            atol,
+            energy,
+            record,
+            max_norm,
+            on_divergence,
+            options,
+            params,
+        )
     if method in FIXED_STEP_METHODS:
         return _fixed_step(f, x0, times, method, step_size, energy, record, max_norm, on_divergence)
     return _adaptive(
         f, x0, times, method, rtol, atol, energy, record, max_norm, on_divergence, options
     )
+
+
+def _adjoint_params(f: VectorField, given: Sequence[Tensor] | None) -> tuple[Tensor, ...]:
+    """The tensors an adjoint gradient reaches: ``given``, or the parameters of ``f``'s module."""
+    if given is not None:
+        params = tuple(given)
+        if not all(isinstance(p, Tensor) for p in params):
+            raise ConfigError("adjoint_params must be a sequence of tensors")
+        return params
+    owner = f if isinstance(f, nn.Module) else getattr(f, "__self__", None)
+    if isinstance(owner, nn.Module):
+        return tuple(owner.parameters())
+    raise ConfigError(
+        "adjoint=True needs adjoint_params (the tensors the gradient must reach) when f is "
+        "neither an nn.Module nor a method of one"
+    )
+
+
+def _equal_step_grid(step_size: float | None) -> Callable[[Callable, Tensor, Tensor], Tensor]:
+    """A torchdiffeq ``grid_constructor``: ``ceil(dt / step_size)`` equal steps per interval of
+    the output times (one step per interval for ``None``), the grid of :func:`_fixed_step`.
+    The adjoint pass calls it with decreasing times, hence ``abs``."""
+
+    def grid(func: Callable, y0: Tensor, t: Tensor) -> Tensor:
+        pieces = [t[:1]]
+        for i in range(len(t) - 1):
+            dt = abs(float(t[i + 1] - t[i]))
+            n_sub = 1 if step_size is None else max(1, math.ceil(dt / step_size - 1e-9))
+            pieces.append(
+                torch.linspace(float(t[i]), float(t[i + 1]), n_sub + 1, dtype=t.dtype)[1:]
+            )
+        return torch.cat(pieces).to(t.device)
+
+    return grid
 
 
 def _record_energy(energy: Callable[[Tensor], Tensor] | None, x: Tensor, out: list[Tensor]) -> None:
@@ -187,8 +258,9 @@ def _adaptive(
     max_norm: float | None,
     on_divergence: str,
     options: dict | None,
+    adjoint_params: tuple[Tensor, ...] | None = None,
 ) -> SolverResult:
-    from torchdiffeq import odeint
+    from torchdiffeq import odeint, odeint_adjoint
 
     nfe = 0
 
@@ -200,11 +272,24 @@ def _adaptive(
     b = x0.shape[0]
     monitor = _DivergenceMonitor(b, x0.device, max_norm, on_divergence)
     try:
-        ys = odeint(counted, x0, times, rtol=rtol, atol=atol, method=method, options=options)
+        if adjoint_params is None:
+            ys = odeint(counted, x0, times, rtol=rtol, atol=atol, method=method, options=options)
+        else:
+            ys = odeint_adjoint(
+                counted,
+                x0,
+                times,
+                rtol=rtol,
+                atol=atol,
+                method=method,
+                options=options,
+                adjoint_params=adjoint_params,
+            )
     except (AssertionError, RuntimeError) as exc:  # torchdiffeq signals dt underflow by assert
-        if "underflow" in str(exc):
+        if "underflow" in str(exc) or "max_num_steps" in str(exc):
+            what = "step size underflow" if "underflow" in str(exc) else "too many steps"
             raise DivergenceError(
-                f"integrate(method={method!r}): step size underflow after {nfe} evaluations "
+                f"integrate(method={method!r}): {what} after {nfe} evaluations "
                 f"({exc}); the flow is stiff or blows up",
                 step=nfe,
             ) from exc

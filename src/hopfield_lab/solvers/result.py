@@ -132,12 +132,13 @@ class _DivergenceMonitor:
         if bool(bad.any()):
             idx = int(torch.nonzero(bad)[0])
             finite = bool(torch.isfinite(flat[idx]).all())
-            self.reason.setdefault(
-                step,
-                "non-finite state"
-                if not finite
-                else f"state norm exceeded max_norm={self.max_norm:g}",
-            )
+            if not finite:
+                reason = "non-finite state"
+            elif not bool(torch.isfinite(norms[idx])):  # finite entries whose norm overflows
+                reason = "state norm overflowed"
+            else:
+                reason = f"state norm exceeded max_norm={self.max_norm:g}"
+            self.reason.setdefault(step, reason)
             self.diverged |= bad
             self.step[bad] = step
         return bad
