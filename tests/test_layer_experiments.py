@@ -163,7 +163,7 @@ def test_profiles_match_the_notes_settings() -> None:
 def test_notes_augment_is_a_seeded_random_affine_transform() -> None:
     import torch
 
-    from hopfield_lab.experiments.notes.deephnn import notes_augment
+    from hopfield_lab.data.augment import notes_augment
 
     x = torch.zeros(4, 1, 32, 32)
     x[:, :, 8:24, 14:18] = 1.0  # a vertical bar

@@ -28,7 +28,14 @@ family:
   :func:`draw_basin_graph`.
 
 The one rule for "the energy rose" (a rise beyond the rounding of the energy's cancelling
-terms): :func:`energy_rises`, :func:`rounding_slack`, used by :func:`energy_increase_rate`.
+terms): :func:`energy_rises`, :func:`rounding_slack`, used by :func:`energy_increase_rate`;
+:func:`rise_over_slack` says how far a trajectory is from a rise.
+
+Modern Hopfield retrieval (notes ch. 3-4): where it ends (:func:`effective_patterns`,
+:func:`classify_end_states`, :func:`count_distinct`), Prop. 3.4 on the spheres
+(:func:`sphere_check`), the energy's rounding scale (:func:`modern_energy_scale`); attractors of
+noisy chains (:func:`quench`, :func:`cluster_fixed_points`, :func:`label_runs`,
+:func:`dwell_statistics`).
 
 Binary networks (notes ch. 2.1), exact chains on ``2^N`` states: :func:`transition_matrix`
 (Lemma 2.1.3), :func:`stationary_law`, :func:`detailed_balance_residual`, :func:`g_test`,
@@ -44,6 +51,12 @@ from hopfield_lab.analysis.adversarial import (
     pgd_attack,
     success_rate,
 )
+from hopfield_lab.analysis.attractors import (
+    cluster_fixed_points,
+    dwell_statistics,
+    label_runs,
+    quench,
+)
 from hopfield_lab.analysis.clusters import (
     ClusterCounts,
     Embedding,
@@ -52,7 +65,12 @@ from hopfield_lab.analysis.clusters import (
     hdbscan_labels,
     umap_available,
 )
-from hopfield_lab.analysis.energy_rise import ROUNDING_ULPS, energy_rises, rounding_slack
+from hopfield_lab.analysis.energy_rise import (
+    ROUNDING_ULPS,
+    energy_rises,
+    rise_over_slack,
+    rounding_slack,
+)
 from hopfield_lab.analysis.geometry import compactness, curvature, length_ratio, speeds
 from hopfield_lab.analysis.glauber import (
     all_states,
@@ -85,6 +103,14 @@ from hopfield_lab.analysis.perturbation import (
     distance_ratio,
     product_bound,
 )
+from hopfield_lab.analysis.retrieval import (
+    END_STATE_KINDS,
+    classify_end_states,
+    count_distinct,
+    effective_patterns,
+    modern_energy_scale,
+    sphere_check,
+)
 from hopfield_lab.analysis.spectra import (
     is_symmetric,
     jacobian_spectrum,
@@ -101,6 +127,7 @@ from hopfield_lab.analysis.trajectories import (
 )
 
 __all__ = [
+    "END_STATE_KINDS",
     "NORM_KINDS",
     "ROUNDING_ULPS",
     "BasinGraph",
@@ -118,13 +145,18 @@ __all__ = [
     "batch_jacobian",
     "binary_energy_scale",
     "check_product_bound",
+    "classify_end_states",
     "cluster_counts",
+    "cluster_fixed_points",
     "compactness",
+    "count_distinct",
     "curvature",
     "descent_violations",
     "detailed_balance_residual",
     "distance_ratio",
     "draw_basin_graph",
+    "dwell_statistics",
+    "effective_patterns",
     "embed",
     "energy_along",
     "energy_bands",
@@ -136,16 +168,21 @@ __all__ = [
     "is_symmetric",
     "jacobian_norms",
     "jacobian_spectrum",
+    "label_runs",
     "length_ratio",
+    "modern_energy_scale",
     "pgd_attack",
     "product_bound",
     "quantiles",
+    "quench",
     "resolve_jacobian",
+    "rise_over_slack",
     "rollout",
     "rounding_slack",
     "smoothness_constants",
     "spectral_radius",
     "speeds",
+    "sphere_check",
     "state_codes",
     "stationary_law",
     "success_rate",

@@ -26,7 +26,7 @@ import io
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,9 +47,11 @@ __all__ = [
     "at_most",
     "check_table",
     "comparison_table",
+    "descent_checks",
     "equals",
     "format_cell",
     "mean_std",
+    "records_table",
     "tidy_spread",
     "within",
 ]
@@ -348,6 +350,31 @@ class Table:
         }
 
 
+def records_table(
+    name: str,
+    records: Iterable[Mapping[str, Any]],
+    columns: Mapping[str, str | Callable[[Mapping[str, Any]], Any]],
+    caption: str = "",
+    **table_kw: Any,
+) -> Table:
+    """A table with one row per record (a dict, e.g. a grid cell) and one column per entry of
+    ``columns``.
+
+    Args:
+        name: the table's file-safe name.
+        records: the rows' sources, in order.
+        columns: ``{header: key}`` (the cell is ``record[key]``, ``None`` when the key is
+            missing) or ``{header: f}`` (the cell is ``f(record)``), in column order.
+        caption: what the table shows.
+        **table_kw: passed to :class:`Table` (``fmt``, ``formats``, ``headline``).
+
+    Returns:
+        The ``Table``.
+    """
+    rows = [[f(r) if callable(f) else r.get(f) for f in columns.values()] for r in records]
+    return Table(name, list(columns), rows, caption=caption, **table_kw)
+
+
 def mean_std(values: Iterable[float] | np.ndarray | torch.Tensor) -> tuple[float, float | None]:
     """Return the mean and the sample standard deviation (``ddof=1``) of ``values``.
 
@@ -538,6 +565,30 @@ def within(
 def equals(quantity: str, ours: Any, target: float = 0, *, claim: str | None = None) -> Check:
     """The exact claim ``ours == target`` (e.g. "0 energy rises"); margin ``-|ours - target|``."""
     return within(quantity, ours, target, 0.0, claim=claim or f"= {_num(target)}")
+
+
+def descent_checks(
+    what: str, rises: int, trajectories: int, largest: float | None, theorem: str
+) -> list[Check]:
+    """The two rows of a descent theorem (``E`` never rises) checked by
+    :func:`~hopfield_lab.analysis.energy_rises`: the number of trajectories with a rise beyond
+    rounding (``= 0``) and the largest energy step in units of the rounding slack (``<= 1``,
+    :func:`~hopfield_lab.analysis.rise_over_slack`), which says how near to a rise the
+    trajectories came or by how much one rose.
+
+    Args:
+        what: the trajectories, e.g. ``"Picard trajectories"``.
+        rises: trajectories with a rise. trajectories: trajectories checked.
+        largest: the largest step over the slack (None if not measured).
+        theorem: e.g. ``"Prop. 3.2"``.
+
+    Returns:
+        Two :class:`Check` rows.
+    """
+    return [
+        equals(f"{what} with an energy rise, of {trajectories:,} ({theorem})", rises),
+        at_most(f"largest energy step / rounding slack ({theorem})", largest, 1),
+    ]
 
 
 def check_table(
