@@ -353,7 +353,7 @@ register(
                 n_per_class=0, n_queries=10000, noise_sigmas=(0.0, 0.25, 0.5, 1.0, 1.5)
             ),
         },
-        runtime={"demo": "~20 s", "quick": "~2 min", "paper": "~5 min (2 CPU cores)"},
+        runtime={"demo": "~20 s", "quick": "~1 min", "paper": "~3 min (2 CPU cores)"},
         claim=(
             "Prop. 3.4's beta, solved exactly for 30 k-means medoid prototypes, maps every "
             "sphere S_i into itself (Lemma 3.3.2's bound holds), and retrieves noisy test "

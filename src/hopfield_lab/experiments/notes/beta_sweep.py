@@ -331,10 +331,11 @@ register(
             "the energy never rises (Prop. 3.2)."
         ),
         expected=(
-            "All 600 queries at the global average at beta = 1e-4 and on their own pattern from "
-            "beta = 0.068 on (Prop. 3.4's 0.24 is sufficient, not sharp); mixtures peak at 73 % "
-            "of the queries; one trajectory of 29,400 rises, by 1.02 times the 64-ulp rounding "
-            "slack (at beta = 0.068)."
+            "All 600 queries at the global average up to beta = 0.022 (beta m_max^2 = 7.7: "
+            "Prop. 3.3's < 1 is sufficient, not necessary), on their own pattern from beta = "
+            "0.068 on (Prop. 3.4's 0.24 is sufficient, not sharp); mixtures peak at 73 % of the "
+            "queries (beta = 0.038); one trajectory of 29,400 rises, by 1.016 times the 64-ulp "
+            "rounding slack (beta = 0.068): the Prop. 3.2 check fails by rounding."
         ),
         run=run,
         report=report,

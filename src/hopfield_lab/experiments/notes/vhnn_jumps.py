@@ -61,6 +61,10 @@ NOTES_STATES = 4
 NOTES_ETA = 0.3
 
 
+BetaMode = Literal["notes", "matched"]
+_ETAS = (0.1, 0.3, 0.5, 1.0, 1.5, 2.0, 3.0)
+
+
 @dataclass(frozen=True)
 class VHNNJumpsConfig(Config):
     """Config of ``vhnn-jumps`` (see the module docstring).
@@ -84,19 +88,8 @@ class VHNNJumpsConfig(Config):
     """
 
     beta: Annotated[float, Positive] = 0.063
-    beta_modes: Annotated[tuple[Literal["notes", "matched"], ...], NonEmpty, Unique] = (
-        "notes",
-        "matched",
-    )
-    noise_levels: Annotated[tuple[float, ...], NonEmpty, Positive] = (
-        0.1,
-        0.3,
-        0.5,
-        1.0,
-        1.5,
-        2.0,
-        3.0,
-    )
+    beta_modes: Annotated[tuple[BetaMode, ...], NonEmpty, Unique] = ("notes", "matched")
+    noise_levels: Annotated[tuple[float, ...], NonEmpty, Positive] = _ETAS
     steps: Annotated[int, Min(2)] = 16_384
     burn_in: Annotated[int, Min(0)] = 20
     starts: Annotated[tuple[int, ...], Min(0)] = (0, 21, 27)
