@@ -37,7 +37,7 @@ TINY = [
         (["run", "retrieval", "--profile", "fast"], "profile must be one of 'demo'"),
         (["run", "retrieval", "--set", "beta=3"], "unknown config key 'beta'; valid keys:"),
         (["run", "retrieval", "--set", "tol=abc"], "tol must be a number; got 'abc'"),
-        (["run", "retrieval", "--set", "tol=-1"], "tol must be a finite number > 0"),
+        (["run", "retrieval", "--set", "tol=-1"], "tol must be > 0; got -1.0"),
         (["run", "retrieval", "--set", "tol"], "--set expects key=value"),
         (["run", "retrieval", "--executor", "dask"], "executor must be one of 'local', 'ray'"),
         (["run", "retrieval", "--bogus"], "No such option: --bogus"),

@@ -68,9 +68,9 @@ def test_overrides_are_typed_and_validated() -> None:
 
 def test_retrieval_config_validation() -> None:
     exp = EXPERIMENTS["retrieval"]
-    with pytest.raises(ConfigError, match="n_queries must be in"):
+    with pytest.raises(ConfigError, match="n_queries must be <= n_patterns=1000"):
         resolve_config(exp, "demo", ["n_queries=100000"])
-    with pytest.raises(ConfigError, match="betas must be a finite number > 0"):
+    with pytest.raises(ConfigError, match=r"betas\[1\] must be > 0"):
         resolve_config(exp, "demo", ["betas=0.1,-2"])
     with pytest.raises(ConfigError, match="profile must be one of"):
         resolve_config(exp, "huge")
@@ -95,11 +95,11 @@ def test_retrieval_smoke_artifacts(retrieval_run) -> None:
     for fig in ("accuracy_vs_beta", "iterations_vs_beta", "energy_trajectories", "examples"):
         assert (rd.figures_dir / f"{fig}.png").stat().st_size > 1000
     html = rd.report_path.read_text()
-    assert "data:image/png;base64" in html and "gap" in html
+    assert "data:image/png;base64" in html and "holds" in html
     # Prop. 3.2: no Picard trajectory raises the energy; Lemma 3.2.1: E >= 0
     theory = Table.from_csv(rd.tables_dir / "theory.csv")
     rows = {r[0]: r for r in theory.rows}
-    increases = next(v for k, v in rows.items() if k.startswith("Picard trajectories"))
+    increases = next(v for k, v in rows.items() if k.startswith("picard trajectories"))
     assert increases[2] == 0
     min_energy = next(v for k, v in rows.items() if k.startswith("minimum energy"))
     assert min_energy[2] >= 0
@@ -219,6 +219,8 @@ def test_report_says_which_protocol_and_leads_with_the_headline(tmp_path) -> Non
 
 MIGRATED = (
     *("binary-dynamics", "capacity", "curie-weiss", "detailed-balance", "mixture-states"),
+    *("retrieval", "modern-beta-sweep", "modern-beta-recipe", "deephnn-mnist"),
+    *("convhnn-denoise", "vhnn-jumps"),
     *("deq-residuals", "deq-table2"),
     *("idp-classification", "idp-glitch", "idp-noise", "idp-landscape", "idp-sequence"),
     *("idp-bifurcation", "idp-escape", "idp-phase"),

@@ -57,7 +57,7 @@ def test_deephnn_smoke_and_resume(tmp_path) -> None:
     assert again.skipped and again.results["cnn"]["test_accuracy"] == res["cnn"]["test_accuracy"]
 
 
-def test_convhnn_denoise_smoke(tmp_path) -> None:
+def test_convhnn_denoise_smoke(tmp_path, monkeypatch) -> None:
     overrides = [
         "n_train=256",
         "n_val=64",
@@ -83,6 +83,21 @@ def test_convhnn_denoise_smoke(tmp_path) -> None:
     for name in ("examples", "stages", "training_curve"):
         assert (rd.figures_dir / f"{name}.png").stat().st_size > 0
     assert (rd.path / "train" / "checkpoints" / "last.pt").exists()
+    # the report redraws every table and figure from the saved cell, without training again
+    from hopfield_lab.experiments.base import report_run
+    from hopfield_lab.experiments.notes import conv_denoise
+
+    tables, figures = sorted(rd.tables_dir.iterdir()), sorted(rd.figures_dir.iterdir())
+    for path in tables + figures:
+        path.unlink()
+
+    def no_training(cell):
+        raise AssertionError("the report trained again")
+
+    monkeypatch.setattr(conv_denoise, "_cell", no_training)
+    report_run(rd)
+    assert sorted(rd.tables_dir.iterdir()) == tables
+    assert sorted(rd.figures_dir.iterdir()) == figures
 
 
 def test_vhnn_jumps_smoke(tmp_path) -> None:
@@ -163,7 +178,7 @@ def test_profiles_match_the_notes_settings() -> None:
 def test_notes_augment_is_a_seeded_random_affine_transform() -> None:
     import torch
 
-    from hopfield_lab.experiments.notes.deephnn import notes_augment
+    from hopfield_lab.data.augment import notes_augment
 
     x = torch.zeros(4, 1, 32, 32)
     x[:, :, 8:24, 14:18] = 1.0  # a vertical bar

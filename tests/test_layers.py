@@ -261,8 +261,7 @@ def test_parameter_counts_of_the_notes() -> None:
 
 
 def test_experiment_models_have_the_notes_counts() -> None:
-    from hopfield_lab.experiments.notes.conv_denoise import HopfieldDenoiser
-    from hopfield_lab.experiments.notes.deephnn import CNNDeepHNN
+    from hopfield_lab.models.networks import CNNDeepHNN, HopfieldDenoiser
 
     model = CNNDeepHNN()
     assert count_parameters(model) == 56_440

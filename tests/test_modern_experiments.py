@@ -10,13 +10,11 @@ import pytest
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments import EXPERIMENTS, RunContext, run_experiment
 from hopfield_lab.experiments.base import resolve_config
-from hopfield_lab.experiments.notes.beta_recipe import (
-    NOTES_BETA,
-    NOTES_DELTA_MIN,
-    NOTES_MAX_NORM,
-    NOTES_SEPARATION,
-    code_rule_beta,
-)
+from hopfield_lab.experiments.notes._common import BETA as NOTES_BETA
+from hopfield_lab.experiments.notes._common import DELTA_MIN as NOTES_DELTA_MIN
+from hopfield_lab.experiments.notes._common import MAX_NORM as NOTES_MAX_NORM
+from hopfield_lab.experiments.notes._common import SEPARATION as NOTES_SEPARATION
+from hopfield_lab.models.beta_rule import notes_iteration_beta
 from hopfield_lab.runs import Table
 
 CTX = RunContext(progress=False)
@@ -35,7 +33,7 @@ def test_notes_numbers_and_their_inconsistency() -> None:
     # the text's Delta_min is digit 5's third value; the table's minimum is digit 7's
     assert min(min(v) for v in NOTES_SEPARATION.values()) == 35.1906
     assert NOTES_SEPARATION[5][2] == NOTES_DELTA_MIN
-    text, code = code_rule_beta(NOTES_MAX_NORM, NOTES_DELTA_MIN, 30)
+    text, code = notes_iteration_beta(30, NOTES_MAX_NORM, NOTES_DELTA_MIN)
     assert text == pytest.approx(0.35685, abs=1e-4)  # u_5 / Delta_min
     assert code == pytest.approx(0.06792, abs=1e-4)  # ((7 + u_5) / 8) / Delta_min
     assert abs(code - NOTES_BETA) > 1e-3 and abs(text - NOTES_BETA) > 0.1
@@ -89,9 +87,9 @@ def test_beta_sweep_smoke(tmp_path) -> None:
 def test_bad_configs() -> None:
     sweep = EXPERIMENTS["modern-beta-sweep"]
     recipe = EXPERIMENTS["modern-beta-recipe"]
-    with pytest.raises(ConfigError, match="betas must be a finite number > 0"):
+    with pytest.raises(ConfigError, match=r"betas\[1\] must be > 0"):
         resolve_config(sweep, "demo", ["betas=0.1,-1"])
-    with pytest.raises(ConfigError, match="single_threshold must be in"):
+    with pytest.raises(ConfigError, match="single_threshold must be > 1"):
         resolve_config(sweep, "demo", ["single_threshold=1"])
     with pytest.raises(ConfigError, match="n_per_class must be 0 \\(all\\) or >= per_class"):
         resolve_config(recipe, "demo", ["n_per_class=2"])

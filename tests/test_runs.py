@@ -501,6 +501,7 @@ def test_report_puts_headline_first_and_index_groups_by_paper(tmp_path: Path) ->
 
 def test_records_table_names_each_column_once(tmp_path: Path) -> None:
     from hopfield_lab.runs import records_table
+    from hopfield_lab.runs.table import MISSING
 
     records = [{"n": 1, "m": 0.5, "ok": True}, {"n": 2, "m": 0.25, "ok": False}]
     columns = {"N": "n", "m": "m", "2m": lambda r: 2 * r["m"], "stable": "ok"}
@@ -508,8 +509,7 @@ def test_records_table_names_each_column_once(tmp_path: Path) -> None:
     assert table.columns == ["N", "m", "2m", "stable"] and table.caption == "a caption"
     assert table.rows == [[1, 0.5, 1.0, True], [2, 0.25, 0.5, False]]
     assert table.formatted_rows()[1] == ["2", "0.250", "0.5", "no"]
-    with pytest.raises(KeyError):
-        records_table("t", records, {"x": "missing"})
+    assert records_table("t", records, {"x": "missing"}).formatted_rows()[0] == [MISSING]
 
 
 def test_grouped_bars_and_comparison_formats(tmp_path: Path) -> None:

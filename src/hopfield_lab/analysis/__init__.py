@@ -28,7 +28,14 @@ family:
   :func:`draw_basin_graph`.
 
 The one rule for "the energy rose" (a rise beyond the rounding of the energy's cancelling
-terms): :func:`energy_rises`, :func:`rounding_slack`, used by :func:`energy_increase_rate`.
+terms): :func:`energy_rises`, :func:`rounding_slack`, used by :func:`energy_increase_rate`;
+:func:`rise_over_slack` says how far a trajectory is from a rise.
+
+Modern Hopfield retrieval (notes ch. 3-4): where it ends (:func:`effective_patterns`,
+:func:`classify_end_states`, :func:`count_distinct`), Prop. 3.4 on the spheres
+(:func:`sphere_check`), the energy's rounding scale (:func:`modern_energy_scale`); attractors of
+noisy chains (:func:`quench`, :func:`cluster_fixed_points`, :func:`label_runs`,
+:func:`dwell_statistics`).
 
 Finite-size estimates of a transition from a grid (the capacity alpha_c(N)):
 :func:`level_crossing`, :func:`drop_bracket`, :func:`fit_inverse_sqrt` (``a + b / sqrt(N)``),
@@ -54,6 +61,12 @@ from hopfield_lab.analysis.adversarial import (
     pgd_attack,
     success_rate,
 )
+from hopfield_lab.analysis.attractors import (
+    cluster_fixed_points,
+    dwell_statistics,
+    label_runs,
+    quench,
+)
 from hopfield_lab.analysis.clusters import (
     ClusterCounts,
     Embedding,
@@ -67,7 +80,12 @@ from hopfield_lab.analysis.convergence import (
     ResidualCounts,
     successive_residuals,
 )
-from hopfield_lab.analysis.energy_rise import ROUNDING_ULPS, energy_rises, rounding_slack
+from hopfield_lab.analysis.energy_rise import (
+    ROUNDING_ULPS,
+    energy_rises,
+    rise_over_slack,
+    rounding_slack,
+)
 from hopfield_lab.analysis.finite_size import (
     bootstrap_crossings,
     drop_bracket,
@@ -110,6 +128,14 @@ from hopfield_lab.analysis.perturbation import (
     distance_ratio,
     product_bound,
 )
+from hopfield_lab.analysis.retrieval import (
+    END_STATE_KINDS,
+    classify_end_states,
+    count_distinct,
+    effective_patterns,
+    modern_energy_scale,
+    sphere_check,
+)
 from hopfield_lab.analysis.spectra import (
     is_symmetric,
     jacobian_spectrum,
@@ -126,6 +152,7 @@ from hopfield_lab.analysis.trajectories import (
 )
 
 __all__ = [
+    "END_STATE_KINDS",
     "LOG_RESIDUAL_BINS",
     "NORM_KINDS",
     "ROUNDING_ULPS",
@@ -146,14 +173,19 @@ __all__ = [
     "binary_energy_scale",
     "bootstrap_crossings",
     "check_product_bound",
+    "classify_end_states",
     "cluster_counts",
+    "cluster_fixed_points",
     "compactness",
+    "count_distinct",
     "curvature",
     "descent_violations",
     "detailed_balance_residual",
     "distance_ratio",
     "draw_basin_graph",
     "drop_bracket",
+    "dwell_statistics",
+    "effective_patterns",
     "embed",
     "energy_along",
     "energy_bands",
@@ -168,12 +200,16 @@ __all__ = [
     "is_symmetric",
     "jacobian_norms",
     "jacobian_spectrum",
+    "label_runs",
     "length_ratio",
     "level_crossing",
+    "modern_energy_scale",
     "pgd_attack",
     "product_bound",
     "quantiles",
+    "quench",
     "resolve_jacobian",
+    "rise_over_slack",
     "rollout",
     "rounding_slack",
     "sampling_noise_floor",
@@ -181,6 +217,7 @@ __all__ = [
     "smoothness_constants",
     "spectral_radius",
     "speeds",
+    "sphere_check",
     "state_codes",
     "stationary_law",
     "success_rate",

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from hopfield_lab.errors import ConfigError, check_positive, check_range
 
-__all__ = ["ROUNDING_ULPS", "energy_rises", "rounding_slack"]
+__all__ = ["ROUNDING_ULPS", "energy_rises", "rise_over_slack", "rounding_slack"]
 
 #: Ulps of the cancelling terms' magnitude allowed as rounding when a ``scale`` is given.
 ROUNDING_ULPS = 64
@@ -72,6 +72,42 @@ def rounding_slack(
     return tol * size + atol
 
 
+def _steps(energies: Tensor) -> Tensor:
+    if not isinstance(energies, Tensor) or energies.dim() != 2:
+        raise ConfigError("energies must be a (T+1, B) tensor")
+    if energies.shape[0] < 2:
+        raise ConfigError(f"energies must hold at least 2 steps; got shape {tuple(energies.shape)}")
+    e = energies.detach()
+    return e[1:] - e[:-1]  # (T, B)
+
+
+def rise_over_slack(
+    energies: Tensor,
+    scale: Tensor | float | None = None,
+    rtol: float | None = None,
+    atol: float = 0.0,
+) -> Tensor:
+    """Largest energy step of each trajectory in units of the rounding slack: ``(B,)``.
+
+    ``max_k (E_{k+1} - E_k) / rounding_slack``: above 1 where :func:`energy_rises` finds a
+    rise (to the rounding of the division), at most 0 where the energy never increases; how
+    far a check of a descent theorem is from failing, or by how much it fails.
+
+    Args:
+        energies: ``(T+1, B)`` energies along trajectories, ``T >= 1``.
+        scale, rtol, atol: as in :func:`rounding_slack`.
+
+    Returns:
+        ``(B,)`` in the dtype of ``energies`` (NaN where a step is NaN, inf where the slack is 0
+        and the energy rises).
+
+    Raises:
+        ConfigError: for fewer than 2 rows or a bad tolerance.
+    """
+    d = _steps(energies)
+    return (d / rounding_slack(energies.detach(), scale, rtol, atol)).amax(dim=0)
+
+
 def energy_rises(
     energies: Tensor,
     scale: Tensor | float | None = None,
@@ -90,11 +126,6 @@ def energy_rises(
     Raises:
         ConfigError: for fewer than 2 rows or a bad tolerance.
     """
-    if not isinstance(energies, Tensor) or energies.dim() != 2:
-        raise ConfigError("energies must be a (T+1, B) tensor")
-    if energies.shape[0] < 2:
-        raise ConfigError(f"energies must hold at least 2 steps; got shape {tuple(energies.shape)}")
-    e = energies.detach()
-    slack = rounding_slack(e, scale, rtol, atol)  # (B,)
-    d = e[1:] - e[:-1]  # (T, B)
+    d = _steps(energies)
+    slack = rounding_slack(energies.detach(), scale, rtol, atol)  # (B,)
     return ~(d <= slack)  # NaN / Inf steps count as rises

@@ -2,9 +2,12 @@
 
 Images come as flat, batch-first rows ``(n, H*W)`` in ``[0, 1]`` inside a :class:`Dataset` of
 train/val/test :class:`Split` objects; pattern sets are ±1 tensors ``(P, N)``; corruptions take
-and return states ``(B, N)`` without modifying their input.
+and return states ``(B, N)`` without modifying their input. The lecture notes' chapter 4 adds
+padded 32 x 32 MNIST and k-means prototype digits (:mod:`~hopfield_lab.data.prototypes`) and
+their random image transform (:func:`notes_augment`).
 """
 
+from hopfield_lab.data.augment import notes_augment
 from hopfield_lab.data.base import MNIST, Dataset, Split, subset
 from hopfield_lab.data.corruptions import (
     CORRUPTIONS,
@@ -17,6 +20,15 @@ from hopfield_lab.data.corruptions import (
 )
 from hopfield_lab.data.digits import load_digits
 from hopfield_lab.data.mnist import load_mnist, mnist_tensors
+from hopfield_lab.data.prototypes import (
+    PROTOTYPE_METHODS,
+    binary_prototypes,
+    digit_prototypes,
+    kmeans_prototypes,
+    mnist32,
+    prototype_problem,
+    signed_padded,
+)
 from hopfield_lab.data.synthetic import (
     correlated_patterns,
     hadamard_patterns,
@@ -28,19 +40,27 @@ __all__ = [
     "CORRUPTIONS",
     "MASK_MODES",
     "MNIST",
+    "PROTOTYPE_METHODS",
     "Dataset",
     "Split",
+    "binary_prototypes",
     "correlated_patterns",
     "corrupt",
+    "digit_prototypes",
     "flip_bits",
     "flip_exact",
     "gaussian_noise",
     "hadamard_patterns",
+    "kmeans_prototypes",
     "load_digits",
     "load_mnist",
     "mask",
+    "mnist32",
     "mnist_tensors",
+    "notes_augment",
     "overlaps",
+    "prototype_problem",
     "random_patterns",
+    "signed_padded",
     "subset",
 ]

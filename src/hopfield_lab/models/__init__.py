@@ -9,6 +9,10 @@ every family by ``tests/test_model_contract.py``).
 * :mod:`~hopfield_lab.models.layers`: trainable DeepHNN, ConvHNN2d and VHNN layers
   (notes ch. 4): network layers, not models; ``as_hopfield(...)`` gives the
   :class:`ModernHopfield` each one iterates;
+* :mod:`~hopfield_lab.models.networks`: the notes' chapter-4 networks built from those layers
+  (prototype DeepHNN, CNN + DeepHNN + convex reducer, ConvHNN2d denoiser);
+* :mod:`~hopfield_lab.models.beta_rule`: Prop. 3.4's beta from ``(P, M, Delta_min)`` and the
+  notes' truncated iteration;
 * :mod:`~hopfield_lab.models.finite_step`: K-step residual Hopfield layers (finite-step paper);
 * :mod:`~hopfield_lab.models.layered`: layered HAM and CHN networks as DEQs, synchronous and
   even-odd schemes (DEQ paper); input-driven: ``model.bind(x, scheme)`` is the dynamical
@@ -27,6 +31,7 @@ from hopfield_lab.models.idp import ClassicInputHopfield, IDPHopfield, Sequentia
 from hopfield_lab.models.layered import DEQSettings, LayeredHopfield, LayeredView
 from hopfield_lab.models.layers import VHNN, ConvexReducer, ConvHNN2d, ConvOptions, DeepHNN
 from hopfield_lab.models.modern import BetaSelection, EnergyBounds, ModernHopfield, select_beta
+from hopfield_lab.models.networks import CNNDeepHNN, HopfieldDenoiser, PrototypeDeepHNN
 from hopfield_lab.models.ode import FlowOptions, HopfieldODE
 
 __all__ = [
@@ -35,6 +40,7 @@ __all__ = [
     "BetaSelection",
     "BinaryHopfield",
     "BinaryRun",
+    "CNNDeepHNN",
     "ClassicInputHopfield",
     "ConvHNN2d",
     "ConvOptions",
@@ -44,11 +50,13 @@ __all__ = [
     "EnergyBounds",
     "FiniteStepHopfield",
     "FlowOptions",
+    "HopfieldDenoiser",
     "HopfieldODE",
     "IDPHopfield",
     "LayeredHopfield",
     "LayeredView",
     "ModernHopfield",
+    "PrototypeDeepHNN",
     "SequentialIDP",
     "load_trained",
     "save_trained",

@@ -19,7 +19,10 @@ Before saving, the context makes every figure readable on its own:
 
 :func:`heatmap` draws the one shape several reports repeat: values on a (possibly irregular)
 grid of centres, with cell edges half-way between them and a labelled colorbar;
-:func:`grouped_bars` draws several series as bars side by side at each label.
+:func:`grouped_bars` draws several series as bars side by side at each label. Two whole
+figures recur too: :func:`image_grid` (pictures in rows and columns: queries, fixed points,
+prototypes) and :func:`curve_panels` (a few panels of curves with their mean: energies along
+trajectories at a few settings).
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ import numpy as np
 from matplotlib.collections import QuadMesh
 from matplotlib.image import AxesImage
 
+from hopfield_lab.errors import ConfigError
 from hopfield_lab.runs.rundir import RunDir
 
-__all__ = ["cell_edges", "figure", "grouped_bars", "heatmap"]
+__all__ = ["cell_edges", "curve_panels", "figure", "grouped_bars", "heatmap", "image_grid"]
 
 _PANEL_SIZE = (5.2, 3.8)
 _CHAR_WIDTH = 0.56
@@ -204,3 +208,93 @@ def grouped_bars(
         ax.bar(x + (j - (k - 1) / 2) * width / k, values, width / k, yerr=yerr, label=name)
     ha = "right" if rotation else "center"
     ax.set_xticks(x, [str(v) for v in labels], rotation=rotation, ha=ha, fontsize=fontsize)
+
+
+def image_grid(
+    run_dir: RunDir,
+    name: str,
+    images: Sequence[Sequence[Any]],
+    *,
+    shape: tuple[int, int] | None = None,
+    titles: Sequence[Sequence[str]] | None = None,
+    row_labels: Sequence[str] = (),
+    title: str = "",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    cell: tuple[float, float] = (1.3, 1.4),
+) -> None:
+    """Save grey-scale pictures ``images[row][col]`` as ``figures/<name>.png``.
+
+    Args:
+        run_dir: the run directory.
+        name: the figure's name.
+        images: rows of pictures: 2-D arrays, flat arrays (reshaped to ``shape``) or ``None``
+            (an empty place); rows may be shorter than the longest.
+        shape: ``(H, W)`` of flat pictures.
+        titles: a title per picture, same nesting as ``images`` (``""`` for none).
+        row_labels: a label left of each row.
+        title: the figure's title.
+        vmin, vmax: the grey scale's range; default each picture's own.
+        cell: inches per picture ``(width, height)``. Default ``(1.3, 1.4)``.
+    """
+    nrows, ncols = len(images), max(len(row) for row in images)
+    size = (cell[0] * ncols + (0.8 if row_labels else 0.0), cell[1] * nrows + 0.4 * bool(title))
+    with figure(run_dir, name, nrows=nrows, ncols=ncols, size=size, squeeze=False) as (fig, axes):
+        for i, row in enumerate(images):
+            for j, ax in enumerate(axes[i]):
+                ax.axis("off")
+                if j >= len(row) or row[j] is None:
+                    continue
+                picture = np.asarray(row[j], dtype=float)
+                if picture.ndim == 1:
+                    if shape is None:
+                        raise ConfigError(f"image_grid {name!r}: flat pictures need a shape")
+                    picture = picture.reshape(shape)
+                ax.imshow(picture, cmap="gray", vmin=vmin, vmax=vmax)
+                if titles is not None and titles[i][j]:
+                    ax.set_title(titles[i][j], fontsize=7)
+        for i, label in enumerate(row_labels):
+            axes[i, 0].text(
+                -0.08, 0.5, label, transform=axes[i, 0].transAxes, ha="right", va="center"
+            )
+        if title:
+            fig.suptitle(title, fontsize=10)
+
+
+def curve_panels(
+    run_dir: RunDir,
+    name: str,
+    panels: Sequence[tuple[str, Sequence[Sequence[float]]]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+    means: Sequence[Sequence[float]] | None = None,
+    mean_label: str = "mean",
+) -> None:
+    """Save one panel per ``(title, curves)``: every curve thin, their mean thick, as
+    ``figures/<name>.png``.
+
+    Args:
+        run_dir: the run directory.
+        name: the figure's name.
+        panels: ``(panel title, curves)``; each curve a sequence of values against its index.
+        xlabel, ylabel: axis labels (the y label on the first panel).
+        title: the figure's title.
+        means: the thick curve of each panel (e.g. the mean over more curves than are drawn);
+            default the mean of the panel's curves at each step they reach.
+        mean_label: the legend's label of the thick curve. Default ``"mean"``.
+    """
+    n = len(panels)
+    with figure(run_dir, name, ncols=n, size=(2.9 * n + 0.6, 3.2), squeeze=False) as (fig, axes):
+        for i, (ax, (panel_title, curves)) in enumerate(zip(axes[0], panels, strict=True)):
+            for curve in curves:
+                ax.plot(curve, lw=0.7, alpha=0.7)
+            steps = max((len(c) for c in curves), default=0)
+            mean = [np.mean([c[t] for c in curves if len(c) > t]) for t in range(steps)]
+            ax.plot(mean if means is None else means[i], color="k", lw=2, label=mean_label)
+            ax.set(title=panel_title, xlabel=xlabel)
+        axes[0, 0].set_ylabel(ylabel)
+        axes[0, 0].legend(fontsize=7)
+        if title:
+            fig.suptitle(title, fontsize=10)

@@ -50,6 +50,7 @@ __all__ = [
     "at_most",
     "check_table",
     "comparison_table",
+    "descent_checks",
     "equals",
     "format_cell",
     "mean_std",
@@ -352,6 +353,32 @@ class Table:
         }
 
 
+def records_table(
+    name: str,
+    records: Iterable[Any],
+    columns: Mapping[str, Any],
+    caption: str = "",
+    **table_kw: Any,
+) -> Table:
+    """A table with one row per record (a dict such as a grid cell, or any object read by
+    functions) and one column per entry of ``columns``, each named once beside what fills it.
+
+    Args:
+        name: the table's file-safe name.
+        records: the rows' sources, in order.
+        columns: ``{header: key}`` (the cell is ``record[key]`` of a mapping; missing, shown
+            as a dash, when a record lacks the key: cells of older runs) or ``{header: f}`` (the cell is ``f(record)``, for records of any type), in column
+            order.
+        caption: what the table shows.
+        **table_kw: passed to :class:`Table` (``fmt``, ``formats``, ``headline``).
+
+    Returns:
+        The ``Table``.
+    """
+    rows = [[f(r) if callable(f) else r.get(f) for f in columns.values()] for r in records]
+    return Table(name, list(columns), rows, caption=caption, **table_kw)
+
+
 def mean_std(values: Iterable[float] | np.ndarray | torch.Tensor) -> tuple[float, float | None]:
     """Return the mean and the sample standard deviation (``ddof=1``) of ``values``.
 
@@ -458,35 +485,6 @@ def comparison_table(
     )
 
 
-def records_table(
-    name: str,
-    records: Iterable[Any],
-    columns: Mapping[str, Any],
-    caption: str = "",
-    **table_kw: Any,
-) -> Table:
-    """A table with one row per record, each column named once beside what fills it.
-
-    Args:
-        name: the table's file-safe name.
-        records: the rows' data, e.g. one dict per grid point.
-        columns: ``{header: key}`` (the cell is ``record[key]``) or ``{header: fn}`` (the cell
-            is ``fn(record)``, for records of any type), in column order.
-        caption: what the table shows.
-        **table_kw: further :class:`Table` fields (``formats``, ``fmt``, ``headline``).
-
-    Returns:
-        The ``Table``.
-
-    Raises:
-        KeyError: a key missing from a record.
-        ConfigError: as :class:`Table`.
-    """
-    getters = [(lambda r, k=c: r[k]) if isinstance(c, str) else c for c in columns.values()]
-    rows = [[get(r) for get in getters] for r in records]
-    return Table(name, list(columns), rows, caption=caption, **table_kw)
-
-
 # ------------------------------------------------------------------------------------- checks
 @dataclass(frozen=True)
 class Check:
@@ -575,6 +573,30 @@ def within(
 def equals(quantity: str, ours: Any, target: float = 0, *, claim: str | None = None) -> Check:
     """The exact claim ``ours == target`` (e.g. "0 energy rises"); margin ``-|ours - target|``."""
     return within(quantity, ours, target, 0.0, claim=claim or f"= {_num(target)}")
+
+
+def descent_checks(
+    what: str, rises: int, trajectories: int, largest: float | None, theorem: str
+) -> list[Check]:
+    """The two rows of a descent theorem (``E`` never rises) checked by
+    :func:`~hopfield_lab.analysis.energy_rises`: the number of trajectories with a rise beyond
+    rounding (``= 0``) and the largest energy step in units of the rounding slack (``<= 1``,
+    :func:`~hopfield_lab.analysis.rise_over_slack`), which says how near to a rise the
+    trajectories came or by how much one rose.
+
+    Args:
+        what: the trajectories, e.g. ``"Picard trajectories"``.
+        rises: trajectories with a rise. trajectories: trajectories checked.
+        largest: the largest step over the slack (None if not measured).
+        theorem: e.g. ``"Prop. 3.2"``.
+
+    Returns:
+        Two :class:`Check` rows.
+    """
+    return [
+        equals(f"{what} with an energy rise, of {trajectories:,} ({theorem})", rises),
+        at_most(f"largest energy step / rounding slack ({theorem})", largest, 1),
+    ]
 
 
 def check_table(

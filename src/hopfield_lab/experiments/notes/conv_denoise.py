@@ -2,118 +2,53 @@
 
 Command::
 
-    hopfield-lab run convhnn-denoise --profile demo     # 3k images, 2 epochs: ~20 s (2 cores)
-    hopfield-lab run convhnn-denoise --profile quick    # 12k images, 4 epochs: ~1.5 min
-    hopfield-lab run convhnn-denoise --profile paper    # 50k images, 20 epochs (notes): ~30 min
+    hopfield-lab run convhnn-denoise --profile quick
 
 Setting (notes Sec. 4.3 and their code, ``MMforNN.ipynb`` cell 27). Images are MNIST padded to
 32 x 32 with pixels mapped to [-1, 1]; the input gets Gaussian noise of std ``noise_std = 0.5``
 in [0, 1] pixel units, i.e. **variance 1.0** on the [-1, 1] scale (the notes' "noise 1.0"); the
-target is the clean image. The network::
+target is the clean image. The network is
+:class:`~hopfield_lab.models.networks.HopfieldDenoiser`: ``ConvHNN2d(1, 9, 5x5)``, a linear
+convolutional autoencoder on its logits, and the Hopfield read-out (the recalled image ``X
+softmax(logits)`` summed over patches); its docstring gives the shapes and our readings of the
+notes (the 9 read-out gains that make the text's 742 parameters, the straight-through clamp
+without which training collapses to the blank image). Training: MSE + 0.01 (mean |encoder
+weight| + mean |decoder weight|), Adam lr 0.01, batch 512.
 
-    x (B, 1, 32, 32) --pad 4 with -1--> (B, 1, 40, 40)
-    l = ConvHNN2d(1, 9, 5x5, iterations=2)(x)                 (B, 9, 36, 36)   235 parameters
-    z = Conv2d(9, 3, 3x3, pad 2)(SiLU(l))                     (B, 3, 38, 38)   246 (encoder)
-    l' = ConvTranspose2d(3, 9, 3x3, pad 2)(SiLU(z))           (B, 9, 36, 36)   252 (decoder)
-    y = conv_transpose(g * softmax_channels(l'), X)           (B, 1, 40, 40)     9 (gains g)
-    output = clamp(y, -1, 1)[:, :, 4:36, 4:36]                (B, 1, 32, 32)
-
-trained with MSE + 0.01 (mean |encoder weight| + mean |decoder weight|), Adam lr 0.01, batch
-512. The ``y`` line is the notes' "transposed convolution with Hopfield parameters": the
-recalled image ``X softmax(logits)`` summed over patches (:meth:`ConvHNN2d.reconstruct`).
-
-The clamp: the notes' ``torch.clamp`` has zero gradient wherever ``|y| > 1``. With it, our runs
-collapse within the first epoch to the blank image (every pixel at -1, test MSE = the blank
-image's, ~0.31-0.35) and stay there, for the notes' initialisation and for gains initialised to
-1/25 alike. We keep the clamp's *value* (outputs are exactly the notes') and pass its gradient
-straight through (``y + (clamp(y) - y).detach()``); a ``tanh`` output instead learned far more
-slowly (MSE 0.20 vs 0.066 after 3 epochs on 4,000 images).
-
-Parameter count: the notes' code has 235 + 246 + 252 = 733 parameters, the text says **742**.
-Our reading of the 9 missing ones: a per-pattern read-out gain ``g`` (initialised to 1, so the
-network starts as the notes' code) that lets the decoder fade patterns, as Fig. 4.7 describes
-("patterns with low bias are ignored"). The text's encoder/decoder channel counts are garbled
-("9 channels to 2 channels"); we follow the code (3 -> 9).
-
-Notes' number: test **MSE 4e-2** after 20 epochs (one run; their test images also went through
-random affine and contrast augmentation, which we do not apply). We report the test MSE at the
-training noise, and, beyond the notes, at other noise levels (Fig. 4.8 uses variance 1.44) next
-to two baselines (the clamped noisy input, and the all-background image).
-
-Measured (seed 0): demo 18 s wall (20 s CPU, 2 threads), test MSE 0.088; quick 87 s wall
-(71 s CPU, ``OMP_NUM_THREADS=1``), test MSE **0.049** (noisy input 0.46, blank image 0.35;
-0.029 / 0.069 / 0.125 at noise variance 0.25 / 1.44 / 2.25).
+The notes' number: test **MSE 4e-2** after 20 epochs (one run; their test images also went
+through random affine and contrast augmentation, which we do not apply). We report the test
+MSE at the training noise and, beyond the notes, at other noise levels (Fig. 4.8 uses variance
+1.44) next to two baselines: the clamped noisy input and the all-background image.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from hopfield_lab.data import mnist_tensors, subset
-from hopfield_lab.errors import ConfigError, check_int, check_positive, check_range
+from hopfield_lab.data import mnist32, mnist_tensors, subset
 from hopfield_lab.experiments.base import Experiment, RunContext, register
-from hopfield_lab.experiments.notes.deephnn import mnist32
-from hopfield_lab.models.layers import ConvHNN2d, count_parameters
-from hopfield_lab.runs import RunDir, Table, comparison_table
+from hopfield_lab.experiments.fields import Config, Min, NonNegative, Positive, Range, Seed
+from hopfield_lab.models.layers import count_parameters
+from hopfield_lab.models.networks import HopfieldDenoiser
+from hopfield_lab.runs import RunDir, Table, at_most, check_table, comparison_table, run_cells
+from hopfield_lab.runs.plots import figure, image_grid
 from hopfield_lab.training import TrainConfig, fit
 
-__all__ = ["NOTES", "ConvDenoiseConfig", "HopfieldDenoiser", "run"]
+__all__ = ["NOTES", "ConvDenoiseConfig", "report", "run"]
 
 #: The notes' numbers (Sec. 4.3): parameters and test MSE at noise variance 1.0.
 NOTES = {"params": 742, "test_mse": 4e-2}
 
 
-class HopfieldDenoiser(nn.Module):
-    """ConvHNN2d -> linear conv autoencoder -> Hopfield read-out (742 parameters, Sec. 4.3).
-
-    Args:
-        patterns: number of Hopfield patterns (notes: 9). code: encoder channels (notes: 3).
-
-    Shapes: ``(B, 1, 32, 32)`` in [-1, 1] -> ``(B, 1, 32, 32)`` in [-1, 1].
-    """
-
-    def __init__(self, patterns: int = 9, code: int = 3) -> None:
-        super().__init__()
-        self.hopfield = ConvHNN2d(1, patterns, 5, iterations=2)
-        self.encoder = nn.Conv2d(patterns, code, 3, padding=2)
-        self.decoder = nn.ConvTranspose2d(code, patterns, 3, padding=2)
-        self.gain = nn.Parameter(torch.ones(patterns))
-
-    def stages(self, x: Tensor) -> dict[str, Tensor]:
-        """Every intermediate map of Fig. 4.8: logits, code, decoded logits, output."""
-        x = F.pad(x, (4, 4, 4, 4), value=-1.0)  # (B, 1, 40, 40)
-        logits = self.hopfield(x)  # (B, 9, 36, 36)
-        code = self.encoder(F.silu(logits))  # (B, 3, 38, 38)
-        decoded = self.decoder(F.silu(code))  # (B, 9, 36, 36)
-        probs = decoded.softmax(dim=1) * self.gain.view(1, -1, 1, 1)  # (B, 9, 36, 36)
-        image = F.conv_transpose2d(probs, self.hopfield.patterns)  # (B, 1, 40, 40)
-        # the notes' clamp to [-1, 1], with a straight-through gradient (see the module docs)
-        clamped = image + (image.clamp(-1.0, 1.0) - image).detach()  # (B, 1, 40, 40)
-        out = clamped[:, :, 4:36, 4:36]  # (B, 1, 32, 32)
-        return {"logits": logits, "code": code, "decoded": decoded, "output": out}
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Denoised image ``(B, 1, 32, 32)``."""
-        return self.stages(x)["output"]
-
-    def regulariser(self) -> Tensor:
-        """``mean |encoder weight| + mean |decoder weight|`` (notes cell 27, times 0.01)."""
-        return self.encoder.weight.abs().mean() + self.decoder.weight.abs().mean()
-
-
 @dataclass(frozen=True)
-class ConvDenoiseConfig:
-    """Config of ``convhnn-denoise``.
+class ConvDenoiseConfig(Config):
+    """Config of ``convhnn-denoise`` (see the module docstring).
 
     Attributes:
         n_train: training images (0 = all 50,000). n_test: test images (0 = all 10,000).
@@ -129,34 +64,18 @@ class ConvDenoiseConfig:
         mnist_path: optional user MNIST ("" = bundled).
     """
 
-    n_train: int = 0
-    n_test: int = 0
-    n_val: int = 2000
-    epochs: int = 20
-    batch_size: int = 512
-    lr: float = 0.01
-    reg: float = 0.01
-    noise_std: float = 0.5
-    eval_noise_stds: tuple[float, ...] = (0.25, 0.5, 0.6, 0.75)
-    seed: int = 0
-    n_examples: int = 6
+    n_train: Annotated[int, Min(0)] = 0
+    n_test: Annotated[int, Min(0)] = 0
+    n_val: Annotated[int, Min(0)] = 2000
+    epochs: Annotated[int, Min(1)] = 20
+    batch_size: Annotated[int, Min(1)] = 512
+    lr: Annotated[float, Positive] = 0.01
+    reg: Annotated[float, NonNegative] = 0.01
+    noise_std: Annotated[float, NonNegative] = 0.5
+    eval_noise_stds: Annotated[tuple[float, ...], NonNegative] = (0.25, 0.5, 0.6, 0.75)
+    seed: Seed = 0
+    n_examples: Annotated[int, Range(1, 16)] = 6
     mnist_path: str = ""
-
-    def __post_init__(self) -> None:
-        check_int("n_train", self.n_train, 0)
-        check_int("n_test", self.n_test, 0)
-        check_int("n_val", self.n_val, 0)
-        check_int("epochs", self.epochs, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_positive("lr", self.lr)
-        check_range("reg", self.reg, 0.0)
-        check_range("noise_std", self.noise_std, 0.0)
-        for s in self.eval_noise_stds:
-            check_range("eval_noise_stds", s, 0.0)
-        check_int("seed", self.seed, 0)
-        check_int("n_examples", self.n_examples, 1, 16)
-        if not isinstance(self.mnist_path, str):
-            raise ConfigError(f"mnist_path must be a string; got {self.mnist_path!r}")
 
 
 def _noisy(clean: Tensor, std: float, generator: torch.Generator | None = None) -> Tensor:
@@ -183,15 +102,25 @@ def _test_mse(
     return {k: v / clean.numel() for k, v in sums.items()}
 
 
-def run(config: ConvDenoiseConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
-    """Train the denoiser with ``fit`` (resumable), evaluate, write tables and figures."""
+def _grid(
+    config: ConvDenoiseConfig, run_path: str = "", ctx: RunContext | None = None
+) -> dict[str, dict[str, Any]]:
+    """The one cell; training checkpoints go to ``<run_path>/train``."""
+    train_dir = str(Path(run_path) / "train")
+    return {"model": {"config": config, "train_dir": train_dir, "ctx": ctx or RunContext()}}
+
+
+def _cell(cell: dict[str, Any]) -> dict[str, Any]:
+    """Train the denoiser (resumable through its checkpoint), evaluate it, keep the pictures."""
+    config: ConvDenoiseConfig = cell["config"]
+    ctx: RunContext = cell["ctx"]
     raw = mnist_tensors(config.mnist_path)
-    train = mnist32(subset(*raw["train"], config.n_train, config.seed)[0]) * 2 - 1
-    val = mnist32(subset(*raw["val"], config.n_val, config.seed)[0]) * 2 - 1
-    test = mnist32(subset(*raw["test"], config.n_test, config.seed)[0]) * 2 - 1
+    train, val, test = (
+        mnist32(subset(*raw[split], n, config.seed)[0]) * 2 - 1
+        for split, n in (("train", config.n_train), ("val", config.n_val), ("test", config.n_test))
+    )
     torch.manual_seed(config.seed)
     model = HopfieldDenoiser()
-    n_params = count_parameters(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
 
     def loss_fn(m: nn.Module, batch: tuple[Tensor, ...]) -> tuple[Tensor, dict[str, Any]]:
@@ -203,28 +132,76 @@ def run(config: ConvDenoiseConfig, run_dir: RunDir, ctx: RunContext) -> dict[str
     def eval_fn(m: nn.Module) -> dict[str, Any]:
         return {"val_mse": _test_mse(m, val, config.noise_std, config.seed)["model"]}
 
+    options = TrainConfig(
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        device=ctx.device,
+        progress=ctx.progress,
+    )
     history = fit(
-        model,
-        optimizer,
-        loss_fn,
-        (train,),
-        TrainConfig(
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            seed=config.seed,
-            device=ctx.device,
-            progress=ctx.progress,
-        ),
-        run_dir=Path(run_dir.path / "train"),
-        eval_fn=eval_fn,
+        model, optimizer, loss_fn, (train,), options, run_dir=cell["train_dir"], eval_fn=eval_fn
     ).history
-    main = _test_mse(model, test, config.noise_std, config.seed)
+    levels = sorted({config.noise_std, *config.eval_noise_stds})
+    return {
+        "params": count_parameters(model),
+        "n_train": len(train),
+        "n_test": len(test),
+        "history": history,
+        "main": _test_mse(model, test, config.noise_std, config.seed),
+        "noise_curve": {str(s): _test_mse(model, test, s, config.seed) for s in levels},
+        "beta": float(model.hopfield.beta.detach().cpu()),
+        "bias": model.hopfield.bias.detach().cpu().tolist(),
+        "gain": model.gain.detach().cpu().tolist(),
+        "pictures": _pictures(model, test, config),
+    }
+
+
+@torch.no_grad()
+def _pictures(model: HopfieldDenoiser, test: Tensor, config: ConvDenoiseConfig) -> dict[str, Any]:
+    """Examples (clean, noisy, output) and the stages of the first one (Figs. 4.7-4.8)."""
+    model.eval()
+    clean = test[: config.n_examples]
+    noisy = _noisy(clean, config.noise_std, torch.Generator().manual_seed(config.seed))
+    device = next(model.parameters()).device
+    stages = {k: v.cpu() for k, v in model.stages(noisy.to(device)).items()}
+    out = {"clean": clean[:, 0], "noisy": noisy[:, 0], "output": stages["output"][:, 0]}
+    out |= {"patterns": model.hopfield.patterns[:, 0].cpu()}
+    out |= {"logits": stages["logits"][0], "decoded": stages["decoded"][0]}
+    return {k: v.double().round(decimals=4).tolist() for k, v in out.items()}
+
+
+def run(config: ConvDenoiseConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
+    """Train and evaluate (one resumable cell); the test numbers."""
+    cell = run_cells(
+        _cell,
+        _grid(config, str(run_dir.path), ctx),
+        run_dir,
+        executor=ctx.executor,
+        progress=ctx.progress,
+    )["model"]
+    main = cell["main"]
+    return {
+        "params": cell["params"],
+        "params_match_notes": cell["params"] == NOTES["params"],
+        "test_mse": main["model"],
+        "test_mse_noisy_input": main["noisy_input"],
+        "test_mse_blank": main["blank"],
+        "noise_curve": {s: c["model"] for s, c in cell["noise_curve"].items()},
+        **{k: cell[k] for k in ("beta", "bias", "gain")},
+    }
+
+
+def report(config: ConvDenoiseConfig, run_dir: RunDir) -> None:
+    """The notes' numbers against ours (headline), the noise table, three figures."""
+    cell = run_dir.load_cell("model")
+    main, history = cell["main"], cell["history"]
     variance = (2 * config.noise_std) ** 2
     run_dir.save_table(
         comparison_table(
             "convhnn_denoise",
             [
-                ("trainable parameters", NOTES["params"], n_params, None),
+                ("trainable parameters", NOTES["params"], cell["params"], None),
                 (
                     f"test MSE, noise variance {variance:.3g}",
                     NOTES["test_mse"],
@@ -237,95 +214,69 @@ def run(config: ConvDenoiseConfig, run_dir: RunDir, ctx: RunContext) -> dict[str
             ],
             caption="Notes Sec. 4.3: ConvHNN2d denoising autoencoder, 742 parameters, test MSE "
             f"4e-2 after 20 epochs at noise variance 1.0 ([-1, 1] scale). Ours: {config.epochs} "
-            f"epoch(s) on {len(train)} images, {len(test)} test images, seed {config.seed}.",
+            f"epoch(s) on {cell['n_train']} images, {cell['n_test']} test images, seed "
+            f"{config.seed}.",
+            headline=True,
         )
     )
-    levels = sorted({config.noise_std, *config.eval_noise_stds})
-    curve = {s: _test_mse(model, test, s, config.seed) for s in levels}
+    ratios = {s: c["model"] / c["noisy_input"] for s, c in cell["noise_curve"].items()}
+    run_dir.save_table(
+        check_table(
+            "denoising",
+            [
+                at_most(f"model MSE / noisy input MSE, noise std {s}", ratio, 1)
+                for s, ratio in ratios.items()
+            ],
+            caption="Denoising helps: the network's output is closer to the clean image than its "
+            "(clamped) noisy input, at every test noise level.",
+        )
+    )
     run_dir.save_table(
         Table(
             "noise_levels",
             ["noise std [0,1]", "variance [-1,1]", "model MSE", "noisy input MSE", "blank MSE"],
-            [[s, (2 * s) ** 2, c["model"], c["noisy_input"], c["blank"]] for s, c in curve.items()],
+            [
+                [float(s), (2 * float(s)) ** 2, c["model"], c["noisy_input"], c["blank"]]
+                for s, c in cell["noise_curve"].items()
+            ],
             caption="Beyond the notes: test MSE against the test noise level (trained at "
             f"std {config.noise_std}); Fig. 4.8 shows variance 1.44 (std 0.6).",
         )
     )
-    _figures(model, test, config, history, run_dir)
-    return {
-        "params": n_params,
-        "params_match_notes": n_params == NOTES["params"],
-        "test_mse": main["model"],
-        "test_mse_noisy_input": main["noisy_input"],
-        "test_mse_blank": main["blank"],
-        "noise_curve": {str(s): c["model"] for s, c in curve.items()},
-        "beta": float(model.hopfield.beta.detach().cpu()),
-        "bias": model.hopfield.bias.detach().cpu().tolist(),
-        "gain": model.gain.detach().cpu().tolist(),
-    }
+    _figures(config, cell, run_dir)
 
 
-@torch.no_grad()
-def _figures(
-    model: HopfieldDenoiser,
-    test: Tensor,
-    config: ConvDenoiseConfig,
-    history: list[dict[str, Any]],
-    run_dir: RunDir,
-) -> None:
-    model.eval()
-    device = next(model.parameters()).device
-    clean = test[: config.n_examples]
-    noisy = _noisy(clean, config.noise_std, torch.Generator().manual_seed(config.seed))
-    stages = {k: v.cpu() for k, v in model.stages(noisy.to(device)).items()}
-    n = len(clean)
-    fig, axes = plt.subplots(3, n, figsize=(1.6 * n, 5), squeeze=False)
-    for i in range(n):
-        for row, (img, label) in enumerate(
-            ((clean[i, 0], "clean"), (noisy[i, 0], "noisy"), (stages["output"][i, 0], "output"))
-        ):
-            axes[row, i].imshow(img.numpy(), cmap="gray", vmin=-1, vmax=1)
-            axes[row, i].axis("off")
-            if i == 0:
-                axes[row, i].set_title(label, fontsize=8, loc="left")
-    fig.suptitle(f"Denoising at noise variance {(2 * config.noise_std) ** 2:.3g} ([-1, 1] scale)")
-    fig.tight_layout()
-    run_dir.save_figure(fig, "examples")
-
-    # Fig. 4.8-like: one image through the network; Fig. 4.7-like: patterns with their bias
-    k = model.hopfield.out_channels
-    fig, axes = plt.subplots(4, k, figsize=(1.3 * k, 5.6), squeeze=False)
-    bias = model.hopfield.bias.cpu()
-    for j in range(k):
-        pat = model.hopfield.patterns[j, 0].cpu().numpy()
-        axes[0, j].imshow(pat, cmap="gray")
-        color = "red" if float(bias[j]) < float(bias.median()) else "black"
-        axes[0, j].set_title(f"b={float(bias[j]):.2f}", fontsize=7, color=color)
-        axes[1, j].imshow(stages["logits"][0, j].numpy(), cmap="gray")
-        axes[2, j].imshow(stages["decoded"][0, j].numpy(), cmap="gray")
-        for row in range(3):
-            axes[row, j].axis("off")
-        axes[3, j].axis("off")
-    axes[3, 0].imshow(noisy[0, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
-    axes[3, 1].imshow(stages["output"][0, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
-    axes[3, 2].imshow(clean[0, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
-    fig.suptitle(
-        "Rows: patterns (bias; red = below median), Hopfield logits, decoded logits; "
-        "noisy / output / clean",
-        fontsize=8,
+def _figures(config: ConvDenoiseConfig, cell: dict[str, Any], run_dir: RunDir) -> None:
+    pics = cell["pictures"]
+    image_grid(
+        run_dir,
+        "examples",
+        [pics["clean"], pics["noisy"], pics["output"]],
+        row_labels=("clean", "noisy", "output"),
+        title=f"Denoising at noise variance {(2 * config.noise_std) ** 2:.3g} ([-1, 1] scale)",
+        vmin=-1,
+        vmax=1,
+        cell=(1.6, 1.6),
     )
-    fig.tight_layout()
-    run_dir.save_figure(fig, "stages")
-
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    epochs = [h["epoch"] for h in history]
-    ax.plot(epochs, [h["train_mse"] for h in history], "o-", label="train MSE")
-    ax.plot(epochs, [h["val_mse"] for h in history], "s-", label="validation MSE")
-    ax.axhline(NOTES["test_mse"], color="gray", ls="--", label="notes (test)")
-    ax.set(xlabel="epoch", ylabel="MSE", yscale="log", title="ConvHNN2d denoiser")
-    ax.legend()
-    fig.tight_layout()
-    run_dir.save_figure(fig, "training_curve")
+    median = float(torch.tensor(cell["bias"]).median())
+    images = ("noisy", "output", "clean")
+    image_grid(
+        run_dir,
+        "stages",
+        [pics["patterns"], pics["logits"], pics["decoded"], [pics[k][0] for k in images]],
+        titles=[[f"b={b:.2f}" + (" (low)" if b < median else "") for b in cell["bias"]]]
+        + [[""] * len(cell["bias"])] * 2
+        + [list(images)],
+        row_labels=("patterns (bias)", "Hopfield logits", "decoded logits", "image"),
+        title="One image through the network (Fig. 4.8); patterns with their bias, 'low' below "
+        "the median (Fig. 4.7)",
+    )
+    with figure(run_dir, "training_curve", size=(5.5, 3.6)) as (_, ax):
+        epochs = [h["epoch"] for h in cell["history"]]
+        ax.plot(epochs, [h["train_mse"] for h in cell["history"]], "o-", label="train MSE")
+        ax.plot(epochs, [h["val_mse"] for h in cell["history"]], "s-", label="validation MSE")
+        ax.axhline(NOTES["test_mse"], color="gray", ls="--", label="notes (test)")
+        ax.set(xlabel="epoch", ylabel="MSE", yscale="log", title="ConvHNN2d denoiser")
 
 
 _PAPER = ConvDenoiseConfig()
@@ -342,11 +293,16 @@ register(
             "quick": replace(_PAPER, n_train=12_000, n_test=2000, epochs=4, batch_size=128),
             "paper": _PAPER,
         },
-        runtime={
-            "demo": "~20 s (2 CPU cores)",
-            "quick": "~1.5 min (71 s CPU with 1 thread)",
-            "paper": "~30 min CPU (1 thread), ~2 min (GPU)",
-        },
+        runtime={"demo": "~20 s", "quick": "~1.5 min", "paper": "~30 min CPU, ~2 min GPU"},
+        claim=(
+            "The ConvHNN2d denoiser with the notes' 742 parameters reaches about their test MSE "
+            "of 4e-2 at noise variance 1, far below the noisy input's."
+        ),
+        expected=(
+            "After 4 epochs on 12,000 images: test MSE 0.049 (noisy input 0.46, blank image "
+            "0.35); 0.029 / 0.069 / 0.125 at noise variance 0.25 / 1.44 / 2.25."
+        ),
         run=run,
+        report=report,
     )
 )

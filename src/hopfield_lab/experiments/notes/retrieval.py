@@ -2,73 +2,63 @@
 
 Command::
 
-    hopfield-lab run retrieval --profile demo     # ~30 s on 2 CPU cores
-    hopfield-lab run retrieval --profile quick    # ~5 min on 2 CPU cores
-    hopfield-lab run retrieval --profile paper    # all 50k training digits: GPU
+    hopfield-lab run retrieval --profile quick
 
 Protocol. ``P`` MNIST training images are stored as the rows of ``X`` in
 :class:`~hopfield_lab.models.ModernHopfield`. Patterns are centred on their pixel mean and scaled
 to norm ``sqrt(N)`` (``normalize="center_scale"``): with raw pixels, heavy digits have larger
 norms and win every dot product, so many stored images are not even fixed points (their
-separation ``Delta_i`` of Def. 3.3.1 is negative); ``normalize="none"`` keeps raw pixels. Queries
+separation ``Delta_i`` of Def. 3.3.2 is negative); ``normalize="none"`` keeps raw pixels. Queries
 are stored images corrupted in pixel space (Gaussian noise of std ``sigma``, or the bottom
-``fraction`` of the image set to 0), then mapped by the same centring and scaled to norm
-``sqrt(N)`` using only the query itself. Each query runs to a fixed point of
-``xi <- X^T softmax(beta X xi)`` (Eq. 3.5) with Picard and Anderson iterations
-(relative residual ``tol``).
+``fraction`` of the image set to 0), then centred the same way and scaled to norm ``sqrt(N)``
+using only the query itself. Each query runs to a fixed point of ``xi <- X^T softmax(beta X
+xi)`` (Eq. 3.5) with Picard and Anderson iterations (relative residual ``tol``).
 
 Measured, per ``beta`` and corruption:
 
 * retrieval accuracy: the fixed point's nearest stored pattern is the original, and "exact" when
   in addition ``|xi* - x| / |x| < exact_threshold``;
-* the energy (Eq. 3.4) along every Picard trajectory: Prop. 3.2 says it never increases; the
-  table counts trajectories with an increase larger than float rounding, the minimum energy
-  (Lemma 3.2.1: >= 0) and the largest energy after one update relative to the bound
-  ``beta^-1 ln P + M^2/2`` of Lemma 3.2.2 (ii) (<= 1);
-* iterations to convergence and wall time of Picard vs Anderson, did-not-converge counts, and
+* the energy (Eq. 3.4) along every Picard trajectory. Prop. 3.2: it never rises (by the
+  library's rule, :func:`~hopfield_lab.analysis.energy_rises`, with the modern energy's
+  cancellation scale); Lemma 3.2.1: it is ``>= 0``; Lemma 3.2.2 (ii): after one update (in
+  the patterns' convex hull) it is ``<= beta^-1 ln P + M^2 / 2``;
+* iterations to convergence and time of Picard vs Anderson, did-not-converge counts, and
   whether both reach the same fixed point.
 
 The notes give no retrieval accuracies for MNIST (they retrieve 30 prototypes at one beta), so
-the "paper" column holds the theorems' predictions.
+the headline is the theorems' checks.
 """
 
 from __future__ import annotations
 
 import math
 import time
-import typing
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-import matplotlib
-import numpy as np
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import torch
 from torch import Tensor
 
+from hopfield_lab.analysis import energy_rises, rise_over_slack
+from hopfield_lab.analysis.retrieval import modern_energy_scale
 from hopfield_lab.data import gaussian_noise, load_digits, load_mnist, mask
-from hopfield_lab.errors import (
-    ConfigError,
-    check_choice,
-    check_int,
-    check_positive,
-    check_range,
-)
+from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Range, Seed
 from hopfield_lab.models import ModernHopfield
-from hopfield_lab.runs import RunDir, Table, comparison_table, run_cells
+from hopfield_lab.runs import RunDir, Table, records_table, run_cells
+from hopfield_lab.runs.plots import curve_panels, figure, image_grid
+from hopfield_lab.runs.table import at_least, at_most, check_table, descent_checks
 
-SOLVERS = ("picard", "damped", "anderson", "anderson-plain")
+__all__ = ["RetrievalConfig", "report", "run"]
 
-__all__ = ["RetrievalConfig", "run"]
+Solver = Literal["picard", "damped", "anderson", "anderson-plain"]
 
 
 @dataclass(frozen=True)
-class RetrievalConfig:
-    """Config of the retrieval experiment (see the module docstring for the protocol).
+class RetrievalConfig(Config):
+    """Config of the retrieval experiment (see the module docstring).
 
     Attributes:
         dataset: ``"mnist"`` (bundled, 28x28) or ``"digits"`` (scikit-learn 8x8, for tests).
@@ -90,78 +80,52 @@ class RetrievalConfig:
     """
 
     dataset: Literal["mnist", "digits"] = "mnist"
-    n_patterns: int = 1000
-    n_queries: int = 128
-    betas: tuple[float, ...] = (0.005, 0.01, 0.015, 0.02, 0.05, 0.1)
-    noise_sigmas: tuple[float, ...] = (0.3, 0.6)
-    mask_fractions: tuple[float, ...] = (0.5,)
+    n_patterns: Annotated[int, Min(2)] = 1000
+    n_queries: Annotated[int, Min(1)] = 128
+    betas: Annotated[tuple[float, ...], NonEmpty, Positive] = (0.005, 0.01, 0.015, 0.02, 0.05, 0.1)
+    noise_sigmas: Annotated[tuple[float, ...], Min(0)] = (0.3, 0.6)
+    mask_fractions: Annotated[tuple[float, ...], Range(0.0, 1.0, open_high=True)] = (0.5,)
     normalize: Literal["center_scale", "none"] = "center_scale"
-    solvers: tuple[str, ...] = ("picard", "anderson", "anderson-plain")
-    tol: float = 1e-5
-    max_iter: int = 300
-    anderson_window: int = 5
-    exact_threshold: float = 0.05
+    solvers: Annotated[tuple[Solver, ...], NonEmpty] = ("picard", "anderson", "anderson-plain")
+    tol: Annotated[float, Positive] = 1e-5
+    max_iter: Annotated[int, Min(1)] = 300
+    anderson_window: Annotated[int, Min(1)] = 5
+    exact_threshold: Annotated[float, Positive] = 0.05
     dtype: Literal["float32", "float64"] = "float32"
-    seed: int = 0
+    seed: Seed = 0
     mnist_path: str = ""
 
-    def __post_init__(self) -> None:
-        check_choice("dataset", self.dataset, ("mnist", "digits"))
-        check_int("n_patterns", self.n_patterns, 2)
-        check_int("n_queries", self.n_queries, 1, self.n_patterns)
-        if not self.betas:
-            _raise_empty("betas")
-        for b in self.betas:
-            check_positive("betas", b)
-        for s in self.noise_sigmas:
-            check_range("noise_sigmas", s, 0.0)
-        for f in self.mask_fractions:
-            check_range("mask_fractions", f, 0.0, 1.0, high_inclusive=False)
+    def check(self) -> None:
+        if self.n_queries > self.n_patterns:
+            raise ConfigError(
+                f"n_queries must be <= n_patterns={self.n_patterns}; got {self.n_queries}"
+            )
         if not self.noise_sigmas and not self.mask_fractions:
-            _raise_empty("noise_sigmas or mask_fractions")
-        check_choice("normalize", self.normalize, ("center_scale", "none"))
-        if not self.solvers:
-            _raise_empty("solvers")
-        for name in self.solvers:
-            check_choice("solvers", name, SOLVERS)
-        check_positive("tol", self.tol)
-        check_int("max_iter", self.max_iter, 1)
-        check_int("anderson_window", self.anderson_window, 1)
-        check_range("exact_threshold", self.exact_threshold, 0.0, low_inclusive=False)
-        check_choice("dtype", self.dtype, ("float32", "float64"))
-        check_int("seed", self.seed, 0)
+            raise ConfigError("noise_sigmas or mask_fractions must not be empty")
 
     @property
     def settings(self) -> list[tuple[str, float]]:
         """The corruption settings ``(kind, level)`` in report order."""
-        return [("noise", s) for s in self.noise_sigmas] + [
-            ("mask", f) for f in self.mask_fractions
-        ]
-
-
-def _raise_empty(name: str) -> None:
-    """Raise the error for an empty list-valued field."""
-    raise ConfigError(f"{name} must not be empty")
+        noise = [("noise", s) for s in self.noise_sigmas]
+        return noise + [("mask", f) for f in self.mask_fractions]
 
 
 def _label(kind: str, level: float) -> str:
     return f"noise σ={level:g}" if kind == "noise" else f"mask {100 * level:g}%"
 
 
-# --- data ------------------------------------------------------------------------------------
-
-
 @lru_cache(maxsize=4)
-def _problem(cfg_key: tuple) -> tuple[Tensor, Tensor, Tensor, tuple[int, int]]:
+def _problem(
+    dataset: str, n_patterns: int, n_queries: int, seed: int, mnist_path: str
+) -> tuple[Tensor, Tensor, Tensor, tuple[int, int]]:
     """Stored raw patterns (P, N), query indices (Q,), pixel mean (N,), image shape."""
-    dataset, n_patterns, n_queries, seed, mnist_path = cfg_key
     data = load_mnist(mnist_path or None) if dataset == "mnist" else load_digits(seed=seed)
     gen = torch.Generator().manual_seed(seed)
-    train = data.train
-    if n_patterns > len(train):
-        raise ConfigError(f"n_patterns must be <= {len(train)} for {dataset}; got {n_patterns}")
-    order = torch.randperm(len(train), generator=gen)[:n_patterns]
-    X = train.x[order].double()
+    if n_patterns > len(data.train):
+        raise ConfigError(
+            f"n_patterns must be <= {len(data.train)} for {dataset}; got {n_patterns}"
+        )
+    X = data.train.x[torch.randperm(len(data.train), generator=gen)[:n_patterns]].double()
     queries = torch.randperm(n_patterns, generator=gen)[:n_queries]
     return X, queries, X.mean(0), data.image_shape
 
@@ -173,144 +137,147 @@ def _normalise(x: Tensor, mean: Tensor, mode: str) -> Tensor:
     return c / c.norm(dim=1, keepdim=True).clamp_min(1e-12) * math.sqrt(x.shape[1])
 
 
-def _queries(
-    cfg: dict, X: Tensor, idx: Tensor, shape: tuple[int, int], kind: str, level: float, salt: int
-) -> Tensor:
-    gen = torch.Generator().manual_seed(cfg["seed"] * 1000 + salt)
-    clean = X[idx]
-    if kind == "noise":
-        return gaussian_noise(clean, level, generator=gen)
-    return typing.cast(Tensor, mask(clean, level, mode="bottom", image_shape=shape))
-
-
-# --- one cell: one beta, every corruption, every solver --------------------------------------
+def _grid(config: RetrievalConfig, device: str = "cpu") -> dict[str, dict[str, Any]]:
+    return {f"beta={b:g}": {"config": config, "beta": b, "device": device} for b in config.betas}
 
 
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
-    cfg = cell["config"]
-    beta = float(cell["beta"])
-    dtype = torch.float64 if cfg["dtype"] == "float64" else torch.float32
-    device = cell.get("device", "cpu")
+    """One beta: every corruption, every solver."""
+    config: RetrievalConfig = cell["config"]
+    beta, device = float(cell["beta"]), cell.get("device", "cpu")
+    dtype = torch.float64 if config.dtype == "float64" else torch.float32
     X_raw, idx, mean, shape = _problem(
-        (cfg["dataset"], cfg["n_patterns"], cfg["n_queries"], cfg["seed"], cfg["mnist_path"])
+        config.dataset, config.n_patterns, config.n_queries, config.seed, config.mnist_path
     )
-    X = _normalise(X_raw, mean, cfg["normalize"]).to(dtype=dtype, device=device)
+    X = _normalise(X_raw, mean, config.normalize).to(dtype=dtype, device=device)
     model = ModernHopfield(X, beta=beta)
     bound = math.log(model.n_patterns) / beta + 0.5 * float(model.max_norm) ** 2
-    target = idx.to(device)
-    out: dict[str, Any] = {"beta": beta, "settings": {}}
-    for s_i, (kind, level) in enumerate(_settings(cfg)):
-        q_raw = _queries(cfg, X_raw, idx, shape, kind, level, salt=s_i)
-        q = _normalise(q_raw, mean, cfg["normalize"]).to(dtype=dtype, device=device)
-        setting: dict[str, Any] = {"kind": kind, "level": level, "solvers": {}}
-        finals: dict[str, Tensor] = {}
-        for s_name in cfg["solvers"]:
-            kw: dict[str, Any] = {}
-            method = s_name
-            if s_name.startswith("anderson"):
-                method, kw["window"] = "anderson", cfg["anderson_window"]
-                if s_name == "anderson-plain":
-                    kw["merit"] = None
-            if s_name == "damped":
-                kw["damping"] = 0.5
-            first = s_name == cfg["solvers"][0]
+    target = X[idx.to(device)]
+    first = config.solvers[0]
+    out: dict[str, Any] = {"beta": beta, "image_shape": list(shape), "settings": {}}
+    for s_i, (kind, level) in enumerate(config.settings):
+        gen = torch.Generator().manual_seed(config.seed * 1000 + s_i)
+        clean = X_raw[idx]
+        corrupted = (
+            gaussian_noise(clean, level, generator=gen)
+            if kind == "noise"
+            else cast(Tensor, mask(clean, level, mode="bottom", image_shape=shape))
+        )
+        q = _normalise(corrupted, mean, config.normalize).to(dtype=dtype, device=device)
+        stats, finals = {}, {}
+        for name in config.solvers:
             start = time.perf_counter()
             res = model.retrieve(
                 q,
-                method=method,
-                tol=cfg["tol"],
-                max_iter=cfg["max_iter"],
-                energy=model.energy if first else None,
+                tol=config.tol,
+                max_iter=config.max_iter,
+                energy=model.energy if name == first else None,
                 record_residuals=False,
-                **kw,
+                **_solver_options(name, config),
             )
             wall = time.perf_counter() - start
-            finals[s_name] = res.x
-            near = model.nearest(res.x)
-            err = (res.x - X[target]).norm(dim=1) / X[target].norm(dim=1)
-            hit = near == target
-            stats = {
+            finals[name] = res.x
+            err = (res.x - target).norm(dim=1) / target.norm(dim=1)
+            hit = model.nearest(res.x) == idx.to(device)
+            stats[name] = {
                 "accuracy": float(hit.double().mean()),
-                "exact": float((hit & (err < cfg["exact_threshold"])).double().mean()),
+                "exact": float((hit & (err < config.exact_threshold)).double().mean()),
                 "mean_steps": float(res.n_steps.double().mean()),
                 "max_steps": int(res.n_steps.max()),
                 "not_converged": res.n_not_converged,
                 "wall_s": wall,
                 "evaluated_rows": int(res.stats.get("evaluated_rows", 0)),
             }
-            if first and res.energies is not None:
-                e = res.energies.double()  # (T+1, Q)
-                scale = e.abs().amax(0) + 1.0
-                rise = ((e[1:] - e[:-1]) / scale).amax(0)  # largest relative increase
-                stats["energy_increases"] = int((rise > _energy_slack(dtype)).sum())
-                stats["max_relative_increase"] = float(rise.max().clamp_min(0.0))
-                stats["min_energy"] = float(e.min())
-                stats["max_energy_after_one_step_over_bound"] = float(e[1].max() / bound)
+            if name == first and res.energies is not None:
+                e = res.energies  # (T+1, Q)
+                scale = modern_energy_scale(model, q, e)  # (Q,)
+                stats[name] |= {
+                    "energy_increases": int(energy_rises(e, scale).any(0).sum()),
+                    "max_rise_over_slack": float(rise_over_slack(e, scale).max()),
+                    "min_energy": float(e.min()),
+                    "max_energy_after_one_step_over_bound": float(e[1].double().max() / bound),
+                }
                 if s_i == 0:
-                    out["energy_curves"] = _curves(e)
+                    out["energy_curves"] = _curves(e.double())
                 if kind == "mask":
-                    out["examples"] = _examples(q, res.x, X[target])
-            setting["solvers"][s_name] = stats
-        if len(finals) > 1:
-            ref = finals[cfg["solvers"][0]]
-            for s_name, xs in finals.items():
-                rel = (xs - ref).norm(dim=1) / ref.norm(dim=1).clamp_min(1e-12)
-                setting["solvers"][s_name]["agrees_with_first"] = float(
-                    (rel < 1e-3).double().mean()
-                )
-        out["settings"][_label(kind, level)] = setting
+                    out["examples"] = _examples(q, res.x, target)
+        ref = finals[first]
+        for name, xs in finals.items() if len(finals) > 1 else ():
+            rel = (xs - ref).norm(dim=1) / ref.norm(dim=1).clamp_min(1e-12)
+            stats[name]["agrees_with_first"] = float((rel < 1e-3).double().mean())
+        out["settings"][_label(kind, level)] = {"kind": kind, "level": level, "solvers": stats}
     return out
 
 
-def _energy_slack(dtype: torch.dtype) -> float:
-    """Relative energy rise attributable to rounding (a few ulps of the energy scale)."""
-    return 64 * torch.finfo(dtype).eps
-
-
-def _settings(cfg: dict) -> list[tuple[str, float]]:
-    return [("noise", s) for s in cfg["noise_sigmas"]] + [
-        ("mask", f) for f in cfg["mask_fractions"]
-    ]
+def _solver_options(name: str, config: RetrievalConfig) -> dict[str, Any]:
+    if name == "damped":
+        return {"method": "damped", "damping": 0.5}
+    if name.startswith("anderson"):
+        plain = {"merit": None} if name == "anderson-plain" else {}
+        return {"method": "anderson", "window": config.anderson_window, **plain}
+    return {"method": name}
 
 
 def _curves(e: Tensor, n: int = 12) -> dict[str, list]:
-    steps = int(min(e.shape[0], 40))
-    e = e[:steps]
-    return {
-        "mean": e.mean(1).tolist(),
-        "std": e.std(1).tolist() if e.shape[1] > 1 else [0.0] * steps,
-        "samples": e[:, :n].T.tolist(),
-    }
+    e = e[: min(e.shape[0], 40)]  # (T, Q)
+    return {"mean": e.mean(1).tolist(), "samples": e[:, :n].T.tolist()}
 
 
 def _examples(q: Tensor, fixed: Tensor, target: Tensor, n: int = 6) -> dict[str, list]:
     return {
-        "query": q[:n].double().cpu().round(decimals=3).tolist(),
-        "fixed_point": fixed[:n].double().cpu().round(decimals=3).tolist(),
-        "target": target[:n].double().cpu().round(decimals=3).tolist(),
+        key: x[:n].double().cpu().round(decimals=3).tolist()
+        for key, x in (("query", q), ("fixed_point", fixed), ("target", target))
     }
 
 
-# --- the experiment --------------------------------------------------------------------------
-
-
 def run(config: RetrievalConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
-    """Run every beta as one resumable cell, then write tables and figures."""
-    cfg = {k: getattr(config, k) for k in config.__dataclass_fields__}
-    cells = {f"beta={b:g}": {"beta": b, "config": cfg, "device": ctx.device} for b in config.betas}
-    results = run_cells(_cell, cells, run_dir, executor=ctx.executor, progress=ctx.progress)
-    ordered = [results[k] for k in cells]
-    _, _, _, shape = _problem(
-        (config.dataset, config.n_patterns, config.n_queries, config.seed, config.mnist_path)
+    """Run every beta as one resumable cell; summarise."""
+    grid = _grid(config, ctx.device)
+    cells = list(
+        run_cells(_cell, grid, run_dir, executor=ctx.executor, progress=ctx.progress).values()
     )
-    _tables(config, ordered, run_dir)
-    _figures(config, ordered, run_dir, shape)
-    return _summary(config, ordered)
+    first, labels = config.solvers[0], [_label(k, v) for k, v in config.settings]
+    stats = [c["settings"][lab]["solvers"] for c in cells for lab in labels]  # cell-major
+    out: dict[str, Any] = {
+        "best_exact_accuracy": {
+            lab: max(c["settings"][lab]["solvers"][first]["exact"] for c in cells) for lab in labels
+        },
+        "energy_increases": sum(s[first]["energy_increases"] for s in stats),
+    }
+    for name in config.solvers:
+        out[f"mean_iterations_{name}"] = sum(s[name]["mean_steps"] for s in stats) / len(stats)
+    return out
 
 
-def _tables(config: RetrievalConfig, cells: list[dict], run_dir: RunDir) -> None:
-    first = config.solvers[0]
-    labels = [_label(k, v) for k, v in config.settings]
+def report(config: RetrievalConfig, run_dir: RunDir) -> None:
+    """Theorem checks (headline), accuracy and solver tables, four figures."""
+    cells = [run_dir.load_cell(k) for k in _grid(config)]
+    first, labels = config.solvers[0], [_label(k, v) for k, v in config.settings]
+    firsts = [c["settings"][lab]["solvers"][first] for c in cells for lab in labels]
+    rises, n_traj = sum(f["energy_increases"] for f in firsts), config.n_queries * len(firsts)
+    largest = max(f["max_rise_over_slack"] for f in firsts)
+    run_dir.save_table(
+        check_table(
+            "theory",
+            [
+                *descent_checks(f"{first} trajectories", rises, n_traj, largest, "Prop. 3.2"),
+                at_least(
+                    "minimum energy along all trajectories (Lemma 3.2.1)",
+                    min(f["min_energy"] for f in firsts),
+                    0,
+                ),
+                at_most(
+                    "max E after one update / (ln P / beta + M^2 / 2) (Lemma 3.2.2 ii)",
+                    max(f["max_energy_after_one_step_over_bound"] for f in firsts),
+                    1,
+                ),
+            ],
+            caption="The notes' theorems on every trajectory of the first solver. An energy rise "
+            "is a step above the rounding slack, 64 ulps of the energy's cancelling terms "
+            "(analysis.energy_rises with analysis.retrieval.modern_energy_scale).",
+            headline=True,
+        )
+    )
     acc = Table(
         "accuracy",
         ["beta", *[f"{lab} (exact)" for lab in labels], *[f"{lab} (nearest)" for lab in labels]],
@@ -318,177 +285,77 @@ def _tables(config: RetrievalConfig, cells: list[dict], run_dir: RunDir) -> None
         f"per setting, P = {config.n_patterns} stored {config.dataset} images.",
     )
     for c in cells:
-        s = c["settings"]
-        acc.add_row(
-            c["beta"],
-            *[s[lab]["solvers"][first]["exact"] for lab in labels],
-            *[s[lab]["solvers"][first]["accuracy"] for lab in labels],
-        )
+        s = [c["settings"][lab]["solvers"][first] for lab in labels]
+        acc.add_row(c["beta"], *[f["exact"] for f in s], *[f["accuracy"] for f in s])
     run_dir.save_table(acc)
-
-    solv = Table(
-        "solvers",
-        [
-            "beta",
-            "setting",
-            "solver",
-            "mean iterations",
-            "max iterations",
-            "not converged",
-            "wall ms",
-            "agrees with " + first,
-        ],
-        caption="Iterations to relative residual < tol (per-sample), wall time per batch "
-        "solve, and the fraction of queries whose fixed point matches the first solver's.",
+    runs = [
+        {"beta": c["beta"], "setting": lab, "solver": name, **st}
+        for c in cells
+        for lab in labels
+        for name, st in c["settings"][lab]["solvers"].items()
+    ]
+    columns: dict[str, Any] = {k: k for k in ("beta", "setting", "solver")} | {
+        "mean iterations": "mean_steps",
+        "max iterations": "max_steps",
+        "not converged": "not_converged",
+        "ms per batch": lambda r: 1000 * r["wall_s"],
+        f"agrees with {first}": "agrees_with_first",
+    }
+    run_dir.save_table(
+        records_table(
+            "solvers",
+            runs,
+            columns,
+            caption="Iterations to relative residual < tol (per sample), time per batch solve, "
+            "and the fraction of queries whose fixed point matches the first solver's.",
+        )
     )
-    for c in cells:
-        for lab in labels:
-            for s_name in config.solvers:
-                st = c["settings"][lab]["solvers"][s_name]
-                solv.add_row(
-                    c["beta"],
-                    lab,
-                    s_name,
-                    st["mean_steps"],
-                    st["max_steps"],
-                    st["not_converged"],
-                    1000 * st["wall_s"],
-                    st.get("agrees_with_first"),
-                )
-    run_dir.save_table(solv)
-
-    firsts = [c["settings"][lab]["solvers"][first] for c in cells for lab in labels]
-    n_traj = config.n_queries * len(firsts)
-    theory = comparison_table(
-        "theory",
-        [
-            (
-                f"Picard trajectories with an energy increase, of {n_traj} (Prop. 3.2)",
-                0,
-                sum(f["energy_increases"] for f in firsts),
-                None,
-            ),
-            (
-                "largest relative energy increase per step (Prop. 3.2)",
-                0,
-                max(f["max_relative_increase"] for f in firsts),
-                None,
-            ),
-            (
-                "minimum energy along all trajectories (Lemma 3.2.1: >= 0)",
-                0,
-                min(f["min_energy"] for f in firsts),
-                None,
-            ),
-            (
-                "max E after one update / (ln P / beta + M^2 / 2) (Lemma 3.2.2 ii: <= 1)",
-                1,
-                max(f["max_energy_after_one_step_over_bound"] for f in firsts),
-                None,
-            ),
-        ],
-        caption="The notes' theorems against our measurements (paper = what the theorem "
-        "predicts; an energy increase counts when it exceeds 64 ulps of the energy scale).",
-    )
-    run_dir.save_table(theory)
+    _figures(config, cells, labels, run_dir)
 
 
 def _figures(
-    config: RetrievalConfig, cells: list[dict], run_dir: RunDir, shape: tuple[int, int]
+    config: RetrievalConfig, cells: list[dict[str, Any]], labels: list[str], run_dir: RunDir
 ) -> None:
-    first = config.solvers[0]
-    labels = [_label(k, v) for k, v in config.settings]
-    betas = [c["beta"] for c in cells]
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for lab in labels:
-        ax.plot(
-            betas, [c["settings"][lab]["solvers"][first]["exact"] for c in cells], "o-", label=lab
+    first, betas = config.solvers[0], [c["beta"] for c in cells]
+    with figure(run_dir, "accuracy_vs_beta", size=(6.0, 4.0)) as (_, ax):
+        for lab in labels:
+            exact = [c["settings"][lab]["solvers"][first]["exact"] for c in cells]
+            ax.plot(betas, exact, "o-", label=lab)
+        ax.set(xscale="log", xlabel="beta", ylabel="exact retrieval accuracy", ylim=(-0.02, 1.02))
+        ax.set_title(f"Retrieval vs beta (P = {config.n_patterns})")
+    with figure(run_dir, "iterations_vs_beta", size=(6.0, 4.0)) as (_, ax):
+        for name in config.solvers:
+            steps = [
+                [c["settings"][lab]["solvers"][name]["mean_steps"] for lab in labels] for c in cells
+            ]
+            ax.plot(betas, [sum(s) / len(s) for s in steps], "o-", label=name)
+        ax.set(xscale="log", yscale="log", xlabel="beta", ylabel="mean iterations to tol")
+        ax.set_title("Iterations to convergence (mean over the corruptions)")
+    pick = [cells[int(i)] for i in torch.linspace(0, len(cells) - 1, min(len(cells), 4)).round()]
+    pick = [c for c in pick if "energy_curves" in c]
+    curve_panels(
+        run_dir,
+        "energy_trajectories",
+        [(f"beta = {c['beta']:g}", c["energy_curves"]["samples"]) for c in pick],
+        means=[c["energy_curves"]["mean"] for c in pick],
+        mean_label=f"mean over {config.n_queries} queries",
+        xlabel=f"{first} iteration",
+        ylabel="energy E",
+        title=f"Energy along trajectories ({labels[0]}): never rising (Prop. 3.2)",
+    )
+    masks = [lab for lab in labels if lab.startswith("mask")]
+    if masks:
+        best = max(cells, key=lambda c: c["settings"][masks[-1]]["solvers"][first]["exact"])
+        ex = best["examples"]
+        image_grid(
+            run_dir,
+            "examples",
+            [ex["query"], ex["fixed_point"], ex["target"]],
+            shape=tuple(best["image_shape"]),
+            titles=[[f"#{j}" for j in range(len(ex["query"]))], [""] * 6, [""] * 6],
+            row_labels=("query", "fixed point", "stored"),
+            title=f"Masked queries ({masks[-1]}), beta = {best['beta']:g}",
         )
-    ax.set(
-        xscale="log",
-        xlabel="beta",
-        ylabel="exact retrieval accuracy",
-        ylim=(-0.02, 1.02),
-        title=f"Retrieval vs beta (P = {config.n_patterns})",
-    )
-    ax.legend(fontsize=8)
-    run_dir.save_figure(fig, "accuracy_vs_beta")
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for s_name in config.solvers:
-        means = [
-            sum(c["settings"][lab]["solvers"][s_name]["mean_steps"] for lab in labels) / len(labels)
-            for c in cells
-        ]
-        ax.plot(betas, means, "o-", label=s_name)
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="beta",
-        ylabel="mean iterations to tol",
-        title="Iterations to convergence",
-    )
-    ax.legend()
-    run_dir.save_figure(fig, "iterations_vs_beta")
-
-    fig, axes = plt.subplots(
-        1, min(len(cells), 4), figsize=(3.2 * min(len(cells), 4), 3), squeeze=False
-    )
-    pick = [cells[i] for i in torch.linspace(0, len(cells) - 1, axes.shape[1]).round().long()]
-    for ax, c in zip(axes[0], pick, strict=False):
-        curves = c.get("energy_curves")
-        if not curves:
-            continue
-        t = range(len(curves["mean"]))
-        for sample in curves["samples"]:
-            ax.plot(t, sample, color="0.7", lw=0.7)
-        ax.plot(t, curves["mean"], color="C0", lw=2, label="mean")
-        ax.set(title=f"beta = {c['beta']:g}", xlabel="Picard iteration", ylabel="energy E")
-    fig.suptitle(f"Energy along trajectories ({labels[0]}): never increasing (Prop. 3.2)")
-    fig.tight_layout()
-    run_dir.save_figure(fig, "energy_trajectories")
-
-    ex_cells = [c for c in cells if "examples" in c]
-    if ex_cells:
-        mask_labels = [lab for lab in labels if lab.startswith("mask")]
-        c = max(ex_cells, key=lambda c: c["settings"][mask_labels[-1]]["solvers"][first]["exact"])
-        ex = c["examples"]
-        n = len(ex["query"])
-        fig, axes = plt.subplots(3, n, figsize=(1.3 * n, 4.2), squeeze=False)
-        for j in range(n):
-            for i, key in enumerate(("query", "fixed_point", "target")):
-                axes[i, j].imshow(np.asarray(ex[key][j]).reshape(shape), cmap="gray")
-                axes[i, j].axis("off")
-            axes[0, j].set_title(f"#{j}", fontsize=8)
-        for i, key in enumerate(("query", "fixed point", "stored")):
-            axes[i, 0].text(
-                -0.1, 0.5, key, transform=axes[i, 0].transAxes, ha="right", va="center", fontsize=8
-            )
-        fig.suptitle(f"Masked queries, beta = {c['beta']:g}")
-        run_dir.save_figure(fig, "examples")
-    plt.close("all")
-
-
-def _summary(config: RetrievalConfig, cells: list[dict]) -> dict[str, Any]:
-    first = config.solvers[0]
-    labels = [_label(k, v) for k, v in config.settings]
-    best = {
-        lab: max(c["settings"][lab]["solvers"][first]["exact"] for c in cells) for lab in labels
-    }
-    out: dict[str, Any] = {
-        "best_exact_accuracy": best,
-        "energy_increases": sum(
-            c["settings"][lab]["solvers"][first]["energy_increases"]
-            for c in cells
-            for lab in labels
-        ),
-    }
-    for s_name in config.solvers:
-        out[f"mean_iterations_{s_name}"] = sum(
-            c["settings"][lab]["solvers"][s_name]["mean_steps"] for c in cells for lab in labels
-        ) / (len(cells) * len(labels))
-    return out
 
 
 register(
@@ -516,11 +383,20 @@ register(
                 max_iter=1000,
             ),
         },
-        runtime={
-            "demo": "~20 s (2 CPU cores)",
-            "quick": "~7 min (2 CPU cores)",
-            "paper": "~1 h on one GPU",
-        },
+        runtime={"demo": "~20 s", "quick": "~7 min", "paper": "~1 h on one GPU"},
+        claim=(
+            "On 5,000 stored MNIST digits the energy never rises along a Picard trajectory "
+            "(Prop. 3.2), stays >= 0 (Lemma 3.2.1) and after one update is below "
+            "ln P / beta + M^2 / 2 (Lemma 3.2.2 ii); noisy digits are retrieved exactly at a "
+            "suitable beta; Anderson needs fewer iterations than Picard."
+        ),
+        expected=(
+            "No energy rise in 12,600 trajectories; after one update E is at most 0.63 of the "
+            "Lemma 3.2.2 bound; best exact retrieval 1.00 / 1.00 / 0.98 / 0.945 at noise sigma "
+            "0.2 / 0.4 / 0.6 / 0.8 and 0.99 / 0.40 / 0 with 25 / 50 / 75 % masked; mean "
+            "iterations Picard 52.6, Anderson 26.6 (energy safeguard), 48.9 (residual only)."
+        ),
         run=run,
+        report=report,
     )
 )
