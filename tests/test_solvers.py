@@ -401,3 +401,139 @@ def test_batch_independent_evaluates_only_running_rows(method) -> None:
     assert sub.stats["evaluated_rows"] == sum(seen) < 3 * len(seen)
     torch.testing.assert_close(sub.x, full.x, rtol=0, atol=1e-9)
     assert sub.n_steps.tolist() == full.n_steps.tolist()
+
+
+# --- the lean loop against the general (masked) loop ------------------------------------------
+
+
+def _agreement_problems() -> dict[str, tuple]:
+    """Maps whose rows stop at different steps, with and without safeguard rejections."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(12, 8, generator=g, dtype=D)
+    from hopfield_lab.models import ModernHopfield
+
+    model = ModernHopfield(X, beta=1.5)  # multistable: Anderson's safeguards reject here
+    x0 = torch.randn(24, 8, generator=g, dtype=D) * 1.5
+    A = torch.randn(8, 8, generator=g, dtype=D) * 0.15
+
+    def f_row(x):  # a contraction with several stopping steps
+        return torch.tanh(x @ A.T * 2.5) + 0.1
+
+    def f_div(x):  # rows with |x| > 3 blow up (divergence mid-solve), the others converge
+        big = (x.norm(dim=1, keepdim=True) > 3.0).to(x.dtype)
+        return big * 3.0 * x + (1 - big) * (0.5 * x + 0.1)
+
+    return {
+        "modern": (model.update, model.energy, x0),
+        "row": (f_row, None, x0),
+        "div": (f_div, None, x0),
+    }
+
+
+_CASES = [
+    (problem, method, safeguard, merit)
+    for problem in ("modern", "row", "div")
+    for method, safeguard, merit in (
+        ("picard", "residual", False),
+        ("damped", "residual", False),
+        ("anderson", "residual", False),
+        ("anderson", "residual", True),  # with the energy as merit (the modern map only)
+        ("anderson", "proxy", False),
+        ("anderson", "none", False),
+    )
+    if problem == "modern" or not merit
+]
+
+
+@pytest.mark.parametrize(("problem", "method", "safeguard", "with_merit"), _CASES)
+@pytest.mark.parametrize("batch_independent", [False, True])
+@pytest.mark.parametrize("full_iterations", [False, True])
+def test_lean_loop_gives_the_general_loops_iterates_bitwise(
+    problem, method, safeguard, with_merit, batch_independent, full_iterations
+) -> None:
+    """The lean loop (no per-sample masks while every row runs, stopped rows dropped from a
+    batch_independent working set) and the general loop (masks, where and gathered rows at
+    every step) give bitwise the same iterates, residuals, counts and results. They differ
+    only in bookkeeping: f sees the same rows in the same order, every row's arithmetic is
+    the same (Anderson's history and its m x m solves are per row), and masking, gathering
+    and scattering copy values exactly."""
+    from hopfield_lab.solvers.fixed_point import _solve
+
+    f, merit, x0 = _agreement_problems()[problem]
+    opts = FixedPointOptions(
+        method=method,
+        tol=1e-9,
+        max_iter=60,
+        damping=0.3 if method == "damped" else 0.0,
+        window=4,
+        safeguard=safeguard,
+        merit=merit if with_merit else None,
+        full_iterations=full_iterations,
+    )
+    runs = []
+    for lean in (True, False):
+        seen: list[torch.Tensor] = []
+
+        def logged(x, seen=seen):
+            seen.append(x.clone())
+            return f(x)
+
+        res = _solve(
+            logged,
+            x0,
+            opts,
+            lean=lean,
+            batch_independent=batch_independent,
+            on_divergence="flag",
+            record_trajectory=True,
+            energy=lambda x: (x * x).sum(1),
+        )
+        runs.append((res, seen))
+    (a, seen_a), (b, seen_b) = runs
+    assert len(seen_a) == len(seen_b) == a.nfe == b.nfe
+    assert all(torch.equal(u, v) for u, v in zip(seen_a, seen_b, strict=True))
+    for name in ("x", "converged", "n_steps", "residuals", "trajectory", "energies", "diverged"):
+        assert torch.equal(getattr(a, name), getattr(b, name)), name
+    assert torch.equal(a.diverged_step, b.diverged_step) and a.stats == b.stats
+    if problem == "div" and method != "anderson":
+        assert a.n_diverged > 0 and a.n_converged > 0
+    if problem == "modern" and batch_independent and not full_iterations:
+        assert a.stats["evaluated_rows"] < a.nfe * x0.shape[0]  # stopped rows: not evaluated
+
+
+@pytest.mark.parametrize("batch_independent", [False, True])
+def test_lean_loop_records_frozen_residuals_and_returns_stopped_rows(batch_independent) -> None:
+    f = lambda x: 0.5 * x + 1.0  # noqa: E731  row-wise, fixed point 2, error halves per step
+    x0 = torch.tensor([[2.5, 2.0], [100.0, 2.0], [1e6, 2.0]], dtype=D)
+    r = fixed_point(f, x0, tol=1e-9, stop="abs", max_iter=500, batch_independent=batch_independent)
+    steps = r.n_steps.tolist()
+    assert steps[0] < steps[1] < steps[2] and r.residuals.shape == (steps[2], 3)
+    for i, k in enumerate(steps):  # a stopped row repeats its last residual
+        assert bool((r.residuals[k - 1 :, i] == r.residuals[k - 1, i]).all())
+        assert float(r.residuals[k - 1, i]) < 1e-9 <= float(r.residuals[k - 2, i])
+    torch.testing.assert_close(r.x, torch.full((3, 2), 2.0, dtype=D), rtol=0, atol=1e-9)
+    rows = sum(steps) if batch_independent else 3 * steps[2]
+    assert r.stats["evaluated_rows"] == rows
+
+
+def test_anderson_history_in_the_states_dtype() -> None:
+    from hopfield_lab.solvers.fixed_point import _Anderson
+
+    x0 = torch.zeros(3, 5, dtype=torch.float32)
+    aa = _Anderson(x0, 4, 1e-10, track=True)
+    assert aa.G.dtype == aa.F.dtype == torch.float32 and aa.H.dtype == torch.float64
+    # float32 Anderson still reaches the float64 fixed point to float32 accuracy
+    g = torch.Generator().manual_seed(3)
+    W = torch.randn(20, 20, generator=g, dtype=D)
+    W = 0.95 * W / torch.linalg.matrix_norm(W, ord=2)
+    c = torch.randn(4, 20, generator=g, dtype=D)
+    exact = torch.linalg.solve(torch.eye(20, dtype=D) - W, c.T).T
+    r = fixed_point(
+        lambda x: x @ W.T.float() + c.float(),
+        torch.zeros(4, 20),
+        method="anderson",
+        tol=1e-6,
+        max_iter=500,
+    )
+    assert bool(r.converged.all()) and int(r.n_steps.max()) < 60
+    assert float(((r.x.double() - exact).norm(dim=1) / exact.norm(dim=1)).max()) < 1e-4

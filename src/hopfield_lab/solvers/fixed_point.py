@@ -52,6 +52,22 @@ Methods:
   sample where the residual rule rejects none). It is the rule the paper's Table 2 was
   measured with.
   ``safeguard=True`` means ``"residual"`` and ``False`` means ``"none"``.
+
+Implementation. The loop keeps a *working set* of rows and does no per-sample bookkeeping
+while every row in it is still running: one evaluation of ``f``, the residual norms (the
+divergence check reuses the norm of ``f(x)`` that the relative residual needs) and one host
+read per step, of "did any row converge or diverge". Only then are the rows that stopped
+written to the result, and either dropped from the working set (``batch_independent``: ``f``
+and Anderson's history then see only running rows, no masks or index copies per step) or
+frozen with a per-sample mask (``f`` couples the rows, e.g. a closure over per-sample inputs:
+the whole batch is evaluated, frozen rows sit at their returned point). Anderson's history
+``G``, ``F`` is kept in the state's dtype; only the ``m x m`` Gram matrix and its solve are
+float64. While every row's window holds the same slots (no restart since the last ``m``
+steps), the system is the leading ``k x k`` block (``k`` = filled slots) without masks;
+after a safeguard restart the valid slots differ per row and invalid ones are decoupled
+(``alpha_i = 0``). With the residual safeguard, the last accepted iterate is always the
+previous one (an accelerated iterate follows an accepted step), so its residual, merit and
+map output are the previous step's: nothing is copied per step to remember them.
 """
 
 from __future__ import annotations
@@ -87,20 +103,17 @@ __all__ = [
 ]
 
 _SAFEGUARD_EPS = 0.1
+_REL_EPS = 1e-12
 StepFn = Callable[[Tensor], Tensor]
 
 
 def residual(
-    gx: Tensor, x: Tensor, stop: str = "rel", eps: float = 1e-12, denom: Tensor | None = None
+    gx: Tensor, x: Tensor, stop: str = "rel", eps: float = _REL_EPS, denom: Tensor | None = None
 ) -> Tensor:
     """Per-sample residual ``|gx - x|`` or ``|gx - x| / |denom|`` (``denom`` defaults to
     ``gx``): ``(B, ...) -> (B,)``."""
-    return _residual(gx - x, gx if denom is None else denom, stop, eps)
-
-
-def _residual(diff: Tensor, denom: Tensor, stop: str, eps: float = 1e-12) -> Tensor:
-    r = flat_norm(diff)
-    return r / (flat_norm(denom) + eps) if stop == "rel" else r
+    r = flat_norm(gx - x)
+    return r / (flat_norm(gx if denom is None else denom) + eps) if stop == "rel" else r
 
 
 def fixed_point(
@@ -146,150 +159,439 @@ def fixed_point(
         DivergenceError: a sample diverged and ``on_divergence="raise"``.
     """
     opts = FixedPointOptions.of(options, **changes)
-    method, tol, stop, max_iter = opts.method, opts.tol, opts.stop, opts.max_iter
-    damping, window, lam = opts.damping, opts.window, opts.lam
-    safeguard_factor, merit, full_iterations = (
-        opts.safeguard_factor,
-        opts.merit,
-        opts.full_iterations,
+    return _solve(
+        f,
+        x0,
+        opts,
+        lean=True,
+        batch_independent=batch_independent,
+        record_residuals=record_residuals,
+        record_trajectory=record_trajectory,
+        energy=energy,
+        max_norm=max_norm,
+        on_divergence=on_divergence,
     )
-    rule = str(opts.safeguard)
-    guard = rule == "residual"
+
+
+def _solve(
+    f: StepFn,
+    x0: Tensor,
+    opts: FixedPointOptions,
+    *,
+    lean: bool,
+    batch_independent: bool = False,
+    record_residuals: bool = True,
+    record_trajectory: bool = False,
+    energy: Callable[[Tensor], Tensor] | None = None,
+    max_norm: float | None = 1e8,
+    on_divergence: OnDivergence = "raise",
+) -> SolverResult:
+    """:func:`fixed_point` with the loop chosen: ``lean=True`` (the fast path: no per-sample
+    masks while every row runs, stopped rows dropped from a ``batch_independent`` working
+    set) or ``lean=False`` (the general masked loop from the first step: every row kept,
+    per-sample masks and ``where`` at every step, running rows of a ``batch_independent``
+    ``f`` gathered and scattered per step). Both compute the same iterates; the tests
+    compare them."""
     if not isinstance(x0, Tensor) or x0.dim() < 1 or x0.shape[0] == 0:
         raise ConfigError("x0 must be a batch-first tensor with at least one sample")
     if not bool(torch.isfinite(x0).all()):
         raise ConfigError("x0 must be finite; it contains NaN or Inf")
-
-    b = x0.shape[0]
-    dev = x0.device
-    monitor = _DivergenceMonitor(b, dev, max_norm, on_divergence)
-    x = x0
-    out = x0
-    active = torch.ones(b, dtype=torch.bool, device=dev)
-    converged = torch.zeros(b, dtype=torch.bool, device=dev)
-    n_steps = torch.full((b,), max_iter, dtype=torch.long, device=dev)
-    residuals: list[Tensor] = []
-    trajectory: list[Tensor] = [x0.detach()] if record_trajectory else []
-    energies: list[Tensor] = [_energy(energy, x0)] if energy is not None else []
-    anderson = _Anderson(x0, window, lam) if method == "anderson" else None
-    best_r = torch.full((b,), float("inf"), dtype=x0.dtype, device=dev)
-    best_g = x0
-    from_aa = torch.zeros(b, dtype=torch.bool, device=dev)
-    r_first = torch.zeros(b, dtype=x0.dtype, device=dev)
-    best_merit = torch.full((b,), float("inf"), dtype=torch.float64, device=dev)
-    n_accepted_aa = torch.zeros(b, dtype=x0.dtype, device=dev)
-    rejections = 0
-    nfe = 0
-
-    last_r = torch.zeros(b, dtype=x0.dtype, device=dev)
-    rows = 0
-    for k in range(max_iter):
-        if batch_independent and not full_iterations and not bool(active.all()):
-            idx = torch.nonzero(active).squeeze(1)  # only still-running samples are evaluated
-            x_act = x.index_select(0, idx)
-            g_act = f(x_act)
-            _check_shape(g_act, x_act)
-            gx = x.index_copy(0, idx, g_act)
-            rows += len(idx)
-        else:
-            gx = f(x)
-            _check_shape(gx, x)
-            rows += b
-        nfe += 1
-        bad = monitor.check(gx, k, candidates=active)
-        if bool(bad.any()):  # freeze diverged samples at their last finite state
-            gx = _where(bad, x, gx)
-            out = _where(bad, x, out)
-            active = active & ~bad
-        diff = gx - x
-        r = torch.where(active, _residual(diff.detach(), gx.detach(), stop), last_r)
-        last_r = r
-        if record_residuals:
-            residuals.append(r)
-
-        newly = active & (r < tol) & ~converged
-        converged = converged | newly
-        n_steps = torch.where(newly, torch.full_like(n_steps, k + 1), n_steps)
-        out = _where(active, gx, out)  # last f output of every still-running sample
-        if not full_iterations:
-            active = active & ~newly
-
-        # Next iterate.
-        if anderson is None:
-            nxt = gx if damping == 0.0 else damping * x + (1.0 - damping) * gx
-        else:
-            accept = torch.ones_like(active)
-            if guard:
-                if k == 0:
-                    r_first = r
-                # grow no more than safeguard_factor above the last accepted residual, and
-                # stay under a bound decaying like (n + 1)^-(1 + eps) over accepted steps
-                decay = r_first * (n_accepted_aa + 1.0) ** (-1.0 - _SAFEGUARD_EPS)
-                worse = (r > safeguard_factor * best_r) | (r > decay)
-                if merit is not None:
-                    m_x = _energy(merit, x).to(torch.float64)
-                    slack = 64 * torch.finfo(x.dtype).eps * (m_x.abs() + 1.0)
-                    worse = worse | (m_x > best_merit + slack)
-                reject = active & from_aa & worse
-                n_accepted_aa = n_accepted_aa + (active & from_aa & ~reject).to(r.dtype)
-                rejections += int(reject.sum())
-                accept = ~reject
-                anderson.reset(reject)
-            improved = accept & active
-            best_r = torch.where(improved, r, best_r)
-            if merit is not None and guard:
-                best_merit = torch.where(improved, m_x, best_merit)
-            best_g = _where(improved, gx, best_g)
-            anderson.push(gx, diff, accept & active)
-            cand, used = anderson.extrapolate(damping)
-            plain = gx if damping == 0.0 else damping * x + (1.0 - damping) * gx
-            if rule == "proxy":  # hopdeq: keep x~ if nearer g_k than the Picard step moved
-                g_d, c_d = gx.detach(), cand.detach()  # |g_k - x_k| is the diff of above
-                near = residual(g_d, c_d, denom=c_d) < _residual(diff.detach(), x.detach(), "rel")
-                rejections += int((used & active & ~near).sum())
-                used = used & near
-            nxt = _where(used, cand, plain)
-            if guard:
-                nxt = _where(~accept, best_g, nxt)  # restart from the last good plain step
-                used = used & accept
-            from_aa = used
-        frozen = ~active
-        # frozen samples stay put: at their last iterate (full_iterations) or returned point
-        x = _where(frozen, x if full_iterations else out, nxt)
-        if record_trajectory:
-            trajectory.append(x.detach())
-        if energy is not None:
-            energies.append(_energy(energy, x))
-        if not bool(active.any()):
-            break
-
-    monitor.finish(f"fixed_point(method={method!r})")
-    stats: dict[str, int] = {"evaluated_rows": rows}
-    if method == "anderson":
-        stats["anderson_rejections"] = rejections
-    return SolverResult(
-        x=out,
-        converged=converged & ~monitor.diverged,
-        n_steps=torch.where(monitor.diverged, monitor.step + 1, n_steps),
-        residuals=torch.stack(residuals) if residuals else None,
-        trajectory=torch.stack(trajectory) if record_trajectory else None,
-        energies=torch.stack(energies) if energies else None,
-        times=_iteration_times(len(trajectory) or len(energies), dev),
-        diverged=monitor.diverged,
-        diverged_step=monitor.step,
-        nfe=nfe,
-        method=method,
-        stats=stats,
+    loop = _Loop(
+        f,
+        x0,
+        opts,
+        lean=lean,
+        batch_independent=batch_independent,
+        record_residuals=record_residuals,
+        record_trajectory=record_trajectory,
+        energy=energy,
+        max_norm=max_norm,
+        on_divergence=on_divergence,
     )
+    return loop.run()
+
+
+class _Loop:
+    """State and steps of one :func:`fixed_point` solve (see the module docstring).
+
+    The working set holds ``n`` rows: ``x`` ``(n, ...)`` and, when rows have been dropped,
+    their batch indices ``idx`` (``None``: all ``B`` rows in order). ``mask`` is ``None`` while
+    every working row runs, else the ``(B,)`` running rows of a frozen-row (masked) solve.
+    Per-row algorithm state (Anderson's history, the safeguard's counters, the previous
+    residual, merit and map output) follows the working set.
+    """
+
+    def __init__(
+        self,
+        f: StepFn,
+        x0: Tensor,
+        opts: FixedPointOptions,
+        *,
+        lean: bool,
+        batch_independent: bool,
+        record_residuals: bool,
+        record_trajectory: bool,
+        energy: Callable[[Tensor], Tensor] | None,
+        max_norm: float | None,
+        on_divergence: OnDivergence,
+    ) -> None:
+        self.f = f
+        self.opts = opts
+        self.method = opts.method
+        self.rule = str(opts.safeguard)
+        self.guard = self.method == "anderson" and self.rule == "residual"
+        self.proxy = self.method == "anderson" and self.rule == "proxy"
+        self.merit = opts.merit if self.guard else None
+        self.full = opts.full_iterations
+        self.rel = opts.stop == "rel"
+        self.batch_independent = batch_independent
+        self.max_norm = max_norm
+        b = x0.shape[0]
+        dev = x0.device
+        self.b = b
+        self.cpu = dev.type == "cpu"
+        self.monitor = _DivergenceMonitor(b, dev, max_norm, on_divergence)
+        # per-sample results
+        self.out = x0
+        self.converged = torch.zeros(b, dtype=torch.bool, device=dev)
+        self.n_steps = torch.full((b,), opts.max_iter, dtype=torch.long, device=dev)
+        # working set
+        self.compact = lean and batch_independent and not self.full
+        self.x = x0
+        self.idx: Tensor | None = None
+        self.mask: Tensor | None = None if lean else torch.ones(b, dtype=torch.bool, device=dev)
+        self.n_active = b
+        # per-row state
+        self.prev_r = torch.zeros(b, dtype=x0.dtype, device=dev)
+        self.prev_g = x0
+        self.prev_m = torch.full((b,), float("inf"), dtype=torch.float64, device=dev)
+        self.r_first = self.prev_r
+        self.n_acc = torch.zeros(b, dtype=x0.dtype, device=dev)
+        self.from_aa: Tensor | None = None  # rows whose iterate is an accepted extrapolation
+        self.aa = (
+            _Anderson(x0, opts.window, opts.lam, track=self.cpu)
+            if self.method == "anderson"
+            else None
+        )
+        self.rejections = torch.zeros((), dtype=torch.long, device=dev)
+        self.rows = 0
+        self.nfe = 0
+        # records
+        self.record_residuals = record_residuals
+        self.hist: list[tuple[Tensor, Tensor | None]] = []
+        self.left_at = torch.full((b,), -1, dtype=torch.long, device=dev) if self.compact else None
+        self._left = torch.zeros(0, dtype=torch.long, device=dev)  # rows stopped at this step
+        self.energy = energy
+        self.keep_states = record_trajectory
+        self.full_state: Tensor | None = (
+            x0.detach() if record_trajectory or energy is not None else None
+        )
+        self.trajectory: list[Tensor] = [x0.detach()] if record_trajectory else []
+        self.energies: list[Tensor] = [_energy(energy, x0)] if energy is not None else []
+
+    # ----------------------------------------------------------------------------- the loop
+    def run(self) -> SolverResult:
+        opts = self.opts
+        tol, max_iter, full = opts.tol, opts.max_iter, self.full
+        for k in range(max_iter):
+            x = self.x
+            gx = self._evaluate(x)
+            self.nfe += 1
+            diff = gx - x
+            dn = flat_norm(diff.detach())
+            gn = flat_norm(gx.detach())  # the divergence check reuses it
+            r = dn / (gn + _REL_EPS) if self.rel else dn
+            # NaN and Inf fail the comparison with max_norm
+            bad = ~(gn <= self.max_norm) if self.max_norm is not None else ~torch.isfinite(gn)
+            mask = self.mask
+            if mask is not None:
+                bad = bad & mask
+            stop = None
+            if full:
+                event = bad
+            else:
+                stop = r < tol
+                if mask is not None:
+                    stop = stop & mask
+                event = bad | stop
+            act = mask
+            leaving: Tensor | None = None
+            if mask is not None or bool(event.any()):  # the one host read of a lean step
+                gx, diff, r, act, leaving = self._bookkeeping(k, x, gx, diff, r, bad, stop)
+            if full:
+                newly = r < tol
+                if act is not None:
+                    newly = newly & act
+                newly = newly & ~self.converged
+                self.converged = self.converged | newly
+                self.n_steps = torch.where(newly, k + 1, self.n_steps)
+            if self.record_residuals:
+                self.hist.append((r, self.idx))
+            nxt = self._next_iterate(k, x, gx, diff, r, act)
+            if self.mask is not None:  # frozen rows stay put (at their returned point)
+                frozen = ~self.mask
+                nxt = _where(frozen, x if full else self.out, nxt)
+            self.prev_r, self.prev_g = r, gx
+            if self.full_state is not None:
+                self._record(nxt, gx, leaving)
+            self.x = nxt
+            if leaving is not None and self.compact:
+                self._drop(leaving, k)
+            if self.n_active == 0:
+                break
+        return self._result()
+
+    def _evaluate(self, x: Tensor) -> Tensor:
+        """``f(x)`` on the working rows (gathering the running ones in the general loop)."""
+        mask = self.mask
+        if (
+            mask is not None
+            and self.batch_independent
+            and not self.full
+            and self.n_active < x.shape[0]
+        ):
+            sel = torch.nonzero(mask).squeeze(1)  # only still-running samples are evaluated
+            xa = x.index_select(0, sel)
+            ga = self.f(xa)
+            _check_shape(ga, xa)
+            self.rows += int(sel.numel())
+            return x.index_copy(0, sel, ga)
+        gx = self.f(x)
+        _check_shape(gx, x)
+        self.rows += x.shape[0]
+        return gx
+
+    def _bookkeeping(
+        self,
+        k: int,
+        x: Tensor,
+        gx: Tensor,
+        diff: Tensor,
+        r: Tensor,
+        bad: Tensor,
+        stop: Tensor | None,
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None]:
+        """Rows that diverged or converged at step ``k``: record them and update the masks.
+
+        Returns ``(gx, diff, r, act, leaving)``: ``gx`` with diverged rows reset to their last
+        finite state, the residuals to record (a diverged row keeps its last one), the rows
+        that go on to the next iterate (``None``: all), and the rows that stopped (``None``:
+        none; in a compact working set they are dropped after this step).
+        """
+        mask = self.mask
+        if self.compact and not bool(bad.any()):  # the common event: some rows converged
+            assert stop is not None
+            left = torch.nonzero(stop).squeeze(1)  # (F,) working rows that stop
+            rows = left if self.idx is None else self.idx.index_select(0, left)
+            self.converged[rows] = True
+            self.n_steps[rows] = k + 1
+            self.out = self.out.index_copy(0, rows, gx.index_select(0, left))
+            self.n_active -= left.numel()
+            self._left = rows
+            return gx, diff, r, ~stop, stop
+        before = mask  # running at the start of the step (None: every working row)
+        if bool(bad.any()):  # freeze diverged samples at their last finite state
+            self._mark_diverged(bad, k, gx)
+            gx = _where(bad, x, gx)
+            diff = gx - x
+            r = torch.where(bad, self.prev_r, r)
+            if stop is not None:
+                stop = stop & ~bad
+        if mask is not None:
+            r = torch.where(mask & ~bad, r, self.prev_r)
+        leaving = bad if stop is None else bad | stop
+        if stop is not None and bool(stop.any()):
+            rows = self._global(stop)
+            self.converged[rows] = True
+            self.n_steps[rows] = k + 1
+        n_left = int(leaving.sum())
+        self.n_active -= n_left
+        if self.compact:
+            rows = self._global(leaving)
+            self.out = self.out.index_copy(0, rows, gx[leaving])
+            self._left = rows
+            return gx, diff, r, ~leaving, leaving
+        # frozen rows: keep the whole batch, mask the ones that stopped
+        self.out = gx if before is None else _where(before, gx, self.out)
+        self.mask = ~leaving if before is None else before & ~leaving
+        return gx, diff, r, self.mask, leaving
+
+    def _global(self, local: Tensor) -> Tensor:
+        """Batch indices of the working rows in ``local`` ``(n,)`` bool."""
+        rows = torch.nonzero(local).squeeze(1)
+        return rows if self.idx is None else self.idx[rows]
+
+    def _mark_diverged(self, bad: Tensor, k: int, gx: Tensor) -> None:
+        rows = self._global(bad)
+        mon = self.monitor
+        mon.diverged[rows] = True
+        mon.step[rows] = k
+        first = gx.detach()[int(torch.nonzero(bad)[0])]
+        mon.reason.setdefault(
+            k,
+            "non-finite state"
+            if not bool(torch.isfinite(first).all())
+            else f"state norm exceeded max_norm={self.max_norm:g}",
+        )
+
+    def _next_iterate(
+        self, k: int, x: Tensor, gx: Tensor, diff: Tensor, r: Tensor, act: Tensor | None
+    ) -> Tensor:
+        """The next iterate of every working row (rows outside ``act`` are discarded)."""
+        damping = self.opts.damping
+        aa = self.aa
+        plain = gx if damping == 0.0 else damping * x + (1.0 - damping) * gx
+        if aa is None:
+            return plain
+        reject: Tensor | None = None
+        reject_rows: Tensor | None = None
+        any_reject: bool | None = False
+        from_aa = self.from_aa
+        if self.guard:
+            if k == 0:
+                self.r_first = r
+            m_x = None
+            if self.merit is not None:
+                m_x = _energy(self.merit, x).to(torch.float64)
+            if from_aa is not None:
+                # grow no more than safeguard_factor above the last accepted residual (the
+                # previous step's: an extrapolated iterate follows an accepted one), and stay
+                # under a bound decaying like (n + 1)^-(1 + eps) over accepted steps
+                decay = self.r_first * (self.n_acc + 1.0) ** (-1.0 - _SAFEGUARD_EPS)
+                worse = (r > self.opts.safeguard_factor * self.prev_r) | (r > decay)
+                if m_x is not None:
+                    slack = 64 * torch.finfo(x.dtype).eps * (m_x.abs() + 1.0)
+                    worse = worse | (m_x > self.prev_m + slack)
+                reject = from_aa & worse
+                if act is not None:
+                    reject = reject & act
+                    from_aa = from_aa & act
+                # accepted extrapolations (reject implies from_aa)
+                self.n_acc = self.n_acc + (from_aa ^ reject)
+                self.rejections = self.rejections + reject.sum()
+                any_reject = bool(reject.any()) if self.cpu else None
+                if any_reject:
+                    reject_rows = torch.nonzero(reject).squeeze(1)
+                if any_reject is not False:
+                    aa.reset(reject, reject_rows)
+            if m_x is not None:
+                self.prev_m = m_x
+        if any_reject is False or reject is None:
+            aa.push(gx, diff)
+        else:
+            aa.push(gx, diff, reject, reject_rows)
+        cand, ok = aa.extrapolate(damping)
+        if cand is None or ok is None:
+            self.from_aa = None
+            if any_reject is not False and reject is not None:
+                return _where(reject, self.prev_g, plain)
+            return plain
+        used = ok
+        if self.proxy:  # hopdeq: keep x~ if nearer g_k than the Picard step moved
+            g_d, c_d = gx.detach(), cand.detach()
+            near = flat_norm(g_d - c_d) / (flat_norm(c_d) + _REL_EPS) < flat_norm(diff.detach()) / (
+                flat_norm(x.detach()) + _REL_EPS
+            )
+            dropped = used & ~near
+            self.rejections = self.rejections + (dropped if act is None else dropped & act).sum()
+            used = used & near
+        nxt = _where(used, cand, plain)
+        if any_reject is not False and reject is not None:
+            nxt = _where(reject, self.prev_g, nxt)  # restart from the last good plain step
+            used = used & ~reject
+        self.from_aa = used
+        return nxt
+
+    def _record(self, nxt: Tensor, gx: Tensor, leaving: Tensor | None) -> None:
+        """Append the whole batch's iterate (stopped rows at their returned point)."""
+        assert self.full_state is not None
+        rows = nxt.detach()
+        if self.compact:
+            if leaving is not None:
+                rows = _where(leaving, gx.detach(), rows)
+            state = rows if self.idx is None else self.full_state.index_copy(0, self.idx, rows)
+        else:
+            state = rows
+        self.full_state = state
+        if self.keep_states:
+            self.trajectory.append(state)
+        if self.energy is not None:
+            self.energies.append(_energy(self.energy, state))
+
+    def _drop(self, leaving: Tensor, k: int) -> None:
+        """Remove the rows that stopped at step ``k`` from the compact working set."""
+        if self.left_at is not None:
+            self.left_at[self._left] = k
+        keep = torch.nonzero(~leaving).squeeze(1)  # (n',) working rows that go on
+        self.idx = keep if self.idx is None else self.idx.index_select(0, keep)
+        self.x = self.x.index_select(0, keep)
+        self.prev_r = self.prev_r.index_select(0, keep)
+        self.prev_g = self.prev_g.index_select(0, keep)
+        if self.guard:
+            self.prev_m = self.prev_m.index_select(0, keep)
+            self.r_first = self.r_first.index_select(0, keep)
+            self.n_acc = self.n_acc.index_select(0, keep)
+        if self.from_aa is not None:
+            self.from_aa = self.from_aa.index_select(0, keep)
+        if self.aa is not None:
+            self.aa.keep(keep)
+
+    def _residual_history(self) -> Tensor | None:
+        """The ``(T, B)`` residuals; a stopped row repeats its last residual."""
+        if not self.hist:
+            return None
+        if all(ix is None for _, ix in self.hist):
+            return torch.stack([r for r, _ in self.hist])
+        t_end = len(self.hist)
+        first = self.hist[0][0]
+        out = first.new_empty(t_end, self.b)
+        start = 0
+        while start < t_end:  # one copy per stretch between two drops
+            ix = self.hist[start][1]
+            stop = start
+            while stop < t_end and self.hist[stop][1] is ix:
+                stop += 1
+            block = torch.stack([r for r, _ in self.hist[start:stop]])  # (T_seg, n)
+            if ix is None:
+                out[start:stop] = block
+            else:
+                out[start:stop].index_copy_(1, ix, block)
+            start = stop
+        assert self.left_at is not None
+        last = torch.where(self.left_at >= 0, self.left_at, t_end - 1)
+        steps = torch.arange(t_end, device=out.device).unsqueeze(1)
+        return out.gather(0, torch.minimum(steps, last.unsqueeze(0)))  # (T, B)
+
+    def _result(self) -> SolverResult:
+        if self.n_active > 0 and self.mask is None:  # rows still running: their last f(x)
+            self.out = (
+                self.prev_g if self.idx is None else self.out.index_copy(0, self.idx, self.prev_g)
+            )
+        mon = self.monitor
+        mon.finish(f"fixed_point(method={self.method!r})")
+        stats: dict[str, int] = {"evaluated_rows": self.rows}
+        if self.method == "anderson":
+            stats["anderson_rejections"] = int(self.rejections)
+        n_rec = len(self.trajectory) or len(self.energies)
+        return SolverResult(
+            x=self.out,
+            converged=self.converged & ~mon.diverged,
+            n_steps=torch.where(mon.diverged, mon.step + 1, self.n_steps),
+            residuals=self._residual_history() if self.record_residuals else None,
+            trajectory=torch.stack(self.trajectory) if self.keep_states else None,
+            energies=torch.stack(self.energies) if self.energies else None,
+            times=torch.arange(n_rec, device=self.out.device) if n_rec else None,
+            diverged=mon.diverged,
+            diverged_step=mon.step,
+            nfe=self.nfe,
+            method=self.method,
+            stats=stats,
+        )
 
 
 def _check_shape(gx: Tensor, x: Tensor) -> None:
     if gx.shape != x.shape:
         raise ConfigError(f"f must return shape {tuple(x.shape)}; got {tuple(gx.shape)}")
-
-
-def _iteration_times(n: int, device: torch.device) -> Tensor | None:
-    return torch.arange(n, device=device) if n else None
 
 
 def _where(mask: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -303,8 +605,10 @@ def _where(mask: Tensor, a: Tensor, b: Tensor) -> Tensor:
 
 
 def _energy(energy: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """``energy(x)`` without gradient, on ``x`` itself (so that a merit may recognise the
+    tensor the step function was just called with and reuse what it computed)."""
     with torch.no_grad():
-        return energy(x.detach()).detach()
+        return energy(x).detach()
 
 
 def _put(buf: Tensor, index: int, value: Tensor, dim: int = 1) -> Tensor:
@@ -317,67 +621,153 @@ def _put(buf: Tensor, index: int, value: Tensor, dim: int = 1) -> Tensor:
 
 
 class _Anderson:
-    """Batched Anderson history with per-sample validity (so samples can restart alone).
+    """Batched Anderson history of the working rows.
 
-    Stores the map outputs ``G`` (B, m, D), the differences ``F = G - X`` in float64 and their
-    Gram matrix ``H = F F^T`` (B, m, m), which a push updates by one row and column
-    (``O(B m D)``) instead of recomputing (``O(B m^2 D)`` plus a float64 copy of ``F``).
+    Stores the map outputs ``G`` and the differences ``F = G - X`` (``(n, m, D)``, the
+    state's dtype) and their Gram matrix ``H = F F^T`` (``(n, m, m)``, float64), which a push
+    updates by one row and column (``O(n m D)``) instead of recomputing. Slots fill
+    ``0, 1, ..., m - 1`` and then cycle. ``valid`` is ``None`` while every row's valid slots
+    are the same (the first ``min(count, m)``), else the ``(n, m)`` valid slots per row
+    (after a restart of some rows; it returns to ``None`` once ``m`` pushes refilled every
+    window). ``track`` allows that host-side tracking (one read per rejection check on CPU);
+    without it (GPU) the per-row form is used from the first restart check on. Invalid slots
+    hold zeros in ``G`` and ``F`` (hence in ``H``), so the per-row system needs no masking of
+    ``H``: their rows and columns are zero and a unit diagonal decouples them.
     """
 
-    def __init__(self, x0: Tensor, m: int, lam: float) -> None:
-        b = x0.shape[0]
+    def __init__(self, x0: Tensor, m: int, lam: float, *, track: bool) -> None:
+        n = x0.shape[0]
         d = x0[0].numel()
-        self.m, self.lam = m, lam
-        self.shape = x0.shape
-        self.G = x0.new_zeros(b, m, d)
-        self.F = x0.new_zeros(b, m, d, dtype=torch.float64)
-        self.H = x0.new_zeros(b, m, m, dtype=torch.float64)
-        self.valid = torch.zeros(b, m, dtype=torch.bool, device=x0.device)
-        self.pos = 0
+        self.m, self.lam, self.track = m, lam, track
+        self.tail = x0.shape[1:]
+        self.G = x0.new_zeros(n, m, d)
+        self.F = x0.new_zeros(n, m, d)
+        self.H = x0.new_zeros(n, m, m, dtype=torch.float64)
+        self.eye = torch.eye(m, dtype=torch.float64, device=x0.device)
+        self.valid: Tensor | None = None
+        self.count = 0
+        self.since = m  # pushes since the last restart (>= m: every window full again)
+        self._ones: dict[tuple[int, int], Tensor] = {}
 
-    def reset(self, mask: Tensor) -> None:
-        self.valid = self.valid & ~mask.unsqueeze(1)
+    def _materialize(self) -> Tensor:
+        if self.valid is None:
+            n = self.G.shape[0]
+            valid = torch.zeros(n, self.m, dtype=torch.bool, device=self.G.device)
+            valid[:, : min(self.count, self.m)] = True
+            self.valid = valid
+        return self.valid
 
-    def push(self, gx: Tensor, diff: Tensor, mask: Tensor) -> None:
-        """Store ``(g, f = g - x)`` in the next slot for the samples in ``mask``."""
-        b = gx.shape[0]
-        slot = self.pos % self.m
-        self.pos += 1
-        new_g = gx.reshape(b, -1)
-        new_f = diff.reshape(b, -1).to(torch.float64)
-        if not bool(mask.all()):  # the other samples keep their old slot
-            keep = mask.view(b, 1)
-            new_g = torch.where(keep, new_g, self.G[:, slot])
-            new_f = torch.where(keep, new_f, self.F[:, slot])
-        self.G = _put(self.G, slot, new_g)
-        self.F = _put(self.F, slot, new_f)
-        # (B, m): <f_i, f_new>; the (1, D) x (D, m) form is ~7x faster on CPU than (m, D) x (D, 1)
+    def reset(self, mask: Tensor, rows: Tensor | None = None) -> None:
+        """Clear the history of the rows in ``mask`` ``(n,)`` (``rows``: their indices, when
+        known, so that only those rows are written)."""
+        self.valid = self._materialize() & ~mask.unsqueeze(1)
+        self.G = _zero_rows(self.G, mask, rows)
+        self.F = _zero_rows(self.F, mask, rows)
+        self.H = _zero_rows(self.H, mask, rows)
+        self.since = -1  # this step's push does not refill the restarted rows
+
+    def push(
+        self, gx: Tensor, diff: Tensor, skip: Tensor | None = None, rows: Tensor | None = None
+    ) -> None:
+        """Store ``(g, f = g - x)`` in the next slot, except for the rows in ``skip`` (bool
+        ``(n,)``, with their indices ``rows`` when known): their slot is invalid and zero."""
+        n = gx.shape[0]
+        slot = self.count % self.m
+        self.count += 1
+        self.G = _put(self.G, slot, gx.reshape(n, -1))
+        self.F = _put(self.F, slot, diff.reshape(n, -1))
+        if skip is not None:
+            self.G = _zero_slot(self.G, slot, skip, rows)
+            self.F = _zero_slot(self.F, slot, skip, rows)
+        new_f = self.F.select(1, slot)  # (n, D)
+        # (n, m): <f_i, f_new>; the (1, D) x (D, m) form is ~7x faster on CPU than (m, D) x (D, 1)
         row = torch.bmm(new_f.unsqueeze(1), self.F.transpose(1, 2)).squeeze(1)
+        row = row.to(torch.float64)
         self.H = _put(_put(self.H, slot, row, dim=1), slot, row, dim=2)
-        valid = self.valid.clone()
-        valid[:, slot] = mask | self.valid[:, slot]
-        self.valid = valid
+        self.since += 1
+        if self.valid is not None or skip is not None or not self.track:
+            valid = self._materialize().clone()
+            valid[:, slot] = True if skip is None else ~skip
+            self.valid = valid
+            if self.track and self.since >= self.m:  # every window refilled since the restart
+                self.valid = None
 
-    def extrapolate(self, damping: float) -> tuple[Tensor, Tensor]:
-        """Anderson candidate ``(B, ...)`` and the mask of samples where it is usable."""
-        v = self.valid
-        vf = v.to(torch.float64)
-        H = self.H
-        outer = vf.unsqueeze(2) * vf.unsqueeze(1)
-        n_valid = vf.sum(1)
-        scale = (torch.diagonal(H, dim1=1, dim2=2) * vf).sum(1) / n_valid.clamp_min(1.0)
-        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-        eye = torch.eye(self.m, dtype=torch.float64, device=H.device)
-        reg = self.lam * scale.view(-1, 1, 1) * eye * outer + eye * (1.0 - vf).unsqueeze(2)
-        A = H * outer + reg  # invalid slots decouple: alpha_i = 0 there
-        alpha, info = torch.linalg.solve_ex(A, vf.unsqueeze(2))
-        alpha = alpha.squeeze(2)
-        total = alpha.sum(1, keepdim=True)
-        ok = (info == 0) & torch.isfinite(alpha).all(1) & (total.abs().squeeze(1) > 1e-30)
-        ok = ok & (n_valid >= 2)
-        alpha = torch.where(ok.unsqueeze(1), alpha / torch.where(total == 0, 1.0, total), 0.0)
-        a = alpha.unsqueeze(1)  # (B, 1, m), float64
-        mix = a.to(self.G.dtype) @ self.G  # sum_i alpha_i g_i
+    def keep(self, rows: Tensor) -> None:
+        """Keep the rows with indices ``rows`` (drop stopped samples)."""
+        self.G = self.G.index_select(0, rows)
+        self.F = self.F.index_select(0, rows)
+        self.H = self.H.index_select(0, rows)
+        if self.valid is not None:
+            self.valid = self.valid.index_select(0, rows)
+
+    def _rhs(self, n: int, k: int) -> Tensor:
+        key = (n, k)
+        if key not in self._ones:
+            self._ones[key] = torch.ones(n, k, 1, dtype=torch.float64, device=self.H.device)
+        return self._ones[key]
+
+    def extrapolate(self, damping: float) -> tuple[Tensor | None, Tensor | None]:
+        """Anderson candidate ``(n, ...)`` and the mask of rows where it is usable; ``(None,
+        None)`` while no row has two slots."""
+        n = self.G.shape[0]
+        H, G, F = self.H, self.G, self.F
+        if self.valid is None:
+            k = min(self.count, self.m)
+            if k < 2:
+                return None, None
+            if k < self.m:  # the filled leading block
+                H, G, F = H[:, :k, :k], G[:, :k], F[:, :k]
+            scale = torch.diagonal(H, dim1=1, dim2=2).mean(1)
+            scale = torch.where(scale > 0, scale, 1.0)
+            A = H + (self.lam * scale).view(-1, 1, 1) * self.eye[:k, :k]
+            alpha, info = torch.linalg.solve_ex(A, self._rhs(n, k))
+            enough: Tensor | None = None
+        else:
+            # invalid slots: zero rows and columns of H, a unit diagonal, a zero right-hand
+            # side, so alpha_i = 0 there; valid slots get H + lam * scale * I
+            vf = self.valid.to(torch.float64)  # (n, m)
+            n_valid = vf.sum(1)
+            scale = torch.diagonal(H, dim1=1, dim2=2).sum(1) / n_valid.clamp_min(1.0)
+            scale = torch.where(scale > 0, scale, 1.0)
+            A = H + torch.diag_embed(vf * (self.lam * scale).unsqueeze(1) + (1.0 - vf))
+            alpha, info = torch.linalg.solve_ex(A, vf.unsqueeze(2))
+            enough = n_valid >= 2
+        alpha = alpha.transpose(1, 2)  # (n, 1, k)
+        total = alpha.sum(2, keepdim=True)  # (n, 1, 1)
+        flat = total.view(-1)
+        ok = (info == 0) & torch.isfinite(flat) & (flat.abs() > 1e-30)
+        if enough is not None:
+            ok = ok & enough
+        if alpha.requires_grad:  # keep NaN out of the gradients of rows where ok is False
+            alpha = torch.where(ok.view(-1, 1, 1), alpha / torch.where(total == 0, 1.0, total), 0.0)
+        else:  # rows where ok is False are not used (the caller selects the plain step there)
+            alpha = alpha / total
+        a = alpha.to(G.dtype)  # (n, 1, k)
+        mix = a @ G  # sum_i alpha_i g_i
         if damping:  # (1 - d) G alpha + d X alpha = G alpha - d F alpha, with X = G - F
-            mix = mix - damping * (a @ self.F).to(mix.dtype)
-        return mix.reshape(self.shape), ok
+            mix = mix - damping * (a @ F)
+        return mix.reshape(n, *self.tail), ok
+
+
+def _zero_rows(buf: Tensor, mask: Tensor, rows: Tensor | None) -> Tensor:
+    """``buf`` with the rows in ``mask`` (bool, first dimension; ``rows``: their indices)
+    set to zero: in place on those rows only, or on a copy when autograd needs the old
+    buffer or the indices are unknown (no host read on a GPU)."""
+    if rows is not None and not (torch.is_grad_enabled() and buf.requires_grad):
+        return buf.index_fill_(0, rows, 0.0)
+    return buf.masked_fill(mask.view(-1, *([1] * (buf.dim() - 1))), 0.0)
+
+
+def _zero_slot(buf: Tensor, slot: int, mask: Tensor, rows: Tensor | None) -> Tensor:
+    """``buf`` ``(n, m, D)`` with ``buf[mask, slot] = 0`` (see :func:`_zero_rows`)."""
+    if rows is not None and not (torch.is_grad_enabled() and buf.requires_grad):
+        buf.select(1, slot).index_fill_(0, rows, 0.0)
+        return buf
+    return buf.masked_fill(_slot_mask(mask, slot, buf.shape[1]), 0.0)
+
+
+def _slot_mask(mask: Tensor, slot: int, m: int) -> Tensor:
+    """``(n, m, 1)`` bool: ``mask`` at ``slot``, False elsewhere."""
+    at = torch.zeros(m, dtype=torch.bool, device=mask.device)
+    at[slot] = True
+    return (mask.unsqueeze(1) & at).unsqueeze(2)
