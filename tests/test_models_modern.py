@@ -340,3 +340,77 @@ def test_bad_beta_and_shapes(beta) -> None:
             fn(torch.zeros(4, 5, dtype=D))
     with pytest.raises(ConfigError, match="x and anchor must have the same shape"):
         m.cccp_surrogate(torch.zeros(4, 3, dtype=D), torch.zeros(2, 3, dtype=D))
+
+
+def test_chunked_separation_equals_the_dense_form(gen) -> None:
+    from hopfield_lab.models.modern import separation
+
+    def dense(X: torch.Tensor) -> torch.Tensor:  # the P x P Gram matrix at once
+        g = X @ X.T
+        off = g.masked_fill(torch.eye(len(X), dtype=torch.bool), -math.inf)
+        return torch.diagonal(g) - off.max(dim=1).values
+
+    X = torch.randn(137, 9, generator=gen, dtype=torch.float64)
+    for chunk in (1, 7, 64, 137, 500):
+        torch.testing.assert_close(separation(X, chunk=chunk), dense(X), rtol=1e-12, atol=1e-12)
+    spins = torch.randint(0, 2, (90, 31), generator=gen).double() * 2 - 1  # exact products
+    assert torch.equal(separation(spins, chunk=8), dense(spins))
+    assert torch.equal(ModernHopfield(spins).separation(), dense(spins))
+    assert torch.isinf(separation(X[:1])).all()
+    with pytest.raises(ConfigError, match="chunk"):
+        separation(X, chunk=0)
+
+
+@pytest.mark.slow
+def test_separation_and_select_beta_fit_a_small_memory_budget() -> None:
+    """P = 20,000: the dense P x P Gram matrix would take 3.2 GB (float64); the chunked form
+    stays within about 200 MB above the process's baseline (peak RSS, fresh process)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import resource, torch\n"
+        "from hopfield_lab.models.modern import select_beta\n"
+        "g = torch.Generator().manual_seed(0)\n"
+        "X = torch.randn(20000, 16, generator=g, dtype=torch.float64)\n"
+        "X = X / X.norm(dim=1, keepdim=True)\n"  # unit rows: every Delta_i = 1 - max cos > 0
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "sel = select_beta(X)\n"
+        "assert sel.separation.shape == (20000,)\n"
+        "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.split()
+    base, peak = int(out[-2]), int(out[-1])  # KiB
+    assert (peak - base) * 1024 < 200e6, (base, peak)
+
+
+def test_retrieve_energy_safeguard_reuses_the_updates_logits(gen) -> None:
+    """Anderson's merit in retrieve is the energy computed from the logits of the update at
+    the same state: bitwise the model's energy, so the iterates equal those with
+    merit=model.energy (which recomputes X xi), and it is recomputed when the state is not
+    the one the update just saw."""
+    from hopfield_lab.models.modern import _RetrievalStep
+
+    X = torch.randn(30, 12, generator=gen, dtype=torch.float64)
+    m = ModernHopfield(X, beta=2.0)
+    q = X[:16] + 0.4 * torch.randn(16, 12, generator=gen, dtype=torch.float64)
+    fast = m.retrieve(q, method="anderson", tol=1e-10, max_iter=200)
+    slow = m.retrieve(q, method="anderson", tol=1e-10, max_iter=200, merit=m.energy)
+    assert fast.stats["anderson_rejections"] == slow.stats["anderson_rejections"]
+    for name in ("x", "n_steps", "residuals"):
+        assert torch.equal(getattr(fast, name), getattr(slow, name)), name
+    step = _RetrievalStep(m)
+    x = q.clone()
+    torch.testing.assert_close(step(x), m.update(x), rtol=0, atol=0)
+    assert torch.equal(step.energy(x), m.energy(x))  # from the cached logits
+    step._s = step._s + 1.0  # shift the cache: the next energy of x must come from it
+    torch.testing.assert_close(step.energy(x), m.energy(x) - 1.0 / m.beta)
+    x.add_(0.1)  # written in place: the cache no longer applies
+    assert torch.equal(step.energy(x), m.energy(x))
+    assert torch.equal(step.energy(q.clone()), m.energy(q))  # another tensor: recomputed

@@ -56,18 +56,20 @@ import torch
 from torch import Tensor, nn
 
 from hopfield_lab.core.dynamics import HopfieldModel, as_batch
-from hopfield_lab.errors import ConfigError, check_choice, check_positive
+from hopfield_lab.errors import ConfigError, check_choice, check_int, check_positive
 from hopfield_lab.solvers.fixed_point import fixed_point
 from hopfield_lab.solvers.options import FixedPointOptions
 from hopfield_lab.solvers.result import SolverResult
 
 __all__ = [
     "RETRIEVE_DEFAULT",
+    "SEPARATION_CHUNK_ELEMENTS",
     "BetaSelection",
     "EnergyBounds",
     "ModernHopfield",
     "beta_condition_gap",
     "select_beta",
+    "separation",
     "solve_u_minus_log_u",
 ]
 
@@ -236,7 +238,7 @@ def select_beta(patterns: Tensor) -> BetaSelection:
     if not bool(torch.isfinite(patterns).all()):
         raise ConfigError("patterns must be finite; they contain NaN or Inf")
     X = patterns.detach().double()
-    sep = _separation(X)
+    sep = separation(X)
     d_min = float(sep.min())
     if not d_min > 0:
         i = int(sep.argmin())
@@ -262,13 +264,51 @@ def select_beta(patterns: Tensor) -> BetaSelection:
     )
 
 
-def _separation(X: Tensor) -> Tensor:
-    """``Delta_i = x_i.x_i - max_{j != i} x_i.x_j`` for the rows of ``X``: ``(P,)``."""
-    g = X @ X.T  # (P, P)
-    if X.shape[0] == 1:
-        return torch.full((1,), float("inf"), dtype=g.dtype, device=g.device)
-    off = g.masked_fill(torch.eye(X.shape[0], dtype=torch.bool, device=g.device), -math.inf)
-    return torch.diagonal(g) - off.max(dim=1).values
+SEPARATION_CHUNK_ELEMENTS = 1 << 22
+"""Entries of the Gram block ``X_c X^T`` that :func:`separation` holds at once (32 MiB in
+float64): ``chunk = max(1, SEPARATION_CHUNK_ELEMENTS // P)`` rows, so memory is ``O(P chunk)``
+instead of the ``P x P`` Gram matrix (20 GB in float64 at ``P = 50,000``)."""
+
+
+def separation(patterns: Tensor, *, chunk: int | None = None) -> Tensor:
+    """``Delta_i = x_i.x_i - max_{j != i} x_i.x_j`` for the rows of ``X`` (Def. 3.3.2): ``(P,)``.
+
+    Computed over row blocks ``X_c X^T`` (``(chunk, P)``), never the whole ``P x P`` Gram
+    matrix. Each entry is the same dot product as in ``X X^T`` (one BLAS product per block),
+    so the result equals the dense form to rounding (bitwise where the products are exact,
+    e.g. for ±1 patterns). Differentiable like the dense form (trainable patterns).
+
+    Args:
+        patterns: ``(P, N)`` rows ``x_i`` (any floating dtype; computed in it).
+        chunk: rows per block (>= 1); default ``max(1, 2**22 // P)``
+            (:data:`SEPARATION_CHUNK_ELEMENTS`).
+
+    Returns:
+        ``(P,)`` separations; ``inf`` for ``P = 1``.
+
+    Raises:
+        ConfigError: if ``patterns`` is not a 2-D tensor or ``chunk < 1``.
+    """
+    if not isinstance(patterns, Tensor) or patterns.dim() != 2:
+        got = tuple(patterns.shape) if isinstance(patterns, Tensor) else type(patterns).__name__
+        raise ConfigError(f"patterns must be a (P, N) tensor; got {got}")
+    X = patterns
+    p = X.shape[0]
+    if p == 1:
+        return torch.full((1,), float("inf"), dtype=X.dtype, device=X.device)
+    if chunk is None:
+        chunk = max(1, SEPARATION_CHUNK_ELEMENTS // p)
+    check_int("chunk", chunk, 1)
+    out = torch.empty(p, dtype=X.dtype, device=X.device)
+    for start in range(0, p, chunk):
+        stop = min(start + chunk, p)
+        g = X[start:stop] @ X.T  # (c, P): rows start..stop of the Gram matrix
+        rows = torch.arange(stop - start, device=X.device)
+        cols = rows + start
+        own = g[rows, cols]  # (c,) x_i . x_i
+        g[rows, cols] = -math.inf  # j != i
+        out[start:stop] = own - g.max(dim=1).values
+    return out
 
 
 class ModernHopfield(HopfieldModel):
@@ -444,7 +484,7 @@ class ModernHopfield(HopfieldModel):
 
     def separation(self) -> Tensor:
         """``Delta_i = x_i.x_i - max_{j != i} x_i.x_j`` (Def. 3.3.2): ``(P,)``; inf for P = 1."""
-        return _separation(self.patterns)
+        return separation(self.patterns)
 
     def query_separation(self, x: Tensor, index: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Separation of queries from a pattern, ``c_i(xi) = min_{j != i} (xi.x_i - xi.x_j)``.
@@ -557,12 +597,70 @@ class ModernHopfield(HopfieldModel):
         changes = {k: v for k, v in kwargs.items() if k in _OPTION_FIELDS}
         per_call = {k: v for k, v in kwargs.items() if k not in _OPTION_FIELDS}
         opts = FixedPointOptions.of(RETRIEVE_DEFAULT if options is None else options, **changes)
+        step = _RetrievalStep(self) if _RetrievalStep.applies(self) else None
         if (
             "merit" not in changes
             and opts.merit is None
             and opts.method == "anderson"
             and opts.safeguard == "residual"
-        ):
-            opts = opts.replace(merit=self.energy)  # accepted steps descend E
+        ):  # accepted steps descend E (computed from the logits of the update at that state)
+            opts = opts.replace(merit=self.energy if step is None else step.energy)
         per_call.setdefault("batch_independent", True)  # rows of the update do not interact
-        return fixed_point(self.update, x, opts, **per_call)
+        return fixed_point(self.update if step is None else step, x, opts, **per_call)
+
+
+def _version(x: Tensor) -> int | None:
+    """``x``'s version counter (bumped by in-place writes); None for inference tensors."""
+    return None if x.is_inference() else x._version
+
+
+class _RetrievalStep:
+    """The update and the energy of one :meth:`ModernHopfield.retrieve` call, sharing logits.
+
+    ``step(x)`` is :meth:`ModernHopfield.update` (``X^T softmax(s)``, ``s = beta X x``) and
+    keeps ``(x, s)``; ``step.energy(x)`` is :meth:`ModernHopfield.energy`
+    (``-lse(s) / beta + x.x / 2 + beta^-1 log P + M^2 / 2``) and reuses ``s`` when ``x`` is
+    the tensor the update was last called with, unchanged since (same object, same version
+    counter): the Anderson safeguard asks for the energy of the iterate ``f`` was just
+    evaluated at, so its merit costs no second pattern product. Both compute exactly the
+    model's expressions (same operations, same order), so the values are bitwise the model's.
+    The constant ``beta^-1 log P + M^2 / 2`` is computed once per call (the patterns do not
+    change during a solve).
+    """
+
+    def __init__(self, model: ModernHopfield) -> None:
+        self.patterns = model.patterns
+        self.beta = model.beta
+        with torch.no_grad():
+            self.const = math.log(model.n_patterns) / model.beta + 0.5 * model.max_norm**2
+        self._x: Tensor | None = None
+        self._s: Tensor | None = None
+        self._version: int | None = -1
+
+    @staticmethod
+    def applies(model: ModernHopfield) -> bool:
+        """Whether ``model`` computes update and energy as :class:`ModernHopfield` does (a
+        subclass that overrides them keeps its own methods)."""
+        cls = type(model)
+        return all(
+            getattr(cls, name) is getattr(ModernHopfield, name)
+            for name in ("update", "probabilities", "energy", "energy_concave", "energy_convex")
+        )
+
+    def __call__(self, x: Tensor) -> Tensor:
+        s = self.beta * x @ self.patterns.T  # (B, P)
+        self._x, self._s, self._version = x, s, _version(x)
+        return torch.softmax(s, dim=-1) @ self.patterns  # (B, N)
+
+    def energy(self, x: Tensor) -> Tensor:
+        version = _version(x)  # None (inference tensor): no way to see writes, recompute
+        if (
+            x is self._x
+            and version is not None
+            and version == self._version
+            and self._s is not None
+        ):
+            s = self._s.detach()
+        else:
+            s = self.beta * x @ self.patterns.T  # (B, P)
+        return -torch.logsumexp(s, dim=-1) / self.beta + (0.5 * (x * x).sum(-1) + self.const)
