@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from hopfield_lab.data.synthetic import hadamard_patterns, random_patterns
 from hopfield_lab.errors import ConfigError
-from hopfield_lab.models.binary import BinaryHopfield
+from hopfield_lab.models import _sweeps
+from hopfield_lab.models.binary import BinaryHopfield, _dense_sweep
 
 F64 = torch.float64
 
@@ -160,7 +166,8 @@ def test_incremental_fields_match_a_plain_loop(gen) -> None:
     m = BinaryHopfield(A, torch.randn(N, generator=gen, dtype=F64))
     S0 = random_patterns(R, N, generator=gen, dtype=F64)
     r = m.run(S0, n_sweeps=1, generator=torch.Generator().manual_seed(3))
-    order = torch.rand((R, N), generator=torch.Generator().manual_seed(3)).argsort(1)
+    order = m.draw_sites(R, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(order.sort(1).values, torch.arange(N).expand(R, N))  # permutations
     S = S0.clone()
     for k in range(N):
         for rep in range(R):
@@ -285,12 +292,210 @@ def test_dense_torch_sweep_equals_numpy_sweep(gen, T) -> None:
     S0 = random_patterns(R, N, generator=gen, dtype=F64)
     sites = torch.randint(0, N, (R, N), generator=gen)
     u = torch.rand((N, R), generator=gen, dtype=F64) if T > 0 else None
-    rows = torch.arange(R)
+    JT = m.J.T.contiguous()
     out = []
     for dense in (True, False):
         S = S0.clone()
         H = S @ m.J.T + m.h
-        m._spin_loop(S, H, T, sites, u, rows, dense)
+        if dense:
+            _dense_sweep(S, H, JT, T, sites, u)
+        else:
+            un = None if u is None else u.numpy()
+            _sweeps.sweep_fields_numpy(S.numpy(), H.numpy(), JT.numpy(), T, sites.numpy(), un)
         assert torch.allclose(H, S @ m.J.T + m.h)  # incremental fields stay exact
         out.append(S)
     assert torch.equal(out[0], out[1]) and not torch.equal(out[0], S0)
+
+
+def _sweep_inputs(gen: torch.Generator, N: int, R: int, T: float, sweeps: int = 3) -> tuple:
+    sites = [torch.randint(0, N, (R, N), generator=gen).numpy() for _ in range(sweeps)]
+    u = [torch.rand((N, R), generator=gen, dtype=F64).numpy() if T > 0 else None for _ in sites]
+    return sites, u
+
+
+@pytest.mark.parametrize("T", [0.0, 0.5])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_compiled_fields_sweep_gives_the_same_chain(gen, T, dtype) -> None:
+    """numba and NumPy sweeps of the fields, same random numbers: identical states and fields
+    (the only possible difference, a uniform within one rounding error of exp's result, has
+    probability ~1e-16 per update)."""
+    kernels = pytest.importorskip("hopfield_lab.models._sweeps_numba")
+    N, R = 40, 16
+    A = torch.randn(N, N, generator=gen, dtype=F64).to(dtype)
+    h = torch.randn(N, generator=gen, dtype=F64).to(dtype)
+    S0 = random_patterns(R, N, generator=gen, dtype=dtype)
+    JT = A.T.contiguous().numpy()
+    sites, u = _sweep_inputs(gen, N, R, T)
+    runs = []
+    for compiled in (True, False):
+        S = S0.clone().numpy()
+        H = (torch.from_numpy(S) @ A.T + h).numpy()
+        for st, ut in zip(sites, u, strict=True):
+            if compiled:
+                kernels.sweep_fields(S, H, JT, T, st, _sweeps._uniforms(ut))
+            else:
+                _sweeps.sweep_fields_numpy(S, H, JT, T, st, ut)
+        runs.append((S, H))
+    assert np.array_equal(runs[0][0], runs[1][0]) and np.array_equal(runs[0][1], runs[1][1])
+    assert not np.array_equal(runs[0][0], S0.numpy())
+
+
+@pytest.mark.parametrize("T", [0.0, 0.5])
+@pytest.mark.parametrize("diagonal", ["zero", "keep"])
+def test_compiled_overlap_sweep_gives_the_same_chain(gen, T, diagonal) -> None:
+    kernels = pytest.importorskip("hopfield_lab.models._sweeps_numba")
+    N, R, P = 60, 16, 7
+    xi = random_patterns(P, N, generator=gen, dtype=F64)
+    h = 0.1 * torch.randn(N, generator=gen, dtype=F64)
+    m = BinaryHopfield.hebbian(xi, h=h, diagonal=diagonal)
+    S0 = random_patterns(R, N, generator=gen, dtype=F64)
+    XT = xi.T.contiguous().numpy().astype(np.int32)
+    sites, u = _sweep_inputs(gen, N, R, T)
+    runs = []
+    for compiled in (True, False):
+        S = S0.clone().numpy()
+        M = (S @ xi.numpy().T).round().astype(np.int32)  # (R, P)
+        for st, ut in zip(sites, u, strict=True):
+            args = (S, M, XT, m._hebb_diag, 1.0, m.h.numpy(), T, st)
+            if compiled:
+                kernels.sweep_overlaps(*args, _sweeps._uniforms(ut))
+            else:
+                _sweeps.sweep_overlaps_numpy(*args, ut)
+        np.testing.assert_array_equal(M, (S @ xi.numpy().T).round())  # overlaps stay exact
+        runs.append((S, M))
+    assert np.array_equal(runs[0][0], runs[1][0]) and np.array_equal(runs[0][1], runs[1][1])
+    assert not np.array_equal(runs[0][0], S0.numpy())
+
+
+def test_compiled_permutations_equal_numpy(gen) -> None:
+    kernels = pytest.importorskip("hopfield_lab.models._sweeps_numba")
+    u = torch.rand((20, 50), generator=gen, dtype=F64).numpy()
+    perm = _sweeps.permutations_numpy(u)
+    assert np.array_equal(kernels.permutations(u), perm)
+    assert np.array_equal(np.sort(perm, 1), np.tile(np.arange(50), (20, 1)))
+    # every permutation of 3 items, about equally often (Fisher-Yates is uniform): 6000 draws,
+    # 1000 expected each, standard deviation 29
+    p3 = _sweeps.permutations_numpy(torch.rand((6000, 3), generator=gen, dtype=F64).numpy())
+    _, counts = np.unique(p3, axis=0, return_counts=True)
+    assert len(counts) == 6 and counts.min() > 850 and counts.max() < 1150
+
+
+@pytest.mark.parametrize("T", [0.0, 0.5])
+def test_run_is_the_same_chain_with_and_without_numba(gen, T, monkeypatch) -> None:
+    xi = random_patterns(9, 80, generator=gen, dtype=F64)
+    S0 = random_patterns(12, 80, generator=gen, dtype=F64)
+    A = torch.randn(80, 80, generator=gen, dtype=F64)
+    dyn = "glauber" if T > 0 else "sequential"
+    for m in (BinaryHopfield.hebbian(xi), BinaryHopfield((A + A.T) / 2)):
+        runs = []
+        for off in ("1", ""):
+            monkeypatch.setenv(_sweeps.NO_NUMBA_ENV_VAR, off)
+            gen_run = torch.Generator().manual_seed(2)
+            runs.append(m.run(S0, dynamics=dyn, temperature=T, n_sweeps=4, generator=gen_run))
+        assert torch.equal(runs[0].states, runs[1].states)
+        assert torch.equal(runs[0].settled_sweep, runs[1].settled_sweep)
+
+
+@pytest.mark.parametrize("T", [0.0, 0.5])
+def test_overlap_and_field_representations_give_the_same_chain(gen, T) -> None:
+    """A Hebbian model sweeps with integer overlaps; the same J given as a plain matrix sweeps
+    with float fields. With P odd and N even no field is zero, and the chains agree."""
+    xi = random_patterns(11, 120, generator=gen, dtype=F64)
+    heb = BinaryHopfield.hebbian(xi)
+    plain = BinaryHopfield(heb.J)
+    cpu = torch.device("cpu")
+    assert heb._overlap_setup(cpu) is not None and plain._overlap_setup(cpu) is None
+    S0 = random_patterns(16, 120, generator=gen, dtype=F64)
+    dyn = "glauber" if T > 0 else "sequential"
+    runs = [
+        m.run(
+            S0, dynamics=dyn, temperature=T, n_sweeps=6, generator=torch.Generator().manual_seed(4)
+        )
+        for m in (heb, plain)
+    ]
+    assert torch.equal(runs[0].states, runs[1].states)
+    assert torch.equal(runs[0].converged, runs[1].converged)
+    assert torch.equal(runs[0].settled_sweep, runs[1].settled_sweep)
+
+
+def test_overlap_representation_ties_are_exact() -> None:
+    """N = 10, P = 4: J_ij = k / 10 is rounded, and the float fields S J^T of some exact fixed
+    points with a zero field come out slightly negative for a tied spin. The exact integer
+    fields keep tied spins (the tie rule): those states are settled at sweep 0 and stay; the
+    float fields of the same J see an unstable spin."""
+    N, P = 10, 4
+    xi = random_patterns(P, N, generator=torch.Generator().manual_seed(2), dtype=F64)
+    heb = BinaryHopfield.hebbian(xi)
+    S = _all_states(N)
+    phi = ((S @ xi.T).round() @ xi - P * S) / N  # exact fields: (xi^T xi - P I) s / N
+    tied = (S * phi >= 0).all(1) & (phi == 0).any(1) & (S * (S @ heb.J.T) < 0).any(1)
+    S_tie = S[tied]
+    assert len(S_tie) > 0
+    r = heb.run(S_tie, n_sweeps=5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(r.states, S_tie) and (r.settled_sweep == 0).all() and r.converged.all()
+    rounded = BinaryHopfield(heb.J).run(S_tie, n_sweeps=5, generator=torch.Generator())
+    assert not bool((rounded.settled_sweep == 0).all())
+
+
+def test_hebbian_model_follows_changes_of_j(gen) -> None:
+    """The overlap representation is used only while J is the Hebbian matrix."""
+    xi = random_patterns(5, 40, generator=gen, dtype=F64)
+    m = BinaryHopfield.hebbian(xi)
+    cpu = torch.device("cpu")
+    assert m._overlap_setup(cpu) is not None
+    m32 = BinaryHopfield.hebbian(xi).to(torch.float32)  # cast: rechecked, still Hebbian
+    assert m32._overlap_setup(cpu) is not None
+    m.J.mul_(2.0)  # written in place: no longer the Hebbian J of the patterns
+    assert m._overlap_setup(cpu) is None
+    S0 = random_patterns(4, 40, generator=gen, dtype=F64)
+    r = m.run(S0, n_sweeps=20, generator=gen)
+    assert r.converged.all()
+    assert bool((r.states * (r.states @ m.J.T) >= 0).all())  # fixed points of the new J
+
+
+def test_hebbian_construction_keeps_one_copy_of_j(gen) -> None:
+    xi = random_patterns(3, 64, generator=gen, dtype=F64)
+    m = BinaryHopfield.hebbian(xi)
+    stored = {name: b for name, b in m.named_buffers() if b is not None}
+    assert set(stored) == {"J", "h", "_xi"} and stored["_xi"].dtype == torch.int8
+    assert set(m.state_dict()) == {"J", "h"}
+    A = torch.randn(64, 64, generator=gen, dtype=F64)
+    plain = BinaryHopfield(A.T)  # a transposed view: stored contiguous, as a copy
+    assert plain.J.is_contiguous() and torch.equal(plain.J, A.T)
+    assert plain.J.data_ptr() != A.data_ptr()
+
+
+@pytest.mark.slow
+def test_hebbian_construction_and_sweeps_peak_memory() -> None:
+    """Peak RSS of building a Hebbian model with N = 4096 (J: 128 MiB) and of a Glauber sweep,
+    in a fresh process: J once plus small temporaries (before: J, a transposed copy, a
+    construction clone and the temporaries of isfinite, about 3 J). The sweep adds no
+    J-sized buffer; loading numba's compiler (the fast extra) costs about 110 MiB once."""
+    code = (
+        "import resource, torch\n"
+        "from hopfield_lab.models.binary import BinaryHopfield\n"
+        "from hopfield_lab.data.synthetic import random_patterns\n"
+        "g = torch.Generator().manual_seed(0)\n"
+        "xi = random_patterns(41, 4096, generator=g, dtype=torch.float64)\n"
+        "S0 = random_patterns(8, 4096, generator=g, dtype=torch.float64)\n"
+        "rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "base = rss()\n"
+        "m = BinaryHopfield.hebbian(xi)\n"
+        "built = rss()\n"
+        "m.run(S0, dynamics='glauber', temperature=0.5, n_sweeps=1, generator=g)\n"
+        "print(base, built, rss())\n"
+    )
+    base, built, ran = _peak_kib(code)
+    j_kib = 4096 * 4096 * 8 / 1024
+    assert built - base < 1.1 * j_kib, (base, built, j_kib)
+    assert ran - built < 200 * 1024, (built, ran)
+
+
+def _peak_kib(code: str) -> list[int]:
+    """Run ``code`` in a fresh interpreter; it prints ru_maxrss values (KiB)."""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.split()
+    return [int(v) for v in out]

@@ -45,20 +45,29 @@ Site order. A sweep visits sites in a fresh uniformly random permutation per rep
 (``order="uniform"``, the notes' ``U_t ~ Unif([N])`` of Def. 2.1.5, whose one-step transition
 matrix is the ``W`` of Lemma 2.1.3). Both leave the Gibbs law invariant for symmetric ``J``.
 
-Implementation. Sequential and Glauber sweeps keep the local fields ``H = S J^T + h`` (R, N)
-up to date: a flip of spin ``i`` adds ``2 s_i^new J[:, i]`` to a replica's fields, ``O(N)`` per
-flipped replica; the fields are recomputed exactly once per sweep so that rounding cannot
-accumulate. Work on fixed-point states is thus ``O(R)`` per spin update. On CPU the per-spin
-loop runs on NumPy views of the tensors (lower per-call overhead than torch) and the whole run
-uses one intra-op thread (thousands of tiny ops gain nothing from a thread pool and lose much
-on a loaded machine); on GPU it stays in torch with dense ``(R, N)`` updates. Throughput
-against a per-spin NumPy loop: ``hopfield-lab bench glauber-vs-numpy``.
+Implementation. Sequential and Glauber sweeps keep, per replica, either the local fields
+``H = S J^T + h`` (any ``J``: a flip of spin ``i`` adds ``2 s_i^new J[:, i]``, ``O(N)`` per
+flip; the fields are recomputed exactly once per sweep so that rounding cannot accumulate) or,
+for Hebbian couplings built by :meth:`BinaryHopfield.hebbian` or :meth:`BinaryHopfield.curie_weiss`
+(``J = (c/N)(xi^T xi - d I)``), the integer overlaps ``m_mu = xi^mu . s`` (``O(P)`` per
+update and per flip, exact integer fields, so the sign of every field and the tie rule are
+exact; used when ``P <= N / 2`` and ``P N < 2^31``). On CPU a sweep runs as a compiled kernel
+when numba is installed (the ``fast`` extra: ``pip install 'hopfield-lab[fast]'``), else as a
+NumPy loop vectorised over replicas; both compute the same chain from the same random numbers
+(:mod:`hopfield_lab.models._sweeps`). The whole run uses one intra-op thread (thousands of
+tiny ops gain nothing from a thread pool and lose much on a loaded machine). On GPU it stays
+in torch with dense ``(R, N)`` field updates. A sweep's site order is one Fisher-Yates
+permutation per replica drawn from ``(R, N)`` float64 uniforms of the run's generator
+(:meth:`BinaryHopfield.draw_sites`; an argsort of them on GPU), then, for Glauber at ``T > 0``,
+``(N, R)`` float64 uniforms for the heat-bath draws. Memory: ``J`` once (no transposed or
+construction copy; the transpose is used as a view, or copied for one run when ``J`` is not
+symmetric). Throughput against a per-spin NumPy loop: ``hopfield-lab bench glauber-vs-numpy``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -68,6 +77,7 @@ from torch import Tensor
 
 from hopfield_lab.core.dynamics import HopfieldModel
 from hopfield_lab.errors import ConfigError, check_choice, check_int, check_range
+from hopfield_lab.models import _sweeps
 
 __all__ = ["DYNAMICS", "ORDERS", "BinaryHopfield", "BinaryRun"]
 
@@ -133,9 +143,16 @@ def _as_matrix(J: object) -> Tensor:
         raise ConfigError(f"J must be a square matrix (N, N) with N >= 1; got {tuple(J.shape)}")
     if not J.is_floating_point():
         J = J.to(torch.get_default_dtype())
-    if not torch.isfinite(J).all():
+    if not _all_finite(J):
         raise ConfigError("J must have finite entries; got NaN or Inf")
     return J
+
+
+def _all_finite(x: Tensor) -> bool:
+    """Whether every entry is finite, from two reductions (NaN propagates through max; an
+    infinity is the max or the min): no ``x``-sized temporaries (``isfinite`` of a float64
+    matrix allocates more than the matrix itself)."""
+    return x.numel() == 0 or bool(torch.isfinite(x.max()) & torch.isfinite(x.min()))
 
 
 class BinaryHopfield(HopfieldModel):
@@ -152,7 +169,7 @@ class BinaryHopfield(HopfieldModel):
 
     J: Tensor
     h: Tensor
-    _JT: Tensor
+    _xi: Tensor | None
 
     differentiable = False  # sgn is piecewise constant: autograd would give a silent zero
     capability_notes: ClassVar[Mapping[str, str]] = {
@@ -169,6 +186,10 @@ class BinaryHopfield(HopfieldModel):
 
     def __init__(self, J: Tensor, h: Tensor | None = None) -> None:
         super().__init__()
+        self._init(J, h, copy=True)
+
+    def _init(self, J: Tensor, h: Tensor | None, *, copy: bool) -> None:
+        """Validate and store ``J`` (a copy unless ``copy=False``: a matrix built here)."""
         J = _as_matrix(J)
         n = J.shape[0]
         if h is None:
@@ -178,10 +199,30 @@ class BinaryHopfield(HopfieldModel):
             raise ConfigError(f"h must be a tensor of shape ({n},) like J's rows; got {shape}")
         if not torch.isfinite(h).all():
             raise ConfigError("h must have finite entries; got NaN or Inf")
-        self.register_buffer("J", J.clone())
+        self.register_buffer("J", J.clone(memory_format=torch.contiguous_format) if copy else J)
         self.register_buffer("h", h.to(dtype=J.dtype, device=J.device).clone())
-        self.register_buffer("_JT", J.T.contiguous(), persistent=False)  # row i = J[:, i]
+        self.register_buffer("_xi", None, persistent=False)  # Hebbian patterns, int8 (P, N)
+        self._hebb_scale = 1.0  # c of J = (c / N) (xi^T xi - d I)
+        self._hebb_diag = 0  # d
+        self._hebb_checked: tuple[object, ...] | None = None  # fingerprint of a Hebbian J
         self.state_dim = n
+
+    @classmethod
+    def _built(
+        cls, J: Tensor, h: Tensor | None, xi: Tensor, scale: float, diag: int
+    ) -> BinaryHopfield:
+        """A model owning the freshly built Hebbian ``J = (scale / N)(xi^T xi - diag I)``
+        (no copy of ``J``), with the patterns kept for the overlap representation."""
+        if cls.__init__ is BinaryHopfield.__init__:
+            model = cls.__new__(cls)
+            HopfieldModel.__init__(model)
+            model._init(J, h, copy=False)
+        else:  # a subclass with its own constructor
+            model = cls(J, h)
+        model._xi = xi.to(dtype=torch.int8, device=model.J.device)
+        model._hebb_scale, model._hebb_diag = float(scale), int(diag)
+        model._hebb_checked = _fingerprint(model.J)
+        return model
 
     # --- constructors ----------------------------------------------------------------------
 
@@ -210,11 +251,11 @@ class BinaryHopfield(HopfieldModel):
         """
         check_choice("diagonal", diagonal, ("zero", "keep"))
         xi = _check_patterns(patterns)
-        N = xi.shape[1]
-        J = xi.T @ xi / N  # (N, N)
+        P, N = xi.shape
+        J = (xi.T @ xi).div_(N)  # (N, N), built in place: the model owns it (no copy)
         if diagonal == "zero":
             J.fill_diagonal_(0.0)
-        return cls(J, h)
+        return cls._built(J, h, xi, 1.0, P if diagonal == "zero" else 0)
 
     @classmethod
     def curie_weiss(
@@ -242,7 +283,8 @@ class BinaryHopfield(HopfieldModel):
         check_range("h", h)
         Jm = torch.full((n, n), float(J) / n, dtype=dtype)  # (N, N)
         Jm.fill_diagonal_(0.0)
-        return cls(Jm, torch.full((n,), float(h), dtype=dtype))
+        ones = torch.ones(1, n, dtype=dtype)  # the pattern: J = (J / N)(1 1^T - I)
+        return cls._built(Jm, torch.full((n,), float(h), dtype=dtype), ones, float(J), 1)
 
     # --- basic quantities ------------------------------------------------------------------
 
@@ -287,7 +329,7 @@ class BinaryHopfield(HopfieldModel):
             ConfigError: for a wrong shape or entries other than ±1.
         """
         S, single = self._states(s)
-        H = S @ self._JT + self.h  # (R, N): phi_i = sum_j J_ij s_j + h_i
+        H = S @ self.J.T + self.h  # (R, N): phi_i = sum_j J_ij s_j + h_i
         return H[0] if single else H
 
     def energy(self, s: Tensor) -> Tensor:
@@ -303,13 +345,13 @@ class BinaryHopfield(HopfieldModel):
             ConfigError: for a wrong shape or entries other than ±1.
         """
         S, single = self._states(s)
-        E = -0.5 * ((S @ self._JT) * S).sum(1) - S @ self.h  # (R,)
+        E = -0.5 * ((S @ self.J.T) * S).sum(1) - S @ self.h  # (R,)
         return E[0] if single else E
 
     def update(self, x: Tensor) -> Tensor:
         """One parallel step ``s <- sgn(J s + h)``, zero field keeps the spin (Def. 2.1.2)."""
         S, single = self._states(x, "x")
-        out = _sign_keep(S @ self._JT + self.h, S)
+        out = _sign_keep(S @ self.J.T + self.h, S)
         return out[0] if single else out
 
     def flip_probability(self, s: Tensor, temperature: float) -> Tensor:
@@ -330,7 +372,7 @@ class BinaryHopfield(HopfieldModel):
         """
         T = _check_temperature(temperature)
         S, single = self._states(s)
-        H = S @ self._JT + self.h  # (R, N)
+        H = S @ self.J.T + self.h  # (R, N)
         p = _flip_prob(S * H, T)
         return p[0] if single else p
 
@@ -439,6 +481,96 @@ class BinaryHopfield(HopfieldModel):
         with _single_thread(S.device.type == "cpu"):
             return self._run(S.clone(), dynamics, T, n_sweeps, generator, record_every, xi, order)
 
+    def draw_sites(
+        self,
+        replicas: int,
+        *,
+        generator: torch.Generator | None = None,
+        order: Order = "permutation",
+    ) -> Tensor:
+        """The site order of one sweep of :meth:`run`, drawn as ``run`` draws it.
+
+        ``"permutation"``: one uniformly random permutation of the ``N`` sites per replica,
+        Fisher-Yates from ``(R, N)`` float64 uniforms of ``generator`` (on GPU an argsort of
+        those uniforms); ``"uniform"``: ``N`` sites drawn independently per replica. A run
+        draws this at the start of every sweep (then, for Glauber at ``T > 0``, ``(N, R)``
+        float64 uniforms for the heat bath), so the same generator state reproduces its
+        sites.
+
+        Args:
+            replicas: ``R >= 0``.
+            generator: random generator on the model's device; None uses the global RNG.
+            order: ``"permutation"`` (default) or ``"uniform"``.
+
+        Returns:
+            ``(R, N)`` long site indices on the model's device.
+
+        Raises:
+            ConfigError: for a negative ``replicas`` or an unknown order.
+        """
+        check_int("replicas", replicas, 0)
+        check_choice("order", order, ORDERS)
+        return self._sites(replicas, order, generator, self.J.device)
+
+    def _sites(
+        self, R: int, order: str, generator: torch.Generator | None, dev: torch.device
+    ) -> Tensor:
+        N = self.n
+        if order == "uniform":
+            return torch.randint(0, N, (R, N), generator=generator, device=dev)  # (R, N)
+        u = torch.rand((R, N), generator=generator, dtype=torch.float64, device=dev)  # (R, N)
+        if dev.type != "cpu":
+            return u.argsort(dim=1)
+        return torch.from_numpy(_sweeps.permutations(u.numpy()))  # (R, N) permutations
+
+    # --- the Hebbian (overlap) representation ------------------------------------------------
+
+    def _hebbian(self) -> bool:
+        """Whether ``J`` is (still) the Hebbian ``(c / N)(xi^T xi - d I)`` of the kept patterns.
+
+        Set by the constructors; rechecked (blockwise, ``O(N^2 P)``) when ``J`` changed since
+        (written in place, replaced, moved or cast): every entry must be the exact value
+        rounded to ``J``'s dtype (within two ulps).
+        """
+        xi, J = self._xi, self.J
+        if xi is None:
+            return False
+        mark = _fingerprint(J)
+        if mark is not None and self._hebb_checked == mark:
+            return True
+        X = xi.to(device=J.device, dtype=torch.float64)  # (P, N)
+        n = self.n
+        tol = 2 * torch.finfo(J.dtype).eps
+        rows = max(1, (1 << 22) // n)
+        for start in range(0, n, rows):
+            stop = min(start + rows, n)
+            K = X[:, start:stop].T @ X  # (c, N) integer entries of xi^T xi
+            if self._hebb_diag:
+                K[torch.arange(stop - start), torch.arange(start, stop)] -= self._hebb_diag
+            exact = K * self._hebb_scale / n
+            if not bool(((J[start:stop].double() - exact).abs() <= tol * exact.abs()).all()):
+                self._xi = None  # J no longer Hebbian: the fields representation from now on
+                return False
+        self._hebb_checked = mark
+        return True
+
+    def _overlap_setup(self, device: torch.device) -> tuple[np.ndarray, Tensor] | None:
+        """``(XT (N, P) int32, xi (P, N) float64)`` when sweeps use the overlap
+        representation (CPU, Hebbian ``J``, ``P <= N / 2``, ``P N < 2^31``), else None."""
+        if device.type != "cpu" or self._xi is None:
+            return None
+        P, N = self._xi.shape
+        if 2 * P > N or P * N >= 2**31 or not self._hebbian():
+            return None
+        xi = self._xi.to(device=device)
+        return np.ascontiguousarray(xi.T.numpy(), dtype=np.int32), xi.to(torch.float64)
+
+    def _exact_fields(self, S: Tensor, M: Tensor, xi: Tensor) -> Tensor:
+        """``phi = c (M xi - d S) / N + h`` ``(R, N)`` from integer overlaps ``M`` (R, P): the
+        integer part is exact (float64 products of integers below ``2^53``)."""
+        nh = M.to(torch.float64) @ xi - self._hebb_diag * S.to(torch.float64)  # (R, N)
+        return nh * self._hebb_scale / self.n + self.h.to(torch.float64)
+
     def _run(
         self,
         S: Tensor,
@@ -453,7 +585,9 @@ class BinaryHopfield(HopfieldModel):
         """The body of :meth:`run` on validated inputs (``S`` is modified in place)."""
         R = S.shape[0]
         dev = S.device
-        rec = _Recorder(self, xi, keep_states=record_every is not None)
+        sweeper = _Sweeper(self, S, T) if dynamics != "parallel" else None
+        energy = self.energy if sweeper is None else sweeper.energy
+        rec = _Recorder(energy, xi, keep_states=record_every is not None)
         rec.add(0, S)
         settled = torch.full((R,), -1, dtype=torch.long, device=dev)
         cycle2 = torch.zeros(R, dtype=torch.bool, device=dev)
@@ -461,7 +595,7 @@ class BinaryHopfield(HopfieldModel):
         done = 0
         if dynamics == "parallel":
             prev = S.clone()
-            H = S @ self._JT + self.h
+            H = S @ self.J.T + self.h
             fixed = (S * H >= 0).all(1)
             settled[fixed] = 0
             for t in range(1, n_sweeps + 1):
@@ -474,35 +608,41 @@ class BinaryHopfield(HopfieldModel):
                 settled[newly] = t
                 cycle2 |= newly & cyc_now
                 prev, S = S, new
-                H = S @ self._JT + self.h
+                H = S @ self.J.T + self.h
                 done = t
                 if record_every is not None and t % record_every == 0:
                     rec.add(t, S)
+            stable = (S * H >= 0).all(1)
         else:
-            H = S @ self._JT + self.h  # (R, N)
+            assert sweeper is not None
             if deterministic:
-                settled[(S * H >= 0).all(1)] = 0
+                settled[sweeper.stable()] = 0
             for t in range(1, n_sweeps + 1):
                 if deterministic and bool((settled >= 0).all()):
                     break
-                self._sweep(S, H, T, order, generator)
-                H = S @ self._JT + self.h  # exact refresh once per sweep
+                sites = self._sites(R, order, generator, dev)
+                u = None
+                if T > 0:
+                    u = torch.rand(
+                        (self.n, R), generator=generator, dtype=torch.float64, device=dev
+                    )
+                sweeper.sweep(sites, u)
                 if deterministic:
-                    newly = (settled < 0) & (S * H >= 0).all(1)
+                    newly = (settled < 0) & sweeper.stable()
                     settled[newly] = t
                 done = t
                 if record_every is not None and t % record_every == 0:
                     rec.add(t, S)
+            stable = sweeper.stable()
         if rec.sweeps[-1] != done:
             rec.add(done, S)
-        H = S @ self._JT + self.h
         return BinaryRun(
             states=S,
             energies=torch.stack(rec.energies),
             record_sweeps=torch.tensor(rec.sweeps, dtype=torch.long),
             trajectory=torch.stack(rec.states) if rec.states else None,
             overlaps=torch.stack(rec.overlaps) if xi is not None else None,
-            converged=(S * H >= 0).all(1),
+            converged=stable,
             cycle2=cycle2,
             settled_sweep=settled,
             n_sweeps=done,
@@ -510,102 +650,112 @@ class BinaryHopfield(HopfieldModel):
             temperature=T,
         )
 
-    def _sweep(
-        self,
-        S: Tensor,
-        H: Tensor,
-        T: float,
-        order: str,
-        generator: torch.Generator | None,
-    ) -> None:
-        """One sweep of ``N`` single-spin updates per replica, in place on ``S`` and ``H``."""
-        R, N = S.shape
-        dev = S.device
-        if order == "permutation":
-            rand = torch.rand((R, N), generator=generator, device=dev)
-            sites = rand.argsort(dim=1)  # (R, N), one random permutation per replica
+
+class _Sweeper:
+    """Single-spin sweeps of one run on the states ``S`` (modified in place).
+
+    Picks the representation once per run: integer overlaps for a Hebbian model on CPU (see
+    :meth:`BinaryHopfield._overlap_setup`), else the fields ``H = S J^T + h`` with ``J^T`` a
+    view of ``J`` when it is symmetric (a copy for this run otherwise), refreshed exactly after
+    every sweep. ``stable()`` says which replicas are fixed points of the deterministic
+    dynamics (``s_i phi_i >= 0`` for every ``i``), with exact fields in the overlap case.
+    """
+
+    def __init__(self, model: BinaryHopfield, S: Tensor, T: float) -> None:
+        self.model, self.S, self.T = model, S, T
+        self.cpu = S.device.type == "cpu"
+        setup = model._overlap_setup(S.device)
+        self.H: Tensor | None = None
+        if setup is not None:
+            self.XT, self.xi = setup
+            M = (S.to(torch.float64) @ self.xi.T).round()  # (R, P) exact integer overlaps
+            self.M: Tensor | None = M.to(torch.int32)
+            self.h64 = np.ascontiguousarray(model.h.to(torch.float64).numpy())
         else:
-            sites = torch.randint(0, N, (R, N), generator=generator, device=dev)  # (R, N)
-        u = None
-        if T > 0:
-            u = torch.rand((N, R), generator=generator, dtype=torch.float64, device=dev)
-        rows = torch.arange(R, device=dev)
-        dense = dev.type != "cpu"  # on GPUs avoid the host sync of nonzero()
-        self._spin_loop(S, H, T, sites, u, rows, dense)
+            self.M = None
+            J = model.J
+            self.JT = J if model.is_symmetric else J.T.contiguous()  # row i = J[:, i]
+            self.H = S @ J.T + model.h  # (R, N)
 
-    def _spin_loop(
-        self,
-        S: Tensor,
-        H: Tensor,
-        T: float,
-        sites: Tensor,
-        u: Tensor | None,
-        rows: Tensor,
-        dense: bool,
-    ) -> None:
-        """The ``N`` single-spin updates of one sweep (in place).
+    def energy(self, S: Tensor) -> Tensor:
+        """``L(s)`` ``(R,)``; from exact integer overlaps in the overlap representation:
+        ``-(c / 2N)(|xi s|^2 - d N) - h.s`` (the model's :meth:`~BinaryHopfield.energy` up to
+        its rounding)."""
+        if self.M is None:
+            return self.model.energy(S)
+        m = self.model
+        S64 = S.to(torch.float64)
+        M = (S64 @ self.xi.T).round()  # (R, P) exact overlaps
+        quad = (M * M).sum(1) - m._hebb_diag * m.n  # (R,) integer s.(xi^T xi - d I).s
+        E = -(m._hebb_scale / (2 * m.n)) * quad - S64 @ m.h.to(torch.float64)
+        return E.to(S.dtype)
 
-        On CPU the loop runs on NumPy views of ``S`` and ``H`` (shared memory): the work per
-        step is a handful of length-``R`` operations plus ``O(N)`` per flipped replica, and
-        NumPy's per-call overhead is several times smaller than torch's. On other devices it
-        stays in torch with a dense update (no host synchronisation per step).
-        """
-        if not dense:
-            _numpy_spin_loop(
+    def stable(self) -> Tensor:
+        if self.M is not None:
+            phi = self.model._exact_fields(self.S, self.M, self.xi)
+            return (self.S.to(torch.float64) * phi >= 0).all(1)
+        assert self.H is not None
+        return (self.S * self.H >= 0).all(1)
+
+    def sweep(self, sites: Tensor, u: Tensor | None) -> None:
+        """``N`` single-spin updates per replica at ``sites`` ``(R, N)`` (in place)."""
+        S, T = self.S, self.T
+        un = None if u is None or not self.cpu else u.numpy()
+        if self.M is not None:
+            m = self.model
+            _sweeps.sweep_overlaps(
                 S.numpy(),
-                H.numpy(),
-                self._JT.numpy(),
+                self.M.numpy(),
+                self.XT,
+                m._hebb_diag,
+                m._hebb_scale,
+                self.h64,
                 T,
                 sites.numpy(),
-                None if u is None else u.numpy(),
+                un,
             )
             return
-        for k in range(sites.shape[1]):
-            i = sites[:, k]  # (R,) the site each replica updates now
-            s_i = S[rows, i]  # (R,)
-            flip = _draw_flips(s_i * H[rows, i], T, None if u is None else u[k])
-            delta = torch.where(flip, -2.0 * s_i, torch.zeros_like(s_i))  # (R,) new - old
-            S[rows, i] = s_i + delta
-            H.add_(delta[:, None] * self._JT[i])  # (R, N): phi += (new - old) J[:, i]
+        assert self.H is not None
+        if self.cpu:
+            _sweeps.sweep_fields(S.numpy(), self.H.numpy(), self.JT.numpy(), T, sites.numpy(), un)
+        else:
+            _dense_sweep(S, self.H, self.JT, T, sites, u)
+        self.H = S @ self.model.J.T + self.model.h  # exact refresh once per sweep
 
 
-def _numpy_spin_loop(
-    S: np.ndarray,
-    H: np.ndarray,
-    JT: np.ndarray,
-    T: float,
-    sites: np.ndarray,
-    u: np.ndarray | None,
+def _dense_sweep(
+    S: Tensor, H: Tensor, JT: Tensor, T: float, sites: Tensor, u: Tensor | None
 ) -> None:
-    """CPU sweep on arrays that share memory with the tensors (modified in place)."""
-    R = S.shape[0]
-    rows = np.arange(R)
+    """The GPU sweep in the fields representation: dense ``(R, N)`` torch updates, no host
+    synchronisation per step (in place on ``S`` and ``H``)."""
+    rows = torch.arange(S.shape[0], device=S.device)
     for k in range(sites.shape[1]):
-        i = sites[:, k]  # (R,)
+        i = sites[:, k]  # (R,) the site each replica updates now
         s_i = S[rows, i]  # (R,)
-        stability = s_i * H[rows, i]  # (R,) s_i phi_i
-        if u is None:
-            flip = stability < 0
-        else:  # heat bath: P(flip) = 1 / (1 + exp(2 s_i phi_i / T)), Lemma 2.1.3
-            x = np.minimum(2.0 * stability.astype(np.float64) / T, 700.0)
-            flip = u[k] < 1.0 / (1.0 + np.exp(x))
-        r = np.flatnonzero(flip)
-        if r.size == 0:
-            continue
-        ir = i[r]
-        new = -s_i[r]  # (F,)
-        S[r, ir] = new
-        H[r] += (2.0 * new)[:, None] * JT[ir]  # (F, N): phi += (new - old) J[:, i], rows distinct
+        flip = _draw_flips(s_i * H[rows, i], T, None if u is None else u[k])
+        delta = torch.where(flip, -2.0 * s_i, torch.zeros_like(s_i))  # (R,) new - old
+        S[rows, i] = s_i + delta
+        H.add_(delta[:, None] * JT[i])  # (R, N): phi += (new - old) J[:, i]
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def _fingerprint(J: Tensor) -> tuple[object, ...] | None:
+    """Identity of ``J``'s contents: object, storage, version counter (bumped by every in-place
+    write), dtype, device, shape; None for an inference tensor (no version counter)."""
+    if J.is_inference():
+        return None
+    return (id(J), J.data_ptr(), J._version, J.dtype, J.device, tuple(J.shape))
+
+
 class _Recorder:
     """Energies, states and overlaps at the recorded sweeps."""
 
-    def __init__(self, model: BinaryHopfield, xi: Tensor | None, *, keep_states: bool) -> None:
-        self.model = model
+    def __init__(
+        self, energy: Callable[[Tensor], Tensor], xi: Tensor | None, *, keep_states: bool
+    ) -> None:
+        self.energy = energy
         self.xi = xi
         self.keep_states = keep_states
         self.sweeps: list[int] = []
@@ -615,7 +765,7 @@ class _Recorder:
 
     def add(self, t: int, S: Tensor) -> None:
         self.sweeps.append(t)
-        self.energies.append(self.model.energy(S))
+        self.energies.append(self.energy(S))
         if self.keep_states:
             self.states.append(S.clone())
         if self.xi is not None:
