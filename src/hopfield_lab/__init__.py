@@ -4,6 +4,8 @@ One vocabulary (a state, an energy, an update or a vector field, a trajectory), 
 are pure functions of a step function, diagnostics, and paper reproductions with one command.
 """
 
+# first, before torch loads: in the hopfield-lab command, idle OpenMP threads wait passively
+from hopfield_lab import threads as _threads  # noqa: F401
 from hopfield_lab.core import ACTIVATIONS, Activation, HopfieldModel, get_activation
 from hopfield_lab.errors import ConfigError, DataError, DivergenceError, HopfieldLabError
 from hopfield_lab.solvers import SolverResult, fixed_point, integrate, solve_fixed_point

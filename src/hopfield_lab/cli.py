@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from hopfield_lab.errors import DivergenceError, HopfieldLabError
+from hopfield_lab.threads import configure as configure_threads
 
 # typer's usage errors derive from click's ClickException, which recent typer vendors under a
 # private module: find the class through a public exception instead of importing it.
@@ -361,6 +362,7 @@ def theory_hopfield_mixture(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and turn user errors into one line and exit code 2."""
+    configure_threads()  # one intra-op thread unless OMP_NUM_THREADS / HOPFIELD_LAB_THREADS
     command = typer.main.get_command(app)
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
