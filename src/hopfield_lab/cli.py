@@ -253,12 +253,13 @@ def bench(
     ] = None,
     quick: Annotated[bool, typer.Option(help="Smaller sizes (about a minute).")] = False,
     device: Annotated[str, typer.Option(help="cpu | cuda")] = "cpu",
+    threads: Annotated[int, typer.Option(help="torch intra-op threads.")] = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Run benchmarks side by side and print ratios (ours vs the obvious alternative)."""
     from hopfield_lab.benchmarks import format_results, run_benchmarks
 
-    results = run_benchmarks(names or None, quick=quick, device=device)
+    results = run_benchmarks(names or None, quick=quick, device=device, threads=threads)
     if as_json:
         _print_json(results)
     else:

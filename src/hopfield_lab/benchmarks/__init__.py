@@ -28,15 +28,16 @@ from hopfield_lab.benchmarks.common import (
     BENCHMARKS,
     DESCRIPTIONS,
     BenchResult,
+    Timing,
     bench_profile,
     machine_info,
-    machine_threads,
+    ratio,
     register,
     time_fn,
     time_fns,
     torch_threads,
 )
-from hopfield_lab.errors import ConfigError
+from hopfield_lab.errors import ConfigError, check_int
 
 # every module of this package registers its benchmarks on import (add a file, not a line)
 import_submodules(__name__, skip=("common",))
@@ -45,9 +46,11 @@ __all__ = [
     "BENCHMARKS",
     "DESCRIPTIONS",
     "BenchResult",
+    "Timing",
     "bench_profile",
     "format_results",
     "machine_info",
+    "ratio",
     "register",
     "run_benchmarks",
     "time_fn",
@@ -68,29 +71,35 @@ def _check_device(device: str) -> torch.device:
 
 
 def run_benchmarks(
-    names: list[str] | None, *, quick: bool = False, device: str = "cpu"
+    names: list[str] | None, *, quick: bool = False, device: str = "cpu", threads: int = 1
 ) -> dict[str, Any]:
-    """Run benchmarks by name with torch using every core of the machine.
+    """Run benchmarks by name, with ``threads`` torch intra-op threads (default one).
 
-    The torch thread count is set to the number of cores this process may use for the run
-    and restored afterwards.
+    One thread by default: these models are small, and on a shared machine several OpenMP
+    threads wait on each other whenever one of them is descheduled, which inflates times by
+    10-80x and makes them meaningless. The thread count is restored afterwards. Each benchmark
+    interleaves its contenders round-robin and reports process CPU time and wall time (median
+    and minimum) and the median of the per-round ratios (see
+    :func:`~hopfield_lab.benchmarks.common.time_fns`).
 
     Args:
         names: benchmark names (see ``BENCHMARKS``), run in the order given (duplicates once);
             None runs them all.
-        quick: quick sizes (about 20 s for all on 2 idle CPU cores). Default False (full
-            sizes, under a minute there; more when other processes compete for the cores).
+        quick: quick sizes (see :data:`QUICK_CPU_SECONDS` for what each takes). Default False
+            (full sizes, several minutes of CPU for all).
         device: torch device string. Default "cpu".
+        threads: torch intra-op threads (>= 1). Default 1.
 
     Returns:
-        ``{"machine": machine_info(), "settings": {"quick", "profile", "device"},
-        "runs": {name: {"elapsed_s", "load_average"}}, "results": [BenchResult.to_dict(),
-        ...]}``; ``load_average`` is the machine's 1-minute load when the benchmark ended
-        (above the core count, other processes competed for the cores and timings are noisy).
+        ``{"machine": machine_info(), "settings": {"quick", "profile", "device", "threads"},
+        "runs": {name: {"elapsed_s", "cpu_s", "load_average"}}, "results":
+        [BenchResult.to_dict(), ...]}``; ``elapsed_s`` / ``cpu_s`` are the wall / process CPU
+        seconds the benchmark took, ``load_average`` the machine's 1-minute load when it
+        ended (above the core count, other processes competed for the cores).
 
     Raises:
-        ConfigError: an unknown benchmark name (the message lists the valid ones) or an
-            unusable device.
+        ConfigError: an unknown benchmark name (the message lists the valid ones), an
+            unusable device or a thread count below 1.
     """
     valid = list(BENCHMARKS)
     if names is None:
@@ -106,20 +115,27 @@ def run_benchmarks(
             )
         selected = list(dict.fromkeys(names))
     dev = _check_device(device)
+    check_int("threads", threads, 1)
     results: list[dict[str, Any]] = []
     runs: dict[str, dict[str, float | None]] = {}
-    with torch_threads(machine_threads()):
+    with torch_threads(threads):
         machine = machine_info()
         for name in selected:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             results.append(BENCHMARKS[name](quick, str(dev)).to_dict())
             runs[name] = {
                 "elapsed_s": time.perf_counter() - start,
+                "cpu_s": time.process_time() - cpu,
                 "load_average": machine_info()["load_average"],
             }
     return {
         "machine": machine,
-        "settings": {"quick": quick, "profile": bench_profile(quick), "device": str(dev)},
+        "settings": {
+            "quick": quick,
+            "profile": bench_profile(quick),
+            "device": str(dev),
+            "threads": threads,
+        },
         "runs": runs,
         "results": results,
     }
@@ -185,13 +201,17 @@ def format_results(d: dict[str, Any]) -> str:
     out = [_machine_line(d.get("machine", {}))]
     settings = d.get("settings")
     if settings:
-        out.append(f"settings: profile {settings.get('profile')}, device {settings.get('device')}")
+        out.append(
+            f"settings: profile {settings.get('profile')}, device {settings.get('device')}, "
+            f"torch threads {settings.get('threads')}"
+        )
     runs = d.get("runs", {})
     for res in d.get("results", []):
         out.append("")
         run = runs.get(res["name"], {})
         took = (
-            f" ({run['elapsed_s']:.1f} s, load {run.get('load_average')} at the end)"
+            f" ({run['elapsed_s']:.1f} s wall, {run.get('cpu_s', float('nan')):.1f} s CPU, "
+            f"load {run.get('load_average')} at the end)"
             if "elapsed_s" in run
             else ""
         )

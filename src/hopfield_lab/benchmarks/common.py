@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import torch
 
-from hopfield_lab.errors import check_int
+from hopfield_lab.errors import ConfigError, check_int
 
 __all__ = [
     "BENCHMARKS",
@@ -34,11 +34,15 @@ __all__ = [
     "TINY_ENV_VAR",
     "BenchFn",
     "BenchResult",
+    "Clock",
     "CountedCalls",
     "Profile",
+    "Timing",
     "bench_profile",
+    "clock_for",
     "machine_info",
     "machine_threads",
+    "ratio",
     "register",
     "time_fn",
     "time_fns",
@@ -201,14 +205,92 @@ def _sync(device: str | torch.device | None) -> None:
         torch.cuda.synchronize(device)
 
 
+Clock = Literal["cpu", "wall"]
+
+
+def clock_for(device: str | torch.device | None) -> Clock:
+    """The clock a ratio should use: ``"cpu"`` (process CPU time) on CPU devices, ``"wall"``
+    on a GPU (where the host mostly waits)."""
+    return "wall" if device is not None and torch.device(device).type == "cuda" else "cpu"
+
+
+@dataclass
+class Timing:
+    """Per-call times of one contender, in the order of the rounds.
+
+    Attributes:
+        cpu_s: CPU seconds of the process per timed call (``time.process_time``: every thread
+            of the process, so on a busy machine it does not count the time other processes
+            held the cores; with one torch thread it is the work done).
+        wall_s: wall-clock seconds per timed call (``time.perf_counter``).
+        result: the value of the last call.
+    """
+
+    cpu_s: list[float]
+    wall_s: list[float]
+    result: Any = None
+
+    def seconds(self, clock: Clock = "cpu") -> list[float]:
+        """The per-call times of ``clock``."""
+        return self.cpu_s if clock == "cpu" else self.wall_s
+
+    def median(self, clock: Clock = "cpu") -> float:
+        """Median seconds per call."""
+        return statistics.median(self.seconds(clock))
+
+    def min(self, clock: Clock = "cpu") -> float:
+        """Fastest call, in seconds."""
+        return min(self.seconds(clock))
+
+    @property
+    def repeat(self) -> int:
+        return len(self.cpu_s)
+
+    def columns(self, unit: Literal["s", "ms"] = "ms") -> dict[str, float]:
+        """``{"cpu_<unit>", "cpu_min_<unit>", "wall_<unit>", "wall_min_<unit>"}`` (medians and
+        minima) for a result row."""
+        k = 1e3 if unit == "ms" else 1.0
+        return {
+            f"cpu_{unit}": k * self.median("cpu"),
+            f"cpu_min_{unit}": k * self.min("cpu"),
+            f"wall_{unit}": k * self.median("wall"),
+            f"wall_min_{unit}": k * self.min("wall"),
+        }
+
+
+def ratio(num: Timing, den: Timing, clock: Clock = "cpu") -> float:
+    """Median over rounds of the per-round ratio ``num / den`` (both timed in the same rounds).
+
+    Each round runs every contender once, back to back, so a slow phase of a shared machine
+    inflates both sides of that round's ratio; the median then drops the rounds where it hit
+    one side only.
+    """
+    a, b = num.seconds(clock), den.seconds(clock)
+    if len(a) != len(b):
+        raise ConfigError(
+            f"ratio needs timings of the same rounds; got {len(a)} and {len(b)} calls"
+        )
+    return statistics.median(x / max(y, 1e-12) for x, y in zip(a, b, strict=True))
+
+
+def _timed_call(
+    fn: Callable[[], Any], device: str | torch.device | None
+) -> tuple[Any, float, float]:
+    _sync(device)
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    _sync(device)
+    return out, time.process_time() - c0, time.perf_counter() - w0
+
+
 def time_fn(
     fn: Callable[[], Any],
     *,
     repeat: int,
     warmup: int = 1,
     device: str | torch.device | None = None,
-) -> dict[str, Any]:
-    """Wall-clock time of ``fn()`` with ``time.perf_counter``.
+) -> Timing:
+    """CPU and wall time of ``fn()`` (see :func:`time_fns` for several contenders).
 
     Args:
         fn: the call to time, without arguments.
@@ -218,30 +300,12 @@ def time_fn(
             each call so that queued kernels are counted. Default None (CPU).
 
     Returns:
-        ``{"median_s", "min_s", "repeat", "result"}``: median and minimum seconds per call,
-        and the value of the last call.
+        :class:`Timing` with the per-call CPU and wall seconds and the last call's value.
 
     Raises:
         ConfigError: for ``repeat < 1`` or ``warmup < 0``.
     """
-    check_int("repeat", repeat, 1)
-    check_int("warmup", warmup, 0)
-    for _ in range(warmup):
-        fn()
-    times: list[float] = []
-    out: Any = None
-    for _ in range(repeat):
-        _sync(device)
-        start = time.perf_counter()
-        out = fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return {
-        "median_s": statistics.median(times),
-        "min_s": min(times),
-        "repeat": repeat,
-        "result": out,
-    }
+    return time_fns({"fn": fn}, repeat=repeat, warmup=warmup, device=device)["fn"]
 
 
 def time_fns(
@@ -250,42 +314,39 @@ def time_fns(
     repeat: int,
     warmup: int = 1,
     device: str | torch.device | None = None,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Timing]:
     """Time several calls side by side, interleaved round-robin.
 
-    Interleaving (a, b, a, b, ...) rather than timing a's block then b's spreads slow phases
-    of a shared machine (other processes, clock changes) over every contender alike.
+    Round ``i`` calls every contender once, starting with contender ``i mod n`` (the order
+    rotates, so no contender always runs first after a pause). Interleaving spreads slow phases
+    of a shared machine (other processes, clock changes) over every contender alike; compare
+    them with :func:`ratio` (median of per-round ratios) rather than with ratios of medians.
 
     Args:
         fns: name -> call without arguments.
-        repeat: timed calls of each (>= 1).
+        repeat: rounds, i.e. timed calls of each (>= 1).
         warmup: untimed rounds first (>= 0). Default 1.
         device: see :func:`time_fn`.
 
     Returns:
-        name -> ``{"median_s", "min_s", "repeat", "result"}`` as :func:`time_fn` returns.
+        name -> :class:`Timing`, in the order of ``fns``.
 
     Raises:
         ConfigError: for ``repeat < 1`` or ``warmup < 0``.
     """
     check_int("repeat", repeat, 1)
     check_int("warmup", warmup, 0)
+    names = list(fns)
     for _ in range(warmup):
         for fn in fns.values():
             fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    wall: dict[str, list[float]] = {name: [] for name in names}
     results: dict[str, Any] = {}
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            one = time_fn(fn, repeat=1, warmup=0, device=device)
-            times[name].append(one["min_s"])
-            results[name] = one["result"]
-    return {
-        name: {
-            "median_s": statistics.median(ts),
-            "min_s": min(ts),
-            "repeat": repeat,
-            "result": results[name],
-        }
-        for name, ts in times.items()
-    }
+    for i in range(repeat):
+        for j in range(len(names)):
+            name = names[(i + j) % len(names)]
+            results[name], c, w = _timed_call(fns[name], device)
+            cpu[name].append(c)
+            wall[name].append(w)
+    return {name: Timing(cpu[name], wall[name], results[name]) for name in names}

@@ -37,6 +37,8 @@ from hopfield_lab.benchmarks.common import (
     CountedCalls,
     Profile,
     bench_profile,
+    clock_for,
+    ratio,
     register,
     time_fns,
 )
@@ -109,6 +111,7 @@ def even_odd_vs_sync(quick: bool = False, device: str = "cpu") -> BenchResult:
     """
     profile = bench_profile(quick)
     batch, repeat = _BATCH[profile], _REPEAT[profile]
+    clock = clock_for(device)
     rows: list[dict[str, Any]] = []
     ratios: dict[str, float] = {}
     for depth in _depths(profile):
@@ -119,11 +122,11 @@ def even_odd_vs_sync(quick: bool = False, device: str = "cpu") -> BenchResult:
             for s in ("picard", "anderson")
         }
         timed = time_fns(calls, repeat=repeat, warmup=1, device=device)
-        ref = timed["sync/picard"]["result"]
+        ref = timed["sync/picard"].result
         y_ref = model.readout(ref.x, "sync")
         for name, t in timed.items():
             scheme, solver = name.split("/")
-            res: SolverResult = t["result"]
+            res: SolverResult = t.result
             y = model.readout(res.x, scheme)
             rows.append(
                 {
@@ -134,16 +137,16 @@ def even_odd_vs_sync(quick: bool = False, device: str = "cpu") -> BenchResult:
                     "it_mean": float(res.n_steps.double().mean()),
                     "it_max": int(res.n_steps.max()),
                     "not_conv": res.n_not_converged,
-                    "time_ms": 1e3 * t["median_s"],
-                    "ms_per_iter": 1e3 * t["median_s"] / max(res.nfe, 1),
+                    **t.columns(),
+                    "ms_per_iter": 1e3 * t.median(clock) / max(res.nfe, 1),
                     "out_diff": float((flat_norm(y - y_ref) / flat_norm(y_ref)).max()),
                 }
             )
         for solver in ("picard", "anderson"):
             s, e = timed[f"sync/{solver}"], timed[f"even_odd/{solver}"]
-            ratios[f"time sync/even-odd {depth}L {solver}"] = s["median_s"] / e["median_s"]
+            ratios[f"time sync/even-odd {depth}L {solver}"] = ratio(s, e, clock)
             ratios[f"iters sync/even-odd {depth}L {solver}"] = float(
-                s["result"].n_steps.double().mean() / e["result"].n_steps.double().mean()
+                s.result.n_steps.double().mean() / e.result.n_steps.double().mean()
             )
     notes = [
         f"profile {profile}, device {device}, float32, batch {batch} MNIST test images, zero "
@@ -154,7 +157,7 @@ def even_odd_vs_sync(quick: bool = False, device: str = "cpu") -> BenchResult:
         "until its last sample converges (the input enters through a closure): time follows "
         "it_max",
         "state: DEQ state size (even-odd keeps only the group holding the output); it_*: "
-        "per-sample map calls; time_ms: median wall time of one batched solve over "
+        "per-sample map calls; cpu_ms / wall_ms: median CPU / wall time of one batched solve over "
         f"{repeat} interleaved repeats (after a warm-up); ms_per_iter: time / batched calls; "
         "out_diff: largest relative difference of the output layer to sync/picard",
     ]
@@ -167,18 +170,30 @@ def even_odd_vs_sync(quick: bool = False, device: str = "cpu") -> BenchResult:
     )
 
 
+EQUAL_CALLS = 40
+"""Map calls of the equal-work comparison (both solvers iterate the whole batch that often)."""
+_NEVER = 1e-30
+"""A tolerance no float32 residual reaches: the solvers run their whole budget."""
+
+
 @register(
     "deq-anderson-vs-torchdeq",
     "our Anderson vs torchdeq.solver.anderson_solver on the synchronous HAM fixed point "
-    "(3 and 5 layers)",
+    "(3 and 5 layers): to tolerance, and at equal lam and equal map calls",
 )
 def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResult:
     """Our Anderson and torchdeq's on the same HAM fixed point, measured together.
 
+    To tolerance: ours through ``LayeredHopfield.solve`` (the experiments' path: residual
+    safeguard with the HAM energy as merit), ours with the DEQ paper's proxy safeguard, and
+    torchdeq with lam 1e-4 and 1e-10. Equal work: :data:`EQUAL_CALLS` calls of the map on the
+    whole batch, lam 1e-10 for both (ours relative, torchdeq absolute), ours
+    ``fixed_point(full_iterations=True)`` with the residual safeguard and without one.
+
     Returns:
-        BenchResult with one row per (depth, solver) and ratios ``time torchdeq/ours`` and
-        ``nfe torchdeq/ours`` per depth (torchdeq with its default lam 1e-4; lam 1e-10, ours,
-        is also run where torchdeq's system stays solvable in float32).
+        BenchResult with one row per (depth, mode, solver) and ratios ``time torchdeq/ours``
+        and ``nfe torchdeq/ours`` to tolerance (torchdeq's default lam 1e-4) and
+        ``equal calls: time ours/torchdeq`` per depth.
 
     Raises:
         ImportError: if torchdeq is not installed.
@@ -191,9 +206,10 @@ def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResul
         ) from exc
     profile = bench_profile(quick)
     batch, repeat = _BATCH[profile], _REPEAT[profile]
+    clock = clock_for(device)
     rows: list[dict[str, Any]] = []
     ratios: dict[str, float] = {}
-    failed: list[int] = []
+    failed: list[str] = []
     n_max = _max_iter(profile)
     for depth in _depths(profile):
         model, x = problem(depth, batch, device, tiny=profile == "tiny")
@@ -201,85 +217,136 @@ def anderson_vs_torchdeq(quick: bool = False, device: str = "cpu") -> BenchResul
             view = model.bind(x, "sync")
             f, z0 = view.update, view.initial_state()
 
-        def ours(safeguard: str = "residual", f: Any = f, z0: Tensor = z0) -> SolverResult:
+        def ours(safeguard: str = "residual", model: Any = model, x: Tensor = x) -> SolverResult:
+            st = DEQSettings.of(
+                scheme="sync",
+                method="anderson",
+                tol=TOL,
+                max_iter=n_max,
+                window=WINDOW,
+                lam=LAM,
+                safeguard=safeguard,
+            )
+            with torch.no_grad():
+                return model.solve(x, st, record_residuals=False)
+
+        def equal(safeguard: str, f: Any = f, z0: Tensor = z0) -> SolverResult:
             with torch.no_grad():
                 return fixed_point(
                     f,
                     z0,
                     method="anderson",
-                    tol=TOL,
-                    max_iter=n_max,
+                    tol=_NEVER,
+                    max_iter=EQUAL_CALLS,
                     window=WINDOW,
                     lam=LAM,
                     safeguard=safeguard,
+                    full_iterations=True,
+                    record_residuals=False,
+                    on_divergence="flag",
                 )
 
-        def theirs(lam: float, f: Any = f, z0: Tensor = z0) -> tuple[Tensor, dict, int]:
+        def theirs(
+            lam: float, calls: int = n_max, tol: float = TOL, f: Any = f, z0: Tensor = z0
+        ) -> tuple[Tensor, dict, int]:
             counted = CountedCalls(f)
             with torch.no_grad():
                 z, _, info = anderson_solver(
-                    counted, z0, max_iter=n_max, tol=TOL, stop_mode="rel", m=WINDOW, lam=lam
+                    counted, z0, max_iter=calls, tol=tol, stop_mode="rel", m=WINDOW, lam=lam
                 )
             return z, info, counted.calls
 
-        calls: dict[str, Callable[[], Any]] = {
-            "ours": ours,
-            "ours, paper's safeguard": functools.partial(ours, "proxy"),
-            "torchdeq lam=1e-4": functools.partial(theirs, 1e-4),
-        }
-        try:  # torchdeq's absolute lam=1e-10 can leave its bordered system singular in float32
-            theirs(1e-10)
-            calls["torchdeq lam=1e-10"] = functools.partial(theirs, 1e-10)
-        except torch.linalg.LinAlgError:
-            failed.append(depth)
-        timed = time_fns(calls, repeat=repeat, warmup=1, device=device)
-        mine: SolverResult = timed["ours"]["result"]
-        for name, t in timed.items():
-            rejected = None
-            if name.startswith("ours"):
-                res: SolverResult = t["result"]
-                z, nfe = res.x, res.nfe
-                it_mean = float(res.n_steps.double().mean())
-                rejected = res.stats["anderson_rejections"] / batch
-            else:
-                z, info, nfe = t["result"]
-                it_mean = float(info["nstep"].double().mean())
-            with torch.no_grad():
-                fz = f(z)
-            rows.append(
-                {
-                    "layers": depth,
-                    "solver": name,
-                    "it_mean": it_mean,
-                    "nfe": nfe,
-                    "rejected": rejected,
-                    "res_max": float((flat_norm(fz - z) / flat_norm(fz)).max()),
-                    "diff_ours": float((flat_norm(z - mine.x) / flat_norm(mine.x)).max()),
-                    "time_ms": 1e3 * t["median_s"],
+        for mode in ("to tol", "equal calls"):
+            if mode == "to tol":
+                calls: dict[str, Callable[[], Any]] = {
+                    "ours": ours,
+                    "ours, paper's safeguard": functools.partial(ours, "proxy"),
+                    "torchdeq lam=1e-4": functools.partial(theirs, 1e-4),
                 }
-            )
-        t_ours = timed["ours"]["median_s"]
-        ratios[f"time torchdeq/ours {depth}L"] = timed["torchdeq lam=1e-4"]["median_s"] / t_ours
-        ratios[f"nfe torchdeq/ours {depth}L"] = timed["torchdeq lam=1e-4"]["result"][2] / mine.nfe
-        if "torchdeq lam=1e-10" in timed:  # same lam, same NFE: the per-iteration overhead
-            t_same = timed["torchdeq lam=1e-10"]["median_s"]
-            ratios[f"time torchdeq(lam=1e-10)/ours {depth}L"] = t_same / t_ours
-        paper_sg = timed["ours, paper's safeguard"]
-        ratios[f"time paper-safeguard/residual-safeguard {depth}L"] = paper_sg["median_s"] / t_ours
+                extra = ("torchdeq lam=1e-10", functools.partial(theirs, 1e-10))
+            else:
+                calls = {
+                    "ours": functools.partial(equal, "residual"),
+                    "ours, no safeguard": functools.partial(equal, "none"),
+                }
+                extra = ("torchdeq", functools.partial(theirs, LAM, EQUAL_CALLS, _NEVER))
+            try:  # torchdeq's absolute lam=1e-10 can leave its bordered system singular
+                extra[1]()
+                calls[extra[0]] = extra[1]
+            except torch.linalg.LinAlgError:
+                failed.append(f"{depth}L {mode}")
+            timed = time_fns(calls, repeat=repeat, warmup=1, device=device)
+            mine: SolverResult = timed["ours"].result
+            for name, t in timed.items():
+                rejected = None
+                if name.startswith("ours"):
+                    res: SolverResult = t.result
+                    z, nfe = res.x, res.nfe
+                    it_mean = float(res.n_steps.double().mean())
+                    rejected = res.stats.get("anderson_rejections", 0) / batch
+                else:
+                    z, info, nfe = t.result
+                    it_mean = float(info["nstep"].double().mean())
+                with torch.no_grad():
+                    fz = f(z)
+                rows.append(
+                    {
+                        "layers": depth,
+                        "mode": mode,
+                        "solver": name,
+                        "it_mean": it_mean if mode == "to tol" else float(nfe),
+                        "nfe": nfe,
+                        "rejected": rejected,
+                        "res_max": float((flat_norm(fz - z) / flat_norm(fz)).max()),
+                        "diff_ours": float((flat_norm(z - mine.x) / flat_norm(mine.x)).max()),
+                        **t.columns(),
+                    }
+                )
+            if mode == "to tol":
+                ours_t = timed["ours"]
+                ratios[f"time torchdeq/ours {depth}L"] = ratio(
+                    timed["torchdeq lam=1e-4"], ours_t, clock
+                )
+                ratios[f"nfe torchdeq/ours {depth}L"] = (
+                    timed["torchdeq lam=1e-4"].result[2] / mine.nfe
+                )
+                if "torchdeq lam=1e-10" in timed:
+                    ratios[f"time torchdeq(lam=1e-10)/ours {depth}L"] = ratio(
+                        timed["torchdeq lam=1e-10"], ours_t, clock
+                    )
+                ratios[f"time paper-safeguard/residual-safeguard {depth}L"] = ratio(
+                    timed["ours, paper's safeguard"], ours_t, clock
+                )
+            elif "torchdeq" in timed:
+                ratios[f"equal calls: time ours/torchdeq {depth}L"] = ratio(
+                    timed["ours"], timed["torchdeq"], clock
+                )
+                ratios[f"equal calls: time ours (no safeguard)/torchdeq {depth}L"] = ratio(
+                    timed["ours, no safeguard"], timed["torchdeq"], clock
+                )
     notes = [
-        f"profile {profile}, device {device}, float32; the synchronous HAM map of "
-        "deq-even-odd-vs-sync (same weights and images), from the zero state",
-        f"ours: fixed_point(method='anderson', window={WINDOW}, lam={LAM:g} relative, "
-        f"tol={TOL:g} rel, per-sample stop) with the residual safeguard (default) and with "
-        f"the DEQ paper's (hopdeq's) proxy rule; torchdeq: anderson_solver(m={WINDOW}, "
-        f"lam absolute, stop_mode='rel', tol={TOL:g}), stops when the whole batch is below tol",
+        f"profile {profile}, device {device}, float32, torch threads {torch.get_num_threads()}; "
+        "the synchronous HAM map of deq-even-odd-vs-sync (same weights and images), from the "
+        "zero state",
+        f"to tol: ours = LayeredHopfield.solve(x, DEQSettings(scheme='sync', method='anderson', "
+        f"window={WINDOW}, lam={LAM:g} relative, tol={TOL:g} rel, max_iter={n_max})), the "
+        "experiments' path: residual safeguard with the HAM energy as merit, per-sample stop; "
+        "'paper's safeguard': the same with safeguard='proxy' (hopdeq's rule); torchdeq: "
+        f"anderson_solver(m={WINDOW}, lam absolute, stop_mode='rel', tol={TOL:g}), stops when "
+        "the whole batch is below tol",
+        f"equal calls: {EQUAL_CALLS} calls of the map on the whole batch by every solver, "
+        f"lam {LAM:g}, a tolerance no float32 residual reaches; ours = fixed_point(method="
+        "'anderson', full_iterations=True) with the residual safeguard (no merit) and without "
+        "one: the ratio is the solvers' own per-iteration cost (same map, same calls)",
         "it_mean: per-sample iterations (ours: calls until convergence; torchdeq: 'nstep' of "
         "its lowest-residual iterate); nfe: batched calls of f; rejected: extrapolations the "
-        "safeguard rejected, per sample; res_max: largest relative "
-        "residual recomputed at the returned state; diff_ours: largest relative distance to "
-        f"our answer; time_ms: median over {repeat} interleaved repeats after a warm-up",
-        "ratios use torchdeq's default lam=1e-4; lam=1e-10 (ours) is tried as well"
-        + (f" but failed with a singular system at {failed} layers (float32)" if failed else ""),
+        "safeguard rejected, per sample; res_max: largest relative residual recomputed at the "
+        "returned state; diff_ours: largest relative distance to our answer in the same mode; "
+        f"cpu_ms / wall_ms: median over {repeat} interleaved rounds after a warm-up round "
+        f"(*_min_ms: fastest); ratios: median over rounds of the per-round ratio of {clock} "
+        "times",
+        "to-tol ratios use torchdeq's default lam=1e-4; lam=1e-10 (ours) is tried as well"
+        + (f" but its system was singular for {failed}" if failed else ""),
     ]
     return BenchResult(
         name="deq-anderson-vs-torchdeq",

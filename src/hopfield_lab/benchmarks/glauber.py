@@ -21,15 +21,23 @@ Checks, in the same run:
   must agree within sampling error (``agree`` = ``|E_ours - E_ref| / stderr`` of the
   difference, should be below about 3).
 
-Measured: spin updates per second (``replicas * N * sweeps / wall time``; for ``T = 0`` the
+Measured: spin updates per CPU second (``replicas * N * sweeps / CPU time``; for ``T = 0`` the
 sweeps ``run`` actually performed before every replica settled), and the ratio ours / NumPy at
-each replica count. Sizes (profile): full ``N = 500``, 10 Glauber sweeps, ours with 1, 64 and 512
-replicas, NumPy with 32; quick ``N = 256``, 5 sweeps; tiny ``N = 64``, 3 sweeps.
+each replica count, all contenders interleaved round-robin. ``ours`` is the compiled sweep
+(numba) when it is installed; ``ours, fallback`` is the pure NumPy sweep ``run`` uses without
+it. Sizes (profile): full ``N = 1000``, 5 Glauber sweeps, ours with 1, 16, 64 and 256
+replicas, NumPy with 8, plus the cost per spin update at ``N = 500, 1000, 2000`` (``P = 51``)
+and ``P = 25, 51, 101`` (``N = 1000``); quick ``N = 1000``, 3 sweeps, ours with 1, 64 and 256
+replicas, NumPy with 4; tiny ``N = 64``, 3 sweeps.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import statistics
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -39,9 +47,11 @@ from hopfield_lab.benchmarks.common import (
     DESCRIPTIONS,
     BenchResult,
     Profile,
+    Timing,
     bench_profile,
+    clock_for,
     register,
-    time_fn,
+    time_fns,
 )
 from hopfield_lab.data.synthetic import random_patterns
 from hopfield_lab.models.binary import BinaryHopfield, BinaryRun
@@ -52,22 +62,54 @@ GLAUBER_T = 0.5
 """Temperature of the Glauber comparison."""
 
 _SIZES: dict[Profile, dict[str, Any]] = {
-    "full": {"N": 500, "sweeps": 10, "replicas": (1, 64, 512), "ref_replicas": 32},
-    "quick": {"N": 256, "sweeps": 5, "replicas": (1, 64, 512), "ref_replicas": 32},
-    "tiny": {"N": 64, "sweeps": 3, "replicas": (1, 16), "ref_replicas": 4},
+    "full": {
+        "N": 1000,
+        "sweeps": 5,
+        "replicas": (1, 16, 64, 256),
+        "ref_replicas": 8,
+        "t0_replicas": 16,
+        "repeat": 5,
+    },
+    "quick": {
+        "N": 1000,
+        "sweeps": 3,
+        "replicas": (1, 64, 256),
+        "ref_replicas": 4,
+        "t0_replicas": 4,
+        "repeat": 3,
+    },
+    "tiny": {
+        "N": 64,
+        "sweeps": 3,
+        "replicas": (1, 16),
+        "ref_replicas": 4,
+        "t0_replicas": 4,
+        "repeat": 1,
+    },
 }
+_SCALING: dict[Profile, tuple[tuple[int, int], ...]] = {
+    "full": ((500, 51), (1000, 51), (2000, 51), (1000, 25), (1000, 101)),
+    "quick": (),
+    "tiny": (),
+}
+"""(N, P) pairs whose cost per spin update is reported (Glauber, T = 0.5, 64 replicas)."""
+_SCALING_REPLICAS = 64
+NO_NUMBA_ENV_VAR = "HOPFIELD_LAB_NO_NUMBA"
 
 
-def sequential_problem(n: int, seed: int = 0) -> tuple[BinaryHopfield, torch.Tensor]:
-    """A tie-free Hebbian network (``N`` even, ``P`` odd ~ 0.1 N) and 512 random states.
+def sequential_problem(
+    n: int, seed: int = 0, n_patterns: int | None = None, replicas: int = 512
+) -> tuple[BinaryHopfield, torch.Tensor]:
+    """A tie-free Hebbian network (``N`` even, ``P`` odd, default ~ 0.1 N) and random states.
 
     Returns:
-        ``(model, states (512, N))`` in float64.
+        ``(model, states (replicas, N))`` in float64.
     """
     gen = torch.Generator().manual_seed(seed)
-    P = max(1, round(0.1 * n)) | 1  # odd
+    P = (max(1, round(0.1 * n)) if n_patterns is None else n_patterns) | 1  # odd
     xi = random_patterns(P, n, generator=gen, dtype=torch.float64)
-    return BinaryHopfield.hebbian(xi), random_patterns(512, n, generator=gen, dtype=torch.float64)
+    states = random_patterns(replicas, n, generator=gen, dtype=torch.float64)
+    return BinaryHopfield.hebbian(xi), states
 
 
 def numpy_sequential(
@@ -107,22 +149,59 @@ def numpy_sequential(
     return s
 
 
-def _orders(R: int, N: int, sweeps: int, seed: int) -> torch.Tensor:
+def _orders(model: BinaryHopfield, R: int, sweeps: int, seed: int) -> torch.Tensor:
     """The site orders ``run`` draws at ``T = 0`` from ``manual_seed(seed)``: ``(sweeps, R, N)``."""
     g = torch.Generator().manual_seed(seed)
-    return torch.stack([torch.rand((R, N), generator=g).argsort(1) for _ in range(sweeps)])
+    return torch.stack([model.draw_sites(R, generator=g) for _ in range(sweeps)])
+
+
+@contextlib.contextmanager
+def _without_numba() -> Iterator[None]:
+    """Run ``BinaryHopfield`` sweeps on the NumPy fallback (as without numba installed)."""
+    before = os.environ.get(NO_NUMBA_ENV_VAR)
+    os.environ[NO_NUMBA_ENV_VAR] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[NO_NUMBA_ENV_VAR]
+        else:
+            os.environ[NO_NUMBA_ENV_VAR] = before
+
+
+def _glauber(
+    model: BinaryHopfield, S0: torch.Tensor, sweeps: int, device: str, fallback: bool = False
+) -> Callable[[], BinaryRun]:
+    def run() -> BinaryRun:
+        gen = torch.Generator(device=device).manual_seed(3)
+        with _without_numba() if fallback else contextlib.nullcontext():
+            return model.run(
+                S0, dynamics="glauber", temperature=GLAUBER_T, n_sweeps=sweeps, generator=gen
+            )
+
+    return run
+
+
+def _rate_ratio(ours: Timing, ref: Timing, upd_ours: int, upd_ref: int, clock: str) -> float:
+    """Median over rounds of (updates/s ours) / (updates/s reference)."""
+    a, b = ours.seconds(clock), ref.seconds(clock)  # type: ignore[arg-type]
+    return statistics.median(
+        (upd_ours / max(x, 1e-12)) / (upd_ref / max(y, 1e-12)) for x, y in zip(a, b, strict=True)
+    )
 
 
 @register(
     "glauber-vs-numpy",
-    "Batched sequential/Glauber dynamics of BinaryHopfield vs a per-spin NumPy loop",
+    "Batched sequential/Glauber dynamics of BinaryHopfield (compiled sweeps, NumPy fallback) "
+    "vs a per-spin NumPy loop",
 )
 def glauber_vs_numpy(quick: bool, device: str) -> BenchResult:
-    """Spin updates per second of ours and of the NumPy loop, with validity checks."""
+    """Spin updates per CPU second of ours and of the NumPy loop, with validity checks."""
     profile = bench_profile(quick)
     size = _SIZES[profile]
-    N, sweeps, R_ref = size["N"], size["sweeps"], size["ref_replicas"]
-    repeat = 1 if profile == "tiny" else 3
+    N, sweeps, R_ref, R_t0 = size["N"], size["sweeps"], size["ref_replicas"], size["t0_replicas"]
+    repeat = size["repeat"]
+    clock = clock_for(device)
     model, S_all = sequential_problem(N)
     model = model.to(device)
     J = model.J.cpu().numpy()
@@ -130,113 +209,143 @@ def glauber_vs_numpy(quick: bool, device: str) -> BenchResult:
     rows: list[dict[str, Any]] = []
     ratios: dict[str, float] = {}
 
-    # T = 0: same orders, same fixed points
-    S0 = S_all[:R_ref].to(device)
-    timed = time_fn(
-        lambda: model.run(
-            S0, n_sweeps=200, generator=torch.Generator(device=device).manual_seed(1)
-        ),
-        repeat=repeat,
-        device=device,
-    )
-    ours0, t_ours0 = timed["result"], timed["median_s"]
-    done = max(1, ours0.n_sweeps)
-    orders = _orders(R_ref, N, done, seed=1).numpy()
-    S0_np = S0.cpu().numpy()
-    timed = time_fn(
-        lambda: numpy_sequential(J, h, S0_np, orders, 0.0, np.random.default_rng(0)),
-        repeat=repeat,
-    )
-    ref0, t_ref0 = timed["result"], timed["median_s"]
-    agree = float((ours0.states.cpu().numpy() == ref0).all(1).mean())
-    upd = R_ref * N * done
-    for impl, t in (("ours", t_ours0), ("numpy loop", t_ref0)):
+    def row(impl: str, T: float, R: int, n_sweeps: int, t: Timing | None, **extra: Any) -> None:
+        upd = R * N * n_sweeps
         rows.append(
             {
                 "impl": impl,
-                "T": 0.0,
+                "T": T,
                 "N": N,
-                "replicas": R_ref,
-                "sweeps": done,
-                "time_s": t,
-                "updates_per_s": upd / t,
-                "agree": agree,
-                "mean_E_per_spin": float(ours0.energies[-1].mean()) / N
-                if impl == "ours"
-                else float(model.energy(torch.as_tensor(ref0, device=device)).mean()) / N,
+                "P": model_p,
+                "replicas": R,
+                "sweeps": n_sweeps,
+                "cpu_ms": None if t is None else 1e3 * t.median("cpu"),
+                "wall_ms": None if t is None else 1e3 * t.median("wall"),
+                "updates_per_cpu_s": None if t is None else upd / t.median("cpu"),
+                "agree": extra.get("agree"),
+                "mean_E_per_spin": extra.get("energy"),
             }
         )
-    ratios[f"updates/s ours/numpy T=0 R={R_ref}"] = t_ref0 / t_ours0
 
-    # Glauber T > 0: throughput at several replica counts, energy check against the loop
-    ref_orders = _orders(R_ref, N, sweeps, seed=2).numpy()
-    S_ref = S_all[:R_ref].numpy()
-    timed = time_fn(
-        lambda: numpy_sequential(J, h, S_ref, ref_orders, GLAUBER_T, np.random.default_rng(2)),
-        repeat=repeat,
-    )
-    ref, t_ref = timed["result"], timed["median_s"]
-    ref_rate = R_ref * N * sweeps / t_ref
-    E_ref = model.energy(torch.as_tensor(ref, device=device)).cpu().double() / N
-    rows.append(
+    model_p = max(1, round(0.1 * N)) | 1
+
+    # T = 0: the same site orders give the same fixed points
+    S0 = S_all[:R_t0].to(device)
+    ours0 = model.run(S0, n_sweeps=200, generator=torch.Generator(device=device).manual_seed(1))
+    done = max(1, ours0.n_sweeps)
+    orders = _orders(model, R_t0, done, seed=1).cpu().numpy()
+    S0_np = S0.cpu().numpy()
+    timed0 = time_fns(
         {
-            "impl": "numpy loop",
-            "T": GLAUBER_T,
-            "N": N,
-            "replicas": R_ref,
-            "sweeps": sweeps,
-            "time_s": t_ref,
-            "updates_per_s": ref_rate,
-            "agree": None,
-            "mean_E_per_spin": float(E_ref.mean()),
-        }
+            "ours": lambda: model.run(
+                S0, n_sweeps=200, generator=torch.Generator(device=device).manual_seed(1)
+            ),
+            "numpy loop": lambda: numpy_sequential(
+                J, h, S0_np, orders, 0.0, np.random.default_rng(0)
+            ),
+        },
+        repeat=1 if profile == "tiny" else 2,
+        warmup=1,
+        device=device,
     )
+    ref0 = timed0["numpy loop"].result
+    agree = float((ours0.states.cpu().numpy() == ref0).all(1).mean())
+    e_ref0 = float(model.energy(torch.as_tensor(ref0, device=device)).mean()) / N
+    row(
+        "ours",
+        0.0,
+        R_t0,
+        done,
+        timed0["ours"],
+        agree=agree,
+        energy=float(ours0.energies[-1].mean()) / N,
+    )
+    row("numpy loop", 0.0, R_t0, done, timed0["numpy loop"], agree=agree, energy=e_ref0)
+    ratios[f"updates/s ours/numpy T=0 R={R_t0}"] = _rate_ratio(
+        timed0["ours"], timed0["numpy loop"], 1, 1, clock
+    )
+
+    # Glauber T > 0: throughput at several replica counts, all contenders interleaved
+    ref_orders = _orders(model, R_ref, sweeps, seed=2).cpu().numpy()
+    S_ref = S_all[:R_ref].numpy()
+    calls: dict[str, Callable[[], Any]] = {
+        "numpy loop": lambda: numpy_sequential(
+            J, h, S_ref, ref_orders, GLAUBER_T, np.random.default_rng(2)
+        )
+    }
     for R in size["replicas"]:
-        S0 = S_all[:R].to(device)
-
-        def run_ours(S0: torch.Tensor = S0) -> BinaryRun:
-            return model.run(
-                S0,
-                dynamics="glauber",
-                temperature=GLAUBER_T,
-                n_sweeps=sweeps,
-                generator=torch.Generator(device=device).manual_seed(3),
-            )
-
-        timed = time_fn(run_ours, repeat=repeat, device=device)
-        res, t = timed["result"], timed["median_s"]
+        calls[f"ours R={R}"] = _glauber(model, S_all[:R].to(device), sweeps, device)
+    R_max = max(size["replicas"])
+    if device == "cpu":
+        calls[f"ours, fallback R={R_max}"] = _glauber(
+            model, S_all[:R_max].to(device), sweeps, device, fallback=True
+        )
+    timed = time_fns(calls, repeat=repeat, warmup=1, device=device)
+    ref_t = timed["numpy loop"]
+    E_ref = model.energy(torch.as_tensor(ref_t.result, device=device)).cpu().double() / N
+    row("numpy loop", GLAUBER_T, R_ref, sweeps, ref_t, energy=float(E_ref.mean()))
+    for name, t in timed.items():
+        if name == "numpy loop":
+            continue
+        R = int(name.rsplit("=", 1)[1])
+        res: BinaryRun = t.result
         E = res.energies[-1].cpu().double() / N
         agree_z = None
         if R > 1 and R_ref > 1:
             se = math.sqrt(float(E.var()) / R + float(E_ref.var()) / R_ref)
             agree_z = abs(float(E.mean()) - float(E_ref.mean())) / max(se, 1e-12)
+        impl = name.rsplit(" R=", 1)[0]
+        row(impl, GLAUBER_T, R, sweeps, t, agree=agree_z, energy=float(E.mean()))
+        key = "ours/numpy" if impl == "ours" else "fallback/numpy"
+        ratios[f"updates/s {key} glauber N={N} R={R}"] = _rate_ratio(
+            t, ref_t, R * N * sweeps, R_ref * N * sweeps, clock
+        )
+
+    # cost per spin update against N (at fixed P) and against P (at fixed N)
+    scaling = _scaling(_SCALING[profile], device, repeat, clock)
+    for (n, p), seconds in scaling.items():
         rows.append(
             {
-                "impl": "ours",
+                **dict.fromkeys(rows[0]),
+                "impl": "ours (scaling)",
                 "T": GLAUBER_T,
-                "N": N,
-                "replicas": R,
-                "sweeps": sweeps,
-                "time_s": t,
-                "updates_per_s": R * N * sweeps / t,
-                "agree": agree_z,
-                "mean_E_per_spin": float(E.mean()),
+                "N": n,
+                "P": p,
+                "replicas": _SCALING_REPLICAS,
+                "sweeps": 2,
+                "updates_per_cpu_s": 1.0 / seconds,
             }
         )
-        ratios[f"updates/s ours/numpy glauber R={R}"] = (R * N * sweeps / t) / ref_rate
+    if scaling:
+        ratios["time/update N=2000/N=500 at P=51 (constant: linear in N)"] = (
+            scaling[(2000, 51)] / scaling[(500, 51)]
+        )
+        ratios["time/update P=101/P=25 at N=1000 (linear in P: 4)"] = (
+            scaling[(1000, 101)] / scaling[(1000, 25)]
+        )
     notes = [
-        f"profile {profile}, device {device}, float64. Hebbian network N={N}, "
-        f"P={max(1, round(0.1 * N)) | 1} (odd: no zero local field), random initial states.",
-        "updates_per_s = replicas * N * sweeps / time_s; time_s is the median of "
-        f"{repeat} timed calls after one untimed warm-up call (time_fn).",
+        f"profile {profile}, device {device}, float64, torch threads "
+        f"{torch.get_num_threads()}. Hebbian network N={N}, P={model_p} (odd: no zero local "
+        "field), random initial states.",
+        "updates_per_cpu_s = replicas * N * sweeps / cpu time; cpu_ms/wall_ms: median process "
+        f"CPU / wall time of one run over {repeat} interleaved rounds after a warm-up round "
+        f"(the compiled kernels are built then); ratios: median over rounds of the per-round "
+        f"ratio of update rates ({clock} time).",
         f"T=0 rows: ours ran until every replica settled ({done} sweeps), the NumPy loop ran "
-        "the same sweeps with the same site orders; agree = fraction of replicas with "
-        "identical final states (must be 1).",
+        "the same sweeps with the same site orders (BinaryHopfield.draw_sites from the same "
+        "seed); agree = fraction of replicas with identical final states (must be 1).",
         f"T={GLAUBER_T} rows: agree = |mean E/N ours - mean E/N numpy| / stderr (same chain, "
         "independent randomness; below ~3 expected). The NumPy loop's rate does not depend on "
-        "the number of replicas (it loops over them); ours amortises the per-step overhead "
-        "over all replicas.",
+        "the number of replicas (it loops over them); ours amortises the per-sweep overhead "
+        "(random numbers, field refresh, Python calls) over all replicas. 'ours, fallback' "
+        f"is run() with {NO_NUMBA_ENV_VAR}=1, the NumPy sweep used without numba.",
     ]
+    if scaling:
+        notes.append(
+            f"scaling rows: Glauber at T={GLAUBER_T}, {_SCALING_REPLICAS} replicas, 2 sweeps "
+            "from random states; updates_per_cpu_s at each (N, P); ratios of the time per "
+            "update: constant in N (so a sweep is linear in N), at most linear in P"
+        )
     return BenchResult(
         name="glauber-vs-numpy",
         description=DESCRIPTIONS["glauber-vs-numpy"],
@@ -244,3 +353,20 @@ def glauber_vs_numpy(quick: bool, device: str) -> BenchResult:
         ratios=ratios,
         notes=notes,
     )
+
+
+def _scaling(
+    pairs: tuple[tuple[int, int], ...], device: str, repeat: int, clock: str
+) -> dict[tuple[int, int], float]:
+    """CPU seconds per spin update of a Glauber run for each ``(N, P)``."""
+    calls: dict[str, Callable[[], Any]] = {}
+    for n, p in pairs:
+        model, S = sequential_problem(n, seed=1, n_patterns=p, replicas=_SCALING_REPLICAS)
+        calls[f"{n},{p}"] = _glauber(model.to(device), S.to(device), 2, device)
+    if not calls:
+        return {}
+    timed = time_fns(calls, repeat=repeat, warmup=1, device=device)
+    return {
+        (n, p): timed[f"{n},{p}"].median(clock) / (2 * n * _SCALING_REPLICAS)  # type: ignore[arg-type]
+        for n, p in pairs
+    }

@@ -34,6 +34,8 @@ from hopfield_lab.benchmarks.common import (
     BenchResult,
     Profile,
     bench_profile,
+    clock_for,
+    ratio,
     register,
     time_fns,
 )
@@ -146,6 +148,7 @@ def euler_rk4_vs_torchdiffeq(quick: bool = False, device: str = "cpu") -> BenchR
     """
     profile = bench_profile(quick)
     repeat = _REPEAT[profile]
+    clock = clock_for(device)
     t = torch.tensor([0.0, T_END], device=device)
     flows = {"hopfield": _hopfield_flow(profile, device, 0), "tanh": _tanh_flow(profile, device, 0)}
     rows: list[dict[str, Any]] = []
@@ -159,9 +162,9 @@ def euler_rk4_vs_torchdiffeq(quick: bool = False, device: str = "cpu") -> BenchR
                     warmup=1,
                     device=device,
                 )
-                x_o, g_o = timed["ours"]["result"]
-                x_t, g_t = timed["tdq"]["result"]
-                t_o, t_t = timed["ours"]["median_s"], timed["tdq"]["median_s"]
+                x_o, g_o = timed["ours"].result
+                x_t, g_t = timed["tdq"].result
+                t_o, t_t = timed["ours"].median(clock), timed["tdq"].median(clock)
                 grad_rel = None
                 if g_o is not None and g_t is not None:
                     grad_rel = float((g_o - g_t).norm() / g_t.norm().clamp_min(1e-30))
@@ -170,15 +173,17 @@ def euler_rk4_vs_torchdiffeq(quick: bool = False, device: str = "cpu") -> BenchR
                         "flow": flow,
                         "method": method,
                         "mode": mode,
-                        "ours_s": t_o,
-                        "tdq_s": t_t,
-                        "tdq/ours": t_t / t_o,
+                        "ours_ms": 1e3 * t_o,
+                        "tdq_ms": 1e3 * t_t,
+                        "ours_wall_ms": 1e3 * timed["ours"].median("wall"),
+                        "tdq_wall_ms": 1e3 * timed["tdq"].median("wall"),
+                        "tdq/ours": ratio(timed["tdq"], timed["ours"], clock),
                         "x_maxdiff": float((x_o - x_t).abs().max()),
                         "x_rel": _max_rel(x_o, x_t),
                         "grad_rel": grad_rel,
                     }
                 )
-                ratios[f"time torchdiffeq/ours {flow} {method} {mode}"] = t_t / t_o
+                ratios[f"time torchdiffeq/ours {flow} {method} {mode}"] = rows[-1]["tdq/ours"]
     hop_p, hop_b = _HOPFIELD_SIZES[profile]
     tanh_n, tanh_b = _TANH_SIZES[profile]
     notes = [
@@ -191,8 +196,10 @@ def euler_rk4_vs_torchdiffeq(quick: bool = False, device: str = "cpu") -> BenchR
         "b ~ N(0, 0.1^2), x0 ~ N(0, I); gradient w.r.t. W",
         "forward: no_grad; forward+backward: loss = sum x(T)^2, torch.autograd.grad through the "
         "unrolled steps (no adjoint) in both",
-        f"ours_s / tdq_s: median wall time over {repeat} interleaved repeats after one warm-up; "
-        "ours checks every step for divergence (NaN/Inf, norm > 1e8), torchdiffeq does not",
+        f"ours_ms / tdq_ms: median {clock} time over {repeat} interleaved rounds after a warm-up "
+        "round (*_wall_ms: wall time); tdq/ours and the ratios: median over rounds of the "
+        "per-round ratio; ours checks every step for divergence (NaN/Inf, norm > 1e8), "
+        "torchdiffeq does not",
         "x_maxdiff: max |x_ours(T) - x_tdq(T)|; x_rel: that over max |x_tdq(T)|; grad_rel: "
         "|g_ours - g_tdq| / |g_tdq| (Frobenius)",
         "torchdiffeq's 'rk4' is Kutta's 3/8 rule, ours the classical RK4 (both order 4): their "
