@@ -40,7 +40,7 @@ from hopfield_lab.benchmarks.common import (
 from hopfield_lab.errors import ConfigError, check_int
 
 # every module of this package registers its benchmarks on import (add a file, not a line)
-import_submodules(__name__, skip=("common",))
+import_submodules(__name__, skip=("common", "memory"))  # memory: a tool, no benchmark
 
 __all__ = [
     "BENCHMARKS",

@@ -605,6 +605,8 @@ class ModernHopfield(HopfieldModel):
             and opts.safeguard == "residual"
         ):  # accepted steps descend E (computed from the logits of the update at that state)
             opts = opts.replace(merit=self.energy if step is None else step.energy)
+        elif step is not None:
+            step.keep = False  # no merit reads the logits
         per_call.setdefault("batch_independent", True)  # rows of the update do not interact
         return fixed_point(self.update if step is None else step, x, opts, **per_call)
 
@@ -629,10 +631,11 @@ class _RetrievalStep:
     """
 
     def __init__(self, model: ModernHopfield) -> None:
+        self.model = model
         self.patterns = model.patterns
         self.beta = model.beta
-        with torch.no_grad():
-            self.const = math.log(model.n_patterns) / model.beta + 0.5 * model.max_norm**2
+        self.keep = True  # keep (x, s) of the last call for energy()
+        self._const: Tensor | None = None
         self._x: Tensor | None = None
         self._s: Tensor | None = None
         self._version: int | None = -1
@@ -649,8 +652,18 @@ class _RetrievalStep:
 
     def __call__(self, x: Tensor) -> Tensor:
         s = self.beta * x @ self.patterns.T  # (B, P)
-        self._x, self._s, self._version = x, s, _version(x)
+        if self.keep:
+            self._x, self._s, self._version = x, s, _version(x)
         return torch.softmax(s, dim=-1) @ self.patterns  # (B, N)
+
+    @property
+    def const(self) -> Tensor:
+        """``beta^-1 log P + M^2 / 2``, computed once (the patterns are fixed during a solve)."""
+        if self._const is None:
+            m = self.model
+            with torch.no_grad():
+                self._const = math.log(m.n_patterns) / m.beta + 0.5 * m.max_norm**2
+        return self._const
 
     def energy(self, x: Tensor) -> Tensor:
         version = _version(x)  # None (inference tensor): no way to see writes, recompute

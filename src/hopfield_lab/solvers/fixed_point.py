@@ -292,18 +292,29 @@ class _Loop:
     # ----------------------------------------------------------------------------- the loop
     def run(self) -> SolverResult:
         opts = self.opts
-        tol, max_iter, full = opts.tol, opts.max_iter, self.full
+        tol, max_iter, full, max_norm = opts.tol, opts.max_iter, self.full, self.max_norm
+        grad = torch.is_grad_enabled()
         for k in range(max_iter):
             x = self.x
             gx = self._evaluate(x)
             self.nfe += 1
             diff = gx - x
-            dn = flat_norm(diff.detach())
-            gn = flat_norm(gx.detach())  # the divergence check reuses it
+            dn = _norms(diff.detach() if grad else diff)
+            gn = _norms(gx.detach() if grad else gx)  # the divergence check reuses it
             r = dn / (gn + _REL_EPS) if self.rel else dn
-            # NaN and Inf fail the comparison with max_norm
-            bad = ~(gn <= self.max_norm) if self.max_norm is not None else ~torch.isfinite(gn)
             mask = self.mask
+            if mask is None and not full:
+                # the lean step: one reduction and one host read for "did a row converge or
+                # diverge"; NaN, Inf and norms above max_norm fail `gn <= max_norm` and are
+                # counted as events through r = -1
+                ok = gn <= max_norm if max_norm is not None else torch.isfinite(gn)
+                if not bool((torch.where(ok, r, -1.0) < tol).any()):
+                    self._step(k, x, gx, diff, r, None, None)
+                    if self.n_active == 0:
+                        break
+                    continue
+            # NaN and Inf fail the comparison with max_norm
+            bad = ~(gn <= max_norm) if max_norm is not None else ~torch.isfinite(gn)
             if mask is not None:
                 bad = bad & mask
             stop = None
@@ -316,7 +327,7 @@ class _Loop:
                 event = bad | stop
             act = mask
             leaving: Tensor | None = None
-            if mask is not None or bool(event.any()):  # the one host read of a lean step
+            if mask is not None or bool(event.any()):
                 gx, diff, r, act, leaving = self._bookkeeping(k, x, gx, diff, r, bad, stop)
             if full:
                 newly = r < tol
@@ -325,21 +336,33 @@ class _Loop:
                 newly = newly & ~self.converged
                 self.converged = self.converged | newly
                 self.n_steps = torch.where(newly, k + 1, self.n_steps)
-            if self.record_residuals:
-                self.hist.append((r, self.idx))
-            nxt = self._next_iterate(k, x, gx, diff, r, act)
-            if self.mask is not None:  # frozen rows stay put (at their returned point)
-                frozen = ~self.mask
-                nxt = _where(frozen, x if full else self.out, nxt)
-            self.prev_r, self.prev_g = r, gx
-            if self.full_state is not None:
-                self._record(nxt, gx, leaving)
-            self.x = nxt
-            if leaving is not None and self.compact:
-                self._drop(leaving, k)
+            self._step(k, x, gx, diff, r, act, leaving)
             if self.n_active == 0:
                 break
         return self._result()
+
+    def _step(
+        self,
+        k: int,
+        x: Tensor,
+        gx: Tensor,
+        diff: Tensor,
+        r: Tensor,
+        act: Tensor | None,
+        leaving: Tensor | None,
+    ) -> None:
+        """Record step ``k`` and move the working set to the next iterate."""
+        if self.record_residuals:
+            self.hist.append((r, self.idx))
+        nxt = self._next_iterate(k, x, gx, diff, r, act)
+        if self.mask is not None:  # frozen rows stay put (at their returned point)
+            nxt = _where(~self.mask, x if self.full else self.out, nxt)
+        self.prev_r, self.prev_g = r, gx
+        if self.full_state is not None:
+            self._record(nxt, gx, leaving)
+        self.x = nxt
+        if leaving is not None and self.compact:
+            self._drop(leaving, k)
 
     def _evaluate(self, x: Tensor) -> Tensor:
         """``f(x)`` on the working rows (gathering the running ones in the general loop)."""
@@ -587,6 +610,11 @@ class _Loop:
             method=self.method,
             stats=stats,
         )
+
+
+def _norms(x: Tensor) -> Tensor:
+    """Euclidean norm per sample (:func:`flat_norm` without the reshape for ``(B, N)``)."""
+    return torch.linalg.vector_norm(x, dim=1) if x.dim() == 2 else flat_norm(x)
 
 
 def _check_shape(gx: Tensor, x: Tensor) -> None:
