@@ -1,15 +1,29 @@
 """Benchmarks: our solvers side by side with plain methods and peer libraries.
 
-Registered benchmarks (``BENCHMARKS``):
+Registered benchmarks (``BENCHMARKS``; one module per comparison registers its own):
 
 * ``anderson-vs-picard``: Anderson vs Picard on the modern Hopfield retrieval fixed point
-  (MNIST) for several ``beta``;
+  (MNIST) for several ``beta``, through ``ModernHopfield.retrieve``;
 * ``anderson-vs-torchdeq``: our Anderson vs ``torchdeq``'s on that problem and on a linear
-  contraction with a known solution;
+  contraction with a known solution, to tolerance and at equal ``lam`` and map calls;
 * ``euler-rk4-vs-torchdiffeq``: our fixed-step ``integrate`` vs ``torchdiffeq.odeint``,
-  forward and forward+backward, on two flows.
+  forward and forward+backward, on two flows;
+* ``jacq-step``: one training step of the finite-step model with each Jacobian penalty;
+* ``glauber-vs-numpy``: ``BinaryHopfield`` sweeps (compiled and NumPy) vs a per-spin loop;
+* ``modern-retrieve-vs-loop``: ``ModernHopfield.retrieve`` vs hand-written retrieval loops;
+* ``deq-even-odd-vs-sync`` and ``deq-anderson-vs-torchdeq``: the layered HAM's equilibrium.
 
-Usage (under a minute on 2 idle CPU cores; ``quick=True`` about 20 seconds)::
+How they measure (so that a busy machine does not decide the result): torch with one
+intra-op thread (``threads=1``; more on request), every contender of a comparison timed in
+the same rounds with a rotating order, process CPU time and wall time per call (median and
+fastest), and ratios as the median over rounds of the per-round ratio of CPU times (wall time
+on a GPU). Each benchmark calls the code path the experiments run (``retrieve``,
+``LayeredHopfield.solve``, ``BinaryHopfield.run``), plus fixed-work comparisons where a ratio
+should isolate the solver's own cost. No test times anything.
+
+Cost (one thread, this package's 2-core test machine): ``quick=True`` about 50 s of CPU for
+all (2-3 minutes of wall time at load 5); the full profile about 150 s of CPU (about 15
+minutes of wall time at load 6-7 with ``nice``). Usage::
 
     from hopfield_lab.benchmarks import format_results, run_benchmarks
     print(format_results(run_benchmarks(None, quick=True)))
@@ -85,8 +99,8 @@ def run_benchmarks(
     Args:
         names: benchmark names (see ``BENCHMARKS``), run in the order given (duplicates once);
             None runs them all.
-        quick: quick sizes (see :data:`QUICK_CPU_SECONDS` for what each takes). Default False
-            (full sizes, several minutes of CPU for all).
+        quick: quick sizes (about 50 s of CPU for all, see the module docstring). Default
+            False (full sizes, about 150 s of CPU for all).
         device: torch device string. Default "cpu".
         threads: torch intra-op threads (>= 1). Default 1.
 

@@ -1,14 +1,20 @@
-"""What every benchmark shares: machine description, a timer, the result record and a registry.
+"""What every benchmark shares: machine description, timers, the result record and a registry.
 
 A benchmark is a function ``(quick: bool, device: str) -> BenchResult`` registered under a
 name with :func:`register`. It measures our solvers side by side with a reference (a plain
 method or a peer library) on the same problem in one run, and reports rows of numbers, the
 ratios that summarise them and notes saying exactly what was measured.
 
-Sizes come in three profiles (:func:`bench_profile`): ``"full"`` (the default, under a
-minute for all benchmarks on 2 idle CPU cores), ``"quick"`` (``quick=True``, about 20
-seconds) and ``"tiny"`` (seconds, for the test suite), the last selected by the environment
-variable ``HOPFIELD_LAB_BENCH_TINY=1`` whatever ``quick`` says.
+Timing (:func:`time_fns`): every contender is called once per round, the order rotating from
+round to round, and each call records its process CPU time (``time.process_time``) and its
+wall time. On a shared machine wall time mostly measures the other processes; CPU time, with
+one torch thread, measures the work. :func:`ratio` compares two contenders by the median of
+their per-round ratios, which discards the rounds where a slow phase hit one side only.
+
+Sizes come in three profiles (:func:`bench_profile`): ``"full"`` (the default, about 150 s
+of CPU for all benchmarks), ``"quick"`` (``quick=True``, about 50 s of CPU) and ``"tiny"``
+(seconds, for the test suite), the last selected by the environment variable
+``HOPFIELD_LAB_BENCH_TINY=1`` whatever ``quick`` says.
 """
 
 from __future__ import annotations
