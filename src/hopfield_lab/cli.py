@@ -210,37 +210,43 @@ def demo(
         "runs"
     ),
     force: Annotated[bool, typer.Option(help="Recompute finished demo runs.")] = False,
-    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    jobs: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (default: the usable cores, at most 8)."),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars (with --jobs 1).")] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Run every experiment's demo profile and write one combined report."""
-    from hopfield_lab.experiments import RunContext, run_experiment
     from hopfield_lab.experiments.base import ordered_experiments
+    from hopfield_lab.experiments.demo import DemoRun, run_demos
     from hopfield_lab.runs import build_index
 
     start = time.perf_counter()
-    ctx = RunContext(progress=progress and not as_json)
-    summary = []
-    run_dirs = []
-    for name in [e.name for e in ordered_experiments()]:
-        t0 = time.perf_counter()
+    names = [e.name for e in ordered_experiments()]
+
+    def done(run: DemoRun) -> None:
         if not as_json:
-            _out.print(f"[bold]demo[/]: {name} ...")
-        outcome = run_experiment(name, "demo", out=out, force=force, ctx=ctx)
-        run_dirs.append(outcome.run_dir.path)
-        summary.append(
-            {
-                "experiment": name,
-                "seconds": round(time.perf_counter() - t0, 2),
-                "skipped": outcome.skipped,
-                "run_dir": str(outcome.run_dir.path),
-            }
-        )
-        if not as_json:
-            _print_results(outcome.results)
-    index = build_index(out, run_dirs, title="hopfield-lab demo")
+            state = "already complete" if run.skipped else f"{run.seconds:.1f} s"
+            _out.print(f"[bold]demo[/]: {run.experiment} ({state})")
+            _print_results(run.results)
+
+    runs = run_demos(
+        names, out, force=force, jobs=jobs, progress=progress and not as_json, on_done=done
+    )
+    index = build_index(out, [r.run_dir for r in runs], title="hopfield-lab demo")
     total = round(time.perf_counter() - start, 2)
     if as_json:
+        summary = [
+            {
+                "experiment": r.experiment,
+                "seconds": r.seconds,
+                "cpu_seconds": r.cpu_seconds,
+                "skipped": r.skipped,
+                "run_dir": str(r.run_dir),
+            }
+            for r in runs
+        ]
         _print_json({"report": str(index), "seconds": total, "runs": summary})
     else:
         _out.print(f"demo finished in {total:.1f} s; combined report: {index}")
