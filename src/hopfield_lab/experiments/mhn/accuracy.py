@@ -670,6 +670,20 @@ register(
             "quick": "~10 min (2 CPU cores, one thread)",
             "paper": "~150-750 CPU-h (Dopri5; see the docstring) or ~8-14 GPU-h; --executor ray",
         },
+        claim=(
+            "Trained through the flow, ReLU and tanh models classify MNIST at small T (relu T=1 "
+            ">= 95 %, relu T=0.1 >= 90 %, tanh T=1 >= 93 %) and ReLU learns fastest; sigmoid "
+            "collapses at T = 10 (<= 30 %) while T = 1 trains (>= 85 %), as its contraction "
+            "bound predicts; the energy never rises for the convex Lagrangians (spec Sec. 6, "
+            "criteria 1-3)."
+        ),
+        expected=(
+            "relu T=1 95.04 %, relu T=0.1 90.57 %, tanh T=1 93.81 %, sigmoid T=1 86.45 % "
+            "(paper 97.3, -, 96.9, 91.5 after 20 epochs of 48k); epoch 1: relu 93.8 % vs tanh "
+            "92.9 %; sigmoid and softplus T=10 predict one class (11.35 %); |dx(10)/dx0| at "
+            "init 1.12e-3 for sigmoid (bound 1.57e-3); no energy rise on 8 convex models; Eq. 8 "
+            "vs autograd <= 8.6e-10."
+        ),
         run=run,
         report=report,
     )

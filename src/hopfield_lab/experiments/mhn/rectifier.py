@@ -585,6 +585,18 @@ register(
             "quick": "~4 min (2 CPU cores, one thread)",
             "paper": "~1-2 CPU-h per model, 4 models (20 epochs, Dopri5 ~60-80 NFE per solve)",
         },
+        claim=(
+            "For ReLU and softplus models |x| grows without bound while the direction x/|x| "
+            "converges (Eq. 2, exact in normalised coordinates), and the class read at t = 10 "
+            "is the one at T_train (spec Sec. 6, criterion 8)."
+        ),
+        expected=(
+            "|x| -> inf for every sample (median z(10)/z(0) 3.7e-20 relu T=1, 8.8e-17 softplus); "
+            "Eq. 2 exact to the integrator (||y| - 1| <= 2.8e-6, |y - x/|x|| <= 3.5e-6); but "
+            "relu T=1 and softplus still move at t = 10 (median |y(10) - y(9)| 0.017, 0.012) and "
+            "keep the T_train class for 46 % and 37 %; relu T=0.1 settles onto one direction "
+            "for all images: criteria 8b and 8e fail."
+        ),
         run=run,
         report=report,
     )
