@@ -366,8 +366,9 @@ def records_table(
     Args:
         name: the table's file-safe name.
         records: the rows' sources, in order.
-        columns: ``{header: key}`` (the cell is ``record[key]`` of a mapping; missing, shown
-            as a dash, when a record lacks the key: cells of older runs) or ``{header: f}`` (the cell is ``f(record)``, for records of any type), in column
+        columns: ``{header: key}`` (the cell is ``record[key]`` of a mapping; missing,
+            shown as a dash, when a record lacks the key: cells of older runs) or
+            ``{header: f}`` (the cell is ``f(record)``, for records of any type), in column
             order.
         caption: what the table shows.
         **table_kw: passed to :class:`Table` (``fmt``, ``formats``, ``headline``).
