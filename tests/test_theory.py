@@ -330,9 +330,9 @@ def test_stability_thresholds() -> None:
 
 
 def test_mixture_bad_input() -> None:
-    with pytest.raises(ConfigError, match="n must be an integer >= 1"):
+    with pytest.raises(ConfigError, match=r"n must be an integer in \[1, 1000\]"):
         solve_mixture(0, 0.5)
-    with pytest.raises(ConfigError, match="n must be an integer >= 1"):
+    with pytest.raises(ConfigError, match=r"n must be an integer in \[1, 1000\]"):
         mixture_overlap(2.5, 0.5)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="temperature must be a finite number >= 0"):
         solve_mixture(3, -0.1)

@@ -1,15 +1,27 @@
 """The ``hopfield-lab`` command line: list, run, config, report, demo, bench, theory.
 
-Every user error (unknown experiment, profile or key, a value of the wrong type or out of
-range, a missing data file) prints one line ``error: ...`` on stderr and exits with code 2,
-without a traceback. A diverging run exits with code 3 and says where it diverged.
+Exit codes, each with one line on stderr and never a traceback:
+
+* 0: done.
+* 2: a user error (unknown experiment, profile or key, a value of the wrong type or out of
+  range, sizes the machine's memory cannot hold, an unusable ``--out`` or device, a missing
+  data file): ``error: ...`` names the parameter, the value and what is allowed. Every option
+  is checked before anything is written, so a refused command leaves nothing on disk.
+* 3: the computation diverged: ``error: diverged: ...`` says where (epoch and step, or
+  solver step).
+* 1: an unexpected error (a bug): one line, and the traceback saved to a log file whose path
+  the line gives (``<run dir>/logs/`` for a run, else ``<tmp>/hopfield-lab-logs/``).
+* 130: interrupted (Ctrl-C): one line saying what was kept; rerunning resumes.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +30,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from hopfield_lab.errors import DivergenceError, HopfieldLabError
+from hopfield_lab.errors import DivergenceError, HopfieldLabError, check_device
 from hopfield_lab.threads import configure as configure_threads
 
 # typer's usage errors derive from click's ClickException, which recent typer vendors under a
@@ -38,6 +50,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 _out = Console()
+
+
+class _Interrupted(Exception):
+    """Ctrl-C during a command, with what was kept (typer would swallow a KeyboardInterrupt)."""
+
 
 ProfileOpt = Annotated[str, typer.Option("--profile", "-p", help="demo | quick | paper")]
 SetOpt = Annotated[
@@ -137,11 +154,14 @@ def run(
 ) -> None:
     """Run one experiment (resuming or skipping finished work) and write its report."""
     from hopfield_lab.experiments import RunContext, run_experiment
+    from hopfield_lab.experiments.base import plan_run, what_was_kept
 
     ctx = RunContext(executor=executor, device=device, progress=progress and not as_json)
-    outcome = run_experiment(
-        experiment, profile, overrides or [], out=out, run_name=name, force=force, ctx=ctx
-    )
+    plan = plan_run(experiment, profile, overrides or [], out=out, run_name=name, ctx=ctx)
+    try:
+        outcome = run_experiment(experiment, plan=plan, force=force)
+    except KeyboardInterrupt:
+        raise _Interrupted(f"interrupted: {what_was_kept(plan.path)}") from None
     payload = {
         "run_dir": str(outcome.run_dir.path),
         "report": str(outcome.run_dir.report_path),
@@ -218,10 +238,11 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Run every experiment's demo profile and write one combined report."""
-    from hopfield_lab.experiments.base import ordered_experiments
+    from hopfield_lab.experiments.base import check_out_dir, ordered_experiments
     from hopfield_lab.experiments.demo import DemoRun, run_demos
     from hopfield_lab.runs import build_index
 
+    check_out_dir("out", out)
     start = time.perf_counter()
     names = [e.name for e in ordered_experiments()]
 
@@ -231,9 +252,15 @@ def demo(
             _out.print(f"[bold]demo[/]: {run.experiment} ({state})")
             _print_results(run.results)
 
-    runs = run_demos(
-        names, out, force=force, jobs=jobs, progress=progress and not as_json, on_done=done
-    )
+    try:
+        runs = run_demos(
+            names, out, force=force, jobs=jobs, progress=progress and not as_json, on_done=done
+        )
+    except KeyboardInterrupt:
+        raise _Interrupted(
+            f"interrupted: the demo runs finished so far are kept under {out}; run the same "
+            "command again to finish (finished runs are skipped)"
+        ) from None
     index = build_index(out, [r.run_dir for r in runs], title="hopfield-lab demo")
     total = round(time.perf_counter() - start, 2)
     if as_json:
@@ -265,6 +292,7 @@ def bench(
     """Run benchmarks side by side and print ratios (ours vs the obvious alternative)."""
     from hopfield_lab.benchmarks import format_results, run_benchmarks
 
+    check_device("device", device)
     results = run_benchmarks(names or None, quick=quick, device=device, threads=threads)
     if as_json:
         _print_json(results)
@@ -367,32 +395,80 @@ def theory_hopfield_mixture(
     _out.print(table)
 
 
+def _log_unexpected(exc: BaseException, argv: list[str]) -> Path | None:
+    """Save the traceback of an unexpected error; return the log's path (None if unwritable).
+
+    The log goes to ``<run dir>/logs/`` when the error happened inside a run (the run marks
+    the exception), else to ``<tmp>/hopfield-lab-logs/``.
+    """
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    places = []
+    run_dir = getattr(exc, "hopfield_lab_run_dir", None)
+    if isinstance(run_dir, str) and Path(run_dir).is_dir():
+        places.append(Path(run_dir) / "logs")
+    places.append(Path(tempfile.gettempdir()) / "hopfield-lab-logs")
+    for place in places:
+        try:
+            place.mkdir(parents=True, exist_ok=True)
+            path = place / f"error-{stamp}-{os.getpid()}.log"
+            path.write_text(f"hopfield-lab {' '.join(argv)}\n\n{text}", encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """The first line of ``text``, cut to ``limit`` characters."""
+    lines = text.strip().splitlines()
+    first = lines[0] if lines else ""
+    return first if len(first) <= limit else first[: limit - 3] + "..."
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app and turn user errors into one line and exit code 2."""
+    """Entry point: run the app; every outcome is one line on stderr and an exit code.
+
+    Returns:
+        0 done, 2 user error, 3 divergence, 1 unexpected error (traceback in a log file),
+        130 interrupted.
+    """
     configure_threads()  # one intra-op thread unless OMP_NUM_THREADS / HOPFIELD_LAB_THREADS
     command = typer.main.get_command(app)
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         argv = ["--help"]
     try:
-        command.main(args=argv, prog_name="hopfield-lab", standalone_mode=False)
+        code = command.main(args=argv, prog_name="hopfield-lab", standalone_mode=False)
     except DivergenceError as exc:
-        typer.echo(f"error: diverged: {exc}", err=True)
+        typer.echo(f"error: diverged: {_one_line(str(exc), 600)}", err=True)
         return 3
     except HopfieldLabError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_one_line(str(exc), 600)}", err=True)
         return 2
     except ClickException as exc:
-        typer.echo(f"error: {exc.format_message()}", err=True)  # type: ignore[attr-defined]
+        message = exc.format_message()  # type: ignore[attr-defined]
+        typer.echo(f"error: {_one_line(message, 600)}", err=True)
         return 2
-    except Abort:
-        typer.echo("aborted", err=True)
+    except _Interrupted as exc:
+        typer.echo(str(exc), err=True)
         return 130
-    except KeyboardInterrupt:
+    except (Abort, KeyboardInterrupt):
+        typer.echo("interrupted: stopped before the command finished", err=True)
+        return 130
+    except Exception as exc:
+        log = _log_unexpected(exc, argv)
+        where = f"the traceback is in {log}" if log else "no log could be written"
         typer.echo(
-            "interrupted: finished work is saved; re-run the same command to resume", err=True
+            f"error: unexpected {type(exc).__name__}: {_one_line(str(exc), 300)} ({where}; "
+            "please report it)",
+            err=True,
         )
-        return 130
+        return 1
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        if code == 130:  # typer turns Ctrl-C outside a run into Exit(130)
+            typer.echo("interrupted: stopped before the command finished", err=True)
+        return code
     return 0
 
 

@@ -12,17 +12,28 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "DEVICES",
+    "MAX_INT",
     "CapabilityError",
     "ConfigError",
     "DataError",
     "DivergenceError",
     "HopfieldLabError",
     "check_choice",
+    "check_device",
     "check_int",
     "check_positive",
     "check_probability",
     "check_range",
+    "shown",
 ]
+
+
+#: Largest integer accepted where no tighter bound is given: torch's and NumPy's int64.
+MAX_INT = 2**63 - 1
+
+#: Devices accepted by the CLI and the library: ``cpu``, ``cuda`` and ``cuda:<index>``.
+DEVICES = ("cpu", "cuda", "cuda:<index>")
 
 
 class HopfieldLabError(Exception):
@@ -58,17 +69,55 @@ class DivergenceError(HopfieldLabError, FloatingPointError):
         self.samples = tuple(int(s) for s in samples)
 
 
+_MAX_SHOWN = 80
+"""Longest ``repr`` of a rejected value shown in a message (a 400-digit seed is cut)."""
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut to 80 characters (with the full length said) for messages."""
+    try:
+        text = repr(value)
+    except Exception:  # a value whose repr fails is still named by its type
+        return f"<{type(value).__name__}>"
+    if len(text) > _MAX_SHOWN:
+        return f"{text[: _MAX_SHOWN - 20]}...{text[-8:]} ({len(text)} characters)"
+    return text
+
+
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
-    """Return ``value`` if it is one of ``choices``, else raise ConfigError listing them."""
+    """Return ``value`` if it is one of ``choices``, else raise ConfigError listing them.
+
+    Membership is by equality (``True`` is not ``1``, though); a value that cannot be compared
+    (a tensor, an array) is not a choice.
+    """
     options = list(choices)
-    if value not in options:
+    if not any(_same(value, c) for c in options):
         allowed = ", ".join(repr(c) for c in options)
-        raise ConfigError(f"{name} must be one of {allowed}; got {value!r}")
+        raise ConfigError(f"{name} must be one of {allowed}; got {shown(value)}")
     return value
+
+
+def _same(value: Any, choice: Any) -> bool:
+    if isinstance(value, bool) != isinstance(choice, bool):
+        return False
+    try:
+        return bool(value == choice)
+    except Exception:  # arrays and tensors compare elementwise
+        return False
 
 
 def _is_real(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    """A real number that is finite as a float (ints beyond float range are not)."""
+    if not _is_real(value):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def check_range(
@@ -84,19 +133,19 @@ def check_range(
     lo_b = "[" if low_inclusive else "("
     hi_b = "]" if high_inclusive else ")"
     interval = f"{lo_b}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi_b}"
-    if not _is_real(value) or not math.isfinite(float(value)):
-        raise ConfigError(f"{name} must be a finite number in {interval}; got {value!r}")
+    if not _finite(value):
+        raise ConfigError(f"{name} must be a finite number in {interval}; got {shown(value)}")
     bad_low = low is not None and (value < low if low_inclusive else value <= low)
     bad_high = high is not None and (value > high if high_inclusive else value >= high)
     if bad_low or bad_high:
-        raise ConfigError(f"{name} must be in {interval}; got {value!r}")
+        raise ConfigError(f"{name} must be in {interval}; got {shown(value)}")
     return value
 
 
 def check_positive(name: str, value: Any) -> Any:
     """Return ``value`` if it is a finite number > 0."""
-    if not _is_real(value) or not math.isfinite(float(value)) or value <= 0:
-        raise ConfigError(f"{name} must be a finite number > 0; got {value!r}")
+    if not _finite(value) or value <= 0:
+        raise ConfigError(f"{name} must be a finite number > 0; got {shown(value)}")
     return value
 
 
@@ -106,8 +155,47 @@ def check_probability(name: str, value: Any) -> Any:
 
 
 def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
-    """Return ``value`` if it is an int (not bool) in [low, high]."""
+    """Return ``value`` if it is an int (not bool) in [low, high].
+
+    Without ``high``, the bound is ``2**63 - 1``: larger integers fit no torch or NumPy index
+    and never reach them.
+    """
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigError(f"{name} must be an integer; got {value!r}")
+        raise ConfigError(f"{name} must be an integer; got {shown(value)}")
+    if high is None and value > MAX_INT:
+        low_text = "-inf" if low is None else str(low)
+        raise ConfigError(
+            f"{name} must be an integer in [{low_text}, 2**63 - 1]; got {shown(value)}"
+        )
     check_range(name, value, low, high)
+    return value
+
+
+def check_device(name: str, value: Any) -> str:
+    """Return ``value`` if it names a usable torch device: ``cpu``, ``cuda`` or ``cuda:N``.
+
+    ``cuda`` is refused on a machine without CUDA, ``cuda:N`` beyond the devices present.
+
+    Raises:
+        ConfigError: naming the parameter, the value and the allowed devices.
+    """
+    allowed = "'cpu', 'cuda' or 'cuda:<index>'"
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be {allowed}; got {shown(value)}")
+    if value == "cpu":
+        return value
+    kind, colon, index = value.partition(":")
+    if kind != "cuda" or (colon and not (index.isascii() and index.isdigit())):
+        raise ConfigError(f"{name} must be {allowed}; got {shown(value)}")
+    import torch  # here: errors.py is imported by everything and must stay light
+
+    if not torch.cuda.is_available():
+        raise ConfigError(
+            f"{name} is {value!r} but CUDA is not available on this machine; use 'cpu'"
+        )
+    if index and int(index) >= torch.cuda.device_count():
+        raise ConfigError(
+            f"{name} is {value!r} but this machine has {torch.cuda.device_count()} CUDA "
+            f"device(s): cuda:0..cuda:{torch.cuda.device_count() - 1}"
+        )
     return value

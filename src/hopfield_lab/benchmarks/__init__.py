@@ -51,7 +51,7 @@ from hopfield_lab.benchmarks.common import (
     time_fns,
     torch_threads,
 )
-from hopfield_lab.errors import ConfigError, check_int
+from hopfield_lab.errors import ConfigError, check_device, check_int
 
 # every module of this package registers its benchmarks on import (add a file, not a line)
 import_submodules(__name__, skip=("common", "memory"))  # memory: a tool, no benchmark
@@ -73,15 +73,7 @@ __all__ = [
 
 
 def _check_device(device: str) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ConfigError(
-            f"device must be a torch device string like 'cpu'; got {device!r}"
-        ) from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} asked for, but CUDA is not available")
-    return dev
+    return torch.device(check_device("device", device))
 
 
 def run_benchmarks(

@@ -36,7 +36,7 @@ import torch
 from hopfield_lab.data.base import MNIST, Dataset, Split, _check_float_dtype
 from hopfield_lab.errors import DataError
 
-__all__ = ["ENV_VAR", "MNIST", "load_mnist", "mnist_tensors"]
+__all__ = ["ENV_VAR", "MNIST", "check_mnist_path", "load_mnist", "mnist_tensors"]
 
 ENV_VAR = "HOPFIELD_LAB_MNIST"
 """Environment variable that may point at an MNIST file or directory."""
@@ -129,6 +129,24 @@ def mnist_tensors(path: str = "") -> dict[str, tuple[torch.Tensor, torch.Tensor]
     """
     data = load_mnist(path or None)
     return {s: (getattr(data, s).x, getattr(data, s).y) for s in ("train", "val", "test")}
+
+
+def check_mnist_path(path: str | os.PathLike[str] | None) -> None:
+    """Check, without reading it, that ``path`` names an MNIST source :func:`load_mnist` accepts.
+
+    A cheap look (existence, file type, the IDX files of a directory) made before a run starts,
+    so that a wrong path is refused before anything is computed or written. ``""`` and None
+    mean the default source (``$HOPFIELD_LAB_MNIST`` or the bundled copy).
+
+    Raises:
+        DataError: as :func:`load_mnist` for a missing or unsupported source.
+    """
+    try:
+        _resolve(path or None)
+    except (OSError, ValueError) as exc:  # e.g. a NUL byte, a name too long
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"MNIST path {str(path)!r} cannot be used: {exc}") from None
 
 
 # ----------------------------------------------------------------------------- locating a source

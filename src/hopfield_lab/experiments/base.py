@@ -72,9 +72,13 @@ already finished (its report is redrawn: no ``--force`` needed), resumes an unfi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 import time
 import types
 import typing
@@ -85,10 +89,11 @@ from typing import Any
 
 import torch
 
-from hopfield_lab.errors import ConfigError, check_choice
-from hopfield_lab.experiments.fields import config_from_dict
+from hopfield_lab.errors import ConfigError, DataError, check_choice, check_device, shown
+from hopfield_lab.experiments.fields import check_memory, config_from_dict, preflight_config
 from hopfield_lab.runs import RunDir, atomic_write_json, build_report
 from hopfield_lab.runs.executor import EXECUTORS
+from hopfield_lab.runs.io import check_safe_name
 
 __all__ = [
     "EXPERIMENTS",
@@ -97,17 +102,21 @@ __all__ = [
     "Experiment",
     "RunContext",
     "RunOutcome",
+    "RunPlan",
     "apply_overrides",
+    "check_out_dir",
     "get_experiment",
     "markdown_table",
     "ordered_experiments",
     "parse_override",
+    "plan_run",
     "profile_note",
     "register",
     "report_run",
     "resolve_config",
     "run_experiment",
     "sort_runs",
+    "what_was_kept",
 ]
 
 PROFILES = ("demo", "quick", "paper")
@@ -351,6 +360,152 @@ def _default_name(profile: str, overrides: Sequence[str]) -> str:
     return f"{profile}-{digest}"
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """A run checked and ready to start: nothing of it is on disk yet (:func:`plan_run`).
+
+    Attributes:
+        experiment: the experiment.
+        profile: ``demo``, ``quick`` or ``paper``.
+        config: the resolved, validated config.
+        path: the run directory ``<out>/<experiment>/<name>`` (it may already exist: resume).
+        ctx: executor, device and progress settings (validated).
+    """
+
+    experiment: Experiment
+    profile: str
+    config: Any
+    path: Path
+    ctx: RunContext
+
+
+def check_out_dir(name: str, path: str | Path) -> Path:
+    """Check that directories can be created at ``path`` (or that it is a writable directory),
+    writing nothing that stays.
+
+    The deepest part of ``path`` that exists must be a directory in which a directory can be
+    made (tried: a probe directory is made and removed at once); the message says which part
+    fails and why: a file on the way, a read-only or virtual file system (``/proc``), no
+    permission.
+
+    Args:
+        name: the parameter's name for messages, e.g. ``"--out"``.
+        path: the directory to be created (or reused).
+
+    Returns:
+        ``path`` as a Path.
+
+    Raises:
+        ConfigError: naming ``name``, the path and the part that fails.
+    """
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ConfigError(f"{name} must be a directory path; got {shown(path)}")
+    target = Path(path)
+    if "\x00" in str(target):
+        raise ConfigError(f"{name} must not contain a NUL character; got {shown(str(path))}")
+    probe = target.absolute()
+    try:
+        while not probe.exists() and not probe.is_symlink() and probe != probe.parent:
+            probe = probe.parent
+    except OSError as exc:  # a name too long, a loop of links
+        raise ConfigError(f"{name} {str(path)!r} cannot be used: {exc.strerror or exc}") from None
+    where = "" if probe == target.absolute() else f": its part {str(probe)!r}"
+    if not probe.is_dir():
+        kind = "a broken link" if probe.is_symlink() and not probe.exists() else "not a directory"
+        raise ConfigError(
+            f"{name} {str(path)!r} must be a directory that can be created{where} is {kind}"
+        )
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".hopfield-lab-probe-", dir=probe))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"{name} {str(path)!r} must be a directory that can be created; cannot create "
+            f"directories in {str(probe)!r} ({reason})"
+        ) from None
+    return target
+
+
+def plan_run(
+    name: str,
+    profile: str = "demo",
+    overrides: Sequence[str] = (),
+    *,
+    out: str | Path = "runs",
+    run_name: str | None = None,
+    ctx: RunContext | None = None,
+) -> RunPlan:
+    """Check everything a run needs before it starts, writing nothing.
+
+    In order: the executor and device, the experiment, the profile and every override (types,
+    ranges, cross-field rules), the memory the sizes imply (:func:`check_memory`), what must
+    exist on this machine (a data file: :func:`preflight_config`), the run name and the output
+    directory (:func:`check_out_dir`). A command refused here leaves nothing on disk.
+
+    Args:
+        as :func:`run_experiment`.
+
+    Returns:
+        A :class:`RunPlan`.
+
+    Raises:
+        ConfigError: the first check that fails, naming the parameter, the value and what is
+            allowed.
+    """
+    ctx = ctx or RunContext()
+    if not isinstance(ctx, RunContext):
+        raise ConfigError(f"ctx must be a RunContext; got {type(ctx).__name__}")
+    check_choice("executor", ctx.executor, EXECUTORS)
+    check_device("device", ctx.device)
+    experiment = get_experiment(name)
+    config = resolve_config(experiment, profile, overrides)
+    check_memory(config)
+    preflight_config(config)
+    run_name = _default_name(profile, overrides) if run_name is None else run_name
+    check_safe_name("name", run_name)
+    check_out_dir("out", out)
+    return RunPlan(experiment, profile, config, Path(out) / name / run_name, ctx)
+
+
+def what_was_kept(path: str | Path) -> str:
+    """What an interrupted run left in its directory, as a sentence for the CLI."""
+    run = Path(path)
+    if not run.is_dir():
+        return "nothing was written"
+    if (run / "results.json").is_file():
+        return f"the finished run is kept in {run}"
+    cells = len(list((run / "cells").glob("*.json"))) if (run / "cells").is_dir() else 0
+    ckpts = list(run.rglob("checkpoints/*.pt"))
+    parts = [f"{cells} finished cell(s)"] if cells else []
+    if ckpts:
+        parts.append(f"{len(ckpts)} training checkpoint(s)")
+    if not parts:
+        return f"nothing was finished in {run}"
+    return f"{' and '.join(parts)} are kept in {run}; run the same command again to resume"
+
+
+def _missing_dirs(path: Path) -> list[Path]:
+    """``path`` and its ancestors that do not exist yet, deepest first."""
+    missing = []
+    probe = path.absolute()
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    return missing
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    oom = getattr(torch, "OutOfMemoryError", None)
+    if oom is not None and isinstance(exc, oom):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and (
+        "can't allocate memory" in text or "out of memory" in text
+    )
+
+
 def run_experiment(
     name: str,
     profile: str = "demo",
@@ -360,8 +515,14 @@ def run_experiment(
     run_name: str | None = None,
     force: bool = False,
     ctx: RunContext | None = None,
+    plan: RunPlan | None = None,
 ) -> RunOutcome:
     """Run (or resume, or skip) one experiment and write its artifacts and report.
+
+    Everything is checked first (:func:`plan_run`), so a bad value leaves nothing on disk.
+    A user error met later (a data file that does not parse, a run that runs out of memory)
+    removes the run directory again when this call created it, so that the corrected command
+    is not refused as a clash with a half-made run.
 
     Args:
         name: registered experiment name.
@@ -369,40 +530,81 @@ def run_experiment(
         overrides: ``key=value`` strings applied to the profile's config.
         out: root of the run directories. Default ``runs``.
         run_name: directory name; default the profile, plus a hash of the overrides if any.
+            Must be a safe file name (letters, digits, ``.``, ``_``, ``-``; not empty).
         force: delete an existing run directory of the same name first (cells and
             checkpoints too): a recomputation. Redrawing never needs it.
         ctx: executor, device and progress settings.
+        plan: a :func:`plan_run` result to run instead of planning from the arguments above
+            (the CLI plans first, to know the run directory). Default None.
 
     Returns:
         RunOutcome with the run directory, ``skipped`` (already complete) and the results.
 
     Raises:
-        ConfigError: unknown experiment, profile or key; bad values; a config clash.
+        ConfigError: unknown experiment, profile or key; bad values; a config clash; a run
+            that ran out of memory.
+        DataError: a data file that cannot be read.
+        DivergenceError: the computation left the finite range (the run directory is kept).
     """
-    ctx = ctx or RunContext()
-    check_choice("executor", ctx.executor, EXECUTORS)
-    if ctx.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {ctx.device!r} requested but CUDA is not available; use 'cpu'")
-    experiment = get_experiment(name)
-    config = resolve_config(experiment, profile, overrides)
-    resolved = {"experiment": name, "profile": profile, **dataclasses.asdict(config)}
-    run_dir = RunDir.create(
-        out, name, run_name or _default_name(profile, overrides), resolved, force=force
-    )
-    if run_dir.is_complete():
-        report_run(run_dir, experiment, config)
-        return RunOutcome(run_dir, True, run_dir.read_results())
-    start = time.perf_counter()
-    results = experiment.run(config, run_dir, ctx)
-    results = {
-        "experiment": name,
-        "profile": profile,
-        "wall_time_s": round(time.perf_counter() - start, 3),
-        **results,
+    if plan is None:
+        plan = plan_run(name, profile, overrides, out=out, run_name=run_name, ctx=ctx)
+    experiment, config, ctx = plan.experiment, plan.config, plan.ctx
+    resolved = {
+        "experiment": experiment.name,
+        "profile": plan.profile,
+        **dataclasses.asdict(config),
     }
-    run_dir.write_results(results)
-    report_run(run_dir, experiment, config)
+    created = _missing_dirs(plan.path)
+    fresh = bool(created) or force
+    try:
+        run_dir = RunDir.create(
+            plan.path.parent.parent, experiment.name, plan.path.name, resolved, force=force
+        )
+        if run_dir.is_complete():
+            report_run(run_dir, experiment, config)
+            return RunOutcome(run_dir, True, run_dir.read_results())
+        start = time.perf_counter()
+        results = experiment.run(config, run_dir, ctx)
+        results = {
+            "experiment": experiment.name,
+            "profile": plan.profile,
+            "wall_time_s": round(time.perf_counter() - start, 3),
+            **results,
+        }
+        run_dir.write_results(results)
+        report_run(run_dir, experiment, config)
+    except (ConfigError, DataError) as exc:
+        if fresh:
+            _remove_run(plan.path, created)
+        raise exc from None
+    except Exception as exc:
+        if _is_out_of_memory(exc):
+            if fresh:
+                _remove_run(plan.path, created)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(
+                f"the run ran out of memory ({first[:160]}); use smaller sizes in the config "
+                f"(see `hopfield-lab config {experiment.name}`)"
+            ) from None
+        _note_run_dir(exc, plan.path)
+        raise
     return RunOutcome(run_dir, False, run_dir.read_results())
+
+
+def _remove_run(path: Path, created: list[Path]) -> None:
+    """Remove a run directory this call made, and the empty parents it made for it."""
+    shutil.rmtree(path, ignore_errors=True)
+    for directory in created[1:]:  # deepest first; the run directory itself is gone
+        try:
+            directory.rmdir()
+        except OSError:
+            break  # not empty (another run) or gone: stop there
+
+
+def _note_run_dir(exc: BaseException, path: Path) -> None:
+    """Tell the CLI which run an unexpected error belongs to (its log goes there)."""
+    with contextlib.suppress(AttributeError, TypeError):  # a type that takes no attributes
+        exc.hopfield_lab_run_dir = str(path)  # type: ignore[attr-defined]
 
 
 def profile_note(experiment: Experiment, profile: str, changed: Sequence[str] = ()) -> str:

@@ -25,12 +25,13 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import os
 import types
 import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
-from hopfield_lab.errors import ConfigError
+from hopfield_lab.errors import MAX_INT, ConfigError, shown
 
 __all__ = [
     "Choice",
@@ -39,14 +40,19 @@ __all__ = [
     "Increasing",
     "Max",
     "Min",
+    "MnistPath",
     "NonEmpty",
     "NonNegative",
     "Positive",
+    "Preflight",
     "Probability",
     "Range",
     "Seed",
     "Unique",
+    "check_memory",
     "config_from_dict",
+    "physical_memory",
+    "preflight_config",
     "validate_config",
 ]
 
@@ -76,6 +82,14 @@ def _num(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _finite(value: Any) -> bool:
+    """A number finite as a float (an int beyond the float range is not)."""
+    try:
+        return _num(value) and math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 @dataclass(frozen=True)
 class Range(Constraint):
     """``low <= value <= high`` (bounds optional; ``open_low``/``open_high`` make them strict)."""
@@ -97,14 +111,16 @@ class Range(Constraint):
         return f"in {lo}{low}, {high}{hi}"
 
     def check(self, name: str, value: Any) -> None:
-        if not _num(value) or not math.isfinite(float(value)):
-            raise ConfigError(f"{name} must be a finite number {self.describe()}; got {value!r}")
+        if not _finite(value):
+            raise ConfigError(
+                f"{name} must be a finite number {self.describe()}; got {shown(value)}"
+            )
         bad_lo = self.low is not None and (value <= self.low if self.open_low else value < self.low)
         bad_hi = self.high is not None and (
             value >= self.high if self.open_high else value > self.high
         )
         if bad_lo or bad_hi:
-            raise ConfigError(f"{name} must be {self.describe()}; got {value!r}")
+            raise ConfigError(f"{name} must be {self.describe()}; got {shown(value)}")
 
 
 def Min(low: float) -> Range:
@@ -136,7 +152,7 @@ class Choice(Constraint):
 
     def check(self, name: str, value: Any) -> None:
         if value not in self.options:
-            raise ConfigError(f"{name} must be {self.describe()}; got {value!r}")
+            raise ConfigError(f"{name} must be {self.describe()}; got {shown(value)}")
 
 
 @dataclass(frozen=True)
@@ -188,6 +204,35 @@ Seed = Annotated[int, Range(0, MAX_SEED)]
 """A random seed: an int in ``[0, 2**32 - 1]``."""
 
 
+class Preflight(Constraint):
+    """A check made when a run starts, not when a saved config is read back.
+
+    For what depends on the machine rather than on the config (a data file must exist): a
+    config saved by a finished run stays readable by ``report`` after the file has moved.
+    :func:`preflight_config` applies these; :func:`validate_config` skips them.
+    """
+
+
+@dataclass(frozen=True)
+class _MnistFile(Preflight):
+    def describe(self) -> str:
+        return "an MNIST .npz, .pkl[.gz] or IDX directory ('' = the bundled copy)"
+
+    def check(self, name: str, value: Any) -> None:
+        from hopfield_lab.data.mnist import check_mnist_path  # data imports nothing from here
+        from hopfield_lab.errors import DataError
+
+        try:
+            check_mnist_path(value)
+        except DataError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+
+
+MnistPath = Annotated[str, _MnistFile()]
+"""A path to MNIST for :func:`~hopfield_lab.data.load_mnist` (``""``: the bundled copy),
+checked to exist with a supported type before a run starts."""
+
+
 # ------------------------------------------------------------------------------ validation
 def _strip(tp: Any) -> tuple[Any, list[Constraint]]:
     """``(base type, constraints)`` of a possibly ``Annotated`` type."""
@@ -217,37 +262,41 @@ def _check_type(name: str, value: Any, tp: Any) -> None:
             except ConfigError as exc:
                 errors.append(str(exc))
         else:
-            raise ConfigError(errors[0] if errors else f"{name}: unexpected value {value!r}")
+            raise ConfigError(errors[0] if errors else f"{name}: unexpected value {shown(value)}")
     elif origin is typing.Literal:
         if value not in args or type(value) is not type(args[args.index(value)]):
             raise ConfigError(
-                f"{name} must be one of {', '.join(repr(a) for a in args)}; got {value!r}"
+                f"{name} must be one of {', '.join(repr(a) for a in args)}; got {shown(value)}"
             )
     elif origin is tuple:
         if not isinstance(value, tuple):
-            raise ConfigError(f"{name} must be a tuple; got {type(value).__name__} {value!r}")
+            raise ConfigError(f"{name} must be a tuple; got {type(value).__name__} {shown(value)}")
         if len(args) == 2 and args[1] is Ellipsis:
             for i, item in enumerate(value):
                 _check_type(f"{name}[{i}]", item, args[0])
         elif args:
             if len(args) != len(value):
-                raise ConfigError(f"{name} must have {len(args)} entries; got {value!r}")
+                raise ConfigError(f"{name} must have {len(args)} entries; got {shown(value)}")
             for i, (item, arg) in enumerate(zip(value, args, strict=True)):
                 _check_type(f"{name}[{i}]", item, arg)
     elif tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{name} must be a boolean; got {value!r}")
+            raise ConfigError(f"{name} must be a boolean; got {shown(value)}")
     elif tp is int:
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ConfigError(f"{name} must be an integer; got {value!r}")
+            raise ConfigError(f"{name} must be an integer; got {shown(value)}")
+        if not -MAX_INT - 1 <= value <= MAX_INT:  # no int beyond int64 reaches torch or NumPy
+            raise ConfigError(
+                f"{name} must be an integer in [-2**63, 2**63 - 1]; got {shown(value)}"
+            )
     elif tp is float:
         if not _num(value):
-            raise ConfigError(f"{name} must be a number; got {value!r}")
-        if not math.isfinite(float(value)) and not any(isinstance(c, Range) for c in constraints):
-            raise ConfigError(f"{name} must be a finite number; got {value!r}")
+            raise ConfigError(f"{name} must be a number; got {shown(value)}")
+        if not _finite(value) and not any(isinstance(c, Range) for c in constraints):
+            raise ConfigError(f"{name} must be a finite number; got {shown(value)}")
     elif tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{name} must be a string; got {value!r}")
+            raise ConfigError(f"{name} must be a string; got {shown(value)}")
     elif dataclasses.is_dataclass(tp) and isinstance(tp, type):
         if not isinstance(value, tp):
             raise ConfigError(f"{name} must be a {_type_name(tp)}; got {type(value).__name__}")
@@ -255,8 +304,12 @@ def _check_type(name: str, value: Any, tp: Any) -> None:
     _apply(name, value, constraints)
 
 
-def _apply(name: str, value: Any, constraints: list[Constraint]) -> None:
+def _apply(
+    name: str, value: Any, constraints: list[Constraint], *, preflight: bool = False
+) -> None:
     for c in constraints:
+        if isinstance(c, Preflight) != preflight:
+            continue
         if c.whole or not isinstance(value, tuple):
             c.check(name, value)
         else:
@@ -278,12 +331,36 @@ def validate_config(config: Any, *, prefix: str = "") -> None:
         _check_type(prefix + f.name, getattr(config, f.name), hints[f.name])
 
 
+def preflight_config(config: Any, *, prefix: str = "") -> None:
+    """Apply the :class:`Preflight` checks of a config (nested configs too): what must hold on
+    this machine for a run to start (a data file exists).
+
+    Raises:
+        ConfigError: naming the field that fails.
+    """
+    hints = typing.get_type_hints(type(config), include_extras=True)
+    for f in dataclasses.fields(config):
+        if not f.init:
+            continue
+        value = getattr(config, f.name)
+        _, constraints = _strip(hints[f.name])
+        _apply(prefix + f.name, value, constraints, preflight=True)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            preflight_config(value, prefix=f"{prefix}{f.name}.")
+
+
+#: What a config's :meth:`Config.memory` returns: ``{field: (bytes, what they hold)}``.
+MemoryEstimate = dict[str, tuple[float, str]]
+
+
 @dataclass(frozen=True)
 class Config:
     """Base of experiment configs: field constraints are validated on construction.
 
     Subclasses are frozen dataclasses; override :meth:`check` for rules that tie fields
-    together (raise ``ConfigError`` naming the fields).
+    together (raise ``ConfigError`` naming the fields), and :meth:`memory` where a size field
+    drives a large allocation, so that a size the machine cannot hold is refused before a run
+    starts (:func:`check_memory`) instead of failing inside torch.
     """
 
     def __post_init__(self) -> None:
@@ -292,6 +369,69 @@ class Config:
 
     def check(self) -> None:
         """Cross-field rules (none by default)."""
+
+    def memory(self) -> MemoryEstimate:
+        """The largest memory the run needs at once, by the field that drives it.
+
+        Returns:
+            ``{field name: (bytes, what they hold)}``, e.g.
+            ``{"sizes": (8 * N**2, "the N x N couplings at N = 100000, float64")}``; an
+            estimate may be rough (within a small factor) but never an overestimate by orders
+            of magnitude. Default ``{}`` (nothing large).
+        """
+        return {}
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory of this machine, or None where the OS does not say."""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+    return int(pages) * int(size) if pages > 0 and size > 0 else None
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PiB"  # pragma: no cover
+
+
+def _as_typed(value: Any) -> str:
+    """A field's value as typed on the command line (tuples comma-separated)."""
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def check_memory(config: Any, limit: float | None = None) -> None:
+    """Refuse a config whose :meth:`Config.memory` estimate exceeds the machine's memory.
+
+    Args:
+        config: a config (objects without ``memory`` pass).
+        limit: bytes allowed. Default: the physical memory (:func:`physical_memory`; no check
+            where unknown).
+
+    Raises:
+        ConfigError: naming the field, its value, the memory it implies and the limit.
+    """
+    estimate = getattr(config, "memory", None)
+    if not callable(estimate):
+        return
+    limit = physical_memory() if limit is None else limit
+    if limit is None:
+        return
+    for name, (nbytes, what) in estimate().items():
+        if nbytes > limit:
+            value = _as_typed(getattr(config, name, "?"))
+            value = value if len(value) <= 60 else f"{value[:50]}..."
+            raise ConfigError(
+                f"{name}={value} implies about {_human_bytes(nbytes)} of memory "
+                f"({what}), more than the {_human_bytes(limit)} of this machine; use a "
+                f"smaller {name}"
+            )
 
 
 def config_from_dict(cls: type, data: dict[str, Any]) -> Any:

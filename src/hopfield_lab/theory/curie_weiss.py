@@ -39,9 +39,10 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln, logsumexp, xlogy
 
-from hopfield_lab.errors import ConfigError
+from hopfield_lab.errors import ConfigError, shown
 
 __all__ = [
+    "MAX_SCALE",
     "CurieWeissSolution",
     "bisect",
     "curie_weiss_critical_temperature",
@@ -432,27 +433,58 @@ class CurieWeissSolution:
         }
 
 
+#: Largest scale (``1/beta``, ``beta``, ``|J|``, ``|h|``, ``beta |J|``, ``beta |h|``) at which
+#: :func:`solve_curie_weiss` is exact in float64: beyond ``beta J ~ 1e16`` the turning point
+#: ``arctanh(sqrt(1 - 1/(beta J)))`` rounds to infinity and roots are lost, and at
+#: ``beta ~ 1e-308`` the entropy term ``1/beta`` overflows (checked on a grid of the corners,
+#: ``tests/test_reliability.py``).
+MAX_SCALE = 1e12
+
+
+def _check_scales(beta: float, J: float, h: float) -> None:
+    allowed = f"in [{1 / MAX_SCALE:g}, {MAX_SCALE:g}]"
+    if not 1 / MAX_SCALE <= beta <= MAX_SCALE:
+        raise ConfigError(
+            f"beta must be {allowed} (beyond, T = 1/beta or the roots lose float64 "
+            f"precision); got {beta!r}"
+        )
+    for name, value in (("J", J), ("h", h)):
+        if abs(value) > MAX_SCALE:
+            raise ConfigError(f"|{name}| must be <= {MAX_SCALE:g}; got {value!r}")
+        if beta * abs(value) > MAX_SCALE:
+            raise ConfigError(
+                f"beta * |{name}| must be <= {MAX_SCALE:g} (beyond, tanh saturates in float64 "
+                f"and roots are lost); got beta = {beta!r}, {name} = {value!r}"
+            )
+
+
 def solve_curie_weiss(beta: float, J: float = 1.0, h: float = 0.0) -> CurieWeissSolution:
     """Solve the Curie-Weiss model at one ``(beta, J, h)``: roots, free energies, stability.
 
     Args:
-        beta: inverse temperature, finite and > 0.
-        J: coupling, finite. Default 1.
-        h: external field, finite. Default 0.
+        beta: inverse temperature, in ``[1e-12, 1e12]`` (:data:`MAX_SCALE`).
+        J: coupling, ``|J| <= 1e12`` and ``beta |J| <= 1e12``. Default 1.
+        h: external field, ``|h| <= 1e12`` and ``beta |h| <= 1e12``. Default 0.
 
     Returns:
         A :class:`CurieWeissSolution`.
 
     Raises:
-        ConfigError: if ``beta <= 0`` or a parameter is not a finite real number.
+        ConfigError: if a parameter is not a finite real number or outside the ranges above,
+            where the float64 numerics hold.
     """
     for name, value in (("beta", beta), ("J", J), ("h", h)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-            raise ConfigError(f"{name} must be a finite real number; got {value!r}")
-        if not math.isfinite(float(value)):
-            raise ConfigError(f"{name} must be finite; got {value!r}")
+            raise ConfigError(f"{name} must be a finite real number; got {shown(value)}")
+        try:
+            finite = math.isfinite(float(value))
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise ConfigError(f"{name} must be finite; got {shown(value)}")
     if beta <= 0:
         raise ConfigError(f"beta must be > 0 (a positive inverse temperature); got {beta!r}")
+    _check_scales(float(beta), float(J), float(h))
     beta, J, h = float(beta), float(J), float(h)
     roots = curie_weiss_roots(beta, J, h)
     roots = roots[~np.isnan(roots)]

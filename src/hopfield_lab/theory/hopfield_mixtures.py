@@ -55,10 +55,11 @@ from typing import Any
 
 import numpy as np
 
-from hopfield_lab.errors import ConfigError
+from hopfield_lab.errors import MAX_INT, ConfigError, shown
 from hopfield_lab.theory.curie_weiss import bisect
 
 __all__ = [
+    "MAX_MIXTURE",
     "MixtureState",
     "MixtureThreshold",
     "hopfield_free_energy",
@@ -79,13 +80,19 @@ ArrayLike = Any
 #: Largest ``P`` for which :func:`sign_patterns` enumerates all ``2^P`` vectors.
 MAX_ENUMERATED_PATTERNS = 20
 
+#: Largest mixture size ``n``: the law of ``z = xi_1 + ... + xi_n`` is ``C(n, k) / 2^n``,
+#: exact in float64 up to here (``2^n`` overflows past ``n = 1023``, and ``n = 10^8`` would
+#: take hours of big-integer binomials instead of failing).
+MAX_MIXTURE = 1000
+
 
 # --- validation and numerics -------------------------------------------------------------------
 
 
-def _check_n(n: Any, name: str = "n") -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ConfigError(f"{name} must be an integer >= 1 (number of mixed patterns); got {n!r}")
+def _check_n(n: Any, name: str = "n", high: int = MAX_MIXTURE) -> int:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 1 <= n <= high:
+        what = "number of mixed patterns" if name == "n" else "number of patterns"
+        raise ConfigError(f"{name} must be an integer in [1, {high}] ({what}); got {shown(n)}")
     return int(n)
 
 
@@ -155,7 +162,7 @@ def sign_patterns(P: int) -> np.ndarray:
     Returns:
         Array ``(2^P, P)`` of float64 signs.
     """
-    P = _check_n(P, "P")
+    P = _check_n(P, "P", MAX_INT)
     if P > MAX_ENUMERATED_PATTERNS:
         raise ConfigError(f"P must be <= {MAX_ENUMERATED_PATTERNS} for exact enumeration; got {P}")
     return np.array(list(itertools.product((1.0, -1.0), repeat=P)), dtype=np.float64)
@@ -378,8 +385,8 @@ def solve_mixture(n: int, temperature: float, n_patterns: int | None = None) -> 
     """Solve the symmetric ``n``-mixture at temperature ``T``: overlap, free energy, stability.
 
     Args:
-        n: number of mixed patterns, >= 1.
-        temperature: ``T >= 0`` (finite).
+        n: number of mixed patterns, in ``[1, 1000]`` (:data:`MAX_MIXTURE`).
+        temperature: ``T = 0`` or ``1e-12 <= T <= 1e12`` (beyond, ``beta^2`` overflows).
         n_patterns: ``P >= n``; ``P = n`` drops the uninvolved directions. Default None: ``P > n``.
 
     Returns:
@@ -392,8 +399,13 @@ def solve_mixture(n: int, temperature: float, n_patterns: int | None = None) -> 
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.floating)):
         raise ConfigError(f"temperature must be a finite number >= 0; got {temperature!r}")
     T = float(_temperatures(temperature))
+    if T != 0 and not 1e-12 <= T <= 1e12:  # beta^2 overflows below T ~ 1e-154
+        raise ConfigError(
+            f"temperature must be 0 or in [1e-12, 1e12] (where the float64 numerics hold); "
+            f"got {temperature!r}"
+        )
     if n_patterns is not None:
-        P = _check_n(n_patterns, "n_patterns")
+        P = _check_n(n_patterns, "n_patterns", MAX_INT)
         if n > P:
             raise ConfigError(f"n_patterns must be >= n = {n}; got {P}")
     has_out = n_patterns is None or n_patterns > n

@@ -41,6 +41,7 @@ from hopfield_lab.errors import (
     ConfigError,
     DataError,
     DivergenceError,
+    check_device,
     check_int,
     check_positive,
 )
@@ -106,22 +107,7 @@ class TrainConfig:
 
 
 def _check_device(device: Any) -> None:
-    allowed = "'cpu', 'cuda' or 'cuda:<index>'"
-    if not isinstance(device, str):
-        raise ConfigError(f"device must be {allowed}; got {device!r}")
-    kind, _, index = device.partition(":")
-    if device == "cpu":
-        return
-    if kind != "cuda" or (index and not index.isdigit()):
-        raise ConfigError(f"device must be {allowed}; got {device!r}")
-    if not torch.cuda.is_available():
-        raise ConfigError(
-            f"device is {device!r} but CUDA is not available on this machine; use device='cpu'"
-        )
-    if index and int(index) >= torch.cuda.device_count():
-        raise ConfigError(
-            f"device is {device!r} but only {torch.cuda.device_count()} CUDA device(s) exist"
-        )
+    check_device("device", device)
 
 
 @dataclass

@@ -41,7 +41,7 @@ from torch import Tensor
 from hopfield_lab.analysis import successive_residuals
 from hopfield_lab.data import mnist_tensors, subset
 from hopfield_lab.errors import ConfigError
-from hopfield_lab.experiments.fields import Choice, NonEmpty
+from hopfield_lab.experiments.fields import Choice, MnistPath, NonEmpty
 from hopfield_lab.models.deq_paper import (
     ARCHITECTURES,
     MODELS,
@@ -106,7 +106,7 @@ class TrainSpec:
     n_resid: int = 0
     safeguard: str = PAPER_SAFEGUARD
     eval_models: tuple[str, ...] = ()
-    mnist_path: str = ""
+    mnist_path: MnistPath = ""
     device: str = "cpu"
     train_dir: str = ""
 

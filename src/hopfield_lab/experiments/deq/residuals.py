@@ -54,7 +54,7 @@ from hopfield_lab.experiments.deq._common import (
     train_cells,
 )
 from hopfield_lab.experiments.deq.table2 import HAM_ORDER, PAPER
-from hopfield_lab.experiments.fields import Config, Min
+from hopfield_lab.experiments.fields import Config, Min, MnistPath
 from hopfield_lab.models.deq_paper import MODELS, settings_for
 from hopfield_lab.models.layered import DEQSettings, sync_two_cycle_example
 from hopfield_lab.runs import RunDir, Table, at_most, check_table, equals, run_cells
@@ -84,7 +84,7 @@ class ResidualsConfig(Config):
     n_train: Annotated[int, Min(0)] = 0
     n_resid: Annotated[int, Min(0)] = 0
     n_energy: Annotated[int, Min(0)] = 200
-    mnist_path: str = ""
+    mnist_path: MnistPath = ""
     shared_training: bool = False
 
 

@@ -66,7 +66,7 @@ from hopfield_lab.experiments.deq._common import (
     train_and_evaluate,
     train_cells,
 )
-from hopfield_lab.experiments.fields import Choice, Config, Min, Range
+from hopfield_lab.experiments.fields import Choice, Config, Min, MnistPath, Range
 from hopfield_lab.models.deq_paper import (
     MODELS,
     PAPER_SAFEGUARD,
@@ -148,7 +148,7 @@ class Table2Config(Config):
     batch_size: Annotated[int, Min(1)] = 64
     tol: Annotated[float, Range(0.0, 1.0, open_low=True, open_high=True)] = 1e-4
     n_timing: Annotated[int, Min(1)] = 20
-    mnist_path: str = ""
+    mnist_path: MnistPath = ""
     shared_training: bool = False
     train_model: Annotated[str, Choice(HAM_ORDER)] = "HAM-EO-DEQ"
     safeguard: Annotated[str, Choice(SAFEGUARDS)] = PAPER_SAFEGUARD

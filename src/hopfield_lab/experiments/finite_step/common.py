@@ -32,6 +32,7 @@ from torch import Tensor
 
 from hopfield_lab.analysis import energy_along, energy_increase_rate
 from hopfield_lab.data import gaussian_noise, mnist_tensors, subset
+from hopfield_lab.experiments.fields import MnistPath
 from hopfield_lab.models import FiniteStepHopfield
 from hopfield_lab.regularizers import (
     SpectralNormEstimator,
@@ -205,7 +206,7 @@ class PairConfig:
     seed: int = 0
     jacq: tuple[float, ...] = (1.0, 0.9, 1.0)
     n_eval: int = 1000
-    mnist_path: str = ""
+    mnist_path: MnistPath = ""
 
     def validate(self) -> None:
         """Raise ConfigError for out-of-range fields (called by the experiments' configs)."""

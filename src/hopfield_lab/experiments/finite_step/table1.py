@@ -37,6 +37,7 @@ import torch
 from hopfield_lab.data import mnist_tensors, subset
 from hopfield_lab.errors import ConfigError, check_choice, check_int, check_range
 from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.fields import MnistPath
 from hopfield_lab.experiments.finite_step.common import (
     METHODS,
     RegSettings,
@@ -117,7 +118,7 @@ class Table1Config:
     jacq_qs: tuple[float, ...] = (0.9,)
     jacf_lams: tuple[float, ...] = (1e-3, 1e-4, 1e-2)
     lip_lams: tuple[float, ...] = (1e-2, 1e-3, 1e-1)
-    mnist_path: str = ""
+    mnist_path: MnistPath = ""
 
     def __post_init__(self) -> None:
         for name, allowed in (("activations", ACTIVATIONS), ("methods", METHODS)):

@@ -36,7 +36,7 @@ from torch import Tensor, nn
 from hopfield_lab.analysis import energy_increase_rate
 from hopfield_lab.data import load_mnist
 from hopfield_lab.errors import ConfigError, DivergenceError
-from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive
+from hopfield_lab.experiments.fields import Config, Min, MnistPath, NonEmpty, Positive
 from hopfield_lab.models import MLP, FlowOptions, HopfieldODE, save_trained
 from hopfield_lab.models.ode import classification_loss
 from hopfield_lab.runs import RunDir
@@ -186,7 +186,7 @@ class TrainSettings(Config):
     loss: Literal["ce_last10", "mse_pm1"] = "ce_last10"
     n_label_units: Annotated[int, Min(0)] = 0
     n_val_epoch: Annotated[int, Min(0)] = 2000
-    mnist_path: str = ""
+    mnist_path: MnistPath = ""
 
 
 def check_unique_names(specs: tuple[ModelSpec, ...]) -> None:

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from hopfield_lab.data.prototypes import prototype_problem
 from hopfield_lab.errors import ConfigError
-from hopfield_lab.experiments.fields import Config, Min, Range, Seed
+from hopfield_lab.experiments.fields import Config, Min, MnistPath, Range, Seed
 
 __all__ = [
     "BETA",
@@ -73,7 +73,7 @@ class PrototypeConfig(Config):
     prototypes: Literal["kmeans-medoid", "kmeans-centroid"] = "kmeans-medoid"
     pad: Annotated[int, Range(0, 16)] = 2
     seed: Seed = 0
-    mnist_path: str = ""
+    mnist_path: MnistPath = ""
 
     def check(self) -> None:
         if 0 < self.n_per_class < self.per_class:

@@ -98,6 +98,25 @@ class BinaryDynamicsConfig(Config):
     example_n: Annotated[int, Range(2, 24)] = 12
     seed: Seed = 0
 
+    def memory(self) -> dict[str, tuple[float, str]]:
+        """The ``n x n`` couplings with ``P = max(loads) n`` patterns; the ``check_n`` network's
+        ``check_sweeps * check_n`` recomputed energies of every replica (float64)."""
+        p = max(1, round(max(self.loads) * self.n))
+        return {
+            "n": (
+                8.0 * self.n * (self.n + p + self.n_replicas),
+                f"couplings and patterns at n = {self.n}",
+            ),
+            "n_replicas": (
+                8.0 * self.n * self.n_replicas,
+                f"{self.n_replicas} replicas of {self.n} spins",
+            ),
+            "check_n": (
+                8.0 * self.check_n * (self.check_n + self.check_sweeps * self.n_replicas),
+                f"energies of the per-update check at check_n = {self.check_n}",
+            ),
+        }
+
 
 def _grid(config: BinaryDynamicsConfig) -> dict[str, dict[str, Any]]:
     """One cell per load, and one for the 2-cycle example (shared by ``run`` and ``report``)."""

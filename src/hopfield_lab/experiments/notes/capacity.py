@@ -125,6 +125,29 @@ class CapacityConfig(Config):
         if self.pd_n and (not self.pd_alphas or not self.pd_temperatures):
             raise ConfigError("pd_alphas and pd_temperatures must not be empty when pd_n > 0")
 
+    def memory(self) -> dict[str, tuple[float, str]]:
+        """Per network: the ``N x N`` couplings, and ``P = alpha N`` patterns drawn in float64
+        then cast (one cell at a time)."""
+        item = 8 if self.dtype == "float64" else 4
+
+        def need(n: int, alphas: tuple[float, ...]) -> float:
+            p = max(1, round(max(alphas, default=0.0) * n))
+            return float(n) * n * item + float(p) * n * (8 + item)
+
+        n = max(self.sizes)
+        out = {
+            "sizes": (
+                need(n, self.alphas),
+                f"N x N couplings and alpha N x N patterns at N = {n}, {self.dtype}",
+            )
+        }
+        if self.pd_n:
+            out["pd_n"] = (
+                need(self.pd_n, self.pd_alphas),
+                f"the phase diagram's couplings and patterns at N = {self.pd_n}",
+            )
+        return out
+
 
 # --- cells -----------------------------------------------------------------------------------
 

@@ -33,7 +33,15 @@ from torch.nn import functional as F
 
 from hopfield_lab.data import mnist32, mnist_tensors, subset
 from hopfield_lab.experiments.base import Experiment, RunContext, register
-from hopfield_lab.experiments.fields import Config, Min, NonNegative, Positive, Range, Seed
+from hopfield_lab.experiments.fields import (
+    Config,
+    Min,
+    MnistPath,
+    NonNegative,
+    Positive,
+    Range,
+    Seed,
+)
 from hopfield_lab.models.layers import count_parameters
 from hopfield_lab.models.networks import HopfieldDenoiser
 from hopfield_lab.runs import RunDir, Table, at_most, check_table, comparison_table, run_cells
@@ -75,7 +83,7 @@ class ConvDenoiseConfig(Config):
     eval_noise_stds: Annotated[tuple[float, ...], NonNegative] = (0.25, 0.5, 0.6, 0.75)
     seed: Seed = 0
     n_examples: Annotated[int, Range(1, 16)] = 6
-    mnist_path: str = ""
+    mnist_path: MnistPath = ""
 
 
 def _noisy(clean: Tensor, std: float, generator: torch.Generator | None = None) -> Tensor:

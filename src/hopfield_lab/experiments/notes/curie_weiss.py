@@ -85,6 +85,17 @@ class CurieWeissConfig(Config):
     free_energy_temperatures: Annotated[tuple[float, ...], Positive] = (0.8, 1.0, 1.3)
     seed: Seed = 0
 
+    def memory(self) -> dict[str, tuple[float, str]]:
+        """The ``replicas x N`` spins of the largest size, and the recorded magnetisations."""
+        n = max(self.sizes)
+        return {
+            "replicas": (8.0 * self.replicas * n, f"{self.replicas} chains of N = {n} spins"),
+            "n_samples": (
+                8.0 * self.replicas * self.n_samples,
+                f"{self.n_samples} recorded magnetisations of {self.replicas} chains",
+            ),
+        }
+
 
 def _grid(config: CurieWeissConfig, device: str = "cpu") -> dict[str, dict[str, Any]]:
     """One cell per ``(N, T)``, keyed ``"N=..,T=.."`` (shared by ``run`` and ``report``)."""

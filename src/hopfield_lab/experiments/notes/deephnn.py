@@ -42,7 +42,7 @@ from torch.nn import functional as F
 
 from hopfield_lab.data import digit_prototypes, mnist32, mnist_tensors, notes_augment, subset
 from hopfield_lab.experiments.base import Experiment, RunContext, register
-from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Seed, Unique
+from hopfield_lab.experiments.fields import Config, Min, MnistPath, NonEmpty, Positive, Seed, Unique
 from hopfield_lab.models.layers import count_parameters
 from hopfield_lab.models.networks import CNNDeepHNN, PrototypeDeepHNN
 from hopfield_lab.runs import RunDir, comparison_table, run_cells
@@ -100,7 +100,7 @@ class DeepHNNConfig(Config):
     cnn_decay_epoch: Annotated[int, Min(0)] = 15
     reg: Annotated[float, Min(0)] = 0.01
     augment: bool = False
-    mnist_path: str = ""
+    mnist_path: MnistPath = ""
 
 
 def _data(config: DeepHNNConfig) -> dict[str, tuple[Tensor, Tensor]]:

@@ -113,6 +113,11 @@ class MixtureConfig(Config):
     n_networks: Annotated[int, Min(1)] = 1
     seed: Seed = 0
 
+    def memory(self) -> dict[str, tuple[float, str]]:
+        """The dense ``N x N`` float64 couplings of the largest network."""
+        n = max(self.sizes)
+        return {"sizes": (8.0 * n * n, f"the N x N float64 couplings at N = {n}")}
+
     def check(self) -> None:
         """``max(ns) <= n_patterns <= min(sizes)`` and ``check_every <= n_sweeps``."""
         low, high = max(self.ns), min(self.sizes)

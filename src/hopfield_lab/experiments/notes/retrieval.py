@@ -45,7 +45,7 @@ from hopfield_lab.analysis.retrieval import modern_energy_scale
 from hopfield_lab.data import gaussian_noise, load_digits, load_mnist, mask
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import Experiment, RunContext, register
-from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Range, Seed
+from hopfield_lab.experiments.fields import Config, Min, MnistPath, NonEmpty, Positive, Range, Seed
 from hopfield_lab.models import ModernHopfield
 from hopfield_lab.runs import RunDir, Table, records_table, run_cells
 from hopfield_lab.runs.plots import curve_panels, figure, image_grid
@@ -93,7 +93,20 @@ class RetrievalConfig(Config):
     exact_threshold: Annotated[float, Positive] = 0.05
     dtype: Literal["float32", "float64"] = "float32"
     seed: Seed = 0
-    mnist_path: str = ""
+    mnist_path: MnistPath = ""
+
+    def memory(self) -> dict[str, tuple[float, str]]:
+        """Patterns ``(P, 784)`` and one solve's ``(n_queries, P)`` attention weights, with the
+        Anderson window's history of ``(n_queries, 784)`` iterates."""
+        item = 8 if self.dtype == "float64" else 4
+        p, q = self.n_patterns, self.n_queries
+        return {
+            "n_patterns": (item * float(p) * (784 + 4 * q), f"{p} patterns and their attention"),
+            "anderson_window": (
+                item * 2.0 * q * 784 * (self.anderson_window + 1),
+                f"Anderson history of {self.anderson_window} iterates of {q} queries",
+            ),
+        }
 
     def check(self) -> None:
         if self.n_queries > self.n_patterns:

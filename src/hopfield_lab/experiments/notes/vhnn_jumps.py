@@ -47,7 +47,16 @@ from hopfield_lab.analysis.attractors import cluster_fixed_points, dwell_statist
 from hopfield_lab.data.prototypes import binary_prototypes
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import Experiment, RunContext, register
-from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Range, Seed, Unique
+from hopfield_lab.experiments.fields import (
+    Config,
+    Min,
+    MnistPath,
+    NonEmpty,
+    Positive,
+    Range,
+    Seed,
+    Unique,
+)
 from hopfield_lab.experiments.notes import _common as notes
 from hopfield_lab.models import ModernHopfield, select_beta
 from hopfield_lab.models.layers import VHNN
@@ -73,7 +82,10 @@ class VHNNJumpsConfig(Config):
         beta: inverse temperature of the VHNN (notes: 0.063).
         beta_modes: ``notes`` (``beta`` itself) and/or ``matched`` (``beta * Delta_min^notes /
             Delta_min^ours``: the notes' softmax gap ``beta Delta_min = 2.36``).
-        noise_levels: noise levels ``eta`` to compare (notes: 0.3).
+        noise_levels: noise levels ``eta`` to compare (notes: 0.3), in ``(0, 100]``: the noise
+            ``eta sqrt(p (1 - p)) eps`` is added to probabilities in ``[0, 1]``, so at
+            ``eta = 100`` it is already 50 times the largest signal and the chain a random walk
+            (``--set noise_levels=1e30`` is refused, not computed).
         steps: chain length per start (notes' animation: 4,096 frames).
         burn_in: first steps of every chain left out of the statistics (the transient from a
             random start into its first basin is not a noise-driven jump).
@@ -89,7 +101,7 @@ class VHNNJumpsConfig(Config):
 
     beta: Annotated[float, Positive] = 0.063
     beta_modes: Annotated[tuple[BetaMode, ...], NonEmpty, Unique] = ("notes", "matched")
-    noise_levels: Annotated[tuple[float, ...], NonEmpty, Positive] = _ETAS
+    noise_levels: Annotated[tuple[float, ...], NonEmpty, Range(0.0, 100.0, open_low=True)] = _ETAS
     steps: Annotated[int, Min(2)] = 16_384
     burn_in: Annotated[int, Min(0)] = 20
     starts: Annotated[tuple[int, ...], Min(0)] = (0, 21, 27)
@@ -99,7 +111,7 @@ class VHNNJumpsConfig(Config):
     tol: Annotated[float, Range(0.0, 2.0, open_low=True)] = 0.05
     per_digit: Annotated[int, Min(1)] = 3
     seed: Seed = 0
-    mnist_path: str = ""
+    mnist_path: MnistPath = ""
 
     def check(self) -> None:
         if self.burn_in > self.steps - 2:
@@ -321,7 +333,7 @@ def report(config: VHNNJumpsConfig, run_dir: RunDir) -> None:
     for (mode, eta), st in stats.items():
         run_dir.save_table(
             Table(
-                f"transitions_{mode}_eta{eta}".replace(".", "p"),
+                _transitions_name(mode, eta),
                 ["from \\ to"] + [str(int(k)) for k in order],
                 [[str(int(i))] + [int(st["transitions"][i, j]) for j in order] for i in order],
                 caption=f"Transition counts between attractors, beta {mode} = "
@@ -329,6 +341,11 @@ def report(config: VHNNJumpsConfig, run_dir: RunDir) -> None:
             )
         )
     _figures(config, betas, s, run_dir)
+
+
+def _transitions_name(mode: str, eta: float) -> str:
+    """The transition table's name, a safe file name for any ``eta`` (``1e-05`` -> ``1em05``)."""
+    return f"transitions_{mode}_eta{eta}".replace(".", "p").replace("+", "").replace("-", "m")
 
 
 def _figures(
