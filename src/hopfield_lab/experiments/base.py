@@ -409,11 +409,12 @@ def check_out_dir(name: str, path: str | Path) -> Path:
             probe = probe.parent
     except OSError as exc:  # a name too long, a loop of links
         raise ConfigError(f"{name} {str(path)!r} cannot be used: {exc.strerror or exc}") from None
-    where = "" if probe == target.absolute() else f": its part {str(probe)!r}"
     if not probe.is_dir():
-        kind = "a broken link" if probe.is_symlink() and not probe.exists() else "not a directory"
+        kind = "a broken link" if probe.is_symlink() and not probe.exists() else "a file"
+        where = "it" if probe == target.absolute() else f"its part {str(probe)!r}"
         raise ConfigError(
-            f"{name} {str(path)!r} must be a directory that can be created{where} is {kind}"
+            f"{name} {str(path)!r} must be a directory that can be created, but {where} is "
+            f"{kind}, not a directory"
         )
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".hopfield-lab-probe-", dir=probe))

@@ -285,10 +285,6 @@ def _check_type(name: str, value: Any, tp: Any) -> None:
     elif tp is int:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ConfigError(f"{name} must be an integer; got {shown(value)}")
-        if not -MAX_INT - 1 <= value <= MAX_INT:  # no int beyond int64 reaches torch or NumPy
-            raise ConfigError(
-                f"{name} must be an integer in [-2**63, 2**63 - 1]; got {shown(value)}"
-            )
     elif tp is float:
         if not _num(value):
             raise ConfigError(f"{name} must be a number; got {shown(value)}")
@@ -301,7 +297,9 @@ def _check_type(name: str, value: Any, tp: Any) -> None:
         if not isinstance(value, tp):
             raise ConfigError(f"{name} must be a {_type_name(tp)}; got {type(value).__name__}")
         validate_config(value, prefix=f"{name}.")
-    _apply(name, value, constraints)
+    _apply(name, value, constraints)  # first: a field's own range says more than int64's
+    if tp is int and not -MAX_INT - 1 <= value <= MAX_INT:  # no int beyond int64 reaches torch
+        raise ConfigError(f"{name} must be an integer in [-2**63, 2**63 - 1]; got {shown(value)}")
 
 
 def _apply(
@@ -429,8 +427,7 @@ def check_memory(config: Any, limit: float | None = None) -> None:
             value = value if len(value) <= 60 else f"{value[:50]}..."
             raise ConfigError(
                 f"{name}={value} implies about {_human_bytes(nbytes)} of memory "
-                f"({what}), more than the {_human_bytes(limit)} of this machine; use a "
-                f"smaller {name}"
+                f"({what}), more than the {_human_bytes(limit)} of this machine; lower {name}"
             )
 
 

@@ -73,7 +73,7 @@ from torch import Tensor, nn
 
 from hopfield_lab.core.activations import Activation, get_activation
 from hopfield_lab.core.dynamics import BoundModel, HopfieldModel
-from hopfield_lab.errors import ConfigError, check_choice, check_int, check_range
+from hopfield_lab.errors import ConfigError, DivergenceError, check_choice, check_int, check_range
 from hopfield_lab.solvers.fixed_point import fixed_point
 from hopfield_lab.solvers.gradients import GRADIENT_MODES, GradMode, solve_fixed_point
 from hopfield_lab.solvers.options import FixedPointOptions
@@ -619,9 +619,30 @@ class LayeredHopfield(HopfieldModel):
         )
 
     def forward(self, x: Tensor, settings: DEQSettings | None = None) -> Tensor:
-        """The output layer at equilibrium, ``(B, d) -> (B, n_out)``."""
+        """The output layer at equilibrium, ``(B, d) -> (B, n_out)``.
+
+        Raises:
+            ConfigError: ``x`` is not a finite ``(B, d)`` tensor.
+            DivergenceError: the equilibrium solve diverged for some sample (its state left
+                the finite range): the flagged samples' last finite states are not
+                equilibria, so no logits are returned for them.
+        """
         st = DEQSettings.of(settings)
-        return self.readout(self.solve(x, st, record_residuals=False).x, st.scheme)
+        if isinstance(x, Tensor) and not bool(torch.isfinite(x).all()):
+            raise ConfigError("x must be finite; it contains NaN or Inf")
+        result = self.solve(x, st, record_residuals=False)
+        if result.diverged is not None and bool(result.diverged.any()):
+            bad = torch.nonzero(result.diverged).flatten().tolist()
+            steps = result.diverged_step
+            first = int(steps[result.diverged].min()) if steps is not None else -1
+            raise DivergenceError(
+                f"LayeredHopfield.forward: the equilibrium solve diverged for {len(bad)} of "
+                f"{result.diverged.numel()} samples, first at step {first}; use a damped or "
+                "Anderson solver, or check the weights",
+                step=first,
+                samples=bad,
+            )
+        return self.readout(result.x, st.scheme)
 
 
 class LayeredView(BoundModel):

@@ -5,9 +5,21 @@
     for epoch in start..epochs:
         order = randperm(N, generator seeded from (seed, epoch))
         for batch in order[::batch_size]:
-            loss = loss_fn(model, batch); check finite; backward; check grad norm; clip; step
+            loss = loss_fn(model, batch); check finite and not blown up; backward;
+            check grad norm; clip; step
         scheduler.step(); eval_fn(model)
         save checkpoints/last.pt (atomic), then append the epoch's record to metrics.jsonl
+
+Divergence, one rule for every training (:func:`loss_blew_up`): a step whose loss or gradient
+norm is NaN or infinite, or whose loss is finite but has grown by six orders of magnitude,
+``|loss| > 1e6 * max(|L_ref|, 1)``, stops training with a
+:class:`~hopfield_lab.errors.DivergenceError` naming the epoch and the step (the CLI exits with
+code 3). ``L_ref`` is the training's starting loss: the first step's loss during epoch 1, then
+epoch 1's mean loss (what a resumed run also reads back from the checkpoint's history, so a
+resumed run judges exactly as an uninterrupted one). The floor 1 keeps a loss that starts near
+0 from being flagged for ordinary noise; a learning rate of ``1e8`` takes a cross-entropy of 2.3
+past ``2.3e6`` within a few steps. Only growth over the start counts, never over the running
+best: a loss that has converged to ``1e-8`` may fluctuate by orders of magnitude and is fine.
 
 Resume is exact: the shuffle order of an epoch depends only on ``(seed, epoch)``, and the
 checkpoint holds the model, optimizer and scheduler states and the torch, numpy and Python RNG
@@ -49,13 +61,24 @@ from hopfield_lab.runs.io import atomic_torch_save, atomic_write_jsonl
 from hopfield_lab.runs.progress import progress_bar
 from hopfield_lab.runs.rundir import RunDir
 
-__all__ = ["CHECKPOINT_NAME", "LossFn", "TrainConfig", "TrainResult", "fit"]
+__all__ = [
+    "BLOWUP_FACTOR",
+    "CHECKPOINT_NAME",
+    "LossFn",
+    "TrainConfig",
+    "TrainResult",
+    "fit",
+    "loss_blew_up",
+]
 
 #: File name of the checkpoint in ``<run_dir>/checkpoints/``.
 CHECKPOINT_NAME = "last.pt"
 
 #: ``loss_fn(model, batch)`` returns a scalar loss, or ``(loss, {name: value})``.
 LossFn = Callable[[nn.Module, tuple[Tensor, ...]], "Tensor | tuple[Tensor, dict[str, Any]]"]
+
+#: Growth of the loss over its starting scale that counts as a (finite) divergence.
+BLOWUP_FACTOR = 1e6
 
 _CHECKPOINT_FORMAT = 1
 # Config fields that change the trajectory: a checkpoint written with other values cannot resume.
@@ -131,6 +154,25 @@ class TrainResult:
 
 
 # ----------------------------------------------------------------------------------- helpers
+def loss_blew_up(loss: float, reference: float | None) -> bool:
+    """Whether a training loss has diverged: not finite, or ``|loss| > 1e6 max(|ref|, 1)``.
+
+    The one divergence rule of the library's training loops (module docstring).
+
+    Args:
+        loss: the step's loss.
+        reference: the training's starting loss (None: only NaN/Inf count).
+
+    Returns:
+        True when training must stop.
+    """
+    if not math.isfinite(loss):
+        return True
+    if reference is None or not math.isfinite(reference):
+        return False
+    return abs(loss) > BLOWUP_FACTOR * max(abs(reference), 1.0)
+
+
 def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """A generator for one epoch's shuffle, seeded from (seed, epoch) only."""
     state = np.random.SeedSequence([seed, epoch]).generate_state(2, dtype=np.uint32)
@@ -308,9 +350,10 @@ def fit(
             was written with another seed, batch size, clipping or data size, or is beyond
             ``config.epochs``.
         DataError: if the checkpoint cannot be read.
-        DivergenceError: when a loss or the gradient norm is not finite; training stops at
-            once (before the optimizer step), ``.step`` is the global step (1-based) and the
-            checkpoint of the last finished epoch is left as it was.
+        DivergenceError: when a loss or the gradient norm is not finite, or the loss blew up
+            (:func:`loss_blew_up`); training stops at once (before the optimizer step),
+            ``.step`` is the global step (1-based) and the checkpoint of the last finished
+            epoch is left as it was.
     """
     start_time = time.perf_counter()
     if not isinstance(config, TrainConfig):
@@ -353,6 +396,7 @@ def fit(
 
     steps = math.ceil(n / config.batch_size)
     epochs_run = 0
+    reference: float | None = float(history[0]["train_loss"]) if history else None
     with _progress_bar(config.progress) as bar:
         task = bar.add_task("epoch", total=steps, loss="—")
         for epoch in range(start_epoch, config.epochs + 1):
@@ -370,8 +414,13 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 loss, extras = _split_loss(loss_fn(model, batch))
                 loss_value = float(loss.detach().item())
-                if not math.isfinite(loss_value):
-                    raise _diverged("loss", loss_value, epoch, step, i, steps, run is not None)
+                if reference is None and math.isfinite(loss_value):
+                    reference = loss_value  # the first step's loss, until epoch 1 is done
+                if loss_blew_up(loss_value, reference):
+                    what = "loss"
+                    if math.isfinite(loss_value):
+                        what = f"loss (over {BLOWUP_FACTOR:g} x its start {reference:.4g})"
+                    raise _diverged(what, loss_value, epoch, step, i, steps, run is not None)
                 loss.backward()
                 if config.max_grad_norm is not None:
                     norm = nn.utils.clip_grad_norm_(params, config.max_grad_norm)
@@ -419,6 +468,7 @@ def fit(
             record["wall_time_s"] = time.perf_counter() - epoch_start
             history.append(record)
             epochs_run += 1
+            reference = float(history[0]["train_loss"])
 
             if run is not None and ckpt_path is not None:
                 atomic_torch_save(
