@@ -447,9 +447,13 @@ def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
         if not f.init or f.name not in data:
             continue
         kwargs[f.name] = _from_json(data[f.name], hints[f.name])
+        # the types first, for configs that validate by hand (not Config subclasses) too
+        _check_type(f.name, kwargs[f.name], hints[f.name])
     try:
         return cls(**kwargs)
-    except TypeError as exc:
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"cannot rebuild {cls.__name__} from its JSON: {exc}") from None
 
 

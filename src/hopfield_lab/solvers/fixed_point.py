@@ -88,7 +88,14 @@ from hopfield_lab.solvers.options import (
     Stop,
     safeguard_rule,
 )
-from hopfield_lab.solvers.result import OnDivergence, SolverResult, _DivergenceMonitor, flat_norm
+from hopfield_lab.solvers.result import (
+    OnDivergence,
+    SolverResult,
+    _check_callable,
+    _check_flag,
+    _DivergenceMonitor,
+    flat_norm,
+)
 
 __all__ = [
     "FIXED_POINT_METHODS",
@@ -192,6 +199,14 @@ def _solve(
     per-sample masks and ``where`` at every step, running rows of a ``batch_independent``
     ``f`` gathered and scattered per step). Both compute the same iterates; the tests
     compare them."""
+    _check_callable("f", f, optional=False)
+    _check_callable("energy", energy)
+    for flag, value in (
+        ("batch_independent", batch_independent),
+        ("record_residuals", record_residuals),
+        ("record_trajectory", record_trajectory),
+    ):
+        _check_flag(flag, value)
     if not isinstance(x0, Tensor) or x0.dim() < 1 or x0.shape[0] == 0:
         raise ConfigError("x0 must be a batch-first tensor with at least one sample")
     if not bool(torch.isfinite(x0).all()):

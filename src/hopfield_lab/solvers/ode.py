@@ -35,8 +35,16 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from hopfield_lab.errors import ConfigError, DivergenceError, check_choice, check_positive
-from hopfield_lab.solvers.result import OnDivergence, SolverResult, _DivergenceMonitor
+from hopfield_lab.errors import ConfigError, DivergenceError, check_choice, check_positive, shown
+from hopfield_lab.solvers.result import (
+    OnDivergence,
+    SolverResult,
+    _as_times,
+    _check_callable,
+    _check_flag,
+    _DivergenceMonitor,
+    _step_counts,
+)
 
 __all__ = ["ADAPTIVE_METHODS", "FIXED_STEP_METHODS", "ODE_METHODS", "integrate"]
 
@@ -59,17 +67,6 @@ def _rk4_step(f: VectorField, t: Tensor, x: Tensor, h: Tensor) -> Tensor:
 
 
 _STEPPERS = {"euler": (_euler_step, 1), "rk4": (_rk4_step, 4)}
-
-
-def _as_times(t: Tensor | Sequence[float], x0: Tensor) -> Tensor:
-    t = torch.as_tensor(t, dtype=x0.dtype, device=x0.device)
-    if t.dim() != 1 or t.numel() < 2:
-        raise ConfigError(
-            f"t must be a 1-D sequence of at least 2 times; got shape {tuple(t.shape)}"
-        )
-    if not bool(torch.isfinite(t).all()) or not bool((t[1:] > t[:-1]).all()):
-        raise ConfigError("t must be finite and strictly increasing")
-    return t
 
 
 def integrate(
@@ -116,6 +113,7 @@ def integrate(
     Raises:
         ConfigError: bad arguments. DivergenceError: see ``on_divergence``.
     """
+    _check_callable("f", f, optional=False)
     check_choice("method", method, ODE_METHODS)
     if step_size is not None:
         check_positive("step_size", step_size)
@@ -126,8 +124,14 @@ def integrate(
     if not bool(torch.isfinite(x0).all()):
         raise ConfigError("x0 must be finite; it contains NaN or Inf")
     times = _as_times(t, x0)
-    if not isinstance(adjoint, bool):
-        raise ConfigError(f"adjoint must be True or False; got {adjoint!r}")
+    _check_flag("adjoint", adjoint)
+    _check_flag("record", record)
+    _check_callable("energy", energy)
+    if options is not None and not isinstance(options, dict):
+        raise ConfigError(f"options must be a dict or None; got {shown(options)}")
+    if method in FIXED_STEP_METHODS:
+        _step_counts(times, step_size, "step_size")  # refuses a step size that never ends
+    _DivergenceMonitor(1, x0.device, max_norm, on_divergence)  # checks both, early
     if adjoint:
         params = _adjoint_params(f, adjoint_params)
         if method in FIXED_STEP_METHODS:
@@ -205,6 +209,7 @@ def _fixed_step(
     on_divergence: str,
 ) -> SolverResult:
     step, stages = _STEPPERS[method]
+    counts = _step_counts(times, step_size, "step_size")
     b = x0.shape[0]
     monitor = _DivergenceMonitor(b, x0.device, max_norm, on_divergence)
     shape = (-1, *([1] * (x0.dim() - 1)))
@@ -216,8 +221,7 @@ def _fixed_step(
     frozen = False  # becomes True at the first divergence (then every step masks)
     for i in range(len(times) - 1):
         t0, t1 = times[i], times[i + 1]
-        dt = float(t1 - t0)
-        n_sub = 1 if step_size is None else max(1, math.ceil(dt / step_size - 1e-9))
+        n_sub = counts[i]
         h = (t1 - t0) / n_sub
         for j in range(n_sub):
             new = step(f, t0 + j * h, x, h)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
-from hopfield_lab.errors import ConfigError, DivergenceError, check_choice
+from hopfield_lab.errors import ConfigError, DivergenceError, check_choice, shown
 
 __all__ = ["OnDivergence", "SolverResult", "flat_norm"]
 
@@ -110,8 +111,9 @@ class _DivergenceMonitor:
         self, batch: int, device: torch.device, max_norm: float | None, on_divergence: str
     ) -> None:
         check_choice("on_divergence", on_divergence, ("raise", "flag"))
-        if max_norm is not None and not max_norm > 0:
-            raise ConfigError(f"max_norm must be > 0 or None; got {max_norm!r}")
+        real = isinstance(max_norm, (int, float)) and not isinstance(max_norm, bool)
+        if max_norm is not None and not (real and max_norm > 0):  # inf: only NaN/Inf count
+            raise ConfigError(f"max_norm must be a number > 0 or None; got {shown(max_norm)}")
         self.max_norm = max_norm
         self.on_divergence = on_divergence
         self.diverged = torch.zeros(batch, dtype=torch.bool, device=device)
@@ -162,3 +164,51 @@ class _DivergenceMonitor:
             step=first,
             samples=samples,
         )
+
+
+#: Most steps a fixed-step solver takes in one call: beyond, a step size is a mistake (``1e-300``
+#: over a unit interval), refused at once instead of looping for ages.
+MAX_STEPS = 10**8
+
+
+def _check_flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False; got {shown(value)}")
+    return value
+
+
+def _check_callable(name: str, value: Any, *, optional: bool = True) -> None:
+    if value is None and optional:
+        return
+    if not callable(value):
+        what = "a callable or None" if optional else "a callable"
+        raise ConfigError(f"{name} must be {what}; got {shown(value)}")
+
+
+def _as_times(t: Any, x0: Tensor) -> Tensor:
+    """Output times as a 1-D tensor of ``x0``'s dtype: finite, strictly increasing, >= 2."""
+    try:
+        times = torch.as_tensor(t, dtype=x0.dtype, device=x0.device)
+    except (TypeError, ValueError, RuntimeError, OverflowError):
+        raise ConfigError(f"t must be a 1-D sequence of numbers; got {shown(t)}") from None
+    if times.dim() != 1 or times.numel() < 2:
+        raise ConfigError(
+            f"t must be a 1-D sequence of at least 2 times; got shape {tuple(times.shape)}"
+        )
+    if not bool(torch.isfinite(times).all()) or not bool((times[1:] > times[:-1]).all()):
+        raise ConfigError("t must be finite and strictly increasing")
+    return times
+
+
+def _step_counts(times: Tensor, step: float | None, name: str) -> list[int]:
+    """``ceil(gap / step)`` steps per output interval (1 for ``None``), at most MAX_STEPS."""
+    gaps = (times[1:] - times[:-1]).double().tolist()
+    if step is None:
+        return [1] * len(gaps)
+    total = sum(g / step for g in gaps)
+    if not total <= MAX_STEPS:  # also catches inf from a subnormal step
+        raise ConfigError(
+            f"{name}={step!r} implies {total:.3g} steps over t; at most {MAX_STEPS:.0e} "
+            f"are allowed (use a larger {name})"
+        )
+    return [max(1, math.ceil(g / step - 1e-9)) for g in gaps]

@@ -36,24 +36,21 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from hopfield_lab.errors import ConfigError, check_int, check_positive
-from hopfield_lab.solvers.result import OnDivergence, SolverResult, _DivergenceMonitor
+from hopfield_lab.errors import ConfigError, check_int, check_positive, shown
+from hopfield_lab.solvers.result import (
+    OnDivergence,
+    SolverResult,
+    _as_times,
+    _check_callable,
+    _check_flag,
+    _DivergenceMonitor,
+    _step_counts,
+)
 
 __all__ = ["SDE_METHODS", "brownian_increments", "euler_maruyama", "step_counts"]
 
 SDE_METHODS = ("euler_maruyama",)
 Drift = Callable[[Tensor, Tensor], Tensor]
-
-
-def _as_times(t: Tensor | Sequence[float], x0: Tensor) -> Tensor:
-    times = torch.as_tensor(t, dtype=x0.dtype, device=x0.device)
-    if times.dim() != 1 or times.numel() < 2:
-        raise ConfigError(
-            f"t must be a 1-D sequence of at least 2 times; got shape {tuple(times.shape)}"
-        )
-    if not bool(torch.isfinite(times).all()) or not bool((times[1:] > times[:-1]).all()):
-        raise ConfigError("t must be finite and strictly increasing")
-    return times
 
 
 def step_counts(t: Tensor | Sequence[float], dt: float) -> list[int]:
@@ -67,9 +64,8 @@ def step_counts(t: Tensor | Sequence[float], dt: float) -> list[int]:
         ``T - 1`` step counts; their sum is the length ``increments`` must have.
     """
     check_positive("dt", dt)
-    times = torch.as_tensor(t, dtype=torch.float64)
-    gaps = (times[1:] - times[:-1]).tolist()
-    return [max(1, math.ceil(g / dt - 1e-9)) for g in gaps]
+    times = _as_times(t, torch.zeros(1, dtype=torch.float64))
+    return _step_counts(times, dt, "dt")
 
 
 def brownian_increments(
@@ -157,8 +153,14 @@ def euler_maruyama(
         ConfigError: bad arguments (``dt <= 0``, ``sigma < 0``, wrong ``increments`` shape...).
         DivergenceError: see ``on_divergence``.
     """
+    _check_callable("f", f, optional=False)
     check_positive("dt", dt)
     check_int("chunk", chunk, 1)
+    _check_flag("record", record)
+    _check_callable("observe", observe)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ConfigError(f"generator must be a torch.Generator or None; got {shown(generator)}")
+    _DivergenceMonitor(1, torch.device("cpu"), max_norm, on_divergence)  # checks both, early
     if not isinstance(x0, Tensor) or x0.dim() < 1:
         raise ConfigError("x0 must be a batch-first tensor (B, ...)")
     if not bool(torch.isfinite(x0).all()):

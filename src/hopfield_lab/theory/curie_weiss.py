@@ -437,7 +437,7 @@ class CurieWeissSolution:
 #: :func:`solve_curie_weiss` is exact in float64: beyond ``beta J ~ 1e16`` the turning point
 #: ``arctanh(sqrt(1 - 1/(beta J)))`` rounds to infinity and roots are lost, and at
 #: ``beta ~ 1e-308`` the entropy term ``1/beta`` overflows (checked on a grid of the corners,
-#: ``tests/test_reliability.py``).
+#: ``tests/test_bad_input.py``).
 MAX_SCALE = 1e12
 
 
