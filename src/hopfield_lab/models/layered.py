@@ -395,6 +395,11 @@ class LayeredHopfield(HopfieldModel):
         if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.layers[0]:
             got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise ConfigError(f"x must have shape (B, {self.layers[0]}); got {got}")
+        if x.dtype != self.U.dtype:
+            raise ConfigError(
+                f"x must have the model's dtype {self.U.dtype} (convert one of them with "
+                f".to(dtype)); got {x.dtype}"
+            )
         return self.act(x) @ self.U  # (B, n_1)
 
     def coupling_matrix(self) -> Tensor:

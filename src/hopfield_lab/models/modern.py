@@ -342,11 +342,16 @@ class ModernHopfield(HopfieldModel):
     # --- shapes and constants ----------------------------------------------------------------
 
     def _check(self, x: Tensor, name: str = "x") -> None:
-        """Raise ConfigError unless ``x`` is a tensor ``(..., N)``."""
+        """Raise ConfigError unless ``x`` is a tensor ``(..., N)`` of the patterns' dtype."""
         if not isinstance(x, Tensor):
             raise ConfigError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
         if x.dim() < 1 or x.shape[-1] != self.state_dim:
             raise ConfigError(f"{name} must have shape (B, {self.state_dim}); got {tuple(x.shape)}")
+        if x.dtype != self.patterns.dtype:
+            raise ConfigError(
+                f"{name} must have the model's dtype {self.patterns.dtype} (convert one of them "
+                f"with .to(dtype)); got {x.dtype}"
+            )
 
     @property
     def n_patterns(self) -> int:
