@@ -62,7 +62,10 @@ def test_hopfield_mixture_table(capsys) -> None:
         (["theory", "curie-weiss", "--beta", "nan"], "beta must be finite"),
         (["theory", "curie-weiss", "--beta", "1", "--h", "inf"], "h must be finite"),
         (["theory", "curie-weiss"], "Missing option '--beta'"),
-        (["theory", "hopfield-mixture", "--n", "0", "-T", "0.2"], "n must be an integer in [1, 1000]"),
+        (
+            ["theory", "hopfield-mixture", "--n", "0", "-T", "0.2"],
+            "n must be an integer in [1, 1000]",
+        ),
         (["theory", "hopfield-mixture", "--n", "3", "-T", "-0.2"], "temperature must be a finite"),
         (["theory", "hopfield-mixture", "--n", "3", "-T", "nan"], "temperature must be a finite"),
         (["theory", "hopfield-mixture", "--n", "3", "-T", "0.2", "-P", "2"], "n_patterns must be"),

@@ -1,10 +1,19 @@
-"""A small explicit training loop (mini-batches from tensors, checkpoints, exact resume) and
-the Madam optimizer of the DEQ paper."""
+"""A small explicit training loop (mini-batches from tensors, checkpoints, exact resume, one
+divergence rule) and the Madam optimizer of the DEQ paper."""
 
-from hopfield_lab.training.loop import CHECKPOINT_NAME, LossFn, TrainConfig, TrainResult, fit
+from hopfield_lab.training.loop import (
+    BLOWUP_FACTOR,
+    CHECKPOINT_NAME,
+    LossFn,
+    TrainConfig,
+    TrainResult,
+    fit,
+    loss_blew_up,
+)
 from hopfield_lab.training.madam import Madam, linear_decay
 
 __all__ = [
+    "BLOWUP_FACTOR",
     "CHECKPOINT_NAME",
     "LossFn",
     "Madam",
@@ -12,4 +21,5 @@ __all__ = [
     "TrainResult",
     "fit",
     "linear_decay",
+    "loss_blew_up",
 ]
