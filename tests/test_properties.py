@@ -29,7 +29,7 @@ from hopfield_lab.solvers import FixedPointOptions, fixed_point, integrate  # no
 from hopfield_lab.solvers.sde import euler_maruyama  # noqa: E402
 
 FAST = settings(
-    max_examples=150,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     derandomize=True,  # the same examples every run: a failure is reproducible, CI is stable

@@ -476,5 +476,8 @@ def _from_json(value: Any, tp: Any) -> Any:
     if dataclasses.is_dataclass(tp) and isinstance(tp, type) and isinstance(value, dict):
         return config_from_dict(tp, value)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float range: the check names the field
+            return value
     return value
