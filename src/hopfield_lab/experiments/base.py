@@ -85,10 +85,12 @@ from typing import Any
 
 import torch
 
-from hopfield_lab.errors import ConfigError, check_choice
+from hopfield_lab.errors import ArtifactError, ConfigError, check_choice, warn_artifact
 from hopfield_lab.experiments.fields import config_from_dict
 from hopfield_lab.runs import RunDir, atomic_write_json, build_report
 from hopfield_lab.runs.executor import EXECUTORS
+from hopfield_lab.runs.io import check_safe_name
+from hopfield_lab.runs.lock import run_lock
 
 __all__ = [
     "EXPERIMENTS",
@@ -378,6 +380,11 @@ def run_experiment(
 
     Raises:
         ConfigError: unknown experiment, profile or key; bad values; a config clash.
+        RunLockedError: another live process works on the same run directory (nothing is
+            written; see :mod:`hopfield_lab.runs.lock`).
+        ArtifactError: the run directory's ``config.json`` cannot be read.
+        StorageError: an artifact could not be written (e.g. disk full); what was written
+            before is intact and re-running resumes.
     """
     ctx = ctx or RunContext()
     check_choice("executor", ctx.executor, EXECUTORS)
@@ -386,23 +393,25 @@ def run_experiment(
     experiment = get_experiment(name)
     config = resolve_config(experiment, profile, overrides)
     resolved = {"experiment": name, "profile": profile, **dataclasses.asdict(config)}
-    run_dir = RunDir.create(
-        out, name, run_name or _default_name(profile, overrides), resolved, force=force
-    )
-    if run_dir.is_complete():
+    directory = run_name or _default_name(profile, overrides)
+    check_safe_name("experiment", name)
+    check_safe_name("name", directory)
+    with run_lock(Path(out) / name / directory):
+        run_dir = RunDir.create(out, name, directory, resolved, force=force)
+        if run_dir.is_complete():
+            report_run(run_dir, experiment, config)
+            return RunOutcome(run_dir, True, run_dir.read_results())
+        start = time.perf_counter()
+        results = experiment.run(config, run_dir, ctx)
+        results = {
+            "experiment": name,
+            "profile": profile,
+            "wall_time_s": round(time.perf_counter() - start, 3),
+            **results,
+        }
+        run_dir.write_results(results)
         report_run(run_dir, experiment, config)
-        return RunOutcome(run_dir, True, run_dir.read_results())
-    start = time.perf_counter()
-    results = experiment.run(config, run_dir, ctx)
-    results = {
-        "experiment": name,
-        "profile": profile,
-        "wall_time_s": round(time.perf_counter() - start, 3),
-        **results,
-    }
-    run_dir.write_results(results)
-    report_run(run_dir, experiment, config)
-    return RunOutcome(run_dir, False, run_dir.read_results())
+        return RunOutcome(run_dir, False, run_dir.read_results())
 
 
 def profile_note(experiment: Experiment, profile: str, changed: Sequence[str] = ()) -> str:
@@ -464,6 +473,12 @@ def report_run(
     Tables and figures that the experiment's ``report`` no longer writes (left by an older
     version) are removed, so the report shows exactly what the current code draws.
 
+    Artifacts that cannot be read are reported, not believed: if ``config.json`` is unreadable
+    or the experiment's ``report`` meets a corrupt cell or ``results.json`` (an
+    :class:`~hopfield_lab.errors.ArtifactError`), a warning names the file, the tables and
+    figures drawn before are kept, and ``report.html`` is rebuilt from what can be read, with
+    the problem listed at the top (``about.json``'s ``"problems"``).
+
     Args:
         run_dir: the run directory.
         experiment: its experiment (default: the one named in ``config.json``).
@@ -473,35 +488,49 @@ def report_run(
         The path of ``report.html``.
 
     Raises:
-        ConfigError / DataError: an unknown experiment, or a config.json that does not fit.
+        ConfigError: an unknown experiment, or a config.json that does not fit its config.
+        RunLockedError: another live process works on the run directory.
     """
     run = RunDir(run_dir.path if isinstance(run_dir, RunDir) else run_dir)  # fresh save record
-    stored = run.read_config()
-    experiment = experiment or get_experiment(str(stored.get("experiment", run.experiment)))
-    if config is None:
-        config = config_from_dict(experiment.config_cls, stored)
-    profile = str(stored.get("profile", ""))
-    if experiment.report is not None and run.results_path.exists():
-        experiment.report(config, run)
-        run.remove_unsaved()
-    tables = run.saved_tables if experiment.report is not None else None
-    figures = run.saved_figures if experiment.report is not None else None
-    atomic_write_json(
-        run.about_path,
-        {
-            "experiment": experiment.name,
-            "title": experiment.title,
-            "paper": experiment.group,
-            "paper_title": experiment.paper_title,
-            "section": experiment.section,
-            "figure": experiment.figure,
-            "profile": profile,
-            "note": profile_note(experiment, profile, _changed_fields(experiment, profile, config)),
-            "tables": tables,
-            "figures": figures,
-        },
-    )
-    return build_report(run.path)
+    with run_lock(run.path):
+        try:
+            stored = run.read_config()
+        except ArtifactError as err:
+            warn_artifact(f"{err}; report.html is rebuilt from the other artifacts")
+            return build_report(run.path)
+        experiment = experiment or get_experiment(str(stored.get("experiment", run.experiment)))
+        if config is None:
+            config = config_from_dict(experiment.config_cls, stored)
+        profile = str(stored.get("profile", ""))
+        problems: list[str] = []
+        if experiment.report is not None and run.results_path.exists():
+            try:
+                experiment.report(config, run)
+            except ArtifactError as err:
+                problems.append(f"tables and figures not redrawn: {err}")
+                warn_artifact(f"{err}; the tables and figures drawn before are kept")
+            else:
+                run.remove_unsaved()
+        redrawn = experiment.report is not None and not problems
+        atomic_write_json(
+            run.about_path,
+            {
+                "experiment": experiment.name,
+                "title": experiment.title,
+                "paper": experiment.group,
+                "paper_title": experiment.paper_title,
+                "section": experiment.section,
+                "figure": experiment.figure,
+                "profile": profile,
+                "note": profile_note(
+                    experiment, profile, _changed_fields(experiment, profile, config)
+                ),
+                "tables": run.saved_tables if redrawn else None,
+                "figures": run.saved_figures if redrawn else None,
+                "problems": problems,
+            },
+        )
+        return build_report(run.path)
 
 
 def ordered_experiments() -> list[Experiment]:

@@ -8,6 +8,7 @@ from hopfield_lab.training.loop import (
     TrainConfig,
     TrainResult,
     fit,
+    load_checkpoint,
 )
 from hopfield_lab.training.madam import Madam, linear_decay
 
@@ -20,4 +21,5 @@ __all__ = [
     "TrainResult",
     "fit",
     "linear_decay",
+    "load_checkpoint",
 ]
