@@ -6,7 +6,9 @@ learned by Adam on 64 samples, one cell per seed. Small enough that a run takes 
 second, real enough to go through every artifact the runs layer writes (``config.json``,
 ``cells/``, ``train/<cell>/checkpoints/last.pt``, ``metrics.jsonl``, ``results.json``,
 ``tables/``, ``report.html``). ``sleep`` slows each epoch (seconds) so that the concurrency
-test can start a second process while the first one holds the lock.
+test can start a second process while the first one holds the lock; ``hold`` (a path) makes
+every epoch wait while that file exists (up to 5 minutes), so the test decides when the first
+process may finish, however slowly the second one starts.
 
 Run as a script it registers the experiment and calls the CLI's ``main`` with the arguments:
 ``python reliability_fixture.py run toy-grid --out DIR ...``.
@@ -33,12 +35,14 @@ NAME = "toy-grid"
 
 @dataclass(frozen=True)
 class ToyConfig(Config):
-    """cells: grid size (one seed each); epochs: per cell; sleep: seconds per epoch."""
+    """cells: grid size (one seed each); epochs: per cell; sleep: seconds per epoch; hold: a
+    file whose existence pauses every epoch ("" = none)."""
 
     cells: Annotated[int, Min(1)] = 3
     epochs: Annotated[int, Min(1)] = 3
     n: Annotated[int, Min(1)] = 64
     sleep: Annotated[float, NonNegative] = 0.0
+    hold: str = ""
 
 
 def _grid(config: ToyConfig, root: Path) -> dict[str, dict[str, Any]]:
@@ -61,6 +65,9 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
 
     def eval_fn(m: nn.Module) -> dict[str, Any]:
         time.sleep(config.sleep)
+        deadline = time.monotonic() + 300
+        while config.hold and Path(config.hold).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         with torch.no_grad():
             return {"fit_mse": float(((m(x) - y) ** 2).mean())}
 

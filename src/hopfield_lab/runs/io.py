@@ -24,6 +24,8 @@ Fault injection (for the crash tests): with ``HOPFIELD_LAB_KILL_BEFORE_RENAME=<g
 the environment, the ``n``-th (default first) atomic write in this process whose destination
 file name matches ``<glob>`` kills the process with SIGKILL after the temporary file is written
 and fsync'ed, just before the rename: exactly the state a kill at the worst moment leaves.
+``HOPFIELD_LAB_KILL_AFTER_RENAME`` does the same just after the rename (e.g. a checkpoint
+renamed, its metrics line not yet appended).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ import torch
 from hopfield_lab.errors import ArtifactError, ConfigError, StorageError
 
 __all__ = [
+    "KILL_AFTER_RENAME_ENV",
     "KILL_BEFORE_RENAME_ENV",
     "append_jsonl",
     "atomic_torch_save",
@@ -63,9 +66,10 @@ __all__ = [
     "to_jsonable",
 ]
 
-#: Environment variable of the fault-injection hook (see the module docstring).
+#: Environment variables of the fault-injection hooks (see the module docstring).
 KILL_BEFORE_RENAME_ENV = "HOPFIELD_LAB_KILL_BEFORE_RENAME"
-_kill_hook_matches = 0
+KILL_AFTER_RENAME_ENV = "HOPFIELD_LAB_KILL_AFTER_RENAME"
+_kill_hook_matches = {KILL_BEFORE_RENAME_ENV: 0, KILL_AFTER_RENAME_ENV: 0}
 
 
 def _current_umask() -> int:
@@ -89,17 +93,16 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def _maybe_kill_before_rename(target: Path) -> None:
-    """The fault-injection hook: SIGKILL this process if ``target`` is the chosen write."""
-    global _kill_hook_matches
-    spec = os.environ.get(KILL_BEFORE_RENAME_ENV)
+def _maybe_kill(variable: str, target: Path) -> None:
+    """The fault-injection hooks: SIGKILL this process if ``target`` is the chosen write."""
+    spec = os.environ.get(variable)
     if not spec:
         return
     pattern, _, count = spec.partition("@")
     if not fnmatch.fnmatch(target.name, pattern):
         return
-    _kill_hook_matches += 1
-    if _kill_hook_matches == (int(count) if count.isdigit() else 1):
+    _kill_hook_matches[variable] += 1
+    if _kill_hook_matches[variable] == (int(count) if count.isdigit() else 1):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -138,7 +141,7 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obj
             tmp.flush()
             os.fsync(tmp.fileno())
         os.chmod(tmp.name, _FILE_MODE)
-        _maybe_kill_before_rename(target)
+        _maybe_kill(KILL_BEFORE_RENAME_ENV, target)
         os.replace(tmp.name, target)
     except BaseException as err:
         with contextlib.suppress(OSError):
@@ -147,6 +150,7 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obj
             raise _storage_error(target, err, "write") from err
         raise
     _fsync_dir(target.parent)
+    _maybe_kill(KILL_AFTER_RENAME_ENV, target)
     return target
 
 
