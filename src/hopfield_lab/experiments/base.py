@@ -85,7 +85,13 @@ from typing import Any
 
 import torch
 
-from hopfield_lab.errors import ArtifactError, ConfigError, check_choice, warn_artifact
+from hopfield_lab.errors import (
+    ArtifactError,
+    ConfigError,
+    DataError,
+    check_choice,
+    warn_artifact,
+)
 from hopfield_lab.experiments.fields import config_from_dict
 from hopfield_lab.runs import RunDir, atomic_write_json, build_report
 from hopfield_lab.runs.executor import EXECUTORS
@@ -474,10 +480,10 @@ def report_run(
     version) are removed, so the report shows exactly what the current code draws.
 
     Artifacts that cannot be read are reported, not believed: if ``config.json`` is unreadable
-    or the experiment's ``report`` meets a corrupt cell or ``results.json`` (an
-    :class:`~hopfield_lab.errors.ArtifactError`), a warning names the file, the tables and
-    figures drawn before are kept, and ``report.html`` is rebuilt from what can be read, with
-    the problem listed at the top (``about.json``'s ``"problems"``).
+    or the experiment's ``report`` meets a corrupt or missing cell or ``results.json`` (an
+    :class:`~hopfield_lab.errors.ArtifactError` or ``DataError``), a warning names the file,
+    the tables and figures drawn before are kept, and ``report.html`` is rebuilt from what can
+    be read, with the problem listed at the top (``about.json``'s ``"problems"``).
 
     Args:
         run_dir: the run directory.
@@ -506,7 +512,7 @@ def report_run(
         if experiment.report is not None and run.results_path.exists():
             try:
                 experiment.report(config, run)
-            except ArtifactError as err:
+            except DataError as err:  # an unreadable (ArtifactError) or missing artifact
                 problems.append(f"tables and figures not redrawn: {err}")
                 warn_artifact(f"{err}; the tables and figures drawn before are kept")
             else:

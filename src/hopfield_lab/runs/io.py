@@ -61,6 +61,7 @@ __all__ = [
     "check_safe_name",
     "read_json",
     "read_jsonl",
+    "read_tensors",
     "read_text",
     "remove_orphans",
     "to_jsonable",
@@ -444,6 +445,25 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
                 f"{source}, line {number}, is not valid JSON: {err}", path=source
             ) from err
     return records
+
+
+def read_tensors(path: str | os.PathLike[str]) -> Any:
+    """Load a file written by :func:`atomic_torch_save` holding tensors and plain values only
+    (``torch.load(weights_only=True)``, on the CPU).
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ArtifactError: if it cannot be read (truncated, corrupt, not a torch file, or holding
+            objects other than tensors and plain values); the message names it.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise FileNotFoundError(f"no file at {source}")
+    try:
+        return torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ArtifactError(f"{source} cannot be read ({reason[:200]})", path=source) from err
 
 
 _ORPHAN_RE = re.compile(r"\..+\.tmp")

@@ -156,7 +156,8 @@ def run_lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
         StorageError: if the lock file cannot be created (e.g. read-only file system).
     """
     directory = Path(run_dir)
-    created = not directory.exists()
+    # the directories this call creates, deepest first: removed again if left empty
+    created = [d for d in (directory, *directory.parents) if not d.exists()]
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -201,6 +202,8 @@ def run_lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             os.unlink(path)  # before unlocking: a waiter then retries on a fresh file
         handle.close()
-        if created:  # a command that wrote nothing leaves no empty directory behind
-            with contextlib.suppress(OSError):
-                directory.rmdir()
+        for made in created:  # a command that wrote nothing leaves no empty directory behind
+            try:
+                made.rmdir()
+            except OSError:
+                break
