@@ -199,7 +199,7 @@ def report(
     as_json: JsonOpt = False,
 ) -> None:
     """Redraw tables, figures and report.html from the artifacts on disk (no recomputation)."""
-    from hopfield_lab.errors import ConfigError
+    from hopfield_lab.errors import ConfigError, RunLockedError, warn_artifact
     from hopfield_lab.experiments.base import report_run, sort_runs
     from hopfield_lab.runs import build_index
 
@@ -216,7 +216,10 @@ def report(
                 "<experiment>/<name>/ below it)"
             )
         for r in runs:
-            report_run(r)
+            try:
+                report_run(r)
+            except RunLockedError as exc:  # a run in progress: show it as it is, redraw nothing
+                warn_artifact(f"{exc}; its section shows its artifacts as they are")
         path = build_index(directory, runs, title="hopfield-lab runs")
     if as_json:
         _print_json({"report": str(path), "runs": [str(r) for r in runs]})

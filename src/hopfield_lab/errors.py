@@ -8,17 +8,23 @@ without a traceback dive.
 from __future__ import annotations
 
 import math
+import os
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
     "DEVICES",
     "MAX_INT",
+    "ArtifactError",
+    "ArtifactWarning",
     "CapabilityError",
     "ConfigError",
     "DataError",
     "DivergenceError",
     "HopfieldLabError",
+    "RunLockedError",
+    "StorageError",
     "check_choice",
     "check_device",
     "check_int",
@@ -26,6 +32,7 @@ __all__ = [
     "check_probability",
     "check_range",
     "shown",
+    "warn_artifact",
 ]
 
 
@@ -53,6 +60,70 @@ class CapabilityError(ConfigError):
 
 class DataError(HopfieldLabError, ValueError):
     """A data file is missing or malformed."""
+
+
+class ArtifactError(DataError):
+    """A run artifact (``config.json``, ``results.json``, a cell, a table, a checkpoint,
+    ``metrics.jsonl``) cannot be trusted: unreadable, not UTF-8, not valid JSON, truncated, or
+    a file of another kind or another run. The message names the file.
+
+    Attributes:
+        path: the file, as a string.
+    """
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str]) -> None:
+        super().__init__(message)
+        self.path = os.fspath(path)
+
+
+class StorageError(HopfieldLabError, OSError):
+    """Writing an artifact failed (disk full, quota, read-only file system, ...); the previous
+    version of the file, if any, is left as it was. The message names the file and the cause.
+
+    Attributes:
+        path: the file that could not be written, as a string.
+    """
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str], errno: int | None) -> None:
+        super().__init__(message)
+        self.path = os.fspath(path)
+        self.errno = errno
+
+
+class RunLockedError(HopfieldLabError):
+    """Another live process holds the run directory's lock; nothing was written."""
+
+
+class ArtifactWarning(UserWarning):
+    """Something in a run directory was not believed and was dealt with: a corrupt cell or
+    checkpoint recomputed, a stale lock taken over, orphaned temporaries removed. Shown as one
+    line, ``warning: <message>``."""
+
+
+def warn_artifact(message: str) -> None:
+    """Emit ``message`` as an :class:`ArtifactWarning` (printed as one ``warning:`` line)."""
+    warnings.warn(message, ArtifactWarning, stacklevel=2)
+
+
+_plain_formatwarning = warnings.formatwarning
+
+
+def _formatwarning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    """One line for hopfield-lab's own warnings (no source location, no code line)."""
+    if isinstance(category, type) and issubclass(category, ArtifactWarning):
+        return f"warning: {message}\n"
+    return _plain_formatwarning(message, category, filename, lineno, line)
+
+
+warnings.formatwarning = _formatwarning
+# Each one names a different file or event: show every occurrence, not the first per location.
+warnings.filterwarnings("always", category=ArtifactWarning, append=True)
 
 
 class DivergenceError(HopfieldLabError, FloatingPointError):

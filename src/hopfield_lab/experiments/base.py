@@ -89,11 +89,20 @@ from typing import Any
 
 import torch
 
-from hopfield_lab.errors import ConfigError, DataError, check_choice, check_device, shown
+from hopfield_lab.errors import (
+    ArtifactError,
+    ConfigError,
+    DataError,
+    check_choice,
+    check_device,
+    shown,
+    warn_artifact,
+)
 from hopfield_lab.experiments.fields import check_memory, config_from_dict, preflight_config
 from hopfield_lab.runs import RunDir, atomic_write_json, build_report
 from hopfield_lab.runs.executor import EXECUTORS
 from hopfield_lab.runs.io import check_safe_name
+from hopfield_lab.runs.lock import run_lock
 
 __all__ = [
     "EXPERIMENTS",
@@ -544,7 +553,12 @@ def run_experiment(
     Raises:
         ConfigError: unknown experiment, profile or key; bad values; a config clash; a run
             that ran out of memory.
-        DataError: a data file that cannot be read.
+        DataError: a data file that cannot be read; :class:`~hopfield_lab.errors.ArtifactError`
+            when it is the run directory's ``config.json``.
+        RunLockedError: another live process works on the same run directory (nothing is
+            written; see :mod:`hopfield_lab.runs.lock`).
+        StorageError: an artifact could not be written (e.g. disk full); what was written
+            before is intact and re-running resumes.
         DivergenceError: the computation left the finite range (the run directory is kept).
     """
     if plan is None:
@@ -558,22 +572,23 @@ def run_experiment(
     created = _missing_dirs(plan.path)
     fresh = bool(created) or force
     try:
-        run_dir = RunDir.create(
-            plan.path.parent.parent, experiment.name, plan.path.name, resolved, force=force
-        )
-        if run_dir.is_complete():
+        with run_lock(plan.path):
+            run_dir = RunDir.create(
+                plan.path.parent.parent, experiment.name, plan.path.name, resolved, force=force
+            )
+            if run_dir.is_complete():
+                report_run(run_dir, experiment, config)
+                return RunOutcome(run_dir, True, run_dir.read_results())
+            start = time.perf_counter()
+            results = experiment.run(config, run_dir, ctx)
+            results = {
+                "experiment": experiment.name,
+                "profile": plan.profile,
+                "wall_time_s": round(time.perf_counter() - start, 3),
+                **results,
+            }
+            run_dir.write_results(results)
             report_run(run_dir, experiment, config)
-            return RunOutcome(run_dir, True, run_dir.read_results())
-        start = time.perf_counter()
-        results = experiment.run(config, run_dir, ctx)
-        results = {
-            "experiment": experiment.name,
-            "profile": plan.profile,
-            "wall_time_s": round(time.perf_counter() - start, 3),
-            **results,
-        }
-        run_dir.write_results(results)
-        report_run(run_dir, experiment, config)
     except (ConfigError, DataError) as exc:
         if fresh:
             _remove_run(plan.path, created)
@@ -667,6 +682,12 @@ def report_run(
     Tables and figures that the experiment's ``report`` no longer writes (left by an older
     version) are removed, so the report shows exactly what the current code draws.
 
+    Artifacts that cannot be read are reported, not believed: if ``config.json`` is unreadable
+    or the experiment's ``report`` meets a corrupt or missing cell or ``results.json`` (an
+    :class:`~hopfield_lab.errors.ArtifactError` or ``DataError``), a warning names the file,
+    the tables and figures drawn before are kept, and ``report.html`` is rebuilt from what can
+    be read, with the problem listed at the top (``about.json``'s ``"problems"``).
+
     Args:
         run_dir: the run directory.
         experiment: its experiment (default: the one named in ``config.json``).
@@ -676,35 +697,49 @@ def report_run(
         The path of ``report.html``.
 
     Raises:
-        ConfigError / DataError: an unknown experiment, or a config.json that does not fit.
+        ConfigError: an unknown experiment, or a config.json that does not fit its config.
+        RunLockedError: another live process works on the run directory.
     """
     run = RunDir(run_dir.path if isinstance(run_dir, RunDir) else run_dir)  # fresh save record
-    stored = run.read_config()
-    experiment = experiment or get_experiment(str(stored.get("experiment", run.experiment)))
-    if config is None:
-        config = config_from_dict(experiment.config_cls, stored)
-    profile = str(stored.get("profile", ""))
-    if experiment.report is not None and run.results_path.exists():
-        experiment.report(config, run)
-        run.remove_unsaved()
-    tables = run.saved_tables if experiment.report is not None else None
-    figures = run.saved_figures if experiment.report is not None else None
-    atomic_write_json(
-        run.about_path,
-        {
-            "experiment": experiment.name,
-            "title": experiment.title,
-            "paper": experiment.group,
-            "paper_title": experiment.paper_title,
-            "section": experiment.section,
-            "figure": experiment.figure,
-            "profile": profile,
-            "note": profile_note(experiment, profile, _changed_fields(experiment, profile, config)),
-            "tables": tables,
-            "figures": figures,
-        },
-    )
-    return build_report(run.path)
+    with run_lock(run.path):
+        try:
+            stored = run.read_config()
+        except ArtifactError as err:
+            warn_artifact(f"{err}; report.html is rebuilt from the other artifacts")
+            return build_report(run.path)
+        experiment = experiment or get_experiment(str(stored.get("experiment", run.experiment)))
+        if config is None:
+            config = config_from_dict(experiment.config_cls, stored)
+        profile = str(stored.get("profile", ""))
+        problems: list[str] = []
+        if experiment.report is not None and run.results_path.exists():
+            try:
+                experiment.report(config, run)
+            except DataError as err:  # an unreadable (ArtifactError) or missing artifact
+                problems.append(f"tables and figures not redrawn: {err}")
+                warn_artifact(f"{err}; the tables and figures drawn before are kept")
+            else:
+                run.remove_unsaved()
+        redrawn = experiment.report is not None and not problems
+        atomic_write_json(
+            run.about_path,
+            {
+                "experiment": experiment.name,
+                "title": experiment.title,
+                "paper": experiment.group,
+                "paper_title": experiment.paper_title,
+                "section": experiment.section,
+                "figure": experiment.figure,
+                "profile": profile,
+                "note": profile_note(
+                    experiment, profile, _changed_fields(experiment, profile, config)
+                ),
+                "tables": run.saved_tables if redrawn else None,
+                "figures": run.saved_figures if redrawn else None,
+                "problems": problems,
+            },
+        )
+        return build_report(run.path)
 
 
 def ordered_experiments() -> list[Experiment]:

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from hopfield_lab.errors import ConfigError, DataError, check_int
+from hopfield_lab.errors import ArtifactError, ConfigError, DataError, check_int
 from hopfield_lab.models.ode import HopfieldODE
 from hopfield_lab.runs.io import atomic_torch_save, check_safe_name
 
@@ -126,7 +126,9 @@ def load_trained(
     """Load a model saved by :func:`save_trained`; returns ``(model in eval mode, meta)``.
 
     Raises:
-        DataError: no such file, or not a file written by :func:`save_trained`.
+        DataError: no such file.
+        ArtifactError: (a ``DataError``) a file that cannot be read or was not written by
+            :func:`save_trained`; the message names it.
     """
     path = _path(run_dir, name)
     if not path.exists():
@@ -135,9 +137,12 @@ def load_trained(
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
-        raise DataError(f"cannot read trained model {path}: {err}") from err
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ArtifactError(
+            f"cannot read trained model {path} ({reason[:200]})", path=path
+        ) from err
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-        raise DataError(f"{path} is not a model written by save_trained")
+        raise ArtifactError(f"{path} is not a model written by save_trained", path=path)
     cls = _KINDS.get(payload["kind"])
     if cls is None:
         raise DataError(f"{path} holds an unknown model kind {payload['kind']!r}")

@@ -12,16 +12,33 @@ lists, paths become strings, and non-finite floats become the strings ``"nan"``,
 The append-only JSON-lines log (``metrics.jsonl``) is the one file that is not rewritten whole:
 ``append_jsonl`` fsyncs every record, and ``read_jsonl`` ignores a truncated last line, which is
 what a kill in the middle of an append leaves behind.
+
+Readers do not believe what they read: a file that is not UTF-8, not valid JSON, or cannot be
+read raises :class:`~hopfield_lab.errors.ArtifactError` naming it. A write that fails (disk
+full, quota, read-only file system) raises :class:`~hopfield_lab.errors.StorageError` naming
+the file and saying that its previous version is intact. A kill between the write and the
+rename leaves a ``.<name>.<random>.tmp`` file; :func:`remove_orphans` deletes those (the run
+directory's lock holder calls it, so no live writer's temporary is touched).
+
+Fault injection (for the crash tests): with ``HOPFIELD_LAB_KILL_BEFORE_RENAME=<glob>[@<n>]`` in
+the environment, the ``n``-th (default first) atomic write in this process whose destination
+file name matches ``<glob>`` kills the process with SIGKILL after the temporary file is written
+and fsync'ed, just before the rename: exactly the state a kill at the worst moment leaves.
+``HOPFIELD_LAB_KILL_AFTER_RENAME`` does the same just after the rename (e.g. a checkpoint
+renamed, its metrics line not yet appended).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
+import fnmatch
 import json
 import math
 import os
 import re
+import signal
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -30,9 +47,11 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-from hopfield_lab.errors import ConfigError, DataError
+from hopfield_lab.errors import ArtifactError, ConfigError, StorageError
 
 __all__ = [
+    "KILL_AFTER_RENAME_ENV",
+    "KILL_BEFORE_RENAME_ENV",
     "append_jsonl",
     "atomic_torch_save",
     "atomic_write_bytes",
@@ -42,8 +61,16 @@ __all__ = [
     "check_safe_name",
     "read_json",
     "read_jsonl",
+    "read_tensors",
+    "read_text",
+    "remove_orphans",
     "to_jsonable",
 ]
+
+#: Environment variables of the fault-injection hooks (see the module docstring).
+KILL_BEFORE_RENAME_ENV = "HOPFIELD_LAB_KILL_BEFORE_RENAME"
+KILL_AFTER_RENAME_ENV = "HOPFIELD_LAB_KILL_AFTER_RENAME"
+_kill_hook_matches = {KILL_BEFORE_RENAME_ENV: 0, KILL_AFTER_RENAME_ENV: 0}
 
 
 def _current_umask() -> int:
@@ -67,25 +94,64 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
-    """Run ``write`` on a temporary file next to ``path``, then rename it over ``path``."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed or removed
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+def _maybe_kill(variable: str, target: Path) -> None:
+    """The fault-injection hooks: SIGKILL this process if ``target`` is the chosen write."""
+    spec = os.environ.get(variable)
+    if not spec:
+        return
+    pattern, _, count = spec.partition("@")
+    if not fnmatch.fnmatch(target.name, pattern):
+        return
+    _kill_hook_matches[variable] += 1
+    if _kill_hook_matches[variable] == (int(count) if count.isdigit() else 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _storage_error(target: Path, err: OSError, action: str) -> StorageError:
+    reason = os.strerror(err.errno) if err.errno else str(err)
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason += "; free some space and re-run the same command to resume"
+    kept = (
+        f"the previous {target.name} is left intact"
+        if target.exists()
+        else "nothing was written there"
     )
+    return StorageError(
+        f"could not {action} {target}: {reason}; {kept}", path=target, errno=err.errno
+    )
+
+
+def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
+    """Run ``write`` on a temporary file next to ``path``, then rename it over ``path``.
+
+    Raises:
+        StorageError: if the file system refuses (disk full, read-only, ...); the temporary is
+            removed and ``path`` is left as it was.
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed or removed
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+        )
+    except OSError as err:
+        raise _storage_error(target, err, "write") from err
     try:
         with tmp:
             write(tmp)
             tmp.flush()
             os.fsync(tmp.fileno())
         os.chmod(tmp.name, _FILE_MODE)
+        _maybe_kill(KILL_BEFORE_RENAME_ENV, target)
         os.replace(tmp.name, target)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp.name)
+        if isinstance(err, OSError) and not isinstance(err, StorageError):
+            raise _storage_error(target, err, "write") from err
         raise
     _fsync_dir(target.parent)
+    _maybe_kill(KILL_AFTER_RENAME_ENV, target)
     return target
 
 
@@ -101,7 +167,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 
     Raises:
         TypeError: if ``data`` is not bytes-like.
-        OSError: if the write or the rename fails (the old file, if any, is left intact).
+        StorageError: if the write or the rename fails, e.g. disk full (an ``OSError``; the
+            old file, if any, is left intact).
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
@@ -120,7 +187,8 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 
     Raises:
         TypeError: if ``text`` is not a string.
-        OSError: if the write or the rename fails (the old file, if any, is left intact).
+        StorageError: if the write or the rename fails, e.g. disk full (an ``OSError``; the
+            old file, if any, is left intact).
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
@@ -190,7 +258,8 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 
     Raises:
         TypeError: if ``obj`` holds a value with no JSON counterpart (nothing is written).
-        OSError: if the write or the rename fails (the old file, if any, is left intact).
+        StorageError: if the write or the rename fails, e.g. disk full (an ``OSError``; the
+            old file, if any, is left intact).
     """
     return atomic_write_text(path, _dumps(obj, indent=2) + "\n")
 
@@ -207,7 +276,8 @@ def atomic_write_jsonl(path: str | os.PathLike[str], records: Iterable[Any]) -> 
 
     Raises:
         TypeError: if a record holds a value with no JSON counterpart (nothing is written).
-        OSError: if the write or the rename fails (the old file, if any, is left intact).
+        StorageError: if the write or the rename fails, e.g. disk full (an ``OSError``; the
+            old file, if any, is left intact).
     """
     text = "".join(_dumps(r, indent=None) + "\n" for r in records)
     return atomic_write_text(path, text)
@@ -224,30 +294,74 @@ def atomic_torch_save(path: str | os.PathLike[str], obj: Any) -> Path:
         The destination as a ``Path``.
 
     Raises:
-        OSError: if the write or the rename fails (the old file, if any, is left intact).
+        StorageError: if the write or the rename fails, e.g. disk full (an ``OSError``; the
+            old file, if any, is left intact).
     """
     return _atomic_write(path, lambda f: torch.save(obj, f))
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
+def read_text(path: str | os.PathLike[str]) -> str:
+    """Read a UTF-8 text artifact.
+
+    Args:
+        path: the file.
+
+    Returns:
+        Its text (no newline translation).
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ArtifactError: if it cannot be read or is not UTF-8; the message names it.
+    """
+    source = Path(path)
+    try:
+        data = source.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        reason = os.strerror(err.errno) if err.errno else str(err)
+        raise ArtifactError(f"cannot read {source}: {reason}", path=source) from err
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ArtifactError(
+            f"{source} is not a UTF-8 text file (byte {err.start} is {data[err.start]:#04x}); "
+            "it is corrupt or not an artifact of hopfield-lab",
+            path=source,
+        ) from err
+
+
+def read_json(path: str | os.PathLike[str], *, expect: type | None = None) -> Any:
     """Read a JSON file.
 
     Args:
         path: the file to read.
+        expect: the type the top-level value must have (``dict`` or ``list``); None accepts
+            any. Default None.
 
     Returns:
         The decoded object (non-finite floats come back as the strings written for them).
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
-        DataError: if the file is not valid JSON; the message names the file.
+        ArtifactError: (a ``DataError``) if the file cannot be read, is not UTF-8, is not valid
+            JSON, or its top-level value is not of type ``expect``; the message names the file.
     """
     source = Path(path)
-    text = source.read_text(encoding="utf-8")
+    text = read_text(source)
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as err:
-        raise DataError(f"{source} is not valid JSON: {err}") from err
+        what = "is empty" if not text.strip() else f"is not valid JSON ({err})"
+        raise ArtifactError(f"{source} {what}", path=source) from err
+    if expect is not None and not isinstance(value, expect):
+        raise ArtifactError(
+            f"{source} holds a JSON {type(value).__name__}, expected a JSON "
+            f"{'object' if expect is dict else expect.__name__}; it is not the artifact "
+            "hopfield-lab wrote there",
+            path=source,
+        )
+    return value
 
 
 def _drop_partial_last_line(path: Path) -> None:
@@ -279,17 +393,21 @@ def append_jsonl(path: str | os.PathLike[str], record: Any) -> None:
 
     Raises:
         TypeError: if the record holds a value with no JSON counterpart (nothing is written).
-        OSError: if the write fails.
+        StorageError: if the write fails (e.g. disk full); a partial line it may leave is
+            removed by the next append or ignored by ``read_jsonl``.
     """
     line = _dumps(record, indent=None) + "\n"
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        _drop_partial_last_line(target)
-    with target.open("a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            _drop_partial_last_line(target)
+        with target.open("a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as err:
+        raise _storage_error(target, err, "append to") from err
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
@@ -307,11 +425,11 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
-        DataError: if a line other than the last one is not valid JSON; the message names the
-            file and the line number.
+        ArtifactError: (a ``DataError``) if the file cannot be read or is not UTF-8, or a line
+            other than the last one is not valid JSON; the message names the file and the line.
     """
     source = Path(path)
-    lines = source.read_text(encoding="utf-8").splitlines()
+    lines = read_text(source).splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     records: list[Any] = []
@@ -323,8 +441,59 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
         except json.JSONDecodeError as err:
             if number == len(lines):
                 break  # an append cut short by a kill
-            raise DataError(f"{source}, line {number}, is not valid JSON: {err}") from err
+            raise ArtifactError(
+                f"{source}, line {number}, is not valid JSON: {err}", path=source
+            ) from err
     return records
+
+
+def read_tensors(path: str | os.PathLike[str]) -> Any:
+    """Load a file written by :func:`atomic_torch_save` holding tensors and plain values only
+    (``torch.load(weights_only=True)``, on the CPU).
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ArtifactError: if it cannot be read (truncated, corrupt, not a torch file, or holding
+            objects other than tensors and plain values); the message names it.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise FileNotFoundError(f"no file at {source}")
+    try:
+        return torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ArtifactError(f"{source} cannot be read ({reason[:200]})", path=source) from err
+
+
+_ORPHAN_RE = re.compile(r"\..+\.tmp")
+
+
+def remove_orphans(directory: str | os.PathLike[str]) -> tuple[int, int]:
+    """Delete the temporaries (``.<name>.<random>.tmp``) that killed atomic writes left.
+
+    Only call this while no other process writes under ``directory`` (the run directory's
+    lock holder does): a live writer's temporary matches the same pattern.
+
+    Args:
+        directory: searched recursively; a missing directory holds nothing.
+
+    Returns:
+        ``(count, bytes)`` of the files removed.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        return 0, 0
+    count = size = 0
+    for dirpath, _, filenames in os.walk(root):
+        for filename in filenames:
+            if _ORPHAN_RE.fullmatch(filename):
+                path = Path(dirpath) / filename
+                with contextlib.suppress(OSError):
+                    nbytes = path.stat().st_size
+                    path.unlink()
+                    count, size = count + 1, size + nbytes
+    return count, size
 
 
 _SAFE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

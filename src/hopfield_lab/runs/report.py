@@ -12,6 +12,12 @@ the paper's protocol and what to run for it), the headline table (the paper's cl
 figures, the other tables in the order the report wrote them, then the raw results, metrics and
 config. Check tables (``quantity, claim, ours, margin, holds``) colour their verdict.
 
+Reports render what they can: an artifact that cannot be read (not UTF-8, not valid JSON, a
+malformed CSV, an unreadable figure) is left out and listed in a "could not read" box at the top
+of the run's section, with the reason, instead of failing the whole report. A run whose
+``about.json`` records problems of its own (``"problems"``: e.g. its tables could not be redrawn
+because a cell is corrupt) lists those too.
+
 ``build_index`` puts several runs on one page, grouped by paper (``about.json``'s ``paper``),
 with a table of contents and wall times, using the same per-run rendering as ``build_report``.
 """
@@ -26,8 +32,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hopfield_lab.errors import DataError
-from hopfield_lab.runs.io import atomic_write_text, read_json, read_jsonl
+from hopfield_lab.errors import ArtifactError, DataError, warn_artifact
+from hopfield_lab.runs.io import atomic_write_text, read_json
 from hopfield_lab.runs.rundir import RunDir
 from hopfield_lab.runs.table import MISSING, Table, format_cell
 
@@ -56,6 +62,8 @@ table.headline { border: 2px solid #57606a; }
 .note { background: #f6f8fa; border-left: 4px solid #0969da; padding: .5rem .8rem;
         margin: .6rem 0 1rem; font-size: .95rem; }
 .note.demo { border-left-color: #bf8700; }
+.unreadable { background: #ffebe9; border-left: 4px solid #cf222e; padding: .5rem .8rem;
+              margin: .6rem 0 1rem; font-size: .95rem; }
 figure { display: inline-block; margin: .5rem 1rem 1rem 0; vertical-align: top; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: .85rem; color: #555; text-align: center; }
@@ -90,6 +98,25 @@ def _is_number(value: Any) -> bool:
 
 def _read_optional_json(path: Path) -> Any:
     return read_json(path) if path.exists() else None
+
+
+def _tolerant(problems: list[str], read: Any, *args: Any) -> Any:
+    """``read(*args)``, or None after adding the reason to ``problems`` if it cannot be read."""
+    try:
+        return read(*args)
+    except (ArtifactError, DataError, OSError) as err:
+        problems.append(str(err))
+        return None
+
+
+def _render_problems(problems: list[str]) -> str:
+    if not problems:
+        return ""
+    items = "".join(f"<li>{_e(p)}</li>" for p in problems)
+    return (
+        '<div class="unreadable"><strong>Could not read (left out of this report):</strong>'
+        f"<ul>{items}</ul></div>"
+    )
 
 
 def _render_table(table: Table) -> str:
@@ -151,14 +178,10 @@ def read_about(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """The run's ``about.json`` (title, paper, profile note, artifact order), or ``{}``.
 
     Raises:
-        DataError: if the file exists but does not hold a JSON object.
+        ArtifactError: if the file exists but is unreadable or does not hold a JSON object.
     """
-    about = _read_optional_json(RunDir(run_dir).about_path)
-    if about is None:
-        return {}
-    if not isinstance(about, dict):
-        raise DataError(f"{RunDir(run_dir).about_path} must hold a JSON object")
-    return about
+    path = RunDir(run_dir).about_path
+    return read_json(path, expect=dict) if path.exists() else {}
 
 
 def _ordered(names: list[str], order: Any) -> list[str]:
@@ -179,20 +202,22 @@ def render_run_section(
             Default 1.
 
     Returns:
-        The HTML fragment, every text escaped.
+        The HTML fragment, every text escaped; artifacts that cannot be read are listed in a
+        "could not read" box instead.
 
     Raises:
-        DataError: if ``run_dir`` is not a directory or one of its JSON artifacts is malformed.
+        DataError: if ``run_dir`` is not a directory.
     """
     run = RunDir(run_dir)
     if not run.path.is_dir():
         raise DataError(f"run directory {run.path} does not exist")
     h, sub = f"h{heading_level}", f"h{heading_level + 1}"
-    config = _read_optional_json(run.config_path)
-    results = _read_optional_json(run.results_path)
-    if results is not None and not isinstance(results, dict):
-        raise DataError(f"{run.results_path} must hold a JSON object; got {type(results).__name__}")
-    about = read_about(run.path)
+    problems: list[str] = []
+    config = _tolerant(problems, lambda: run.read_config() if run.config_path.exists() else None)
+    results = _tolerant(problems, lambda: run.read_results() if run.results_path.exists() else None)
+    about = _tolerant(problems, read_about, run.path) or {}
+    recorded = about.get("problems")
+    recorded = [str(p) for p in recorded] if isinstance(recorded, list) else []
 
     out = [f'<section class="run" id="{_e(anchor)}">']
     title = about.get("title")
@@ -205,10 +230,11 @@ def render_run_section(
     if about.get("note"):
         kind = "note" if about.get("profile") == "paper" else "note demo"
         out.append(f'<div class="{kind}">{_e(about["note"])}</div>')
+    problems_at = len(out)  # the box goes here, once every artifact has been tried
 
     table_names = [p.stem for p in run.tables_dir.glob("*.csv")] if run.tables_dir.is_dir() else []
-    tables = [Table.from_csv(run.tables_dir / f"{n}.csv") for n in table_names]
-    by_name = {t.name: t for t in tables}
+    loaded = [_tolerant(problems, Table.from_csv, run.tables_dir / f"{n}.csv") for n in table_names]
+    by_name = {t.name: t for t in loaded if t is not None}
     order = _ordered(list(by_name), about.get("tables"))
     headline = [by_name[n] for n in order if by_name[n].headline]
     others = [by_name[n] for n in order if not by_name[n].headline]
@@ -219,15 +245,18 @@ def render_run_section(
     figure_names = (
         [p.stem for p in run.figures_dir.glob("*.png")] if run.figures_dir.is_dir() else []
     )
-    if figure_names:
-        out.append(f"<{sub}>Figures</{sub}>")
-        for name in _ordered(figure_names, about.get("figures")):
-            path = run.figures_dir / f"{name}.png"
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            out.append(
+    figures = []
+    for name in _ordered(figure_names, about.get("figures")):
+        path = run.figures_dir / f"{name}.png"
+        data = _tolerant(problems, _read_png, path)
+        if data is not None:
+            figures.append(
                 f'<figure><img src="data:image/png;base64,{data}" alt="{_e(path.name)}">'
                 f"<figcaption>{_e(path.name)}</figcaption></figure>"
             )
+    if figures:
+        out.append(f"<{sub}>Figures</{sub}>")
+        out += figures
     if others:
         out.append(f"<{sub}>Tables</{sub}>")
         out += [_render_table(t) for t in others]
@@ -246,8 +275,8 @@ def render_run_section(
             f"<pre>{_e(_pretty_json(results))}</pre></details>"
         )
 
-    if run.metrics_path.exists():
-        records = read_jsonl(run.metrics_path)
+    records = _tolerant(problems, run.read_metrics) if run.metrics_path.exists() else None
+    if records is not None:
         out.append(f"<{sub}>Metrics</{sub}>")
         noun = "record" if len(records) == 1 else "records"
         out.append(f'<p class="meta">metrics.jsonl: {len(records)} {noun}</p>')
@@ -259,8 +288,25 @@ def render_run_section(
             "<details><summary>Resolved config (config.json)</summary>"
             f"<pre>{_e(_pretty_json(config))}</pre></details>"
         )
+    for problem in problems:
+        warn_artifact(f"{problem}; marked as unreadable in the report")
+    out.insert(problems_at, _render_problems(recorded + problems))
     out.append("</section>")
     return "\n".join(out)
+
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _read_png(path: Path) -> str:
+    """The PNG file as base64; ArtifactError if it cannot be read or is not a PNG."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ArtifactError(f"cannot read {path}: {err.strerror or err}", path=path) from err
+    if not data.startswith(_PNG_MAGIC):
+        raise ArtifactError(f"{path} is not a PNG image", path=path)
+    return base64.b64encode(data).decode("ascii")
 
 
 def _page(title: str, body: str) -> str:
@@ -282,7 +328,8 @@ def build_report(run_dir: str | os.PathLike[str]) -> Path:
         The path of the written ``report.html`` (written atomically).
 
     Raises:
-        DataError: if ``run_dir`` is not a directory or one of its JSON artifacts is malformed.
+        DataError: if ``run_dir`` is not a directory (unreadable artifacts are marked in the
+            report instead).
     """
     run = RunDir(run_dir)
     section = render_run_section(run.path, anchor="run", heading_level=1)
@@ -310,12 +357,14 @@ def build_index(
         The path of the written ``report.html`` (written atomically).
 
     Raises:
-        DataError: if a run directory does not exist or holds a malformed JSON artifact.
+        DataError: if a run directory does not exist (unreadable artifacts are marked in the
+            run's section instead).
     """
     groups: dict[str, list[RunDir]] = {}
     for run_dir in run_dirs:
         run = RunDir(run_dir)
-        paper = str(read_about(run.path).get("paper_title") or "Other runs")
+        about = _tolerant([], read_about, run.path) or {}
+        paper = str(about.get("paper_title") or "Other runs")
         groups.setdefault(paper, []).append(run)
     toc, sections = [], []
     total_wall = 0.0
@@ -327,9 +376,13 @@ def build_index(
             count += 1
             anchor = f"run-{count}"
             sections.append(render_run_section(run.path, anchor=anchor, heading_level=3))
-            results = _read_optional_json(run.results_path) or {}
-            about = read_about(run.path)
-            status = results.get("status", "no results.json yet")
+            unread: list[str] = []
+            results = _tolerant(unread, _read_optional_json, run.results_path)
+            results = results if isinstance(results, dict) else {}
+            about = _tolerant([], read_about, run.path) or {}
+            status = results.get(
+                "status", "unreadable results.json" if unread else "no results.json yet"
+            )
             wall = results.get("wall_time_s")
             if isinstance(wall, (int, float)) and not isinstance(wall, bool):
                 total_wall += float(wall)

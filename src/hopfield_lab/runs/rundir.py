@@ -9,6 +9,7 @@ Layout of ``<root>/<experiment>/<name>/``::
     figures/           <name>.png
     checkpoints/       last.pt of a training run (created by the first checkpoint)
     cells/             one JSON file per finished cell of a grid (seeds x settings)
+    lock               while a process works on the run: its pid and host (``runs.lock``)
     about.json         what the report shows above the numbers: title, paper, profile note,
                        the order of tables and figures (written by each report)
     report.html        rebuilt from the above by ``hopfield_lab.runs.report``
@@ -16,10 +17,17 @@ Layout of ``<root>/<experiment>/<name>/``::
 Re-running with the same config resumes: finished cells are skipped and training restarts from
 its checkpoint. Re-running with a different config under the same name is refused, so that one
 directory never mixes results of two configs.
+
+Nothing read back is believed blindly: a ``config.json`` or ``results.json`` that is not the
+JSON object hopfield-lab wrote raises :class:`~hopfield_lab.errors.ArtifactError` naming it
+(``is_complete`` instead warns and treats the run as unfinished); a cell file that is corrupt or
+holds another key is moved aside to ``<file>.corrupt`` by ``cell_done``, with a warning, so the
+grid recomputes it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -29,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from hopfield_lab.errors import ConfigError, DataError
+from hopfield_lab.errors import ArtifactError, ConfigError, DataError, warn_artifact
 from hopfield_lab.runs.io import (
     append_jsonl,
     atomic_write_bytes,
@@ -40,6 +48,7 @@ from hopfield_lab.runs.io import (
     read_jsonl,
     to_jsonable,
 )
+from hopfield_lab.runs.lock import LOCK_NAME
 from hopfield_lab.runs.table import Table
 
 __all__ = ["RunDir", "cell_filename"]
@@ -128,7 +137,8 @@ class RunDir:
 
         If the directory already holds the same config, it is reopened as it is: finished work
         is kept and will be skipped. If it holds a different config, nothing is touched and
-        ``ConfigError`` is raised, unless ``force`` is set, which deletes the directory first.
+        ``ConfigError`` is raised, unless ``force`` is set, which deletes the directory's
+        content first (all but the lock file of the process holding it, see ``runs.lock``).
 
         Args:
             root: the runs root (e.g. ``runs/``).
@@ -143,6 +153,8 @@ class RunDir:
         Raises:
             ConfigError: if ``experiment`` or ``name`` is not a safe directory name, ``config``
                 is not a dict, or the directory holds a different config and ``force`` is False.
+            ArtifactError: if its ``config.json`` is unreadable or not a JSON object (and
+                ``force`` is False).
         """
         check_safe_name("experiment", experiment)
         check_safe_name("name", name)
@@ -151,9 +163,16 @@ class RunDir:
         run = cls(Path(root) / experiment / name)
         wanted = to_jsonable(config)  # as it reads back: tuples become lists, ...
         if force and run.path.exists():
-            shutil.rmtree(run.path)
+            _clear(run.path)
         elif run.config_path.exists():
-            existing = read_json(run.config_path)
+            try:
+                existing = read_json(run.config_path, expect=dict)
+            except ArtifactError as err:
+                raise ArtifactError(
+                    f"{err}; cannot tell which config this run directory holds: pass --force "
+                    "to delete it and start over, or a different --name",
+                    path=err.path,
+                ) from err
             if existing != wanted:
                 changed = ", ".join(_diff_keys(existing, wanted)[:8])
                 raise ConfigError(
@@ -242,22 +261,29 @@ class RunDir:
         """Return the resolved config from ``config.json``.
 
         Raises:
-            DataError: if there is no ``config.json`` or it is not valid JSON.
+            DataError: if there is no ``config.json``.
+            ArtifactError: if it is unreadable or not a JSON object.
         """
         if not self.config_path.exists():
             raise DataError(f"no config.json in {self.path}; create the run with RunDir.create")
-        return read_json(self.config_path)
+        return read_json(self.config_path, expect=dict)
 
     # ------------------------------------------------------------------------------- results
     def is_complete(self) -> bool:
-        """Return True if ``results.json`` exists and says ``"status": "complete"``."""
+        """Return True if ``results.json`` exists and says ``"status": "complete"``.
+
+        A ``results.json`` that cannot be read is not believed: a warning names it and the run
+        counts as unfinished (re-running keeps the finished cells and checkpoints and rewrites
+        it).
+        """
         if not self.results_path.exists():
             return False
         try:
-            results = read_json(self.results_path)
-        except DataError:
+            results = read_json(self.results_path, expect=dict)
+        except ArtifactError as err:
+            warn_artifact(f"{err}; the run is treated as unfinished and its results rewritten")
             return False
-        return isinstance(results, dict) and results.get("status") == "complete"
+        return results.get("status") == "complete"
 
     def write_results(self, results: dict[str, Any], status: str = "complete") -> Path:
         """Write ``results.json`` atomically, with ``status`` and a UTC timestamp first.
@@ -289,20 +315,52 @@ class RunDir:
         """Return the content of ``results.json``.
 
         Raises:
-            DataError: if there is no ``results.json`` (the run has not finished) or it is not
-                valid JSON.
+            DataError: if there is no ``results.json`` (the run has not finished).
+            ArtifactError: if it is unreadable or not a JSON object.
         """
         if not self.results_path.exists():
             raise DataError(f"no results.json in {self.path}; the run has not finished yet")
-        return read_json(self.results_path)
+        return read_json(self.results_path, expect=dict)
 
     # ----------------------------------------------------------------------------- grid cells
     def _cell_path(self, key: str) -> Path:
         return self.cells_dir / f"{cell_filename(key)}.json"
 
+    def _read_cell(self, path: Path, key: str | None) -> tuple[str, dict[str, Any]]:
+        """``(key, result)`` stored in ``path``; ArtifactError if it is not a cell of ``key``."""
+        stored = read_json(path, expect=dict)
+        if set(stored) != {"key", "result"} or not isinstance(stored["result"], dict):
+            raise ArtifactError(
+                f"{path} is not a cell file (expected a JSON object with 'key' and a 'result' "
+                f"object; got keys {sorted(stored)[:6]})",
+                path=path,
+            )
+        if key is not None and stored["key"] != key:
+            raise ArtifactError(
+                f"{path} holds cell {stored['key']!r}, not {key!r}: a file of another grid",
+                path=path,
+            )
+        return str(stored["key"]), stored["result"]
+
     def cell_done(self, key: str) -> bool:
-        """Return True if the cell ``key`` has a saved result."""
-        return self._cell_path(key).exists()
+        """Return True if the cell ``key`` has a saved result that reads back.
+
+        A cell file that is corrupt (not UTF-8, not JSON, truncated) or foreign (another key,
+        not a cell) is not believed: it is moved aside to ``<file>.corrupt`` with a warning
+        naming it, and False is returned, so the grid recomputes the cell.
+        """
+        path = self._cell_path(key)
+        if not path.exists():
+            return False
+        try:
+            self._read_cell(path, key)
+        except ArtifactError as err:
+            aside = path.with_name(path.name + ".corrupt")
+            with contextlib.suppress(OSError):
+                os.replace(path, aside)
+            warn_artifact(f"{err}; moved aside to {aside.name}, the cell is recomputed")
+            return False
+        return True
 
     def save_cell(self, key: str, result: dict[str, Any]) -> Path:
         """Save the result of cell ``key`` atomically (``cells/<safe key>.json``).
@@ -327,24 +385,32 @@ class RunDir:
         """Return the saved result of cell ``key``.
 
         Raises:
-            DataError: if the cell has no saved result, or its file belongs to another key.
+            DataError: if the cell has no saved result.
+            ArtifactError: if its file is corrupt, not a cell, or belongs to another key (the
+                message names the file; re-running the experiment recomputes it).
         """
         path = self._cell_path(key)
         if not path.exists():
             raise DataError(f"cell {key!r} has no saved result in {self.cells_dir}")
-        stored = read_json(path)
-        if stored.get("key") != key:
-            raise DataError(f"{path} holds cell {stored.get('key')!r}, not {key!r}")
-        return stored["result"]
+        try:
+            return self._read_cell(path, key)[1]
+        except ArtifactError as err:
+            raise ArtifactError(
+                f"{err}; re-run the experiment on {self.path} to recompute it", path=err.path
+            ) from err
 
     def cells(self) -> dict[str, dict[str, Any]]:
-        """Return every saved cell result, ``{key: result}``, in file-name order."""
+        """Return every saved cell result, ``{key: result}``, in file-name order.
+
+        Raises:
+            ArtifactError: if a cell file is corrupt or not a cell (the message names it).
+        """
         if not self.cells_dir.exists():
             return {}
         out: dict[str, dict[str, Any]] = {}
         for path in sorted(self.cells_dir.glob("*.json")):
-            stored = read_json(path)
-            out[stored["key"]] = stored["result"]
+            key, result = self._read_cell(path, None)
+            out[key] = result
         return out
 
     # ------------------------------------------------------------------- tables, figures, logs
@@ -432,7 +498,31 @@ class RunDir:
         append_jsonl(self.metrics_path, record)
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        """Return the records of ``metrics.jsonl`` (empty if none were logged)."""
+        """Return the records of ``metrics.jsonl`` (empty if none were logged).
+
+        Raises:
+            ArtifactError: if the file is unreadable, not UTF-8, has a corrupt line other than
+                the last, or a record that is not a JSON object.
+        """
         if not self.metrics_path.exists():
             return []
-        return read_jsonl(self.metrics_path)
+        records = read_jsonl(self.metrics_path)
+        for number, record in enumerate(records, start=1):
+            if not isinstance(record, dict):
+                raise ArtifactError(
+                    f"{self.metrics_path}, record {number}, is a JSON {type(record).__name__}, "
+                    "not an object",
+                    path=self.metrics_path,
+                )
+        return records
+
+
+def _clear(directory: Path) -> None:
+    """Delete everything in ``directory`` but its lock file (held by the caller)."""
+    for child in directory.iterdir():
+        if child.name == LOCK_NAME:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()

@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from hopfield_lab.errors import ConfigError, DataError
-from hopfield_lab.runs.io import check_safe_name, read_json
+from hopfield_lab.errors import ArtifactError, ConfigError
+from hopfield_lab.runs.io import check_safe_name, read_json, read_text
 
 __all__ = [
     "CHECK_COLUMNS",
@@ -314,22 +314,27 @@ class Table:
 
         Raises:
             FileNotFoundError: if ``path`` does not exist.
-            DataError: if the file is empty or a row has the wrong number of fields.
+            ArtifactError: (a ``DataError``) if the file or its ``.meta.json`` is unreadable or
+                not UTF-8, the CSV is empty or malformed, a row has the wrong number of fields,
+                or the meta file is not a JSON object; the message names the file.
         """
         source = Path(path)
-        with source.open(newline="", encoding="utf-8") as f:
-            records = list(csv.reader(f))
+        try:
+            records = list(csv.reader(io.StringIO(read_text(source), newline="")))
+        except csv.Error as err:
+            raise ArtifactError(f"{source} is not a valid CSV file: {err}", path=source) from err
         if not records:
-            raise DataError(f"{source} is empty; expected a header row")
+            raise ArtifactError(f"{source} is empty; expected a header row", path=source)
         columns, body = records[0], records[1:]
         for i, row in enumerate(body, start=2):
             if len(row) != len(columns):
-                raise DataError(
-                    f"{source}, line {i}, has {len(row)} fields; expected {len(columns)}"
+                raise ArtifactError(
+                    f"{source}, line {i}, has {len(row)} fields; expected {len(columns)}",
+                    path=source,
                 )
         meta: dict[str, Any] = {}
         if _meta_path(source).exists():
-            meta = read_json(_meta_path(source))
+            meta = read_json(_meta_path(source), expect=dict)
         fmt = meta.get("fmt")
         formats = meta.get("formats") or {}
         return cls(

@@ -5,9 +5,11 @@ from hopfield_lab.training.loop import (
     BLOWUP_FACTOR,
     CHECKPOINT_NAME,
     LossFn,
+    Stateful,
     TrainConfig,
     TrainResult,
     fit,
+    load_checkpoint,
     loss_blew_up,
 )
 from hopfield_lab.training.madam import Madam, linear_decay
@@ -17,9 +19,11 @@ __all__ = [
     "CHECKPOINT_NAME",
     "LossFn",
     "Madam",
+    "Stateful",
     "TrainConfig",
     "TrainResult",
     "fit",
     "linear_decay",
+    "load_checkpoint",
     "loss_blew_up",
 ]

@@ -22,24 +22,38 @@ past ``2.3e6`` within a few steps. Only growth over the start counts, never over
 best: a loss that has converged to ``1e-8`` may fluctuate by orders of magnitude and is fine.
 
 Resume is exact: the shuffle order of an epoch depends only on ``(seed, epoch)``, and the
-checkpoint holds the model, optimizer and scheduler states and the torch, numpy and Python RNG
-states at the end of the epoch. A run killed anywhere (even mid-epoch) and started again with the
-same run directory ends with the same parameters, bit for bit, as a run that was never
-interrupted (on the same device and library versions). Because the checkpoint is written before
-the metrics line, the checkpoint is the source of truth: on resume ``metrics.jsonl`` is rewritten
-from the checkpoint's history, so every epoch appears exactly once.
+checkpoint holds the model, optimizer and scheduler states, the torch, numpy and Python RNG
+states at the end of the epoch, and the state of every object passed as ``fit(state=...)``:
+anything else the loss carries from step to step (e.g. the warm starts of a
+:class:`~hopfield_lab.regularizers.SpectralNormEstimator`). A run killed anywhere (even
+mid-epoch) and started again with the same run directory ends with the same parameters, bit for
+bit, as a run that was never interrupted (on the same device and library versions). Because the
+checkpoint is written before the metrics line, the checkpoint is the source of truth: on resume
+``metrics.jsonl`` is rewritten from the checkpoint's history, so every epoch appears exactly once.
 
 One ``fit`` per run directory: for several trainings in one experiment, give each its own
-sub-directory, e.g. ``RunDir(run.path / "model_a")``.
+sub-directory, e.g. ``RunDir(run.path / "model_a")``. ``fit`` holds the directory's lock
+(:mod:`hopfield_lab.runs.lock`) while it trains, so a second process training into the same
+directory is refused instead of interleaving its epochs.
+
+A checkpoint that cannot be trusted (truncated, corrupt, not written by ``fit``, or holding
+states that do not load into the given model, optimizer, scheduler or ``state`` objects) is not
+resumed from: it is moved aside to ``last.pt.corrupt`` with a warning naming it and training
+restarts from epoch 1. A readable checkpoint of another configuration (seed, batch size,
+clipping, data size) is refused with a ``ConfigError`` instead.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import dataclasses
 import math
+import os
 import random
 import time
-from collections.abc import Callable, Sequence
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,14 +64,16 @@ from rich.progress import Progress, TextColumn
 from torch import Tensor, nn
 
 from hopfield_lab.errors import (
+    ArtifactError,
     ConfigError,
-    DataError,
     DivergenceError,
     check_device,
     check_int,
     check_positive,
+    warn_artifact,
 )
 from hopfield_lab.runs.io import atomic_torch_save, atomic_write_jsonl
+from hopfield_lab.runs.lock import run_lock
 from hopfield_lab.runs.progress import progress_bar
 from hopfield_lab.runs.rundir import RunDir
 
@@ -65,9 +81,11 @@ __all__ = [
     "BLOWUP_FACTOR",
     "CHECKPOINT_NAME",
     "LossFn",
+    "Stateful",
     "TrainConfig",
     "TrainResult",
     "fit",
+    "load_checkpoint",
     "loss_blew_up",
 ]
 
@@ -81,6 +99,17 @@ LossFn = Callable[[nn.Module, tuple[Tensor, ...]], "Tensor | tuple[Tensor, dict[
 BLOWUP_FACTOR = 1e6
 
 _CHECKPOINT_FORMAT = 1
+
+
+@typing.runtime_checkable
+class Stateful(typing.Protocol):
+    """What ``fit(state=...)`` checkpoints: ``state_dict()`` and ``load_state_dict(state)``."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any], /) -> None: ...
+
+
 # Config fields that change the trajectory: a checkpoint written with other values cannot resume.
 _TRAJECTORY_FIELDS = ("seed", "batch_size", "max_grad_norm")
 _RESERVED_KEYS = ("epoch", "step", "train_loss", "lr", "wall_time_s")
@@ -179,6 +208,24 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
+def _check_state(state: Any) -> dict[str, Stateful]:
+    if state is None:
+        return {}
+    if not isinstance(state, Mapping):
+        raise ConfigError(
+            f"state must be a dict of {{name: object}} or None; got {type(state).__name__}"
+        )
+    for name, obj in state.items():
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"state names must be non-empty strings; got {name!r}")
+        if not isinstance(obj, Stateful):
+            raise ConfigError(
+                f"state[{name!r}] must have state_dict() and load_state_dict(); "
+                f"got {type(obj).__name__}"
+            )
+    return dict(state)
+
+
 def _check_data(train_data: Any) -> tuple[Tensor, ...]:
     if isinstance(train_data, Tensor):
         train_data = (train_data,)
@@ -251,15 +298,57 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _load_checkpoint(path: Path) -> dict[str, Any]:
+_CHECKPOINT_KEYS = {
+    "epoch": int,
+    "global_step": int,
+    "n_samples": int,
+    "config": dict,
+    "model": dict,
+    "optimizer": dict,
+    "rng": dict,
+    "history": list,
+}
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read and check a checkpoint written by :func:`fit` (``checkpoints/last.pt``).
+
+    Args:
+        path: the checkpoint file.
+
+    Returns:
+        Its content: ``format``, ``epoch``, ``global_step``, ``n_samples``, ``config``,
+        ``model``, ``optimizer``, ``scheduler``, ``rng``, ``state`` (if any) and ``history``.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ArtifactError: if it cannot be read (truncated, corrupt, not a torch file) or is not a
+            checkpoint of ``fit`` (another format, missing or mistyped entries); the message
+            names the file.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise FileNotFoundError(f"no checkpoint at {source}")
     try:
         # weights_only=False: the file holds numpy and Python RNG states. fit wrote it itself;
         # as with any pickle, resume only from run directories you trust.
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        ckpt = torch.load(source, map_location="cpu", weights_only=False)
     except Exception as err:
-        raise DataError(f"cannot read checkpoint {path}: {err}") from err
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ArtifactError(
+            f"checkpoint {source} cannot be read ({reason[:200]})", path=source
+        ) from err
     if not isinstance(ckpt, dict) or ckpt.get("format") != _CHECKPOINT_FORMAT:
-        raise DataError(f"{path} is not a checkpoint written by hopfield_lab.training.fit")
+        raise ArtifactError(
+            f"{source} is not a checkpoint written by hopfield_lab.training.fit", path=source
+        )
+    bad = [k for k, kind in _CHECKPOINT_KEYS.items() if not isinstance(ckpt.get(k), kind)]
+    if bad or ckpt["epoch"] < 1 or not all(isinstance(h, dict) for h in ckpt["history"]):
+        raise ArtifactError(
+            f"checkpoint {source} is incomplete or malformed (bad entries: "
+            f"{', '.join(bad) or 'epoch or history'})",
+            path=source,
+        )
     return ckpt
 
 
@@ -286,11 +375,89 @@ def _check_resumable(ckpt: dict[str, Any], config: TrainConfig, n: int, path: Pa
 
 def _sync_metrics(run: RunDir, history: list[dict[str, Any]]) -> None:
     """Make metrics.jsonl hold exactly the checkpoint's epochs (other records are kept)."""
-    existing = run.read_metrics()
-    others = [r for r in existing if not (isinstance(r, dict) and "epoch" in r)]
+    try:
+        existing = run.read_metrics()
+    except ArtifactError as err:
+        warn_artifact(f"{err}; metrics.jsonl is rewritten from the checkpoint's history")
+        atomic_write_jsonl(run.metrics_path, history)
+        return
+    others = [r for r in existing if "epoch" not in r]
     wanted = others + history
     if existing != wanted:
         atomic_write_jsonl(run.metrics_path, wanted)
+
+
+def _resume(
+    path: Path,
+    config: TrainConfig,
+    n: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    states: dict[str, Stateful],
+) -> dict[str, Any] | None:
+    """Load the checkpoint at ``path`` into the training objects and the RNGs.
+
+    A checkpoint that cannot be trusted (unreadable, not ``fit``'s, or one whose states do not
+    load into these objects) is moved aside to ``last.pt.corrupt`` with a warning, every object
+    is put back as it was, and None is returned: training restarts from epoch 1. A readable
+    checkpoint of another configuration raises ``ConfigError`` (see ``_check_resumable``).
+    """
+    try:
+        ckpt = load_checkpoint(path)
+    except ArtifactError as err:
+        _discard_checkpoint(path, str(err))
+        return None
+    _check_resumable(ckpt, config, n, path)
+    saved_states = ckpt.get("state") or {}
+    for name in states:
+        if name not in saved_states:
+            raise ConfigError(
+                f"checkpoint {path} holds no state for {name!r} (it was written "
+                f"without it), so resuming would not reproduce the run; use a fresh run "
+                f"directory (another --name, or --force)"
+            )
+    before = copy.deepcopy(
+        (
+            model.state_dict(),
+            optimizer.state_dict(),
+            None if scheduler is None else scheduler.state_dict(),
+            {name: obj.state_dict() for name, obj in states.items()},
+        )
+    )
+    try:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None and ckpt.get("scheduler") is not None:
+            scheduler.load_state_dict(ckpt["scheduler"])
+        for name, obj in states.items():
+            obj.load_state_dict(saved_states[name])
+        _set_rng_state(ckpt["rng"])
+    except Exception as err:  # a state that does not fit these objects: start over
+        model.load_state_dict(before[0])
+        optimizer.load_state_dict(before[1])
+        if scheduler is not None:
+            scheduler.load_state_dict(before[2])
+        for name, obj in states.items():
+            obj.load_state_dict(before[3][name])
+        _seed_everything(config.seed)
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        _discard_checkpoint(path, f"checkpoint {path} does not fit this training ({reason[:200]})")
+        return None
+    return ckpt
+
+
+def _discard_checkpoint(path: Path, reason: str) -> None:
+    aside = path.with_name(path.name + ".corrupt")
+    with contextlib.suppress(OSError):
+        os.replace(path, aside)
+    warn_artifact(f"{reason}; moved aside to {aside.name}, training restarts from epoch 1")
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
 
 
 def _diverged(
@@ -320,6 +487,7 @@ def fit(
     run_dir: RunDir | str | Path | None = None,
     scheduler: Any = None,
     eval_fn: Callable[[nn.Module], dict[str, Any]] | None = None,
+    state: Mapping[str, Stateful] | None = None,
 ) -> TrainResult:
     """Train ``model`` on in-memory tensors, checkpointing and resuming through ``run_dir``.
 
@@ -341,6 +509,10 @@ def fit(
         eval_fn: ``eval_fn(model) -> {name: value}`` called after each epoch with the model in
             eval mode (and autograd enabled, for energy-gradient diagnostics); its values are
             recorded under their own names. Default None.
+        state: ``{name: object}`` of other state the training carries from step to step
+            (objects with ``state_dict()`` and ``load_state_dict(state)``, e.g. the
+            :class:`~hopfield_lab.regularizers.SpectralNormEstimator` a ``loss_fn`` closes
+            over); saved in every checkpoint and restored on resume. Default None.
 
     Returns:
         A ``TrainResult``; the model holds the parameters after the last epoch.
@@ -348,8 +520,11 @@ def fit(
     Raises:
         ConfigError: on bad arguments (the message names them), when ``run_dir``'s checkpoint
             was written with another seed, batch size, clipping or data size, or is beyond
-            ``config.epochs``.
-        DataError: if the checkpoint cannot be read.
+            ``config.epochs``, or lacks the state of a name in ``state`` (a checkpoint
+            written without it cannot resume exactly).
+        RunLockedError: if another live process trains in ``run_dir`` (its ``lock`` file).
+        StorageError: if a checkpoint or metrics write fails (e.g. disk full); the previous
+            checkpoint is left intact, so re-running resumes from it.
         DivergenceError: when a loss or the gradient norm is not finite, or the loss blew up
             (:func:`loss_blew_up`); training stops at once (before the optimizer step),
             ``.step`` is the global step (1-based) and the checkpoint of the last finished
@@ -366,6 +541,7 @@ def fit(
         raise ConfigError(f"loss_fn must be callable; got {loss_fn!r:.80}")
     if eval_fn is not None and not callable(eval_fn):
         raise ConfigError(f"eval_fn must be callable or None; got {eval_fn!r:.80}")
+    states = _check_state(state)
     data = _check_data(train_data)
     n = len(data[0])
     device = torch.device(config.device)
@@ -374,123 +550,121 @@ def fit(
     run = None if run_dir is None else (run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir))
     ckpt_path = None if run is None else run.checkpoints_dir / CHECKPOINT_NAME
 
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed % 2**32)
-    random.seed(config.seed)
+    with contextlib.nullcontext() if run is None else run_lock(run.path):
+        _seed_everything(config.seed)
 
-    history: list[dict[str, Any]] = []
-    start_epoch, global_step, resumed_from = 1, 0, None
-    if ckpt_path is not None and ckpt_path.exists():
-        ckpt = _load_checkpoint(ckpt_path)
-        _check_resumable(ckpt, config, n, ckpt_path)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if scheduler is not None and ckpt["scheduler"] is not None:
-            scheduler.load_state_dict(ckpt["scheduler"])
-        _set_rng_state(ckpt["rng"])
-        history = list(ckpt["history"])
-        start_epoch, global_step = ckpt["epoch"] + 1, ckpt["global_step"]
-        resumed_from = ckpt["epoch"]
-    if run is not None:
-        _sync_metrics(run, history)
+        history: list[dict[str, Any]] = []
+        start_epoch, global_step, resumed_from = 1, 0, None
+        ckpt = None
+        if ckpt_path is not None and ckpt_path.exists():
+            ckpt = _resume(ckpt_path, config, n, model, optimizer, scheduler, states)
+        if ckpt is not None:
+            history = list(ckpt["history"])
+            start_epoch, global_step = ckpt["epoch"] + 1, ckpt["global_step"]
+            resumed_from = ckpt["epoch"]
+        if run is not None:
+            _sync_metrics(run, history)
 
-    steps = math.ceil(n / config.batch_size)
-    epochs_run = 0
-    reference: float | None = float(history[0]["train_loss"]) if history else None
-    with _progress_bar(config.progress) as bar:
-        task = bar.add_task("epoch", total=steps, loss="—")
-        for epoch in range(start_epoch, config.epochs + 1):
-            epoch_start = time.perf_counter()
-            bar.reset(task, total=steps, description=f"epoch {epoch}/{config.epochs}", loss="—")
-            order = torch.randperm(n, generator=_epoch_generator(config.seed, epoch))
-            lr = float(optimizer.param_groups[0]["lr"])
-            loss_sum, seen = 0.0, 0
-            extra_sums: dict[str, float] = {}
-            model.train()
-            for i, start in enumerate(range(0, n, config.batch_size), start=1):
-                idx = order[start : start + config.batch_size]  # (b,)
-                batch = tuple(t[idx.to(t.device)].to(device) for t in data)
-                step = global_step + 1
-                optimizer.zero_grad(set_to_none=True)
-                loss, extras = _split_loss(loss_fn(model, batch))
-                loss_value = float(loss.detach().item())
-                if reference is None and math.isfinite(loss_value):
-                    reference = loss_value  # the first step's loss, until epoch 1 is done
-                if loss_blew_up(loss_value, reference):
-                    what = "loss"
-                    if math.isfinite(loss_value):
-                        what = f"loss (over {BLOWUP_FACTOR:g} x its start {reference:.4g})"
-                    raise _diverged(what, loss_value, epoch, step, i, steps, run is not None)
-                loss.backward()
-                if config.max_grad_norm is not None:
-                    norm = nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-                else:
-                    norm = _grad_norm(params)
-                norm_value = float(norm)
-                if not math.isfinite(norm_value):
-                    raise _diverged(
-                        "gradient norm", norm_value, epoch, step, i, steps, run is not None
-                    )
-                optimizer.step()
-                global_step = step
-
-                b = len(idx)
-                seen += b
-                loss_sum += loss_value * b
-                for name, value in extras.items():
-                    extra_sums[name] = extra_sums.get(name, 0.0) + _scalar(name, value) * b
-                if i % config.log_every == 0 or i == steps:
-                    bar.update(task, loss=f"{loss_sum / seen:.4g}")
-                bar.advance(task)
-
-            if scheduler is not None:
-                scheduler.step()
-            record: dict[str, Any] = {
-                "epoch": epoch,
-                "step": global_step,
-                "train_loss": loss_sum / seen,
-            }
-            record.update({f"train_{k}": v / seen for k, v in extra_sums.items()})
-            if eval_fn is not None:
-                model.eval()
-                metrics = eval_fn(model)
+        steps = math.ceil(n / config.batch_size)
+        epochs_run = 0
+        reference: float | None = float(history[0]["train_loss"]) if history else None
+        with _progress_bar(config.progress) as bar:
+            task = bar.add_task("epoch", total=steps, loss="—")
+            for epoch in range(start_epoch, config.epochs + 1):
+                epoch_start = time.perf_counter()
+                bar.reset(task, total=steps, description=f"epoch {epoch}/{config.epochs}", loss="—")
+                order = torch.randperm(n, generator=_epoch_generator(config.seed, epoch))
+                lr = float(optimizer.param_groups[0]["lr"])
+                loss_sum, seen = 0.0, 0
+                extra_sums: dict[str, float] = {}
                 model.train()
-                if not isinstance(metrics, dict):
-                    raise ConfigError(f"eval_fn must return a dict; got {type(metrics).__name__}")
-                for name, value in metrics.items():
-                    if name in record or name in _RESERVED_KEYS:
-                        raise ConfigError(
-                            f"eval_fn metric {name!r} clashes with a recorded key; "
-                            f"reserved: {', '.join(sorted(set(record) | set(_RESERVED_KEYS)))}"
+                for i, start in enumerate(range(0, n, config.batch_size), start=1):
+                    idx = order[start : start + config.batch_size]  # (b,)
+                    batch = tuple(t[idx.to(t.device)].to(device) for t in data)
+                    step = global_step + 1
+                    optimizer.zero_grad(set_to_none=True)
+                    loss, extras = _split_loss(loss_fn(model, batch))
+                    loss_value = float(loss.detach().item())
+                    if reference is None and math.isfinite(loss_value):
+                        reference = loss_value  # the first step's loss, until epoch 1 is done
+                    if loss_blew_up(loss_value, reference):
+                        what = "loss"
+                        if math.isfinite(loss_value):
+                            what = f"loss (over {BLOWUP_FACTOR:g} x its start {reference:.4g})"
+                        raise _diverged(what, loss_value, epoch, step, i, steps, run is not None)
+                    loss.backward()
+                    if config.max_grad_norm is not None:
+                        norm = nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+                    else:
+                        norm = _grad_norm(params)
+                    norm_value = float(norm)
+                    if not math.isfinite(norm_value):
+                        raise _diverged(
+                            "gradient norm", norm_value, epoch, step, i, steps, run is not None
                         )
-                    record[name] = _scalar(name, value)
-            record["lr"] = lr
-            record["wall_time_s"] = time.perf_counter() - epoch_start
-            history.append(record)
-            epochs_run += 1
-            reference = float(history[0]["train_loss"])
+                    optimizer.step()
+                    global_step = step
 
-            if run is not None and ckpt_path is not None:
-                atomic_torch_save(
-                    ckpt_path,
-                    {
-                        "format": _CHECKPOINT_FORMAT,
-                        "epoch": epoch,
-                        "global_step": global_step,
-                        "n_samples": n,
-                        "config": dataclasses.asdict(config),
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "scheduler": None if scheduler is None else scheduler.state_dict(),
-                        "rng": _rng_state(device),
-                        "history": history,
-                    },
-                )
-                run.log_metrics(record)  # after the checkpoint: the checkpoint is the truth
+                    b = len(idx)
+                    seen += b
+                    loss_sum += loss_value * b
+                    for name, value in extras.items():
+                        extra_sums[name] = extra_sums.get(name, 0.0) + _scalar(name, value) * b
+                    if i % config.log_every == 0 or i == steps:
+                        bar.update(task, loss=f"{loss_sum / seen:.4g}")
+                    bar.advance(task)
 
-    return TrainResult(
-        epochs_run=epochs_run,
-        history=history,
-        resumed_from=resumed_from,
-        wall_time_s=time.perf_counter() - start_time,
-    )
+                if scheduler is not None:
+                    scheduler.step()
+                record: dict[str, Any] = {
+                    "epoch": epoch,
+                    "step": global_step,
+                    "train_loss": loss_sum / seen,
+                }
+                record.update({f"train_{k}": v / seen for k, v in extra_sums.items()})
+                if eval_fn is not None:
+                    model.eval()
+                    metrics = eval_fn(model)
+                    model.train()
+                    if not isinstance(metrics, dict):
+                        raise ConfigError(
+                            f"eval_fn must return a dict; got {type(metrics).__name__}"
+                        )
+                    for name, value in metrics.items():
+                        if name in record or name in _RESERVED_KEYS:
+                            raise ConfigError(
+                                f"eval_fn metric {name!r} clashes with a recorded key; "
+                                f"reserved: {', '.join(sorted(set(record) | set(_RESERVED_KEYS)))}"
+                            )
+                        record[name] = _scalar(name, value)
+                record["lr"] = lr
+                record["wall_time_s"] = time.perf_counter() - epoch_start
+                history.append(record)
+                epochs_run += 1
+                reference = float(history[0]["train_loss"])
+
+                if run is not None and ckpt_path is not None:
+                    atomic_torch_save(
+                        ckpt_path,
+                        {
+                            "format": _CHECKPOINT_FORMAT,
+                            "epoch": epoch,
+                            "global_step": global_step,
+                            "n_samples": n,
+                            "config": dataclasses.asdict(config),
+                            "model": model.state_dict(),
+                            "optimizer": optimizer.state_dict(),
+                            "scheduler": None if scheduler is None else scheduler.state_dict(),
+                            "rng": _rng_state(device),
+                            "state": {name: obj.state_dict() for name, obj in states.items()},
+                            "history": history,
+                        },
+                    )
+                    run.log_metrics(record)  # after the checkpoint: the checkpoint is the truth
+
+        return TrainResult(
+            epochs_run=epochs_run,
+            history=history,
+            resumed_from=resumed_from,
+            wall_time_s=time.perf_counter() - start_time,
+        )

@@ -40,7 +40,7 @@ from torch import Tensor
 
 from hopfield_lab.analysis import successive_residuals
 from hopfield_lab.data import mnist_tensors, subset
-from hopfield_lab.errors import ConfigError
+from hopfield_lab.errors import ArtifactError, ConfigError, warn_artifact
 from hopfield_lab.experiments.fields import Choice, MnistPath, NonEmpty
 from hopfield_lab.models.deq_paper import (
     ARCHITECTURES,
@@ -52,7 +52,7 @@ from hopfield_lab.models.deq_paper import (
 )
 from hopfield_lab.models.layered import DEQSettings, LayeredHopfield
 from hopfield_lab.runs import atomic_write_json, cell_filename, read_json
-from hopfield_lab.training import CHECKPOINT_NAME, TrainConfig, fit
+from hopfield_lab.training import CHECKPOINT_NAME, TrainConfig, fit, load_checkpoint
 from hopfield_lab.training.madam import Madam, linear_decay
 
 __all__ = [
@@ -263,8 +263,9 @@ def train_and_evaluate(cell: dict[str, Any], root: str = ".") -> dict[str, Any]:
     out: dict[str, Any] = {}
     history: list[dict[str, Any]] = []
     short_file = train_dir / "short_metrics.json"
-    if len(stages) == 2 and short_file.exists():  # resumed after the short evaluation
-        out["short"] = read_json(short_file)
+    short = _read_short(short_file) if len(stages) == 2 else None
+    if short is not None:  # resumed after the short evaluation
+        out["short"] = short
         stages = stages[1:]
     elif len(stages) == 2 and _checkpoint_epoch(train_dir) > stages[0]:
         stages = stages[1:]  # killed between training past it and saving its evaluation
@@ -336,11 +337,29 @@ def expand_shared(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
     return out
 
 
+def _read_short(path: Path) -> dict[str, Any] | None:
+    """The saved short-run evaluation, or None when there is none or it cannot be read (then
+    a warning names it and it is removed)."""
+    if not path.exists():
+        return None
+    try:
+        return read_json(path, expect=dict)
+    except ArtifactError as err:
+        path.unlink(missing_ok=True)
+        warn_artifact(f"{err}; removed, the short-run evaluation is redone if still possible")
+        return None
+
+
 def _checkpoint_epoch(train_dir: Path) -> int:
+    """The epoch of the training checkpoint; 0 when there is none or it cannot be read (``fit``
+    then says so and restarts)."""
     path = train_dir / "checkpoints" / CHECKPOINT_NAME
     if not path.exists():
         return 0
-    return int(torch.load(path, map_location="cpu", weights_only=False)["epoch"])
+    try:
+        return int(load_checkpoint(path)["epoch"])
+    except ArtifactError:
+        return 0
 
 
 def load_trained(spec: TrainSpec, root: str, dtype: torch.dtype = torch.float64) -> LayeredHopfield:
@@ -348,5 +367,5 @@ def load_trained(spec: TrainSpec, root: str, dtype: torch.dtype = torch.float64)
     layers, _ = ARCHITECTURES[spec.depth]
     model = LayeredHopfield(layers, kind=MODELS[spec.model].kind).to(dtype)  # type: ignore[arg-type]
     path = Path(root) / spec.train_dir / "checkpoints" / CHECKPOINT_NAME
-    model.load_state_dict(torch.load(path, weights_only=False)["model"])
+    model.load_state_dict(load_checkpoint(path)["model"])
     return model

@@ -82,7 +82,7 @@ from hopfield_lab.experiments.mhn._common import (
 )
 from hopfield_lab.models import HopfieldODE, load_trained
 from hopfield_lab.runs import RunDir, Table, comparison_table, run_cells, to_jsonable
-from hopfield_lab.runs.io import atomic_torch_save
+from hopfield_lab.runs.io import atomic_torch_save, read_tensors
 from hopfield_lab.runs.plots import figure
 from hopfield_lab.solvers import integrate
 
@@ -382,7 +382,7 @@ def _criteria(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def _load_arrays(run_dir: RunDir, name: str) -> dict[str, Tensor]:
-    return torch.load(run_dir.path / ARRAYS_DIR / f"{name}.pt", weights_only=True)
+    return read_tensors(run_dir.path / ARRAYS_DIR / f"{name}.pt")
 
 
 def report(config: RectifierConfig, run_dir: RunDir) -> None:
