@@ -87,7 +87,7 @@ import torch
 
 from hopfield_lab.errors import ConfigError, check_choice
 from hopfield_lab.experiments.fields import config_from_dict
-from hopfield_lab.runs import RunDir, atomic_write_json, build_report
+from hopfield_lab.runs import RunDir, atomic_write_json, build_report, run_cells
 from hopfield_lab.runs.executor import EXECUTORS
 
 __all__ = [
@@ -126,6 +126,16 @@ class RunContext:
     executor: str = "local"
     device: str = "cpu"
     progress: bool = True
+
+    def cells(
+        self,
+        fn: Callable[[dict[str, Any]], dict[str, Any]],
+        grid: Mapping[str, dict[str, Any]],
+        run_dir: RunDir,
+    ) -> dict[str, dict[str, Any]]:
+        """:func:`~hopfield_lab.runs.run_cells` with this context's executor and progress bar:
+        run the grid's unfinished cells and return every cell's saved result, in grid order."""
+        return run_cells(fn, grid, run_dir, executor=self.executor, progress=self.progress)
 
 
 #: The papers, keyed by their subpackage of ``experiments/``: ``(title, source)``, the source
@@ -207,8 +217,26 @@ class Experiment:
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def register(experiment: Experiment) -> Experiment:
-    """Add an experiment to the registry (names are unique; all three profiles required)."""
+def register(experiment: Experiment | None = None, /, **fields: Any) -> Experiment:
+    """Add an experiment to the registry (names are unique; all three profiles required).
+
+    Args:
+        experiment: the :class:`Experiment`; or, instead, its fields as keywords, where
+            ``config_cls`` may be left out: it is the class of the ``demo`` profile.
+
+    Returns:
+        The registered experiment.
+
+    Raises:
+        ConfigError: a name registered twice, a missing profile, or a profile that is not a
+            config of ``config_cls``.
+    """
+    if experiment is None:
+        if "config_cls" not in fields and "demo" in fields.get("profiles", {}):
+            fields["config_cls"] = type(fields["profiles"]["demo"])
+        experiment = Experiment(**fields)
+    elif fields:
+        raise ConfigError("register takes an Experiment or its fields as keywords, not both")
     if experiment.name in EXPERIMENTS:
         raise ConfigError(f"experiment {experiment.name!r} is registered twice")
     missing = [p for p in PROFILES if p not in experiment.profiles]

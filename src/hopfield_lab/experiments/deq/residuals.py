@@ -4,7 +4,7 @@ Command::
 
     hopfield-lab run deq-residuals --profile quick   # 3-layer CHN and HAM configurations
 
-Setting: the models of ``deq-table2`` (:mod:`hopfield_lab.experiments.deq._common`), trained
+Setting: the models of ``deq-table2`` (:mod:`hopfield_lab.training.deq_paper`), trained
 the same way; then, on the test set, every sample runs the full forward budget and its
 relative residual ``r_t = |s_{t+1} - s_t| / |s_{t+1}|`` between successive outputs of the
 (damped) DEQ map is summarised at every iteration, as hopdeq's
@@ -16,7 +16,7 @@ Per configuration the figure shows the density (log colour scale) of log10 resid
 iteration, cumulated over seeds (Fig. 3: 3-layer CHN and HAM; Fig. 4: deeper HAMs), the 1e-4
 criterion (white dashed line), the mean number of iterations needed for each tolerance (cyan)
 and the mean at 1e-4 (white marker, Table 2's value). The headline table ``iters_at_tol``
-lists those means beside the paper's Table 2 (:data:`hopfield_lab.experiments.deq.table2.PAPER`);
+lists those means beside the paper's Table 2;
 the checks hold the paper's ordering of the HAM configurations.
 
 Beyond the paper:
@@ -44,21 +44,20 @@ from hopfield_lab.analysis import LOG_RESIDUAL_BINS, energy_rises
 from hopfield_lab.data import mnist_tensors
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.deq._common import (
-    TOLERANCES,
+    HAM_ORDER,
+    PAPER,
     Depths,
     Models,
-    TrainSpec,
     expand_shared,
-    load_trained,
-    train_and_evaluate,
+    train_cell,
     train_cells,
 )
-from hopfield_lab.experiments.deq.table2 import HAM_ORDER, PAPER
 from hopfield_lab.experiments.fields import Config, Min
 from hopfield_lab.models.deq_paper import MODELS, settings_for
 from hopfield_lab.models.layered import DEQSettings, sync_two_cycle_example
-from hopfield_lab.runs import RunDir, Table, at_most, check_table, equals, run_cells
+from hopfield_lab.runs import RunDir, Table, at_most, check_table, equals
 from hopfield_lab.runs.plots import figure, heatmap
+from hopfield_lab.training.deq_paper import TOLERANCES, TrainSpec, load_trained
 
 __all__ = ["ResidualsConfig", "report", "run"]
 
@@ -122,7 +121,7 @@ def _cell(cell: dict[str, Any], root: str = ".") -> dict[str, Any]:
         return _two_cycle()
     if kind == "energy":
         return _energy(cell["spec"], cell["config"], root)
-    return train_and_evaluate(cell, root)
+    return train_cell(cell, root)
 
 
 def _two_cycle() -> dict[str, Any]:
@@ -182,9 +181,9 @@ def _stats(config: ResidualsConfig, run_dir: RunDir) -> dict[tuple[int, str], di
 
 def run(config: ResidualsConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train (resumable cells), record the residual statistics, the two diagnostics."""
-    cell = functools.partial(_cell, root=str(run_dir.path))
-    cells = _grid(config, ctx.device)
-    done = run_cells(cell, cells, run_dir, executor=ctx.executor, progress=ctx.progress)
+    done = ctx.cells(
+        functools.partial(_cell, root=str(run_dir.path)), _grid(config, ctx.device), run_dir
+    )
     stats = _stats(config, run_dir)
     out: dict[str, Any] = {
         "iters_at_1e-4": {

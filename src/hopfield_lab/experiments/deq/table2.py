@@ -4,7 +4,7 @@ Command::
 
     hopfield-lab run deq-table2 --profile quick   # 3-layer HAM rows, full MNIST, 10 epochs
 
-Setting: :mod:`hopfield_lab.experiments.deq._common` and :mod:`hopfield_lab.models.deq_paper`
+Setting: :mod:`hopfield_lab.training.deq_paper` and :mod:`hopfield_lab.models.deq_paper`
 (App. F: layer sizes, Madam, MSE, batch 64, damping 0.5 with doubled budgets for the
 synchronous CHN, Anderson window 4, recurrent backprop 8/16/24 iterations, relative residual
 1e-4, iterations counted like hopdeq's callback). The paper trained on EMNIST-MNIST (60,000
@@ -60,10 +60,12 @@ import numpy as np
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.deq._common import (
+    HAM_ORDER,
+    PAPER,
     Depths,
     Models,
     expand_shared,
-    train_and_evaluate,
+    train_cell,
     train_cells,
 )
 from hopfield_lab.experiments.fields import Choice, Config, Min, Range
@@ -72,42 +74,11 @@ from hopfield_lab.models.deq_paper import (
     PAPER_SAFEGUARD,
     cost_per_iteration,
 )
-from hopfield_lab.runs import (
-    RunDir,
-    Table,
-    at_most,
-    check_table,
-    comparison_table,
-    mean_std,
-    run_cells,
-)
+from hopfield_lab.runs import RunDir, Table, at_most, check_table, comparison_table, mean_std
 from hopfield_lab.runs.plots import figure, grouped_bars
 from hopfield_lab.solvers.options import SAFEGUARDS
 
-__all__ = ["HAM_ORDER", "PAPER", "Table2Config", "report", "run", "table_rows"]
-
-# (depth, row) -> (iterations, iterations std, speedup, accuracy %, accuracy std), Table 2.
-PAPER: dict[tuple[int, str], tuple[float, float, float, float, float]] = {
-    (3, "CHN (10 epochs)"): (75.5, 2.1, 0.5, 97.9, 0.1),
-    (3, "CHN (3 epochs)"): (39.1, 3.8, 1.0, 97.0, 0.2),
-    (3, "CHN-DEQ"): (20.6, 0.2, 1.9, 97.2, 0.3),
-    (3, "CHN-EO"): (16.8, 0.5, 0.1, 97.1, 0.1),
-    (3, "CHN-EO-DEQ"): (16.2, 1.0, 0.1, 97.1, 0.2),
-    (3, "HAM"): (11.9, 0.4, 1.0, 97.9, 0.0),
-    (3, "HAM-DEQ"): (9.9, 0.3, 1.2, 97.9, 0.1),
-    (3, "HAM-EO"): (8.0, 0.2, 1.5, 97.9, 0.1),
-    (3, "HAM-EO-DEQ"): (6.6, 0.2, 1.8, 97.9, 0.1),
-    (5, "HAM"): (36.0, 1.8, 1.0, 97.1, 0.1),
-    (5, "HAM-DEQ"): (33.0, 0.6, 1.1, 97.1, 0.2),
-    (5, "HAM-EO"): (18.3, 0.5, 2.0, 97.1, 0.1),
-    (5, "HAM-EO-DEQ"): (17.7, 0.3, 2.0, 97.1, 0.1),
-    (7, "HAM"): (67.1, 2.9, 1.0, 95.6, 0.2),
-    (7, "HAM-DEQ"): (56.0, 1.4, 1.2, 95.6, 0.1),
-    (7, "HAM-EO"): (32.2, 0.8, 2.1, 95.5, 0.2),
-    (7, "HAM-EO-DEQ"): (31.0, 1.0, 2.2, 95.5, 0.2),
-}
-HAM_ORDER = ("HAM", "HAM-DEQ", "HAM-EO", "HAM-EO-DEQ")
-"""The HAM rows in the paper's order of decreasing iterations."""
+__all__ = ["Table2Config", "report", "run", "table_rows"]
 
 _TABLE2_COLUMNS = [
     *("layers", "model", "paper iters", "paper ±", "ours iters", "ours ±", "paper speedup"),
@@ -248,9 +219,9 @@ def _rows_of(config: Table2Config, run_dir: RunDir) -> dict[tuple[int, str], dic
 
 def run(config: Table2Config, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train and evaluate every cell (resumable); the rows' numbers and the ordering claim."""
-    train = functools.partial(train_and_evaluate, root=str(run_dir.path))
-    cells = _grid(config, ctx.device)
-    run_cells(train, cells, run_dir, executor=ctx.executor, progress=ctx.progress)
+    ctx.cells(
+        functools.partial(train_cell, root=str(run_dir.path)), _grid(config, ctx.device), run_dir
+    )
     rows = _rows_of(config, run_dir)
     out: dict[str, Any] = {"rows": {}}
     for (depth, row), s in rows.items():
