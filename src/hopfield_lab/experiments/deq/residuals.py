@@ -42,7 +42,7 @@ import torch
 
 from hopfield_lab.analysis import LOG_RESIDUAL_BINS, energy_rises
 from hopfield_lab.data import mnist_tensors
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.deq._common import (
     HAM_ORDER,
     PAPER,
@@ -296,43 +296,40 @@ def _two_cycle_report(two: dict[str, Any], run_dir: RunDir) -> None:
 
 
 register(
-    Experiment(
-        name="deq-residuals",
-        title="Hopfield networks as DEQs: residual density against iteration (sync vs even-odd)",
-        paper="accelerating-hopfield-dynamics-deq, App. G",
-        figure="Figures 3-4",
-        config_cls=ResidualsConfig,
-        profiles={
-            "demo": ResidualsConfig(
-                depths=(3,),
-                models=HAM_ORDER,
-                seeds=1,
-                epochs=1,
-                n_train=3200,
-                n_resid=1000,
-                n_energy=100,
-                shared_training=True,
-            ),
-            "quick": ResidualsConfig(depths=(3,), seeds=1, epochs=1, n_train=10000, n_resid=2000),
-            "paper": ResidualsConfig(),
-        },
-        runtime={
-            "demo": "~15 s",
-            "quick": "~3 min (2 CPU cores)",
-            "paper": "GPU hours (the trainings of deq-table2)",
-        },
-        claim=(
-            "Residuals of 3-layer models trained one epoch fall fastest with even-odd "
-            "splitting and Anderson: HAM > HAM-DEQ > HAM-EO > HAM-EO-DEQ iterations at 1e-4; "
-            "synchronous updates 2-cycle on App. E's example, even-odd converges; the even-odd "
-            "HAM energy never rises."
+    name="deq-residuals",
+    title="Hopfield networks as DEQs: residual density against iteration (sync vs even-odd)",
+    paper="accelerating-hopfield-dynamics-deq, App. G",
+    figure="Figures 3-4",
+    profiles={
+        "demo": ResidualsConfig(
+            depths=(3,),
+            models=HAM_ORDER,
+            seeds=1,
+            epochs=1,
+            n_train=3200,
+            n_resid=1000,
+            n_energy=100,
+            shared_training=True,
         ),
-        expected=(
-            "iterations at 1e-4 (x (1 - damping)): HAM 16.5, HAM-DEQ 14.8, HAM-EO 11.8, "
-            "HAM-EO-DEQ 9.2; CHN 16.7, CHN-DEQ 11.4, CHN-EO 6.0, CHN-EO-DEQ 6.3 outer "
-            "iterations (x 20 local updates for the even-odd CHN); no energy rise."
-        ),
-        run=run,
-        report=report,
-    )
+        "quick": ResidualsConfig(depths=(3,), seeds=1, epochs=1, n_train=10000, n_resid=2000),
+        "paper": ResidualsConfig(),
+    },
+    runtime={
+        "demo": "~15 s",
+        "quick": "~3 min (2 CPU cores)",
+        "paper": "GPU hours (the trainings of deq-table2)",
+    },
+    claim=(
+        "Residuals of 3-layer models trained one epoch fall fastest with even-odd "
+        "splitting and Anderson: HAM > HAM-DEQ > HAM-EO > HAM-EO-DEQ iterations at 1e-4; "
+        "synchronous updates 2-cycle on App. E's example, even-odd converges; the even-odd "
+        "HAM energy never rises."
+    ),
+    expected=(
+        "iterations at 1e-4 (x (1 - damping)): HAM 16.5, HAM-DEQ 14.8, HAM-EO 11.8, "
+        "HAM-EO-DEQ 9.2; CHN 16.7, CHN-DEQ 11.4, CHN-EO 6.0, CHN-EO-DEQ 6.3 outer "
+        "iterations (x 20 local updates for the even-odd CHN); no energy rise."
+    ),
+    run=run,
+    report=report,
 )

@@ -58,7 +58,7 @@ from typing import Annotated, Any
 import numpy as np
 
 from hopfield_lab.errors import ConfigError
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.deq._common import (
     HAM_ORDER,
     PAPER,
@@ -370,34 +370,31 @@ _QUICK = Table2Config(
     depths=(3,), models=HAM_ORDER, seeds=1, epochs=10, n_timing=20, shared_training=True
 )
 register(
-    Experiment(
-        name="deq-table2",
-        title="Hopfield networks as DEQs: iterations, speedup and accuracy (sync vs even-odd)",
-        paper="accelerating-hopfield-dynamics-deq, Sec. 4 and App. F",
-        figure="Table 2",
-        config_cls=Table2Config,
-        profiles={
-            "demo": replace(_QUICK, epochs=1, n_train=3200, n_test=2000, n_timing=5),
-            "quick": _QUICK,
-            "paper": Table2Config(),
-        },
-        runtime={
-            "demo": "~15 s",
-            "quick": "~7 min (12 min CPU)",
-            "paper": "60 trainings x 10 epochs: GPU hours",
-        },
-        claim=(
-            "On one 3-layer HAM trained 10 epochs, the solvers need fewer iterations in the "
-            "paper's order HAM > HAM-DEQ > HAM-EO > HAM-EO-DEQ, with speedups near 1.2x, 1.5x, "
-            "1.8x, at the paper's accuracy."
-        ),
-        expected=(
-            "iterations 13.55, 10.80, 9.00, 7.32 (paper 11.9, 9.9, 8.0, 6.6), speedups 1.25x, "
-            "1.51x, 1.85x (paper 1.2x, 1.5x, 1.8x); accuracy 97.06-97.08% (paper 97.9%); with "
-            "the residual safeguard HAM-DEQ 8.95 (1.51x) just overtakes HAM-EO, HAM-EO-DEQ 6.56 "
-            "(2.07x)."
-        ),
-        run=run,
-        report=report,
-    )
+    name="deq-table2",
+    title="Hopfield networks as DEQs: iterations, speedup and accuracy (sync vs even-odd)",
+    paper="accelerating-hopfield-dynamics-deq, Sec. 4 and App. F",
+    figure="Table 2",
+    profiles={
+        "demo": replace(_QUICK, epochs=1, n_train=3200, n_test=2000, n_timing=5),
+        "quick": _QUICK,
+        "paper": Table2Config(),
+    },
+    runtime={
+        "demo": "~15 s",
+        "quick": "~7 min (12 min CPU)",
+        "paper": "60 trainings x 10 epochs: GPU hours",
+    },
+    claim=(
+        "On one 3-layer HAM trained 10 epochs, the solvers need fewer iterations in the "
+        "paper's order HAM > HAM-DEQ > HAM-EO > HAM-EO-DEQ, with speedups near 1.2x, 1.5x, "
+        "1.8x, at the paper's accuracy."
+    ),
+    expected=(
+        "iterations 13.55, 10.80, 9.00, 7.32 (paper 11.9, 9.9, 8.0, 6.6), speedups 1.25x, "
+        "1.51x, 1.85x (paper 1.2x, 1.5x, 1.8x); accuracy 97.06-97.08% (paper 97.9%); with "
+        "the residual safeguard HAM-DEQ 8.95 (1.51x) just overtakes HAM-EO, HAM-EO-DEQ 6.56 "
+        "(2.07x)."
+    ),
+    run=run,
+    report=report,
 )

@@ -50,7 +50,7 @@ from hopfield_lab.analysis import bootstrap_crossings, fit_inverse_sqrt, level_c
 from hopfield_lab.data.corruptions import flip_bits
 from hopfield_lab.data.synthetic import random_patterns
 from hopfield_lab.errors import ConfigError
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import (
     Config,
     Increasing,
@@ -62,7 +62,7 @@ from hopfield_lab.experiments.fields import (
     Seed,
 )
 from hopfield_lab.models.binary import BinaryHopfield
-from hopfield_lab.runs import RunDir, Table, comparison_table, records_table, run_cells
+from hopfield_lab.runs import RunDir, Table, comparison_table, records_table
 from hopfield_lab.runs.plots import figure, heatmap
 from hopfield_lab.theory import ags_capacity, ags_overlap, ags_retrieval_line
 
@@ -266,7 +266,7 @@ def _phase_grid(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> np.
 
 def run(config: CapacityConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Every (N, alpha) and (alpha, T) as a resumable cell; alpha_c(N), its drift and spread."""
-    cells = run_cells(_cell, _grid(config), run_dir, executor=ctx.executor, progress=ctx.progress)
+    cells = ctx.cells(_cell, _grid(config), run_dir)
     alphas = list(config.alphas)
     curves = _curves(config, cells)
     ac_frac = {N: level_crossing(alphas, curves[N]["frac"], 0.5) for N in config.sizes}
@@ -462,52 +462,49 @@ _PD_ALPHAS = (0.01, 0.03, 0.05, 0.07, 0.09, 0.11, 0.13, 0.15)
 _PD_TEMPS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2)
 
 register(
-    Experiment(
-        name="capacity",
-        title="Hebbian Hopfield capacity alpha_c ~ 0.138, finite-size drift, (alpha, T) diagram",
-        paper="continuous-hopfield-networks-notes, ch. 2 (capacity, after AGS 1985/87)",
-        figure="alpha_c = 0.138 at T = 0; T_c = 1 at alpha = 0 (AGS phase diagram)",
-        config_cls=CapacityConfig,
-        profiles={
-            "demo": CapacityConfig(),
-            "quick": CapacityConfig(
-                sizes=(250, 500, 1000, 2000),
-                alphas=_QUICK_ALPHAS,
-                n_trials=192,
-                pd_n=400,
-                pd_alphas=_PD_ALPHAS,
-                pd_temperatures=_PD_TEMPS,
-                pd_trials=32,
-                pd_sweeps=30,
-            ),
-            "paper": CapacityConfig(
-                sizes=(500, 1000, 2000, 4000, 8000),
-                alphas=_QUICK_ALPHAS,
-                n_trials=500,
-                n_starts=100,
-                max_sweeps=300,
-                pd_n=2000,
-                pd_alphas=_PD_ALPHAS,
-                pd_temperatures=_PD_TEMPS,
-                pd_trials=100,
-                pd_sweeps=100,
-                pd_measure=20,
-            ),
-        },
-        runtime={
-            "demo": "~20 s",
-            "quick": "~2 min",
-            "paper": "hours on 2 CPU cores; use --executor ray or a GPU",
-        },
-        claim=(
-            "alpha_c(N), where half the T = 0 retrievals fail, drifts down towards AGS's 0.138 "
-            "as N grows; the RS solver gives alpha_c = 0.1379 and T_M(alpha -> 0) = 1."
+    name="capacity",
+    title="Hebbian Hopfield capacity alpha_c ~ 0.138, finite-size drift, (alpha, T) diagram",
+    paper="continuous-hopfield-networks-notes, ch. 2 (capacity, after AGS 1985/87)",
+    figure="alpha_c = 0.138 at T = 0; T_c = 1 at alpha = 0 (AGS phase diagram)",
+    profiles={
+        "demo": CapacityConfig(),
+        "quick": CapacityConfig(
+            sizes=(250, 500, 1000, 2000),
+            alphas=_QUICK_ALPHAS,
+            n_trials=192,
+            pd_n=400,
+            pd_alphas=_PD_ALPHAS,
+            pd_temperatures=_PD_TEMPS,
+            pd_trials=32,
+            pd_sweeps=30,
         ),
-        expected=(
-            "alpha_c(N) = 0.187, 0.177, 0.166, 0.156 (± 0.003 to 0.001) for N = 250 to 2000; "
-            "a + b/sqrt(N) extrapolates to 0.141 ± 0.002."
+        "paper": CapacityConfig(
+            sizes=(500, 1000, 2000, 4000, 8000),
+            alphas=_QUICK_ALPHAS,
+            n_trials=500,
+            n_starts=100,
+            max_sweeps=300,
+            pd_n=2000,
+            pd_alphas=_PD_ALPHAS,
+            pd_temperatures=_PD_TEMPS,
+            pd_trials=100,
+            pd_sweeps=100,
+            pd_measure=20,
         ),
-        run=run,
-        report=report,
-    )
+    },
+    runtime={
+        "demo": "~20 s",
+        "quick": "~2 min",
+        "paper": "hours on 2 CPU cores; use --executor ray or a GPU",
+    },
+    claim=(
+        "alpha_c(N), where half the T = 0 retrievals fail, drifts down towards AGS's 0.138 "
+        "as N grows; the RS solver gives alpha_c = 0.1379 and T_M(alpha -> 0) = 1."
+    ),
+    expected=(
+        "alpha_c(N) = 0.187, 0.177, 0.166, 0.156 (± 0.003 to 0.001) for N = 250 to 2000; "
+        "a + b/sqrt(N) extrapolates to 0.141 ± 0.002."
+    ),
+    run=run,
+    report=report,
 )

@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from hopfield_lab.data import mnist32, mnist_tensors, subset
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonNegative, Positive, Range, Seed
 from hopfield_lab.models.layers import count_parameters
 from hopfield_lab.models.networks import HopfieldDenoiser
@@ -282,27 +282,24 @@ def _figures(config: ConvDenoiseConfig, cell: dict[str, Any], run_dir: RunDir) -
 _PAPER = ConvDenoiseConfig()
 
 register(
-    Experiment(
-        name="convhnn-denoise",
-        title="ConvHNN2d denoising autoencoder on MNIST (742 parameters, test MSE ~4e-2)",
-        paper="continuous-hopfield-networks-notes, Sec. 4.3",
-        figure="Sec. 4.3 (Figs. 4.7-4.8)",
-        config_cls=ConvDenoiseConfig,
-        profiles={
-            "demo": replace(_PAPER, n_train=3000, n_test=1000, epochs=2, batch_size=128),
-            "quick": replace(_PAPER, n_train=12_000, n_test=2000, epochs=4, batch_size=128),
-            "paper": _PAPER,
-        },
-        runtime={"demo": "~20 s", "quick": "~1.5 min", "paper": "~30 min CPU, ~2 min GPU"},
-        claim=(
-            "The ConvHNN2d denoiser with the notes' 742 parameters reaches about their test MSE "
-            "of 4e-2 at noise variance 1, far below the noisy input's."
-        ),
-        expected=(
-            "After 4 epochs on 12,000 images: test MSE 0.049 (noisy input 0.46, blank image "
-            "0.35); 0.029 / 0.069 / 0.125 at noise variance 0.25 / 1.44 / 2.25."
-        ),
-        run=run,
-        report=report,
-    )
+    name="convhnn-denoise",
+    title="ConvHNN2d denoising autoencoder on MNIST (742 parameters, test MSE ~4e-2)",
+    paper="continuous-hopfield-networks-notes, Sec. 4.3",
+    figure="Sec. 4.3 (Figs. 4.7-4.8)",
+    profiles={
+        "demo": replace(_PAPER, n_train=3000, n_test=1000, epochs=2, batch_size=128),
+        "quick": replace(_PAPER, n_train=12_000, n_test=2000, epochs=4, batch_size=128),
+        "paper": _PAPER,
+    },
+    runtime={"demo": "~20 s", "quick": "~1.5 min", "paper": "~30 min CPU, ~2 min GPU"},
+    claim=(
+        "The ConvHNN2d denoiser with the notes' 742 parameters reaches about their test MSE "
+        "of 4e-2 at noise variance 1, far below the noisy input's."
+    ),
+    expected=(
+        "After 4 epochs on 12,000 images: test MSE 0.049 (noisy input 0.46, blank image "
+        "0.35); 0.029 / 0.069 / 0.125 at noise variance 0.25 / 1.44 / 2.25."
+    ),
+    run=run,
+    report=report,
 )

@@ -46,12 +46,12 @@ from torch import Tensor
 from hopfield_lab.analysis.attractors import cluster_fixed_points, dwell_statistics, quench
 from hopfield_lab.data.prototypes import binary_prototypes
 from hopfield_lab.errors import ConfigError
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Range, Seed, Unique
 from hopfield_lab.experiments.notes import _common as notes
 from hopfield_lab.models import ModernHopfield, select_beta
 from hopfield_lab.models.layers import VHNN
-from hopfield_lab.runs import RunDir, Table, comparison_table, records_table, run_cells
+from hopfield_lab.runs import RunDir, Table, comparison_table, records_table
 from hopfield_lab.runs.plots import figure, image_grid
 
 __all__ = ["VHNNJumpsConfig", "report", "run"]
@@ -223,7 +223,7 @@ def _summary(config: VHNNJumpsConfig, cells: dict[str, dict[str, Any]]) -> dict[
 
 def run(config: VHNNJumpsConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """The chains, one resumable cell per beta, noise level and seed; their statistics."""
-    cells = run_cells(_cell, _grid(config), run_dir, executor=ctx.executor, progress=ctx.progress)
+    cells = ctx.cells(_cell, _grid(config), run_dir)
     head, stats = cells["patterns"], (s := _summary(config, cells))["stats"]
     drop = ("transitions", "occupation", "dwell_list", "unconverged")
     return {
@@ -397,31 +397,26 @@ _PAPER = VHNNJumpsConfig()
 _QUICK_ETAS = (0.1, 0.3, 0.5, 1.0, 2.0, 3.0)
 
 register(
-    Experiment(
-        name="vhnn-jumps",
-        title="VHNN: stochastic jumps between attractors vs the noise level",
-        paper="continuous-hopfield-networks-notes, Sec. 4.4",
-        figure="Sec. 4.4 (VHNN animation, Table 4.1)",
-        config_cls=VHNNJumpsConfig,
-        profiles={
-            "demo": replace(_PAPER, noise_levels=(0.3, 1.5), steps=2000, random_starts=2, seeds=1),
-            "quick": replace(
-                _PAPER, noise_levels=(0.1, 0.3, 0.5, 1.0, 2.0, 3.0), steps=4096, seeds=1
-            ),
-            "paper": _PAPER,
-        },
-        runtime={"demo": "~20 s", "quick": "~1 min", "paper": "~8 min (1 CPU thread)"},
-        claim=(
-            "A VHNN chain at the notes' beta and noise 0.3 lives on a few attractors; jumps "
-            "between them become frequent as the noise grows."
-        ),
-        expected=(
-            "At eta = 0.3 no jumps at either beta: the chains from 0, 21, 27 occupy 3 attractors "
-            "(notes' beta) or 2 (matched beta; notes: 4); at the matched beta 0.8, 29, 145 and 205 "
-            "jumps per 1,000 steps at eta = 0.5, 1, 2, 3; at the notes' beta fewer than one per "
-            "1,000 steps up to eta = 3."
-        ),
-        run=run,
-        report=report,
-    )
+    name="vhnn-jumps",
+    title="VHNN: stochastic jumps between attractors vs the noise level",
+    paper="continuous-hopfield-networks-notes, Sec. 4.4",
+    figure="Sec. 4.4 (VHNN animation, Table 4.1)",
+    profiles={
+        "demo": replace(_PAPER, noise_levels=(0.3, 1.5), steps=2000, random_starts=2, seeds=1),
+        "quick": replace(_PAPER, noise_levels=(0.1, 0.3, 0.5, 1.0, 2.0, 3.0), steps=4096, seeds=1),
+        "paper": _PAPER,
+    },
+    runtime={"demo": "~20 s", "quick": "~1 min", "paper": "~8 min (1 CPU thread)"},
+    claim=(
+        "A VHNN chain at the notes' beta and noise 0.3 lives on a few attractors; jumps "
+        "between them become frequent as the noise grows."
+    ),
+    expected=(
+        "At eta = 0.3 no jumps at either beta: the chains from 0, 21, 27 occupy 3 attractors "
+        "(notes' beta) or 2 (matched beta; notes: 4); at the matched beta 0.8, 29, 145 and 205 "
+        "jumps per 1,000 steps at eta = 0.5, 1, 2, 3; at the notes' beta fewer than one per "
+        "1,000 steps up to eta = 3."
+    ),
+    run=run,
+    report=report,
 )
