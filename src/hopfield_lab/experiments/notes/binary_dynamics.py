@@ -55,14 +55,7 @@ from hopfield_lab.data.synthetic import random_patterns
 from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Range, Seed
 from hopfield_lab.models.binary import BinaryHopfield
-from hopfield_lab.runs import (
-    RunDir,
-    Table,
-    at_least,
-    check_table,
-    equals,
-    records_table,
-)
+from hopfield_lab.runs import RunDir, Table, at_least, check_table, equals, records_table
 from hopfield_lab.runs.plots import figure
 
 __all__ = ["BinaryDynamicsConfig", "report", "run"]

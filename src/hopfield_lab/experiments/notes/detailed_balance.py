@@ -61,9 +61,9 @@ from hopfield_lab.analysis import (
     transition_matrix,
 )
 from hopfield_lab.data.synthetic import random_patterns
-from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import (
+    AtLeast,
     Config,
     Min,
     NonEmpty,
@@ -118,16 +118,9 @@ class DetailedBalanceConfig(Config):
     n_chains: Annotated[int, Min(10)] = 20000
     n_repeats: Annotated[int, Min(1)] = 5
     burn_in: Annotated[int, Min(1)] = 20
-    max_burn_in: Annotated[int, Min(1)] = 5000
+    max_burn_in: Annotated[int, AtLeast("burn_in")] = 5000
     noise_draws: Annotated[int, Min(1)] = 20
     seed: Seed = 0
-
-    def check(self) -> None:
-        """``max_burn_in >= burn_in``."""
-        if self.max_burn_in < self.burn_in:
-            raise ConfigError(
-                f"max_burn_in must be >= burn_in ({self.burn_in}); got {self.max_burn_in}"
-            )
 
 
 def _couplings(kind: str, config: DetailedBalanceConfig) -> BinaryHopfield:

@@ -45,7 +45,7 @@ from hopfield_lab.analysis.retrieval import modern_energy_scale
 from hopfield_lab.data import gaussian_noise, load_digits, load_mnist, mask
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
-from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Range, Seed
+from hopfield_lab.experiments.fields import AtMost, Config, Min, NonEmpty, Positive, Range, Seed
 from hopfield_lab.models import ModernHopfield
 from hopfield_lab.runs import RunDir, Table, records_table
 from hopfield_lab.runs.plots import curve_panels, figure, image_grid
@@ -81,7 +81,7 @@ class RetrievalConfig(Config):
 
     dataset: Literal["mnist", "digits"] = "mnist"
     n_patterns: Annotated[int, Min(2)] = 1000
-    n_queries: Annotated[int, Min(1)] = 128
+    n_queries: Annotated[int, Min(1), AtMost("n_patterns")] = 128
     betas: Annotated[tuple[float, ...], NonEmpty, Positive] = (0.005, 0.01, 0.015, 0.02, 0.05, 0.1)
     noise_sigmas: Annotated[tuple[float, ...], Min(0)] = (0.3, 0.6)
     mask_fractions: Annotated[tuple[float, ...], Range(0.0, 1.0, open_high=True)] = (0.5,)
@@ -96,10 +96,6 @@ class RetrievalConfig(Config):
     mnist_path: str = ""
 
     def check(self) -> None:
-        if self.n_queries > self.n_patterns:
-            raise ConfigError(
-                f"n_queries must be <= n_patterns={self.n_patterns}; got {self.n_queries}"
-            )
         if not self.noise_sigmas and not self.mask_fractions:
             raise ConfigError("noise_sigmas or mask_fractions must not be empty")
 

@@ -47,7 +47,16 @@ from hopfield_lab.analysis.attractors import cluster_fixed_points, dwell_statist
 from hopfield_lab.data.prototypes import binary_prototypes
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
-from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Range, Seed, Unique
+from hopfield_lab.experiments.fields import (
+    AtMost,
+    Config,
+    Min,
+    NonEmpty,
+    Positive,
+    Range,
+    Seed,
+    Unique,
+)
 from hopfield_lab.experiments.notes import _common as notes
 from hopfield_lab.models import ModernHopfield, select_beta
 from hopfield_lab.models.layers import VHNN
@@ -91,7 +100,7 @@ class VHNNJumpsConfig(Config):
     beta_modes: Annotated[tuple[BetaMode, ...], NonEmpty, Unique] = ("notes", "matched")
     noise_levels: Annotated[tuple[float, ...], NonEmpty, Positive] = _ETAS
     steps: Annotated[int, Min(2)] = 16_384
-    burn_in: Annotated[int, Min(0)] = 20
+    burn_in: Annotated[int, Min(0), AtMost("steps", -2)] = 20
     starts: Annotated[tuple[int, ...], Min(0)] = (0, 21, 27)
     random_starts: Annotated[int, Min(0)] = 5
     seeds: Annotated[int, Min(1)] = 3
@@ -102,10 +111,6 @@ class VHNNJumpsConfig(Config):
     mnist_path: str = ""
 
     def check(self) -> None:
-        if self.burn_in > self.steps - 2:
-            raise ConfigError(
-                f"burn_in must be <= steps - 2 = {self.steps - 2}; got {self.burn_in}"
-            )
         if any(s >= 10 * self.per_digit for s in self.starts):
             raise ConfigError(
                 f"starts must be pattern indices below {10 * self.per_digit}; got {self.starts}"
