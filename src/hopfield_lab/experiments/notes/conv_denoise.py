@@ -36,7 +36,7 @@ from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonNegative, Positive, Range, Seed
 from hopfield_lab.models.layers import count_parameters
 from hopfield_lab.models.networks import HopfieldDenoiser
-from hopfield_lab.runs import RunDir, Table, at_most, check_table, comparison_table, run_cells
+from hopfield_lab.runs import RunDir, Table, at_most, check_table, comparison_table
 from hopfield_lab.runs.plots import figure, image_grid
 from hopfield_lab.training import TrainConfig, fit
 
@@ -133,11 +133,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         return {"val_mse": _test_mse(m, val, config.noise_std, config.seed)["model"]}
 
     options = TrainConfig(
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        device=ctx.device,
-        progress=ctx.progress,
+        config.epochs, config.batch_size, config.seed, ctx.device, progress=ctx.progress
     )
     history = fit(
         model, optimizer, loss_fn, (train,), options, run_dir=cell["train_dir"], eval_fn=eval_fn
@@ -173,13 +169,7 @@ def _pictures(model: HopfieldDenoiser, test: Tensor, config: ConvDenoiseConfig) 
 
 def run(config: ConvDenoiseConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train and evaluate (one resumable cell); the test numbers."""
-    cell = run_cells(
-        _cell,
-        _grid(config, str(run_dir.path), ctx),
-        run_dir,
-        executor=ctx.executor,
-        progress=ctx.progress,
-    )["model"]
+    cell = ctx.cells(_cell, _grid(config, str(run_dir.path), ctx), run_dir)["model"]
     main = cell["main"]
     return {
         "params": cell["params"],

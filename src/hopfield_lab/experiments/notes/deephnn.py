@@ -152,24 +152,9 @@ def _train(model: nn.Module, data: dict[str, Any], cell: dict[str, Any]) -> list
         acc, ce = _evaluate(m, *data["val"])
         return {"val_accuracy": acc, "val_ce": ce}
 
-    options = TrainConfig(
-        epochs=epochs,
-        batch_size=batch,
-        seed=c.seed,
-        device=cell["device"],
-        progress=cell["progress"],
-    )
-    result = fit(
-        model,
-        optimizer,
-        loss_fn,
-        data["train"],
-        options,
-        run_dir=cell["train_dir"],
-        scheduler=scheduler,
-        eval_fn=eval_fn,
-    )
-    return result.history
+    options = TrainConfig(epochs, batch, c.seed, cell["device"], progress=cell["progress"])
+    kw = {"run_dir": cell["train_dir"], "scheduler": scheduler, "eval_fn": eval_fn}
+    return fit(model, optimizer, loss_fn, data["train"], options, **kw).history
 
 
 def _grid(
