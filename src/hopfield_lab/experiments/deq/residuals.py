@@ -46,13 +46,12 @@ from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.deq._common import (
     HAM_ORDER,
     PAPER,
-    Depths,
-    Models,
+    TrainingConfig,
     expand_shared,
     train_cell,
     train_cells,
 )
-from hopfield_lab.experiments.fields import Config, Min
+from hopfield_lab.experiments.fields import Min
 from hopfield_lab.models.deq_paper import MODELS, settings_for
 from hopfield_lab.models.layered import DEQSettings, sync_two_cycle_example
 from hopfield_lab.runs import RunDir, Table, at_most, check_table, equals
@@ -63,28 +62,17 @@ __all__ = ["ResidualsConfig", "report", "run"]
 
 
 @dataclass(frozen=True)
-class ResidualsConfig(Config):
-    """Config of Figures 3-4.
+class ResidualsConfig(TrainingConfig):
+    """Config of Figures 3-4 (what is trained: :class:`~hopfield_lab.experiments.deq._common.
+    TrainingConfig`).
 
     Attributes:
-        depths, models: as in ``deq-table2`` (CHN models run at depth 3 only).
-        seeds, epochs, n_train: training (paper: 5 seeds, 10 epochs, all images).
         n_resid: test images whose residual curves are recorded (0: all 10,000).
         n_energy: test images of the energy-along-iterations diagnostic (0: none).
-        mnist_path: optional user MNIST.
-        shared_training: train one HAM per (depth, seed) with HAM-EO-DEQ's solver and record
-            every HAM configuration on its weights; False: each configuration trains its own.
     """
 
-    depths: Depths = (3, 5, 7)
-    models: Models = tuple(MODELS)
-    seeds: Annotated[int, Min(1)] = 5
-    epochs: Annotated[int, Min(1)] = 10
-    n_train: Annotated[int, Min(0)] = 0
     n_resid: Annotated[int, Min(0)] = 0
     n_energy: Annotated[int, Min(0)] = 200
-    mnist_path: str = ""
-    shared_training: bool = False
 
 
 def _configs(config: ResidualsConfig) -> list[tuple[int, str]]:

@@ -62,13 +62,12 @@ from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.deq._common import (
     HAM_ORDER,
     PAPER,
-    Depths,
-    Models,
+    TrainingConfig,
     expand_shared,
     train_cell,
     train_cells,
 )
-from hopfield_lab.experiments.fields import Choice, Config, Min, Range
+from hopfield_lab.experiments.fields import Choice, Min, Range
 from hopfield_lab.models.deq_paper import (
     MODELS,
     PAPER_SAFEGUARD,
@@ -88,51 +87,37 @@ _TABLE2_COLUMNS = [
 
 
 @dataclass(frozen=True)
-class Table2Config(Config):
-    """Config of Table 2.
+class Table2Config(TrainingConfig):
+    """Config of Table 2 (what is trained: :class:`~hopfield_lab.experiments.deq._common.
+    TrainingConfig`).
 
     Attributes:
-        depths: numbers of layers (CHN models run at depth 3 only, as in the paper).
-        models: rows of Table 2 (:data:`~hopfield_lab.models.deq_paper.MODELS`).
-        seeds: seeds per row. epochs: training epochs (paper: 10).
         chn_short_epochs: the CHN is also evaluated after this many epochs (paper: 3; 0:
             not), the "CHN (3 epochs)" row that is the CHN rows' base.
-        n_train, n_test: images (0: all 50,000 / 10,000). batch_size: 64 (paper).
+        n_test: test images (0: all 10,000). batch_size: 64 (paper).
         tol: relative-residual criterion (paper: 1e-4). n_timing: batches timed per solve.
-        mnist_path: optional user MNIST.
-        shared_training: train one HAM per (depth, seed) with ``train_model``'s solver and
-            evaluate every HAM row's solver on its weights (1/4 of the training cost); False
-            (the paper): each row trains its own model.
         train_model: the HAM row whose solver trains the shared model.
         safeguard: Anderson safeguard of the DEQ rows (training and table).
         compare_safeguard: another rule also reported for every Anderson row, on the same
             weights (``""``: none).
     """
 
-    depths: Depths = (3, 5, 7)
-    models: Models = tuple(MODELS)
-    seeds: Annotated[int, Min(1)] = 5
-    epochs: Annotated[int, Min(1)] = 10
     chn_short_epochs: Annotated[int, Min(0)] = 3
-    n_train: Annotated[int, Min(0)] = 0
     n_test: Annotated[int, Min(0)] = 0
     batch_size: Annotated[int, Min(1)] = 64
     tol: Annotated[float, Range(0.0, 1.0, open_low=True, open_high=True)] = 1e-4
     n_timing: Annotated[int, Min(1)] = 20
-    mnist_path: str = ""
-    shared_training: bool = False
     train_model: Annotated[str, Choice(HAM_ORDER)] = "HAM-EO-DEQ"
     safeguard: Annotated[str, Choice(SAFEGUARDS)] = PAPER_SAFEGUARD
     compare_safeguard: Annotated[str, Choice(("", *SAFEGUARDS))] = "residual"
 
     def check(self) -> None:
         """The two safeguards differ; CHN models need depth 3."""
+        super().check()
         if self.compare_safeguard == self.safeguard:
             raise ConfigError(
                 f"compare_safeguard must differ from safeguard ({self.safeguard!r}) or be ''"
             )
-        if not any(MODELS[m].kind == "ham" for m in self.models) and 3 not in self.depths:
-            raise ConfigError("CHN models run at depth 3 only: add 3 to depths or a HAM model")
 
 
 def _variants(config: Table2Config, model: str) -> list[str]:
