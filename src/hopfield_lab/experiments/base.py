@@ -39,6 +39,7 @@ The pattern, in short (see ``experiments/notes/curie_weiss.py`` for a complete o
     class SizesConfig(Config):
         sizes: Annotated[tuple[int, ...], NonEmpty, Increasing, Min(2)] = (16, 64)
         sweeps: Annotated[int, Min(1)] = 50
+        burn_in: Annotated[int, Min(0), AtMost("sweeps")] = 10   # a bound set by another field
         seed: Seed = 0
 
     def _grid(config):                                   # keys shared by run and report
@@ -49,8 +50,7 @@ The pattern, in short (see ``experiments/notes/curie_weiss.py`` for a complete o
         return {"n": cell["n"], "m": simulate(cell["n"], config.sweeps, config.seed)}
 
     def run(config, run_dir, ctx):
-        cells = run_cells(_cell, _grid(config), run_dir, executor=ctx.executor,
-                          progress=ctx.progress)
+        cells = ctx.cells(_cell, _grid(config), run_dir)            # run_cells, resumable
         return {"max_m": max(c["m"] for c in cells.values())}       # -> results.json
 
     def report(config, run_dir):
@@ -60,8 +60,8 @@ The pattern, in short (see ``experiments/notes/curie_weiss.py`` for a complete o
         with figure(run_dir, "m_vs_n") as (fig, ax):
             ax.plot([c["n"] for c in cells], [c["m"] for c in cells], "o-", label="Glauber")
 
-    register(Experiment(name="sizes", ..., config_cls=SizesConfig, profiles={...},
-                        runtime={...}, claim="...", expected="...", run=run, report=report))
+    register(name="sizes", ..., profiles={...}, runtime={...}, claim="...", expected="...",
+             run=run, report=report)       # config_cls: the demo profile's class
 
 :func:`run_experiment` resolves the config, creates ``<out>/<experiment>/<name>/`` (``name`` is
 the profile, or ``<profile>-<8 hex digits of the --set overrides' SHA-1>``), skips a run that
