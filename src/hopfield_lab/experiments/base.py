@@ -26,7 +26,8 @@ An experiment reproduces one paper table or figure. It is one file under
 What is not the experiment's own lives in the library, and the experiment imports it: models in
 ``models/``, closed forms and mean-field equations in ``theory/``, diagnostics in ``analysis/``
 (the one energy-rise rule is :func:`~hopfield_lab.analysis.energy_rises`), data helpers in
-``data/`` (``mnist_tensors``, ``subset``). No experiment imports another's private names.
+``data/`` (``mnist_tensors``, ``subset``), a paper's training protocol in ``training/``
+(``training.deq_paper``). No experiment imports another's private names.
 
 Profiles: ``demo`` (seconds, what ``make demo`` runs; sizes too small for the paper's claim),
 ``quick`` (minutes on 2 CPU cores; enough to test the claim) and ``paper`` (the paper's
