@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 
@@ -11,10 +12,10 @@ from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments import RunContext, run_experiment
 from hopfield_lab.experiments.base import get_experiment, report_run, resolve_config
 from hopfield_lab.experiments.deq import table2
-from hopfield_lab.experiments.deq._common import TrainSpec, train_and_evaluate
-from hopfield_lab.experiments.deq.table2 import PAPER
+from hopfield_lab.experiments.deq._common import PAPER
 from hopfield_lab.models.deq_paper import cost_per_iteration, settings_for, split_variant
 from hopfield_lab.runs import Table
+from hopfield_lab.training.deq_paper import TOLERANCES, TrainSpec, train_and_evaluate
 
 CTX = RunContext(progress=False)
 TINY = ["epochs=1", "n_train=192", "seeds=1"]
@@ -63,7 +64,7 @@ def test_table2_smoke(tmp_path, monkeypatch) -> None:
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("the report trained a model")
 
-    monkeypatch.setattr(table2, "train_and_evaluate", no_training)
+    monkeypatch.setattr(table2, "train_cell", no_training)
     report_run(rd)  # redrawn from cells/ alone
     assert (sorted(rd.tables_dir.iterdir()), sorted(rd.figures_dir.iterdir())) == saved
     again = run_experiment("deq-table2", "demo", overrides, out=tmp_path, ctx=CTX)
@@ -114,9 +115,9 @@ def test_chn_short_evaluation_survives_a_resume(tmp_path) -> None:
         n_test=50,
         train_dir="chn",
     )
-    first = train_and_evaluate({"spec": spec}, str(tmp_path))
+    first = train_and_evaluate(spec, str(tmp_path))
     assert set(first) >= {"short", "final"} and len(first["history"]) == 2
-    again = train_and_evaluate({"spec": spec}, str(tmp_path))  # checkpoint at epoch 2
+    again = train_and_evaluate(spec, str(tmp_path))  # checkpoint at epoch 2
     assert again["short"]["accuracy"] == first["short"]["accuracy"]
     assert again["short"]["iters"] == first["short"]["iters"]
     assert again["final"]["accuracy"] == first["final"]["accuracy"]
@@ -222,3 +223,42 @@ def test_table2_separate_training_reports_both_safeguards(tmp_path) -> None:
     assert rows["3L HAM-DEQ"]["accuracy"] == pytest.approx(
         rows["3L HAM-DEQ [residual safeguard]"]["accuracy"], abs=3.0
     )
+
+
+def test_protocol_loss_and_evaluation_match_a_direct_solve() -> None:
+    """The library's protocol (training.deq_paper): the loss is 0.5 |s_out - onehot|^2 / B of
+    the solved output layer; the evaluated accuracy is the argmax of that layer, the iterations
+    hopdeq's count, by hand: the first t with |s_{t+2} - s_{t+1}| / |s_{t+2}| < tol over the
+    outputs s_k = f^k(s_0) of the full budget (x (1 - damping) = 1 for the undamped HAM)."""
+    import torch
+
+    from hopfield_lab.models.layered import LayeredHopfield
+    from hopfield_lab.training.deq_paper import evaluate, mse_loss
+
+    torch.manual_seed(0)
+    model = LayeredHopfield([784, 40, 10]).double()  # a small 3-layer HAM (depth 3's settings)
+    x, y = torch.rand(30, 784, dtype=torch.float64), torch.randint(0, 10, (30,))
+    settings = settings_for("HAM", 3)
+    res = model.solve(x, settings)  # with autograd on, as in training
+    out = model.readout(res.x, settings.scheme).detach()
+    target = torch.nn.functional.one_hot(y, 10).double()
+    loss, logs = mse_loss(settings)(model, (x, y))
+    assert float(loss.detach()) == pytest.approx(0.5 * float(((out - target) ** 2).sum()) / 30)
+    assert logs["forward_steps"] == pytest.approx(float(res.n_steps.double().mean()))
+    spec = TrainSpec(depth=3, model="HAM", seed=0, epochs=1, batch_size=8, n_resid=10)
+    m = evaluate(model, "HAM", x, y, spec)
+    assert m["accuracy"] == pytest.approx(100 * float((out.argmax(1) == y).double().mean()))
+    with torch.no_grad():
+        view, outputs = model.bind(x, settings.scheme), []
+        s_k = view.initial_state()
+        for _ in range(settings.solver.max_iter):
+            outputs.append(s_k := view.update(s_k))
+    r = torch.stack([(b - a).norm(dim=1) / b.norm(dim=1) for a, b in itertools.pairwise(outputs)])
+    below = r < settings.solver.tol  # (T - 1, B)
+    count = torch.where(below.any(0), below.double().argmax(0), float(len(r)))  # first t
+    assert m["steps_mean"] == pytest.approx(float(count.mean()))
+    assert m["iters"] == m["steps_mean"] and m["state_updates"] == m["iters"]
+    assert m["not_converged"] == int((~below.any(0)).sum())
+    assert set(m["iters_at_tol"]) == {f"{t:g}" for t in TOLERANCES}
+    with pytest.raises(ConfigError, match="cannot evaluate"):
+        evaluate(model, "CHN", x, y, spec)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Annotated
 
 import pytest
 
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments import EXPERIMENTS, PROFILES, RunContext, run_experiment
 from hopfield_lab.experiments.base import apply_overrides, resolve_config
+from hopfield_lab.experiments.fields import AtLeast, AtMost, Config, Min
 from hopfield_lab.runs import Table
 
 TINY = [
@@ -68,7 +70,7 @@ def test_overrides_are_typed_and_validated() -> None:
 
 def test_retrieval_config_validation() -> None:
     exp = EXPERIMENTS["retrieval"]
-    with pytest.raises(ConfigError, match="n_queries must be <= n_patterns=1000"):
+    with pytest.raises(ConfigError, match="n_queries must be <= n_patterns = 1000"):
         resolve_config(exp, "demo", ["n_queries=100000"])
     with pytest.raises(ConfigError, match=r"betas\[1\] must be > 0"):
         resolve_config(exp, "demo", ["betas=0.1,-2"])
@@ -270,3 +272,22 @@ def test_no_experiment_imports_another_experiments_private_names() -> None:
             if (private and not own) or (module.startswith("_") and not own):
                 offenders.append(f"{path.name}: {paper}.{module} {private}")
     assert not offenders, offenders
+
+
+@dataclass(frozen=True)
+class _Steps(Config):
+    steps: Annotated[int, Min(2)] = 10
+    burn_in: Annotated[int, Min(0), AtMost("steps", -2)] = 8
+    budget: Annotated[int, AtLeast("steps")] = 10
+
+
+def test_bounds_by_another_field() -> None:
+    """AtMost / AtLeast compare a field with another of the same config (plus an offset), after
+    every field's own checks, with the one-line message naming both."""
+    ok = _Steps()
+    with pytest.raises(ConfigError, match=r"burn_in must be <= steps - 2 = 8; got 9"):
+        replace(ok, burn_in=9)
+    with pytest.raises(ConfigError, match=r"budget must be >= steps = 10; got 9"):
+        replace(ok, budget=9)
+    with pytest.raises(ConfigError, match=r"steps must be >= 2"):  # own checks first
+        replace(ok, steps=1)

@@ -114,5 +114,5 @@ def test_bad_theory_experiment_configs() -> None:
         resolve_config(mx, "demo", ["ns=1,7", "n_patterns=6"])
     with pytest.raises(ConfigError, match="temperatures must be >= 0"):
         resolve_config(mx, "demo", ["temperatures=-0.1"])
-    with pytest.raises(ConfigError, match="check_every must be in"):
+    with pytest.raises(ConfigError, match="check_every must be <= n_sweeps"):
         resolve_config(mx, "demo", ["n_sweeps=3", "check_every=5"])

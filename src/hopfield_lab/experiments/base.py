@@ -26,7 +26,8 @@ An experiment reproduces one paper table or figure. It is one file under
 What is not the experiment's own lives in the library, and the experiment imports it: models in
 ``models/``, closed forms and mean-field equations in ``theory/``, diagnostics in ``analysis/``
 (the one energy-rise rule is :func:`~hopfield_lab.analysis.energy_rises`), data helpers in
-``data/`` (``mnist_tensors``, ``subset``). No experiment imports another's private names.
+``data/`` (``mnist_tensors``, ``subset``), a paper's training protocol in ``training/``
+(``training.deq_paper``). No experiment imports another's private names.
 
 Profiles: ``demo`` (seconds, what ``make demo`` runs; sizes too small for the paper's claim),
 ``quick`` (minutes on 2 CPU cores; enough to test the claim) and ``paper`` (the paper's
@@ -39,6 +40,7 @@ The pattern, in short (see ``experiments/notes/curie_weiss.py`` for a complete o
     class SizesConfig(Config):
         sizes: Annotated[tuple[int, ...], NonEmpty, Increasing, Min(2)] = (16, 64)
         sweeps: Annotated[int, Min(1)] = 50
+        burn_in: Annotated[int, Min(0), AtMost("sweeps")] = 10   # a bound set by another field
         seed: Seed = 0
 
     def _grid(config):                                   # keys shared by run and report
@@ -49,8 +51,7 @@ The pattern, in short (see ``experiments/notes/curie_weiss.py`` for a complete o
         return {"n": cell["n"], "m": simulate(cell["n"], config.sweeps, config.seed)}
 
     def run(config, run_dir, ctx):
-        cells = run_cells(_cell, _grid(config), run_dir, executor=ctx.executor,
-                          progress=ctx.progress)
+        cells = ctx.cells(_cell, _grid(config), run_dir)            # run_cells, resumable
         return {"max_m": max(c["m"] for c in cells.values())}       # -> results.json
 
     def report(config, run_dir):
@@ -60,8 +61,8 @@ The pattern, in short (see ``experiments/notes/curie_weiss.py`` for a complete o
         with figure(run_dir, "m_vs_n") as (fig, ax):
             ax.plot([c["n"] for c in cells], [c["m"] for c in cells], "o-", label="Glauber")
 
-    register(Experiment(name="sizes", ..., config_cls=SizesConfig, profiles={...},
-                        runtime={...}, claim="...", expected="...", run=run, report=report))
+    register(name="sizes", ..., profiles={...}, runtime={...}, claim="...", expected="...",
+             run=run, report=report)       # config_cls: the demo profile's class
 
 :func:`run_experiment` resolves the config, creates ``<out>/<experiment>/<name>/`` (``name`` is
 the profile, or ``<profile>-<8 hex digits of the --set overrides' SHA-1>``), skips a run that
@@ -99,7 +100,7 @@ from hopfield_lab.errors import (
     warn_artifact,
 )
 from hopfield_lab.experiments.fields import check_memory, config_from_dict, preflight_config
-from hopfield_lab.runs import RunDir, atomic_write_json, build_report
+from hopfield_lab.runs import RunDir, atomic_write_json, build_report, run_cells
 from hopfield_lab.runs.executor import EXECUTORS
 from hopfield_lab.runs.io import check_safe_name
 from hopfield_lab.runs.lock import run_lock
@@ -144,6 +145,16 @@ class RunContext:
     executor: str = "local"
     device: str = "cpu"
     progress: bool = True
+
+    def cells(
+        self,
+        fn: Callable[[dict[str, Any]], dict[str, Any]],
+        grid: Mapping[str, dict[str, Any]],
+        run_dir: RunDir,
+    ) -> dict[str, dict[str, Any]]:
+        """:func:`~hopfield_lab.runs.run_cells` with this context's executor and progress bar:
+        run the grid's unfinished cells and return every cell's saved result, in grid order."""
+        return run_cells(fn, grid, run_dir, executor=self.executor, progress=self.progress)
 
 
 #: The papers, keyed by their subpackage of ``experiments/``: ``(title, source)``, the source
@@ -225,8 +236,26 @@ class Experiment:
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def register(experiment: Experiment) -> Experiment:
-    """Add an experiment to the registry (names are unique; all three profiles required)."""
+def register(experiment: Experiment | None = None, /, **fields: Any) -> Experiment:
+    """Add an experiment to the registry (names are unique; all three profiles required).
+
+    Args:
+        experiment: the :class:`Experiment`; or, instead, its fields as keywords, where
+            ``config_cls`` may be left out: it is the class of the ``demo`` profile.
+
+    Returns:
+        The registered experiment.
+
+    Raises:
+        ConfigError: a name registered twice, a missing profile, or a profile that is not a
+            config of ``config_cls``.
+    """
+    if experiment is None:
+        if "config_cls" not in fields and "demo" in fields.get("profiles", {}):
+            fields["config_cls"] = type(fields["profiles"]["demo"])
+        experiment = Experiment(**fields)
+    elif fields:
+        raise ConfigError("register takes an Experiment or its fields as keywords, not both")
     if experiment.name in EXPERIMENTS:
         raise ConfigError(f"experiment {experiment.name!r} is registered twice")
     missing = [p for p in PROFILES if p not in experiment.profiles]

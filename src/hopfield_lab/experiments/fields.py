@@ -16,8 +16,10 @@ in its type with ``typing.Annotated``::
 raises :class:`~hopfield_lab.errors.ConfigError` naming the field, the value and what is
 allowed. Scalar constraints (:class:`Range`, :class:`Min`, :class:`Positive`, ...) apply to
 each element of a tuple; collection constraints (:class:`NonEmpty`, :class:`Increasing`,
-:class:`Unique`) to the tuple as a whole. A config class may add cross-field checks by
-overriding :meth:`Config.check` (called after the field checks).
+:class:`Unique`) to the tuple as a whole. A bound by another field of the same config is
+:class:`AtMost` / :class:`AtLeast` (``check_every: Annotated[int, Min(1), AtMost("n_sweeps")]``),
+checked after every field's own checks. A config class may add other cross-field checks by
+overriding :meth:`Config.check` (called last).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from typing import Annotated, Any, ClassVar
 from hopfield_lab.errors import MAX_INT, ConfigError, shown
 
 __all__ = [
+    "AtLeast",
+    "AtMost",
     "Choice",
     "Config",
     "Constraint",
@@ -193,6 +197,52 @@ class _Unique(Constraint):
             raise ConfigError(f"{name} must not repeat a value; got {tuple(value)!r}")
 
 
+@dataclass(frozen=True)
+class AtMost(Constraint):
+    """``value <= config.<other> + offset``: a bound set by another field of the same config.
+
+    Attributes:
+        other: the other field's name. offset: added to its value. Default 0.
+    """
+
+    other: str
+    offset: float = 0
+
+    def bound(self, config: Any) -> float:
+        """The bound for this config: the other field's value plus ``offset``."""
+        return getattr(config, self.other) + self.offset
+
+    def describe(self) -> str:
+        shift = (
+            f" {'+' if self.offset > 0 else '-'} {_fmt(abs(self.offset))}" if self.offset else ""
+        )
+        return f"<= {self.other}{shift}"
+
+    def check(self, name: str, value: Any) -> None:  # pragma: no cover - needs the config
+        raise NotImplementedError("AtMost is checked by validate_config against the config")
+
+    def check_in(self, name: str, value: Any, config: Any) -> None:
+        """Raise ConfigError unless ``value`` satisfies the bound within ``config``."""
+        if value > self.bound(config):
+            raise ConfigError(
+                f"{name} must be {self.describe()} = {self.bound(config)}; got {value!r}"
+            )
+
+
+@dataclass(frozen=True)
+class AtLeast(AtMost):
+    """``value >= config.<other> + offset`` (see :class:`AtMost`)."""
+
+    def describe(self) -> str:
+        return ">" + super().describe()[1:]
+
+    def check_in(self, name: str, value: Any, config: Any) -> None:
+        if value < self.bound(config):
+            raise ConfigError(
+                f"{name} must be {self.describe()} = {self.bound(config)}; got {value!r}"
+            )
+
+
 NonEmpty = _NonEmpty()
 """A tuple (or string) with at least one element."""
 Increasing = _Increasing()
@@ -308,6 +358,8 @@ def _apply(
     for c in constraints:
         if isinstance(c, Preflight) != preflight:
             continue
+        if isinstance(c, AtMost):
+            continue  # needs the whole config: validate_config checks it last
         if c.whole or not isinstance(value, tuple):
             c.check(name, value)
         else:
@@ -323,10 +375,13 @@ def validate_config(config: Any, *, prefix: str = "") -> None:
             is allowed.
     """
     hints = typing.get_type_hints(type(config), include_extras=True)
-    for f in dataclasses.fields(config):
-        if not f.init:
-            continue
+    fields = [f for f in dataclasses.fields(config) if f.init]
+    for f in fields:
         _check_type(prefix + f.name, getattr(config, f.name), hints[f.name])
+    for f in fields:  # bounds set by other fields, once every field is known to be valid
+        for c in _strip(hints[f.name])[1]:
+            if isinstance(c, AtMost):
+                c.check_in(prefix + f.name, getattr(config, f.name), config)
 
 
 def preflight_config(config: Any, *, prefix: str = "") -> None:

@@ -1,75 +1,56 @@
-"""Training and evaluation shared by ``deq-table2`` and ``deq-residuals`` (DEQ paper, Sec. 4).
-
-Protocol (App. F and hopdeq's ``sweep.py``; the models and solver settings are
-:mod:`hopfield_lab.models.deq_paper`):
-
-* data: MNIST pixels in [0, 1], one-hot targets. The paper used EMNIST-MNIST (60,000
-  training images); we use the bundled MNIST (50,000 training images, 10,000 test);
-* models: :class:`~hopfield_lab.models.layered.LayeredHopfield` with the shifted sigmoid,
-  zero initial state; the prediction is the raw output layer ``s_out`` (argmax for accuracy);
-* loss ``0.5 sum (s_out - t)^2 / B`` (MSE), batch 64, Madam (lr 0.01 for 3 layers, 0.005
-  otherwise; ``p_scale = 1024, g_bound = 3``) with a linear decay to lr/10 over the epochs;
-  recurrent backprop with (damped) Picard on the adjoint;
-* stopping at training time: a sample stops at relative residual ``|f(s) - s| / |f(s)| <
-  1e-4`` (the paper ran its fixed budget; at the fixed point the two agree);
-* evaluation: the test set is solved with the full forward budget and "iterations" are
-  counted as hopdeq's ``TimeToConvergenceCallback`` counts them, on the fly
-  (:func:`~hopfield_lab.analysis.successive_residuals`), times ``1 - damping``
-  (forward-Euler time); "state updates" multiply by the cost of one iteration.
-
-A cell trains one ``(depth, model, seed)`` (resumable through its ``train_dir``) and evaluates
-its solver, or, with ``eval_models``, several solvers of the same kind on the same weights
-(synchronous/even-odd x Picard/Anderson share the fixed point of the same weights;
-``"NAME@rule"`` evaluates NAME's solver with another Anderson safeguard).
+"""What ``deq-table2`` and ``deq-residuals`` share (DEQ paper, Sec. 4): Table 2's numbers, the
+config fields of its rows and the grid of training cells. The training and evaluation protocol
+(App. F) is :mod:`hopfield_lab.training.deq_paper`; the models and solver settings are
+:mod:`hopfield_lab.models.deq_paper`.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import statistics
-import time
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import Annotated, Any
 
-import torch
-from torch import Tensor
-
-from hopfield_lab.analysis import successive_residuals
-from hopfield_lab.data import mnist_tensors, subset
-from hopfield_lab.errors import ArtifactError, ConfigError, warn_artifact
-from hopfield_lab.experiments.fields import Choice, MnistPath, NonEmpty
-from hopfield_lab.models.deq_paper import (
-    ARCHITECTURES,
-    MODELS,
-    PAPER_SAFEGUARD,
-    cost_per_iteration,
-    settings_for,
-    split_variant,
-)
-from hopfield_lab.models.layered import DEQSettings, LayeredHopfield
-from hopfield_lab.runs import atomic_write_json, cell_filename, read_json
-from hopfield_lab.training import CHECKPOINT_NAME, TrainConfig, fit, load_checkpoint
-from hopfield_lab.training.madam import Madam, linear_decay
+from hopfield_lab.errors import ConfigError
+from hopfield_lab.experiments.fields import Choice, Config, Min, MnistPath, NonEmpty
+from hopfield_lab.models.deq_paper import ARCHITECTURES, MODELS
+from hopfield_lab.runs import cell_filename
+from hopfield_lab.training.deq_paper import TrainSpec, train_and_evaluate
 
 __all__ = [
-    "TOLERANCES",
+    "HAM_ORDER",
+    "PAPER",
     "Depths",
     "Models",
-    "TrainSpec",
+    "TrainingConfig",
     "expand_shared",
-    "load_trained",
-    "train_and_evaluate",
+    "train_cell",
     "train_cells",
 ]
 
-TOLERANCES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
-"""Convergence criteria at which mean iterations are reported (Figs. 3-4, cyan curve)."""
-
-_EVAL_BATCH = 1000
+# (depth, row) -> (iterations, iterations std, speedup, accuracy %, accuracy std), Table 2.
+PAPER: dict[tuple[int, str], tuple[float, float, float, float, float]] = {
+    (3, "CHN (10 epochs)"): (75.5, 2.1, 0.5, 97.9, 0.1),
+    (3, "CHN (3 epochs)"): (39.1, 3.8, 1.0, 97.0, 0.2),
+    (3, "CHN-DEQ"): (20.6, 0.2, 1.9, 97.2, 0.3),
+    (3, "CHN-EO"): (16.8, 0.5, 0.1, 97.1, 0.1),
+    (3, "CHN-EO-DEQ"): (16.2, 1.0, 0.1, 97.1, 0.2),
+    (3, "HAM"): (11.9, 0.4, 1.0, 97.9, 0.0),
+    (3, "HAM-DEQ"): (9.9, 0.3, 1.2, 97.9, 0.1),
+    (3, "HAM-EO"): (8.0, 0.2, 1.5, 97.9, 0.1),
+    (3, "HAM-EO-DEQ"): (6.6, 0.2, 1.8, 97.9, 0.1),
+    (5, "HAM"): (36.0, 1.8, 1.0, 97.1, 0.1),
+    (5, "HAM-DEQ"): (33.0, 0.6, 1.1, 97.1, 0.2),
+    (5, "HAM-EO"): (18.3, 0.5, 2.0, 97.1, 0.1),
+    (5, "HAM-EO-DEQ"): (17.7, 0.3, 2.0, 97.1, 0.1),
+    (7, "HAM"): (67.1, 2.9, 1.0, 95.6, 0.2),
+    (7, "HAM-DEQ"): (56.0, 1.4, 1.2, 95.6, 0.1),
+    (7, "HAM-EO"): (32.2, 0.8, 2.1, 95.5, 0.2),
+    (7, "HAM-EO-DEQ"): (31.0, 1.0, 2.2, 95.5, 0.2),
+}
+HAM_ORDER = ("HAM", "HAM-DEQ", "HAM-EO", "HAM-EO-DEQ")
+"""The HAM rows in the paper's order of decreasing iterations."""
 
 Depths = Annotated[tuple[int, ...], NonEmpty, Choice(tuple(ARCHITECTURES))]
 """A config field: numbers of layers among the paper's 3, 5, 7."""
@@ -78,37 +59,32 @@ Models = Annotated[tuple[str, ...], NonEmpty, Choice(tuple(MODELS))]
 
 
 @dataclass(frozen=True)
-class TrainSpec:
-    """One cell: what to train, how to evaluate it, where its checkpoint lives.
+class TrainingConfig(Config):
+    """The fields of both experiments' configs that say what is trained.
 
     Attributes:
-        depth, model, seed: the row of Table 2 and the seed.
-        epochs: training epochs. short_epochs: also evaluate after this many (0: not).
-        n_train, n_test: images (0: all). batch_size: training and timing batch.
-        tol: relative-residual criterion. n_timing: batches timed per forward solve.
-        n_resid: test images whose residual statistics are kept (0: none).
-        safeguard: Anderson safeguard of the trained solver (and of unsuffixed evaluations).
-        eval_models: solvers evaluated on the trained weights (empty: the model's own).
-        mnist_path: optional user MNIST. device: torch device.
-        train_dir: checkpoint folder, relative to the run directory.
+        depths: numbers of layers (CHN models run at depth 3 only, as in the paper).
+        models: rows of Table 2 (:data:`~hopfield_lab.models.deq_paper.MODELS`).
+        seeds: seeds per row. epochs: training epochs (paper: 5 seeds, 10 epochs).
+        n_train: training images (0: all 50,000).
+        mnist_path: optional user MNIST.
+        shared_training: train one HAM per (depth, seed) with one solver's settings
+            (``train_model``'s, default HAM-EO-DEQ's) and evaluate every HAM row's solver on its
+            weights (1/4 of the training cost); False (the paper): each row trains its own.
     """
 
-    depth: int
-    model: str
-    seed: int
-    epochs: int
-    n_train: int = 0
-    n_test: int = 0
-    short_epochs: int = 0
-    batch_size: int = 64
-    tol: float = 1e-4
-    n_timing: int = 1
-    n_resid: int = 0
-    safeguard: str = PAPER_SAFEGUARD
-    eval_models: tuple[str, ...] = ()
+    depths: Depths = (3, 5, 7)
+    models: Models = tuple(MODELS)
+    seeds: Annotated[int, Min(1)] = 5
+    epochs: Annotated[int, Min(1)] = 10
+    n_train: Annotated[int, Min(0)] = 0
     mnist_path: MnistPath = ""
-    device: str = "cpu"
-    train_dir: str = ""
+    shared_training: bool = False
+
+    def check(self) -> None:
+        """CHN models need depth 3."""
+        if not any(MODELS[m].kind == "ham" for m in self.models) and 3 not in self.depths:
+            raise ConfigError("CHN models run at depth 3 only: add 3 to depths or a HAM model")
 
 
 def train_cells(
@@ -161,156 +137,10 @@ def train_cells(
     return cells
 
 
-def _loss_fn(settings: DEQSettings) -> Any:
-    def loss_fn(module: torch.nn.Module, batch: tuple[Tensor, ...]) -> tuple[Tensor, dict]:
-        m = typing.cast(LayeredHopfield, module)
-        xb, yb = batch
-        res = m.solve(xb, settings, record_residuals=False)
-        out = m.readout(res.x, settings.scheme)  # (B, 10)
-        target = torch.nn.functional.one_hot(yb, m.n_out).to(out.dtype)
-        loss = 0.5 * ((out - target) ** 2).sum() / len(xb)
-        return loss, {"forward_steps": float(res.n_steps.double().mean())}
-
-    return loss_fn
-
-
-@torch.no_grad()
-def _evaluate(
-    m: LayeredHopfield, settings: DEQSettings, x: Tensor, y: Tensor, spec: TrainSpec
-) -> dict[str, Any]:
-    """Accuracy, iterations (hopdeq's count), timing and residual statistics on the test set."""
-    dev = next(m.parameters()).device
-    m.eval()
-    tol = settings.solver.tol
-    tols = tuple(dict.fromkeys((tol, *TOLERANCES)))
-    steps, hists, correct, converged = [], [], 0, 0
-    first: dict[float, list[Tensor]] = {t: [] for t in TOLERANCES}
-    for i in range(0, len(x), _EVAL_BATCH):
-        view = m.bind(x[i : i + _EVAL_BATCH].to(dev), settings.scheme)
-        opts = settings.options_for(view).replace(stop="rel")
-        keep = max(0, spec.n_resid - i)  # samples of this batch in the residual statistics
-        counts = successive_residuals(
-            view.update, view.initial_state(), opts, tols, hist_samples=keep
-        )
-        steps.append(counts.first_below[tol])
-        converged += int((counts.first_below[tol] < counts.n_residuals).sum())
-        pred = m.readout(counts.result.x, settings.scheme).argmax(1).cpu()
-        correct += int((pred == y[i : i + _EVAL_BATCH]).sum())
-        if counts.histogram is not None:  # residual density and iterations per tolerance
-            hists.append(counts.histogram)
-            for t in TOLERANCES:
-                first[t].append(counts.first_below[t][:keep])
-    n_steps = torch.cat(steps)
-    out: dict[str, Any] = {
-        "accuracy": 100.0 * correct / len(x),
-        "steps_mean": float(n_steps.mean()),
-        "not_converged": int(len(x) - converged),
-        "solve_time_s": _solve_time(m, settings, x, spec),
-    }
-    if spec.n_resid > 0:
-        out["hist"] = sum(hists[1:], hists[0]).tolist()
-        out["iters_at_tol"] = {f"{t:g}": float(torch.cat(first[t]).mean()) for t in TOLERANCES}
-    return out
-
-
-def _solve_time(m: LayeredHopfield, settings: DEQSettings, x: Tensor, spec: TrainSpec) -> float:
-    """Median wall time of one batched forward solve at the training batch size, each sample
-    stopping at the criterion (our solver, not the fixed budget); full batches only, unless
-    the test set is smaller than one."""
-    dev = next(m.parameters()).device
-    times: list[float] = []
-    bsz = spec.batch_size
-    for i in range(spec.n_timing):
-        xb = x[i * bsz : (i + 1) * bsz].to(dev)
-        if len(xb) < bsz and (times or len(xb) == 0):
-            break
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-        start = time.perf_counter()
-        m.solve(xb, settings, record_residuals=False)
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) if times else float("nan")
-
-
-def train_and_evaluate(cell: dict[str, Any], root: str = ".") -> dict[str, Any]:
-    """Train one cell (resumable via ``train_dir``) and evaluate it.
-
-    Args:
-        cell: ``{"spec": TrainSpec}``.
-        root: the run directory (``train_dir`` is relative to it).
-
-    Returns:
-        ``{"final": metrics, "short": metrics (with short_epochs), "models": {name: metrics}
-        and "trained_model" (with eval_models), "epoch_time_s", "history"}``; metrics hold
-        accuracy (%), mean iterations (raw and Euler-time), state updates, the non-converged
-        count, wall time per forward solve and the residual statistics.
-    """
-    spec: TrainSpec = cell["spec"]
-    layers, lr = ARCHITECTURES[spec.depth]
-    settings = settings_for(spec.model, spec.depth, tol=spec.tol, safeguard=spec.safeguard)
-    data = mnist_tensors(spec.mnist_path)
-    x, y = subset(*data["train"], spec.n_train)
-    tx, ty = subset(*data["test"], spec.n_test)
-    torch.manual_seed(spec.seed)
-    model = LayeredHopfield(layers, kind=MODELS[spec.model].kind)  # type: ignore[arg-type]
-    opt = Madam(model.parameters(), lr=lr, p_scale=1024, g_bound=3)
-    sched = linear_decay(opt, spec.epochs)
-    train_dir = Path(root) / spec.train_dir
-    stages = [spec.short_epochs] if 0 < spec.short_epochs < spec.epochs else []
-    stages.append(spec.epochs)
-    out: dict[str, Any] = {}
-    history: list[dict[str, Any]] = []
-    short_file = train_dir / "short_metrics.json"
-    short = _read_short(short_file) if len(stages) == 2 else None
-    if short is not None:  # resumed after the short evaluation
-        out["short"] = short
-        stages = stages[1:]
-    elif len(stages) == 2 and _checkpoint_epoch(train_dir) > stages[0]:
-        stages = stages[1:]  # killed between training past it and saving its evaluation
-    for stage in stages:
-        cfg = TrainConfig(
-            epochs=stage,
-            batch_size=spec.batch_size,
-            seed=spec.seed,
-            device=spec.device,
-            progress=False,
-        )
-        result = fit(
-            model, opt, _loss_fn(settings), (x, y), cfg, run_dir=train_dir, scheduler=sched
-        )
-        history = result.history
-        if stage == spec.epochs and spec.eval_models:
-            out["models"] = {ev: _metrics(model, ev, tx, ty, spec) for ev in spec.eval_models}
-            out["trained_model"] = spec.model
-            metrics = out["models"].get(spec.model) or _metrics(model, spec.model, tx, ty, spec)
-        else:
-            metrics = _metrics(model, spec.model, tx, ty, spec)
-        out["short" if stage != spec.epochs else "final"] = metrics
-        if stage != spec.epochs:
-            atomic_write_json(short_file, metrics)
-    epoch_times = [h["wall_time_s"] for h in history]
-    out["epoch_time_s"] = statistics.median(epoch_times) if epoch_times else math.nan
-    out["history"] = [
-        {k: h[k] for k in ("epoch", "train_loss", "train_forward_steps", "lr") if k in h}
-        for h in history
-    ]
-    return out
-
-
-def _metrics(
-    m: LayeredHopfield, name: str, x: Tensor, y: Tensor, spec: TrainSpec
-) -> dict[str, Any]:
-    """:func:`_evaluate` with the solver settings of ``name``, plus Euler-time iterations."""
-    model, rule = split_variant(name)
-    if MODELS[model].kind != m.kind:
-        raise ConfigError(f"cannot evaluate {name!r} on a trained {m.kind.upper()} model")
-    settings = settings_for(model, spec.depth, tol=spec.tol, safeguard=rule or spec.safeguard)
-    metrics = _evaluate(m, settings, x, y, spec)
-    metrics["iters"] = metrics["steps_mean"] * (1.0 - MODELS[model].damping)
-    metrics["state_updates"] = metrics["iters"] * cost_per_iteration(name, m.inner_iters)
-    return metrics
+def train_cell(cell: dict[str, Any], root: str = ".") -> dict[str, Any]:
+    """The work of a training cell: :func:`~hopfield_lab.training.deq_paper.train_and_evaluate`
+    of its spec, checkpoints under the run directory ``root``."""
+    return train_and_evaluate(cell["spec"], root)
 
 
 def expand_shared(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -335,37 +165,3 @@ def expand_shared(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
                 row["short"] = r["short"]
             out[f"{head}model={name},{tail}" if tail else f"{head}model={name}"] = row
     return out
-
-
-def _read_short(path: Path) -> dict[str, Any] | None:
-    """The saved short-run evaluation, or None when there is none or it cannot be read (then
-    a warning names it and it is removed)."""
-    if not path.exists():
-        return None
-    try:
-        return read_json(path, expect=dict)
-    except ArtifactError as err:
-        path.unlink(missing_ok=True)
-        warn_artifact(f"{err}; removed, the short-run evaluation is redone if still possible")
-        return None
-
-
-def _checkpoint_epoch(train_dir: Path) -> int:
-    """The epoch of the training checkpoint; 0 when there is none or it cannot be read (``fit``
-    then says so and restarts)."""
-    path = train_dir / "checkpoints" / CHECKPOINT_NAME
-    if not path.exists():
-        return 0
-    try:
-        return int(load_checkpoint(path)["epoch"])
-    except ArtifactError:
-        return 0
-
-
-def load_trained(spec: TrainSpec, root: str, dtype: torch.dtype = torch.float64) -> LayeredHopfield:
-    """The model a cell trained, from its checkpoint under the run directory ``root``."""
-    layers, _ = ARCHITECTURES[spec.depth]
-    model = LayeredHopfield(layers, kind=MODELS[spec.model].kind).to(dtype)  # type: ignore[arg-type]
-    path = Path(root) / spec.train_dir / "checkpoints" / CHECKPOINT_NAME
-    model.load_state_dict(load_checkpoint(path)["model"])
-    return model

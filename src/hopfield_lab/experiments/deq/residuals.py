@@ -4,7 +4,7 @@ Command::
 
     hopfield-lab run deq-residuals --profile quick   # 3-layer CHN and HAM configurations
 
-Setting: the models of ``deq-table2`` (:mod:`hopfield_lab.experiments.deq._common`), trained
+Setting: the models of ``deq-table2`` (:mod:`hopfield_lab.training.deq_paper`), trained
 the same way; then, on the test set, every sample runs the full forward budget and its
 relative residual ``r_t = |s_{t+1} - s_t| / |s_{t+1}|`` between successive outputs of the
 (damped) DEQ map is summarised at every iteration, as hopdeq's
@@ -16,7 +16,7 @@ Per configuration the figure shows the density (log colour scale) of log10 resid
 iteration, cumulated over seeds (Fig. 3: 3-layer CHN and HAM; Fig. 4: deeper HAMs), the 1e-4
 criterion (white dashed line), the mean number of iterations needed for each tolerance (cyan)
 and the mean at 1e-4 (white marker, Table 2's value). The headline table ``iters_at_tol``
-lists those means beside the paper's Table 2 (:data:`hopfield_lab.experiments.deq.table2.PAPER`);
+lists those means beside the paper's Table 2;
 the checks hold the paper's ordering of the HAM configurations.
 
 Beyond the paper:
@@ -42,50 +42,37 @@ import torch
 
 from hopfield_lab.analysis import LOG_RESIDUAL_BINS, energy_rises
 from hopfield_lab.data import mnist_tensors
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.deq._common import (
-    TOLERANCES,
-    Depths,
-    Models,
-    TrainSpec,
+    HAM_ORDER,
+    PAPER,
+    TrainingConfig,
     expand_shared,
-    load_trained,
-    train_and_evaluate,
+    train_cell,
     train_cells,
 )
-from hopfield_lab.experiments.deq.table2 import HAM_ORDER, PAPER
-from hopfield_lab.experiments.fields import Config, Min, MnistPath
+from hopfield_lab.experiments.fields import Min
 from hopfield_lab.models.deq_paper import MODELS, settings_for
 from hopfield_lab.models.layered import DEQSettings, sync_two_cycle_example
-from hopfield_lab.runs import RunDir, Table, at_most, check_table, equals, run_cells
+from hopfield_lab.runs import RunDir, Table, at_most, check_table, equals
 from hopfield_lab.runs.plots import figure, heatmap
+from hopfield_lab.training.deq_paper import TOLERANCES, TrainSpec, load_trained
 
 __all__ = ["ResidualsConfig", "report", "run"]
 
 
 @dataclass(frozen=True)
-class ResidualsConfig(Config):
-    """Config of Figures 3-4.
+class ResidualsConfig(TrainingConfig):
+    """Config of Figures 3-4 (what is trained: :class:`~hopfield_lab.experiments.deq._common.
+    TrainingConfig`).
 
     Attributes:
-        depths, models: as in ``deq-table2`` (CHN models run at depth 3 only).
-        seeds, epochs, n_train: training (paper: 5 seeds, 10 epochs, all images).
         n_resid: test images whose residual curves are recorded (0: all 10,000).
         n_energy: test images of the energy-along-iterations diagnostic (0: none).
-        mnist_path: optional user MNIST.
-        shared_training: train one HAM per (depth, seed) with HAM-EO-DEQ's solver and record
-            every HAM configuration on its weights; False: each configuration trains its own.
     """
 
-    depths: Depths = (3, 5, 7)
-    models: Models = tuple(MODELS)
-    seeds: Annotated[int, Min(1)] = 5
-    epochs: Annotated[int, Min(1)] = 10
-    n_train: Annotated[int, Min(0)] = 0
     n_resid: Annotated[int, Min(0)] = 0
     n_energy: Annotated[int, Min(0)] = 200
-    mnist_path: MnistPath = ""
-    shared_training: bool = False
 
 
 def _configs(config: ResidualsConfig) -> list[tuple[int, str]]:
@@ -122,7 +109,7 @@ def _cell(cell: dict[str, Any], root: str = ".") -> dict[str, Any]:
         return _two_cycle()
     if kind == "energy":
         return _energy(cell["spec"], cell["config"], root)
-    return train_and_evaluate(cell, root)
+    return train_cell(cell, root)
 
 
 def _two_cycle() -> dict[str, Any]:
@@ -182,9 +169,9 @@ def _stats(config: ResidualsConfig, run_dir: RunDir) -> dict[tuple[int, str], di
 
 def run(config: ResidualsConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train (resumable cells), record the residual statistics, the two diagnostics."""
-    cell = functools.partial(_cell, root=str(run_dir.path))
-    cells = _grid(config, ctx.device)
-    done = run_cells(cell, cells, run_dir, executor=ctx.executor, progress=ctx.progress)
+    done = ctx.cells(
+        functools.partial(_cell, root=str(run_dir.path)), _grid(config, ctx.device), run_dir
+    )
     stats = _stats(config, run_dir)
     out: dict[str, Any] = {
         "iters_at_1e-4": {
@@ -297,43 +284,40 @@ def _two_cycle_report(two: dict[str, Any], run_dir: RunDir) -> None:
 
 
 register(
-    Experiment(
-        name="deq-residuals",
-        title="Hopfield networks as DEQs: residual density against iteration (sync vs even-odd)",
-        paper="accelerating-hopfield-dynamics-deq, App. G",
-        figure="Figures 3-4",
-        config_cls=ResidualsConfig,
-        profiles={
-            "demo": ResidualsConfig(
-                depths=(3,),
-                models=HAM_ORDER,
-                seeds=1,
-                epochs=1,
-                n_train=3200,
-                n_resid=1000,
-                n_energy=100,
-                shared_training=True,
-            ),
-            "quick": ResidualsConfig(depths=(3,), seeds=1, epochs=1, n_train=10000, n_resid=2000),
-            "paper": ResidualsConfig(),
-        },
-        runtime={
-            "demo": "~15 s",
-            "quick": "~3 min (2 CPU cores)",
-            "paper": "GPU hours (the trainings of deq-table2)",
-        },
-        claim=(
-            "Residuals of 3-layer models trained one epoch fall fastest with even-odd "
-            "splitting and Anderson: HAM > HAM-DEQ > HAM-EO > HAM-EO-DEQ iterations at 1e-4; "
-            "synchronous updates 2-cycle on App. E's example, even-odd converges; the even-odd "
-            "HAM energy never rises."
+    name="deq-residuals",
+    title="Hopfield networks as DEQs: residual density against iteration (sync vs even-odd)",
+    paper="accelerating-hopfield-dynamics-deq, App. G",
+    figure="Figures 3-4",
+    profiles={
+        "demo": ResidualsConfig(
+            depths=(3,),
+            models=HAM_ORDER,
+            seeds=1,
+            epochs=1,
+            n_train=3200,
+            n_resid=1000,
+            n_energy=100,
+            shared_training=True,
         ),
-        expected=(
-            "iterations at 1e-4 (x (1 - damping)): HAM 16.5, HAM-DEQ 14.8, HAM-EO 11.8, "
-            "HAM-EO-DEQ 9.2; CHN 16.7, CHN-DEQ 11.4, CHN-EO 6.0, CHN-EO-DEQ 6.3 outer "
-            "iterations (x 20 local updates for the even-odd CHN); no energy rise."
-        ),
-        run=run,
-        report=report,
-    )
+        "quick": ResidualsConfig(depths=(3,), seeds=1, epochs=1, n_train=10000, n_resid=2000),
+        "paper": ResidualsConfig(),
+    },
+    runtime={
+        "demo": "~15 s",
+        "quick": "~3 min (2 CPU cores)",
+        "paper": "GPU hours (the trainings of deq-table2)",
+    },
+    claim=(
+        "Residuals of 3-layer models trained one epoch fall fastest with even-odd "
+        "splitting and Anderson: HAM > HAM-DEQ > HAM-EO > HAM-EO-DEQ iterations at 1e-4; "
+        "synchronous updates 2-cycle on App. E's example, even-odd converges; the even-odd "
+        "HAM energy never rises."
+    ),
+    expected=(
+        "iterations at 1e-4 (x (1 - damping)): HAM 16.5, HAM-DEQ 14.8, HAM-EO 11.8, "
+        "HAM-EO-DEQ 9.2; CHN 16.7, CHN-DEQ 11.4, CHN-EO 6.0, CHN-EO-DEQ 6.3 outer "
+        "iterations (x 20 local updates for the even-odd CHN); no energy rise."
+    ),
+    run=run,
+    report=report,
 )

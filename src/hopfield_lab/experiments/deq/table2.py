@@ -4,7 +4,7 @@ Command::
 
     hopfield-lab run deq-table2 --profile quick   # 3-layer HAM rows, full MNIST, 10 epochs
 
-Setting: :mod:`hopfield_lab.experiments.deq._common` and :mod:`hopfield_lab.models.deq_paper`
+Setting: :mod:`hopfield_lab.training.deq_paper` and :mod:`hopfield_lab.models.deq_paper`
 (App. F: layer sizes, Madam, MSE, batch 64, damping 0.5 with doubled budgets for the
 synchronous CHN, Anderson window 4, recurrent backprop 8/16/24 iterations, relative residual
 1e-4, iterations counted like hopdeq's callback). The paper trained on EMNIST-MNIST (60,000
@@ -58,56 +58,26 @@ from typing import Annotated, Any
 import numpy as np
 
 from hopfield_lab.errors import ConfigError
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.deq._common import (
-    Depths,
-    Models,
+    HAM_ORDER,
+    PAPER,
+    TrainingConfig,
     expand_shared,
-    train_and_evaluate,
+    train_cell,
     train_cells,
 )
-from hopfield_lab.experiments.fields import Choice, Config, Min, MnistPath, Range
+from hopfield_lab.experiments.fields import Choice, Min, Range
 from hopfield_lab.models.deq_paper import (
     MODELS,
     PAPER_SAFEGUARD,
     cost_per_iteration,
 )
-from hopfield_lab.runs import (
-    RunDir,
-    Table,
-    at_most,
-    check_table,
-    comparison_table,
-    mean_std,
-    run_cells,
-)
+from hopfield_lab.runs import RunDir, Table, at_most, check_table, comparison_table, mean_std
 from hopfield_lab.runs.plots import figure, grouped_bars
 from hopfield_lab.solvers.options import SAFEGUARDS
 
-__all__ = ["HAM_ORDER", "PAPER", "Table2Config", "report", "run", "table_rows"]
-
-# (depth, row) -> (iterations, iterations std, speedup, accuracy %, accuracy std), Table 2.
-PAPER: dict[tuple[int, str], tuple[float, float, float, float, float]] = {
-    (3, "CHN (10 epochs)"): (75.5, 2.1, 0.5, 97.9, 0.1),
-    (3, "CHN (3 epochs)"): (39.1, 3.8, 1.0, 97.0, 0.2),
-    (3, "CHN-DEQ"): (20.6, 0.2, 1.9, 97.2, 0.3),
-    (3, "CHN-EO"): (16.8, 0.5, 0.1, 97.1, 0.1),
-    (3, "CHN-EO-DEQ"): (16.2, 1.0, 0.1, 97.1, 0.2),
-    (3, "HAM"): (11.9, 0.4, 1.0, 97.9, 0.0),
-    (3, "HAM-DEQ"): (9.9, 0.3, 1.2, 97.9, 0.1),
-    (3, "HAM-EO"): (8.0, 0.2, 1.5, 97.9, 0.1),
-    (3, "HAM-EO-DEQ"): (6.6, 0.2, 1.8, 97.9, 0.1),
-    (5, "HAM"): (36.0, 1.8, 1.0, 97.1, 0.1),
-    (5, "HAM-DEQ"): (33.0, 0.6, 1.1, 97.1, 0.2),
-    (5, "HAM-EO"): (18.3, 0.5, 2.0, 97.1, 0.1),
-    (5, "HAM-EO-DEQ"): (17.7, 0.3, 2.0, 97.1, 0.1),
-    (7, "HAM"): (67.1, 2.9, 1.0, 95.6, 0.2),
-    (7, "HAM-DEQ"): (56.0, 1.4, 1.2, 95.6, 0.1),
-    (7, "HAM-EO"): (32.2, 0.8, 2.1, 95.5, 0.2),
-    (7, "HAM-EO-DEQ"): (31.0, 1.0, 2.2, 95.5, 0.2),
-}
-HAM_ORDER = ("HAM", "HAM-DEQ", "HAM-EO", "HAM-EO-DEQ")
-"""The HAM rows in the paper's order of decreasing iterations."""
+__all__ = ["Table2Config", "report", "run", "table_rows"]
 
 _TABLE2_COLUMNS = [
     *("layers", "model", "paper iters", "paper ±", "ours iters", "ours ±", "paper speedup"),
@@ -117,51 +87,37 @@ _TABLE2_COLUMNS = [
 
 
 @dataclass(frozen=True)
-class Table2Config(Config):
-    """Config of Table 2.
+class Table2Config(TrainingConfig):
+    """Config of Table 2 (what is trained: :class:`~hopfield_lab.experiments.deq._common.
+    TrainingConfig`).
 
     Attributes:
-        depths: numbers of layers (CHN models run at depth 3 only, as in the paper).
-        models: rows of Table 2 (:data:`~hopfield_lab.models.deq_paper.MODELS`).
-        seeds: seeds per row. epochs: training epochs (paper: 10).
         chn_short_epochs: the CHN is also evaluated after this many epochs (paper: 3; 0:
             not), the "CHN (3 epochs)" row that is the CHN rows' base.
-        n_train, n_test: images (0: all 50,000 / 10,000). batch_size: 64 (paper).
+        n_test: test images (0: all 10,000). batch_size: 64 (paper).
         tol: relative-residual criterion (paper: 1e-4). n_timing: batches timed per solve.
-        mnist_path: optional user MNIST.
-        shared_training: train one HAM per (depth, seed) with ``train_model``'s solver and
-            evaluate every HAM row's solver on its weights (1/4 of the training cost); False
-            (the paper): each row trains its own model.
         train_model: the HAM row whose solver trains the shared model.
         safeguard: Anderson safeguard of the DEQ rows (training and table).
         compare_safeguard: another rule also reported for every Anderson row, on the same
             weights (``""``: none).
     """
 
-    depths: Depths = (3, 5, 7)
-    models: Models = tuple(MODELS)
-    seeds: Annotated[int, Min(1)] = 5
-    epochs: Annotated[int, Min(1)] = 10
     chn_short_epochs: Annotated[int, Min(0)] = 3
-    n_train: Annotated[int, Min(0)] = 0
     n_test: Annotated[int, Min(0)] = 0
     batch_size: Annotated[int, Min(1)] = 64
     tol: Annotated[float, Range(0.0, 1.0, open_low=True, open_high=True)] = 1e-4
     n_timing: Annotated[int, Min(1)] = 20
-    mnist_path: MnistPath = ""
-    shared_training: bool = False
     train_model: Annotated[str, Choice(HAM_ORDER)] = "HAM-EO-DEQ"
     safeguard: Annotated[str, Choice(SAFEGUARDS)] = PAPER_SAFEGUARD
     compare_safeguard: Annotated[str, Choice(("", *SAFEGUARDS))] = "residual"
 
     def check(self) -> None:
         """The two safeguards differ; CHN models need depth 3."""
+        super().check()
         if self.compare_safeguard == self.safeguard:
             raise ConfigError(
                 f"compare_safeguard must differ from safeguard ({self.safeguard!r}) or be ''"
             )
-        if not any(MODELS[m].kind == "ham" for m in self.models) and 3 not in self.depths:
-            raise ConfigError("CHN models run at depth 3 only: add 3 to depths or a HAM model")
 
 
 def _variants(config: Table2Config, model: str) -> list[str]:
@@ -248,9 +204,9 @@ def _rows_of(config: Table2Config, run_dir: RunDir) -> dict[tuple[int, str], dic
 
 def run(config: Table2Config, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train and evaluate every cell (resumable); the rows' numbers and the ordering claim."""
-    train = functools.partial(train_and_evaluate, root=str(run_dir.path))
-    cells = _grid(config, ctx.device)
-    run_cells(train, cells, run_dir, executor=ctx.executor, progress=ctx.progress)
+    ctx.cells(
+        functools.partial(train_cell, root=str(run_dir.path)), _grid(config, ctx.device), run_dir
+    )
     rows = _rows_of(config, run_dir)
     out: dict[str, Any] = {"rows": {}}
     for (depth, row), s in rows.items():
@@ -399,34 +355,31 @@ _QUICK = Table2Config(
     depths=(3,), models=HAM_ORDER, seeds=1, epochs=10, n_timing=20, shared_training=True
 )
 register(
-    Experiment(
-        name="deq-table2",
-        title="Hopfield networks as DEQs: iterations, speedup and accuracy (sync vs even-odd)",
-        paper="accelerating-hopfield-dynamics-deq, Sec. 4 and App. F",
-        figure="Table 2",
-        config_cls=Table2Config,
-        profiles={
-            "demo": replace(_QUICK, epochs=1, n_train=3200, n_test=2000, n_timing=5),
-            "quick": _QUICK,
-            "paper": Table2Config(),
-        },
-        runtime={
-            "demo": "~15 s",
-            "quick": "~7 min (12 min CPU)",
-            "paper": "60 trainings x 10 epochs: GPU hours",
-        },
-        claim=(
-            "On one 3-layer HAM trained 10 epochs, the solvers need fewer iterations in the "
-            "paper's order HAM > HAM-DEQ > HAM-EO > HAM-EO-DEQ, with speedups near 1.2x, 1.5x, "
-            "1.8x, at the paper's accuracy."
-        ),
-        expected=(
-            "iterations 13.55, 10.80, 9.00, 7.32 (paper 11.9, 9.9, 8.0, 6.6), speedups 1.25x, "
-            "1.51x, 1.85x (paper 1.2x, 1.5x, 1.8x); accuracy 97.06-97.08% (paper 97.9%); with "
-            "the residual safeguard HAM-DEQ 8.95 (1.51x) just overtakes HAM-EO, HAM-EO-DEQ 6.56 "
-            "(2.07x)."
-        ),
-        run=run,
-        report=report,
-    )
+    name="deq-table2",
+    title="Hopfield networks as DEQs: iterations, speedup and accuracy (sync vs even-odd)",
+    paper="accelerating-hopfield-dynamics-deq, Sec. 4 and App. F",
+    figure="Table 2",
+    profiles={
+        "demo": replace(_QUICK, epochs=1, n_train=3200, n_test=2000, n_timing=5),
+        "quick": _QUICK,
+        "paper": Table2Config(),
+    },
+    runtime={
+        "demo": "~15 s",
+        "quick": "~7 min (12 min CPU)",
+        "paper": "60 trainings x 10 epochs: GPU hours",
+    },
+    claim=(
+        "On one 3-layer HAM trained 10 epochs, the solvers need fewer iterations in the "
+        "paper's order HAM > HAM-DEQ > HAM-EO > HAM-EO-DEQ, with speedups near 1.2x, 1.5x, "
+        "1.8x, at the paper's accuracy."
+    ),
+    expected=(
+        "iterations 13.55, 10.80, 9.00, 7.32 (paper 11.9, 9.9, 8.0, 6.6), speedups 1.25x, "
+        "1.51x, 1.85x (paper 1.2x, 1.5x, 1.8x); accuracy 97.06-97.08% (paper 97.9%); with "
+        "the residual safeguard HAM-DEQ 8.95 (1.51x) just overtakes HAM-EO, HAM-EO-DEQ 6.56 "
+        "(2.07x)."
+    ),
+    run=run,
+    report=report,
 )

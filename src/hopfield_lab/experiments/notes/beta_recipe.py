@@ -41,13 +41,13 @@ import torch
 from torch import Tensor
 
 from hopfield_lab.analysis.retrieval import effective_patterns, sphere_check
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Min, NonEmpty, Positive
 from hopfield_lab.experiments.notes import _common as notes
 from hopfield_lab.models import ModernHopfield, select_beta
 from hopfield_lab.models.beta_rule import notes_iteration_beta, prop_3_4_beta
 from hopfield_lab.models.modern import beta_condition_gap
-from hopfield_lab.runs import RunDir, Table, records_table, run_cells
+from hopfield_lab.runs import RunDir, Table, records_table
 from hopfield_lab.runs.plots import figure, image_grid
 from hopfield_lab.runs.table import at_most, check_table, comparison_table, equals
 
@@ -155,9 +155,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
 
 def run(config: BetaRecipeConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """The pattern set, the sphere check and one retrieval cell per beta (resumable)."""
-    cells = run_cells(
-        _cell, _grid(config, ctx.device), run_dir, executor=ctx.executor, progress=ctx.progress
-    )
+    cells = ctx.cells(_cell, _grid(config, ctx.device), run_dir)
     proto = cells["prototypes"]
     return {
         "n_patterns": len(proto["images"]),
@@ -340,32 +338,29 @@ def _figures(
 
 
 register(
-    Experiment(
-        name="modern-beta-recipe",
-        title="Beta selection rule (Prop. 3.4) on MNIST prototypes, 3 per digit (Table 4.1)",
-        paper="continuous-hopfield-networks-notes, Sec. 3.3 and 4.4",
-        figure="Table 4.1, Prop. 3.4, Lemma 3.3.2",
-        config_cls=BetaRecipeConfig,
-        profiles={
-            "demo": BetaRecipeConfig(n_per_class=300, n_queries=500),
-            "quick": BetaRecipeConfig(n_per_class=2000, n_queries=5000),
-            "paper": BetaRecipeConfig(
-                n_per_class=0, n_queries=10000, noise_sigmas=(0.0, 0.25, 0.5, 1.0, 1.5)
-            ),
-        },
-        runtime={"demo": "~20 s", "quick": "~1 min", "paper": "~3 min (2 CPU cores)"},
-        claim=(
-            "Prop. 3.4's beta, solved exactly for 30 k-means medoid prototypes, maps every "
-            "sphere S_i into itself (Lemma 3.3.2's bound holds), and retrieves noisy test "
-            "digits about as well as the nearest prototype."
+    name="modern-beta-recipe",
+    title="Beta selection rule (Prop. 3.4) on MNIST prototypes, 3 per digit (Table 4.1)",
+    paper="continuous-hopfield-networks-notes, Sec. 3.3 and 4.4",
+    figure="Table 4.1, Prop. 3.4, Lemma 3.3.2",
+    profiles={
+        "demo": BetaRecipeConfig(n_per_class=300, n_queries=500),
+        "quick": BetaRecipeConfig(n_per_class=2000, n_queries=5000),
+        "paper": BetaRecipeConfig(
+            n_per_class=0, n_queries=10000, noise_sigmas=(0.0, 0.25, 0.5, 1.0, 1.5)
         ),
-        expected=(
-            "M = 31.51, Delta_min = 53.85, beta = 0.2416 (notes: 31.39, 37.53, 0.0727; the exact "
-            "root from the notes' own numbers is 0.357); every sphere query stays inside, one-step "
-            "distances at most 1.4 % of the bound; accuracy 0.758 / 0.747 / 0.732 at sigma = 0 / "
-            "0.5 / 1 (nearest prototype 0.761 / 0.750 / 0.734), 0.11 at 1/m_max^2."
-        ),
-        run=run,
-        report=report,
-    )
+    },
+    runtime={"demo": "~20 s", "quick": "~1 min", "paper": "~3 min (2 CPU cores)"},
+    claim=(
+        "Prop. 3.4's beta, solved exactly for 30 k-means medoid prototypes, maps every "
+        "sphere S_i into itself (Lemma 3.3.2's bound holds), and retrieves noisy test "
+        "digits about as well as the nearest prototype."
+    ),
+    expected=(
+        "M = 31.51, Delta_min = 53.85, beta = 0.2416 (notes: 31.39, 37.53, 0.0727; the exact "
+        "root from the notes' own numbers is 0.357); every sphere query stays inside, one-step "
+        "distances at most 1.4 % of the bound; accuracy 0.758 / 0.747 / 0.732 at sigma = 0 / "
+        "0.5 / 1 (nearest prototype 0.761 / 0.750 / 0.734), 0.11 at 1/m_max^2."
+    ),
+    run=run,
+    report=report,
 )

@@ -49,11 +49,11 @@ from hopfield_lab.analysis.retrieval import (
     modern_energy_scale,
 )
 from hopfield_lab.errors import ConfigError
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Min, NonEmpty, Positive, Range
 from hopfield_lab.experiments.notes._common import PrototypeConfig
 from hopfield_lab.models import ModernHopfield, select_beta
-from hopfield_lab.runs import RunDir, records_table, run_cells
+from hopfield_lab.runs import RunDir, records_table
 from hopfield_lab.runs.plots import curve_panels, figure, image_grid
 from hopfield_lab.runs.table import at_least, check_table, descent_checks, equals
 
@@ -152,7 +152,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
 
 def run(config: BetaSweepConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Sweep ``beta``, one resumable cell each, and summarise."""
-    cells = run_cells(_cell, _grid(config), run_dir, executor=ctx.executor, progress=ctx.progress)
+    cells = ctx.cells(_cell, _grid(config), run_dir)
     problem = cells.pop("problem")
     ordered = list(cells.values())
     beta_star = problem["beta_star"]
@@ -304,40 +304,37 @@ def _figures(cells: list[dict[str, Any]], problem: dict[str, Any], run_dir: RunD
 
 
 register(
-    Experiment(
-        name="modern-beta-sweep",
-        title="Where modern Hopfield retrieval ends vs beta: global / metastable / single",
-        paper="continuous-hopfield-networks-notes, Sec. 3.3",
-        figure="Figs. 3.1-3.2, Props. 3.2-3.4",
-        config_cls=BetaSweepConfig,
-        profiles={
-            "demo": BetaSweepConfig(n_per_class=300, n_queries=60),
-            "quick": BetaSweepConfig(
-                n_per_class=2000,
-                n_queries=600,
-                betas=tuple(float(f"{b:.4g}") for b in np.logspace(-4, 0, 49)),
-            ),
-            "paper": BetaSweepConfig(
-                n_per_class=0,
-                n_queries=3000,
-                betas=tuple(float(f"{b:.4g}") for b in np.logspace(-4.5, 0.5, 51)),
-                max_iter=10000,
-            ),
-        },
-        runtime={"demo": "~15 s", "quick": "~40 s", "paper": "~5 min (2 CPU cores)"},
-        claim=(
-            "Perturbed patterns all end at the global average at small beta (Fig. 3.1), back at "
-            "their own pattern at large beta (Fig. 3.2), at metastable mixtures in between; "
-            "the energy never rises (Prop. 3.2)."
+    name="modern-beta-sweep",
+    title="Where modern Hopfield retrieval ends vs beta: global / metastable / single",
+    paper="continuous-hopfield-networks-notes, Sec. 3.3",
+    figure="Figs. 3.1-3.2, Props. 3.2-3.4",
+    profiles={
+        "demo": BetaSweepConfig(n_per_class=300, n_queries=60),
+        "quick": BetaSweepConfig(
+            n_per_class=2000,
+            n_queries=600,
+            betas=tuple(float(f"{b:.4g}") for b in np.logspace(-4, 0, 49)),
         ),
-        expected=(
-            "All 600 queries at the global average up to beta = 0.022 (beta m_max^2 = 7.7: "
-            "Prop. 3.3's < 1 is sufficient, not necessary), on their own pattern from beta = "
-            "0.068 on (Prop. 3.4's 0.24 is sufficient, not sharp); mixtures peak at 73 % of the "
-            "queries (beta = 0.038); one trajectory of 29,400 rises, by 1.016 times the 64-ulp "
-            "rounding slack (beta = 0.068): the Prop. 3.2 check fails by rounding."
+        "paper": BetaSweepConfig(
+            n_per_class=0,
+            n_queries=3000,
+            betas=tuple(float(f"{b:.4g}") for b in np.logspace(-4.5, 0.5, 51)),
+            max_iter=10000,
         ),
-        run=run,
-        report=report,
-    )
+    },
+    runtime={"demo": "~15 s", "quick": "~40 s", "paper": "~5 min (2 CPU cores)"},
+    claim=(
+        "Perturbed patterns all end at the global average at small beta (Fig. 3.1), back at "
+        "their own pattern at large beta (Fig. 3.2), at metastable mixtures in between; "
+        "the energy never rises (Prop. 3.2)."
+    ),
+    expected=(
+        "All 600 queries at the global average up to beta = 0.022 (beta m_max^2 = 7.7: "
+        "Prop. 3.3's < 1 is sufficient, not necessary), on their own pattern from beta = "
+        "0.068 on (Prop. 3.4's 0.24 is sufficient, not sharp); mixtures peak at 73 % of the "
+        "queries (beta = 0.038); one trajectory of 29,400 rises, by 1.016 times the 64-ulp "
+        "rounding slack (beta = 0.068): the Prop. 3.2 check fails by rounding."
+    ),
+    run=run,
+    report=report,
 )

@@ -52,18 +52,10 @@ from hopfield_lab.analysis import (
     two_step_energy,
 )
 from hopfield_lab.data.synthetic import random_patterns
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Range, Seed
 from hopfield_lab.models.binary import BinaryHopfield
-from hopfield_lab.runs import (
-    RunDir,
-    Table,
-    at_least,
-    check_table,
-    equals,
-    records_table,
-    run_cells,
-)
+from hopfield_lab.runs import RunDir, Table, at_least, check_table, equals, records_table
 from hopfield_lab.runs.plots import figure
 
 __all__ = ["BinaryDynamicsConfig", "report", "run"]
@@ -254,7 +246,7 @@ def _totals(loads: list[dict[str, Any]]) -> dict[str, int]:
 
 def run(config: BinaryDynamicsConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """One resumable cell per load and one for the 2-cycle example; counts summed."""
-    cells = run_cells(_cell, _grid(config), run_dir, executor=ctx.executor, progress=ctx.progress)
+    cells = ctx.cells(_cell, _grid(config), run_dir)
     loads = [cells[f"alpha={a:g}"] for a in config.loads]
     tot = _totals(loads)
     n_tot = config.n_networks * config.n_replicas
@@ -283,38 +275,24 @@ def report(config: BinaryDynamicsConfig, run_dir: RunDir) -> None:
     loads = [run_dir.load_cell(f"alpha={a:g}") for a in config.loads]
     example = run_dir.load_cell("two_cycle_example")
     tot = _totals(loads)
+    n = {k: f"{tot[f'{k}_checks']:,}" for k in ("per_update", "per_sweep", "par_e2")}
+    lemma, broken = "(Lemma 2.1.1: symmetric J, J_ii = 0)", "(a hypothesis of the lemma broken)"
+    zero = {  # predicted counts of 0
+        f"energy rises in {n['per_update']} single-spin updates {lemma}": "per_update_rises",
+        f"energy rises in {n['per_sweep']} sequential sweeps (Lemma 2.1.1)": "per_sweep_rises",
+        "sequential runs without a fixed point": "seq_unsettled",
+        f"two-step E2 rises in {n['par_e2']} parallel steps (Goles et al.)": "par_e2_rises",
+        "E2 changes along detected 2-cycles": "par_e2_cycle_changes",
+    }
+    controls = {  # at least one rise each
+        f"control: rises with asymmetric J {broken}": "control_asym_rises",
+        f"control: rises with J_ii = -1 {broken}": "control_negdiag_rises",
+    }
     run_dir.save_table(
         check_table(
             "theory",
-            [
-                equals(
-                    f"energy rises in {tot['per_update_checks']:,} single-spin updates "
-                    "(Lemma 2.1.1: symmetric J, J_ii = 0)",
-                    tot["per_update_rises"],
-                ),
-                equals(
-                    f"energy rises in {tot['per_sweep_checks']:,} sequential sweeps (Lemma 2.1.1)",
-                    tot["per_sweep_rises"],
-                ),
-                equals("sequential runs without a fixed point", tot["seq_unsettled"]),
-                equals(
-                    f"two-step E2 rises in {tot['par_e2_checks']:,} parallel steps (Goles et al.)",
-                    tot["par_e2_rises"],
-                ),
-                equals("E2 changes along detected 2-cycles", tot["par_e2_cycle_changes"]),
-                at_least(
-                    "control: rises with asymmetric J (a hypothesis of the lemma broken)",
-                    tot["control_asym_rises"],
-                    1,
-                    claim="> 0",
-                ),
-                at_least(
-                    "control: rises with J_ii = -1 (a hypothesis of the lemma broken)",
-                    tot["control_negdiag_rises"],
-                    1,
-                    claim="> 0",
-                ),
-            ],
+            [equals(q, tot[k]) for q, k in zero.items()]
+            + [at_least(q, tot[k], 1, claim="> 0") for q, k in controls.items()],
             caption=(
                 "The notes' predictions, counted over every load and network: the energy never "
                 "rises under sequential dynamics (Lemma 2.1.1) and E2 never rises under parallel "
@@ -419,33 +397,30 @@ def _figures(config: BinaryDynamicsConfig, loads: list[dict[str, Any]], run_dir:
 _QUICK_LOADS = (0.01, 0.02, 0.05, 0.08, 0.1, 0.12, 0.14, 0.17, 0.2, 0.3, 0.5, 1.0)
 
 register(
-    Experiment(
-        name="binary-dynamics",
-        title="Binary Hopfield: energy descent of sequential dynamics, 2-cycles of parallel",
-        paper="continuous-hopfield-networks-notes, ch. 2.1",
-        figure="Def. 2.1.2, Lemma 2.1.1 (no figure; predictions only)",
-        config_cls=BinaryDynamicsConfig,
-        profiles={
-            "demo": BinaryDynamicsConfig(),
-            "quick": BinaryDynamicsConfig(
-                n=500, loads=_QUICK_LOADS, n_networks=4, n_replicas=128, check_n=80
-            ),
-            "paper": BinaryDynamicsConfig(
-                n=1000, loads=_QUICK_LOADS, n_networks=10, n_replicas=256, n_sweeps=200, check_n=100
-            ),
-        },
-        runtime={"demo": "~15 s", "quick": "~1 min", "paper": "~15 min (2 CPU cores)"},
-        claim=(
-            "The energy never rises under sequential dynamics with symmetric J, J_ii >= 0 "
-            "(Lemma 2.1.1) while the two controls that break a hypothesis do rise; parallel "
-            "dynamics ends in 2-cycles, more often at higher load."
+    name="binary-dynamics",
+    title="Binary Hopfield: energy descent of sequential dynamics, 2-cycles of parallel",
+    paper="continuous-hopfield-networks-notes, ch. 2.1",
+    figure="Def. 2.1.2, Lemma 2.1.1 (no figure; predictions only)",
+    profiles={
+        "demo": BinaryDynamicsConfig(),
+        "quick": BinaryDynamicsConfig(
+            n=500, loads=_QUICK_LOADS, n_networks=4, n_replicas=128, check_n=80
         ),
-        expected=(
-            "0 rises in 1,474,560 single-spin updates and 176,896 sweeps, 0 E2 rises; controls "
-            "rise 92,598 and 226,134 times; 2-cycles from 0.6 % (alpha = 0.02) to 82 % "
-            "(alpha = 1) of random starts (N = 500)."
+        "paper": BinaryDynamicsConfig(
+            n=1000, loads=_QUICK_LOADS, n_networks=10, n_replicas=256, n_sweeps=200, check_n=100
         ),
-        run=run,
-        report=report,
-    )
+    },
+    runtime={"demo": "~15 s", "quick": "~1 min", "paper": "~15 min (2 CPU cores)"},
+    claim=(
+        "The energy never rises under sequential dynamics with symmetric J, J_ii >= 0 "
+        "(Lemma 2.1.1) while the two controls that break a hypothesis do rise; parallel "
+        "dynamics ends in 2-cycles, more often at higher load."
+    ),
+    expected=(
+        "0 rises in 1,474,560 single-spin updates and 176,896 sweeps, 0 E2 rises; controls "
+        "rise 92,598 and 226,134 times; 2-cycles from 0.6 % (alpha = 0.02) to 82 % "
+        "(alpha = 1) of random starts (N = 500)."
+    ),
+    run=run,
+    report=report,
 )

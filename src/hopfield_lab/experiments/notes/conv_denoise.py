@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from hopfield_lab.data import mnist32, mnist_tensors, subset
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import (
     Config,
     Min,
@@ -44,7 +44,7 @@ from hopfield_lab.experiments.fields import (
 )
 from hopfield_lab.models.layers import count_parameters
 from hopfield_lab.models.networks import HopfieldDenoiser
-from hopfield_lab.runs import RunDir, Table, at_most, check_table, comparison_table, run_cells
+from hopfield_lab.runs import RunDir, Table, at_most, check_table, comparison_table
 from hopfield_lab.runs.plots import figure, image_grid
 from hopfield_lab.training import TrainConfig, fit
 
@@ -141,11 +141,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         return {"val_mse": _test_mse(m, val, config.noise_std, config.seed)["model"]}
 
     options = TrainConfig(
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        device=ctx.device,
-        progress=ctx.progress,
+        config.epochs, config.batch_size, config.seed, ctx.device, progress=ctx.progress
     )
     history = fit(
         model, optimizer, loss_fn, (train,), options, run_dir=cell["train_dir"], eval_fn=eval_fn
@@ -181,13 +177,7 @@ def _pictures(model: HopfieldDenoiser, test: Tensor, config: ConvDenoiseConfig) 
 
 def run(config: ConvDenoiseConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train and evaluate (one resumable cell); the test numbers."""
-    cell = run_cells(
-        _cell,
-        _grid(config, str(run_dir.path), ctx),
-        run_dir,
-        executor=ctx.executor,
-        progress=ctx.progress,
-    )["model"]
+    cell = ctx.cells(_cell, _grid(config, str(run_dir.path), ctx), run_dir)["model"]
     main = cell["main"]
     return {
         "params": cell["params"],
@@ -290,27 +280,24 @@ def _figures(config: ConvDenoiseConfig, cell: dict[str, Any], run_dir: RunDir) -
 _PAPER = ConvDenoiseConfig()
 
 register(
-    Experiment(
-        name="convhnn-denoise",
-        title="ConvHNN2d denoising autoencoder on MNIST (742 parameters, test MSE ~4e-2)",
-        paper="continuous-hopfield-networks-notes, Sec. 4.3",
-        figure="Sec. 4.3 (Figs. 4.7-4.8)",
-        config_cls=ConvDenoiseConfig,
-        profiles={
-            "demo": replace(_PAPER, n_train=3000, n_test=1000, epochs=2, batch_size=128),
-            "quick": replace(_PAPER, n_train=12_000, n_test=2000, epochs=4, batch_size=128),
-            "paper": _PAPER,
-        },
-        runtime={"demo": "~20 s", "quick": "~1.5 min", "paper": "~30 min CPU, ~2 min GPU"},
-        claim=(
-            "The ConvHNN2d denoiser with the notes' 742 parameters reaches about their test MSE "
-            "of 4e-2 at noise variance 1, far below the noisy input's."
-        ),
-        expected=(
-            "After 4 epochs on 12,000 images: test MSE 0.049 (noisy input 0.46, blank image "
-            "0.35); 0.029 / 0.069 / 0.125 at noise variance 0.25 / 1.44 / 2.25."
-        ),
-        run=run,
-        report=report,
-    )
+    name="convhnn-denoise",
+    title="ConvHNN2d denoising autoencoder on MNIST (742 parameters, test MSE ~4e-2)",
+    paper="continuous-hopfield-networks-notes, Sec. 4.3",
+    figure="Sec. 4.3 (Figs. 4.7-4.8)",
+    profiles={
+        "demo": replace(_PAPER, n_train=3000, n_test=1000, epochs=2, batch_size=128),
+        "quick": replace(_PAPER, n_train=12_000, n_test=2000, epochs=4, batch_size=128),
+        "paper": _PAPER,
+    },
+    runtime={"demo": "~20 s", "quick": "~1.5 min", "paper": "~30 min CPU, ~2 min GPU"},
+    claim=(
+        "The ConvHNN2d denoiser with the notes' 742 parameters reaches about their test MSE "
+        "of 4e-2 at noise variance 1, far below the noisy input's."
+    ),
+    expected=(
+        "After 4 epochs on 12,000 images: test MSE 0.049 (noisy input 0.46, blank image "
+        "0.35); 0.029 / 0.069 / 0.125 at noise variance 0.25 / 1.44 / 2.25."
+    ),
+    run=run,
+    report=report,
 )

@@ -34,17 +34,17 @@ checked in ``tests/test_theory.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import numpy as np
 import torch
 
 from hopfield_lab.analysis import glauber_samples
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Range, Seed
 from hopfield_lab.models.binary import BinaryHopfield
-from hopfield_lab.runs import Check, RunDir, check_table, records_table, run_cells, within
+from hopfield_lab.runs import Check, RunDir, check_table, records_table, within
 from hopfield_lab.runs.plots import figure
 from hopfield_lab.theory import (
     curie_weiss_critical_temperature,
@@ -170,10 +170,7 @@ def _rows(config: CurieWeissConfig, cells: dict[str, dict[str, Any]]) -> list[di
 
 def run(config: CurieWeissConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Simulate every ``(N, T)`` as one resumable cell; summarise against the exact law."""
-    cells = run_cells(
-        _cell, _grid(config, ctx.device), run_dir, executor=ctx.executor, progress=ctx.progress
-    )
-    rows = _rows(config, cells)
+    rows = _rows(config, ctx.cells(_cell, _grid(config, ctx.device), run_dir))
     z = [abs(r["sim"] - r["exact"]) / max(r["sem"], 1e-12) for r in rows]
     largest = max(config.sizes)
     return {
@@ -249,16 +246,9 @@ def _magnetization_figure(
             exact = [_exact_mean_abs(n, t, J, h) for t in grid]
             ax.plot(grid, exact, color=f"C{i}", lw=1, ls="--")
             sim = [r for r in rows if r["n"] == n]
-            ax.errorbar(
-                [r["temperature"] for r in sim],
-                [r["sim"] for r in sim],
-                yerr=[r["sem"] for r in sim],
-                fmt="o",
-                color=f"C{i}",
-                ms=4,
-                capsize=2,
-                label=f"N = {n}: Glauber ± s.e. (dots), exact (dashes)",
-            )
+            t, m, sem = ([r[k] for r in sim] for k in ("temperature", "sim", "sem"))
+            label = f"N = {n}: Glauber ± s.e. (dots), exact (dashes)"
+            ax.errorbar(t, m, yerr=sem, fmt="o", color=f"C{i}", ms=4, capsize=2, label=label)
         ax.axvline(J, color="0.6", lw=0.8, ls=":", label="T_c = J")
         ax.set(xlabel="temperature T", ylabel="E|m|", title="Curie-Weiss magnetisation vs T")
         ax.legend(fontsize=8)
@@ -299,44 +289,42 @@ _PAPER_TEMPERATURES = (
     *(0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.975, 1.0),
     *(1.025, 1.05, 1.1, 1.15, 1.2, 1.3, 1.5),
 )
+_QUICK = CurieWeissConfig(
+    sizes=(16, 64, 256, 1024),
+    temperatures=_QUICK_TEMPERATURES,
+    replicas=64,
+    burn_in=100,
+    n_samples=100,
+    free_energy_temperatures=(0.8, 0.95, 1.0, 1.2),
+)
+_PAPER_SIZES = (64, 256, 1024, 4096)
 register(
-    Experiment(
-        name="curie-weiss",
-        title="Curie-Weiss m(T): mean-field theory vs Glauber chains at finite N",
-        paper="continuous-hopfield-networks-notes, ch. 2, Sec. 2.2.1",
-        figure="Eq. 2.8, free energy f(m), phase transition at T_c = J",
-        config_cls=CurieWeissConfig,
-        profiles={
-            "demo": CurieWeissConfig(),
-            "quick": CurieWeissConfig(
-                sizes=(16, 64, 256, 1024),
-                temperatures=_QUICK_TEMPERATURES,
-                replicas=64,
-                burn_in=100,
-                n_samples=100,
-                sample_every=1,
-                free_energy_temperatures=(0.8, 0.95, 1.0, 1.2),
-            ),
-            "paper": CurieWeissConfig(
-                sizes=(64, 256, 1024, 4096),
-                temperatures=_PAPER_TEMPERATURES,
-                replicas=128,
-                burn_in=1000,
-                n_samples=500,
-                sample_every=2,
-                free_energy_temperatures=(0.8, 0.95, 1.0, 1.2),
-            ),
-        },
-        runtime={"demo": "~15 s", "quick": "~5 min", "paper": "hours (CPU) / GPU"},
-        claim=(
-            "Glauber chains reproduce the exact finite-N law E_N|m| within 3 standard errors, "
-            "and approach the mean-field m*(T), with its transition at T_c = J, as N grows."
+    name="curie-weiss",
+    title="Curie-Weiss m(T): mean-field theory vs Glauber chains at finite N",
+    paper="continuous-hopfield-networks-notes, ch. 2, Sec. 2.2.1",
+    figure="Eq. 2.8, free energy f(m), phase transition at T_c = J",
+    profiles={
+        "demo": CurieWeissConfig(),
+        "quick": _QUICK,
+        "paper": replace(
+            _QUICK,
+            sizes=_PAPER_SIZES,
+            temperatures=_PAPER_TEMPERATURES,
+            replicas=128,
+            burn_in=1000,
+            n_samples=500,
+            sample_every=2,
         ),
-        expected=(
-            "39 of 40 (N, T) cells within 3 s.e. (largest |z| = 3.5, largest gap 0.016); at "
-            "N = 1024 the chains stay within 0.16 of m*(T), the gap largest at T_c."
-        ),
-        run=run,
-        report=report,
-    )
+    },
+    runtime={"demo": "~15 s", "quick": "~5 min", "paper": "hours (CPU) / GPU"},
+    claim=(
+        "Glauber chains reproduce the exact finite-N law E_N|m| within 3 standard errors, "
+        "and approach the mean-field m*(T), with its transition at T_c = J, as N grows."
+    ),
+    expected=(
+        "39 of 40 (N, T) cells within 3 s.e. (largest |z| = 3.5, largest gap 0.016); at "
+        "N = 1024 the chains stay within 0.16 of m*(T), the gap largest at T_c."
+    ),
+    run=run,
+    report=report,
 )

@@ -41,11 +41,19 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from hopfield_lab.data import digit_prototypes, mnist32, mnist_tensors, notes_augment, subset
-from hopfield_lab.experiments.base import Experiment, RunContext, register
-from hopfield_lab.experiments.fields import Config, Min, MnistPath, NonEmpty, Positive, Seed, Unique
+from hopfield_lab.experiments.base import RunContext, register
+from hopfield_lab.experiments.fields import (
+    Config,
+    Min,
+    MnistPath,
+    NonEmpty,
+    Positive,
+    Seed,
+    Unique,
+)
 from hopfield_lab.models.layers import count_parameters
 from hopfield_lab.models.networks import CNNDeepHNN, PrototypeDeepHNN
-from hopfield_lab.runs import RunDir, comparison_table, run_cells
+from hopfield_lab.runs import RunDir, comparison_table
 from hopfield_lab.runs.plots import figure, image_grid
 from hopfield_lab.training import TrainConfig, fit
 
@@ -152,24 +160,9 @@ def _train(model: nn.Module, data: dict[str, Any], cell: dict[str, Any]) -> list
         acc, ce = _evaluate(m, *data["val"])
         return {"val_accuracy": acc, "val_ce": ce}
 
-    options = TrainConfig(
-        epochs=epochs,
-        batch_size=batch,
-        seed=c.seed,
-        device=cell["device"],
-        progress=cell["progress"],
-    )
-    result = fit(
-        model,
-        optimizer,
-        loss_fn,
-        data["train"],
-        options,
-        run_dir=cell["train_dir"],
-        scheduler=scheduler,
-        eval_fn=eval_fn,
-    )
-    return result.history
+    options = TrainConfig(epochs, batch, c.seed, cell["device"], progress=cell["progress"])
+    kw = {"run_dir": cell["train_dir"], "scheduler": scheduler, "eval_fn": eval_fn}
+    return fit(model, optimizer, loss_fn, data["train"], options, **kw).history
 
 
 def _grid(
@@ -233,7 +226,7 @@ _SUMMARY = ("params", "test_accuracy", "test_accuracy_augmented", "test_ce", "tr
 def run(config: DeepHNNConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train the requested models, one resumable cell each, and collect their test numbers."""
     grid = _grid(config, str(run_dir.path), ctx)
-    cells = run_cells(_cell, grid, run_dir, executor=ctx.executor, progress=ctx.progress)
+    cells = ctx.cells(_cell, grid, run_dir)
     results: dict[str, Any] = {}
     if "model=prototypes" in cells:
         p = cells["model=prototypes"]
@@ -327,38 +320,35 @@ def report(config: DeepHNNConfig, run_dir: RunDir) -> None:
 _PAPER = DeepHNNConfig(augment=True)
 
 register(
-    Experiment(
-        name="deephnn-mnist",
-        title="DeepHNN on MNIST: prototypes (~32 %) and CNN + DeepHNN + convex reducer (~87 %)",
-        paper="continuous-hopfield-networks-notes, Sec. 4.2",
-        figure="Sec. 4.2 (Figs. 4.5-4.6)",
-        config_cls=DeepHNNConfig,
-        profiles={
-            "demo": replace(
-                _PAPER,
-                n_train=6000,
-                n_val=2000,
-                n_test=2000,
-                proto_epochs=10,
-                proto_batch=1024,
-                cnn_epochs=4,
-                cnn_decay_epoch=3,
-                cnn_batch=256,
-            ),
-            "quick": replace(_PAPER, cnn_epochs=8, cnn_decay_epoch=6, augment=False),
-            "paper": _PAPER,
-        },
-        runtime={"demo": "~20 s", "quick": "~1.5 min", "paper": "~3 min CPU, < 1 min GPU"},
-        claim=(
-            "The CNN + DeepHNN + convex reducer has the notes' 56,440 parameters, and both "
-            "networks learn MNIST from plain images; the notes' augmented-test numbers (32 %, "
-            "~87 %) need the paper profile's augmented training."
+    name="deephnn-mnist",
+    title="DeepHNN on MNIST: prototypes (~32 %) and CNN + DeepHNN + convex reducer (~87 %)",
+    paper="continuous-hopfield-networks-notes, Sec. 4.2",
+    figure="Sec. 4.2 (Figs. 4.5-4.6)",
+    profiles={
+        "demo": replace(
+            _PAPER,
+            n_train=6000,
+            n_val=2000,
+            n_test=2000,
+            proto_epochs=10,
+            proto_batch=1024,
+            cnn_epochs=4,
+            cnn_decay_epoch=3,
+            cnn_batch=256,
         ),
-        expected=(
-            "Plain training, 8 CNN epochs: prototypes 89.9 % on plain / 46.7 % on augmented "
-            "test digits, training CE 0.42; CNN model 90.6 % / 47.7 %, CE 0.33."
-        ),
-        run=run,
-        report=report,
-    )
+        "quick": replace(_PAPER, cnn_epochs=8, cnn_decay_epoch=6, augment=False),
+        "paper": _PAPER,
+    },
+    runtime={"demo": "~20 s", "quick": "~1.5 min", "paper": "~3 min CPU, < 1 min GPU"},
+    claim=(
+        "The CNN + DeepHNN + convex reducer has the notes' 56,440 parameters, and both "
+        "networks learn MNIST from plain images; the notes' augmented-test numbers (32 %, "
+        "~87 %) need the paper profile's augmented training."
+    ),
+    expected=(
+        "Plain training, 8 CNN epochs: prototypes 89.9 % on plain / 46.7 % on augmented "
+        "test digits, training CE 0.42; CNN model 90.6 % / 47.7 %, CE 0.33."
+    ),
+    run=run,
+    report=report,
 )

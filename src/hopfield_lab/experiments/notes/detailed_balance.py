@@ -61,9 +61,9 @@ from hopfield_lab.analysis import (
     transition_matrix,
 )
 from hopfield_lab.data.synthetic import random_patterns
-from hopfield_lab.errors import ConfigError
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import (
+    AtLeast,
     Config,
     Min,
     NonEmpty,
@@ -74,7 +74,7 @@ from hopfield_lab.experiments.fields import (
     Unique,
 )
 from hopfield_lab.models.binary import BinaryHopfield
-from hopfield_lab.runs import RunDir, at_least, at_most, check_table, records_table, run_cells
+from hopfield_lab.runs import RunDir, at_least, at_most, check_table, records_table
 from hopfield_lab.runs.plots import figure
 
 __all__ = ["COUPLINGS", "DetailedBalanceConfig", "report", "run"]
@@ -118,16 +118,9 @@ class DetailedBalanceConfig(Config):
     n_chains: Annotated[int, Min(10)] = 20000
     n_repeats: Annotated[int, Min(1)] = 5
     burn_in: Annotated[int, Min(1)] = 20
-    max_burn_in: Annotated[int, Min(1)] = 5000
+    max_burn_in: Annotated[int, AtLeast("burn_in")] = 5000
     noise_draws: Annotated[int, Min(1)] = 20
     seed: Seed = 0
-
-    def check(self) -> None:
-        """``max_burn_in >= burn_in``."""
-        if self.max_burn_in < self.burn_in:
-            raise ConfigError(
-                f"max_burn_in must be >= burn_in ({self.burn_in}); got {self.max_burn_in}"
-            )
 
 
 def _couplings(kind: str, config: DetailedBalanceConfig) -> BinaryHopfield:
@@ -209,7 +202,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
 
 def run(config: DetailedBalanceConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """One resumable cell per coupling matrix; per coupling the headline numbers."""
-    cells = run_cells(_cell, _grid(config), run_dir, executor=ctx.executor, progress=ctx.progress)
+    cells = ctx.cells(_cell, _grid(config), run_dir)
     keys = ("tv_emp_gibbs", "p_gibbs", "p_gibbs_all", "p_pi", "tv_pi_gibbs", "db_residual")
     return {c: {k: cells[c][k] for k in (*keys, "tv_noise_floor")} for c in config.couplings}
 
@@ -302,29 +295,26 @@ def report(config: DetailedBalanceConfig, run_dir: RunDir) -> None:
 
 
 register(
-    Experiment(
-        name="detailed-balance",
-        title="Glauber dynamics: Gibbs stationary law for symmetric J, not for asymmetric J",
-        paper="continuous-hopfield-networks-notes, ch. 2.1.2",
-        figure="Lemma 2.1.3, Theorem 2.1 (no figure; predictions only)",
-        config_cls=DetailedBalanceConfig,
-        profiles={
-            "demo": DetailedBalanceConfig(),
-            "quick": DetailedBalanceConfig(n=10, n_chains=100000),
-            "paper": DetailedBalanceConfig(n=10, n_chains=1000000, n_repeats=10, noise_draws=50),
-        },
-        runtime={"demo": "~15 s", "quick": "~1 min", "paper": "~15 min (2 CPU cores)"},
-        claim=(
-            "Glauber samples follow the Gibbs law, with detailed balance, for symmetric J "
-            "(Theorem 2.1); for asymmetric J the chain's own stationary law differs from Gibbs "
-            "and is not reversible."
-        ),
-        expected=(
-            "symmetric J: TV(pi, Gibbs) = 6e-15, median p = 0.48, TV at the noise floor "
-            "(0.0201 vs 0.0202); asymmetric J: TV(pi, Gibbs) = 0.186, residual 0.76, p = 0 "
-            "against Gibbs and 0.24 against pi (N = 10, 5 x 10^5 chains)."
-        ),
-        run=run,
-        report=report,
-    )
+    name="detailed-balance",
+    title="Glauber dynamics: Gibbs stationary law for symmetric J, not for asymmetric J",
+    paper="continuous-hopfield-networks-notes, ch. 2.1.2",
+    figure="Lemma 2.1.3, Theorem 2.1 (no figure; predictions only)",
+    profiles={
+        "demo": DetailedBalanceConfig(),
+        "quick": DetailedBalanceConfig(n=10, n_chains=100000),
+        "paper": DetailedBalanceConfig(n=10, n_chains=1000000, n_repeats=10, noise_draws=50),
+    },
+    runtime={"demo": "~15 s", "quick": "~1 min", "paper": "~15 min (2 CPU cores)"},
+    claim=(
+        "Glauber samples follow the Gibbs law, with detailed balance, for symmetric J "
+        "(Theorem 2.1); for asymmetric J the chain's own stationary law differs from Gibbs "
+        "and is not reversible."
+    ),
+    expected=(
+        "symmetric J: TV(pi, Gibbs) = 6e-15, median p = 0.48, TV at the noise floor "
+        "(0.0201 vs 0.0202); asymmetric J: TV(pi, Gibbs) = 0.186, residual 0.76, p = 0 "
+        "against Gibbs and 0.24 against pi (N = 10, 5 x 10^5 chains)."
+    ),
+    run=run,
+    report=report,
 )

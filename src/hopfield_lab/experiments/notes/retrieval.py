@@ -44,10 +44,19 @@ from hopfield_lab.analysis import energy_rises, rise_over_slack
 from hopfield_lab.analysis.retrieval import modern_energy_scale
 from hopfield_lab.data import gaussian_noise, load_digits, load_mnist, mask
 from hopfield_lab.errors import ConfigError
-from hopfield_lab.experiments.base import Experiment, RunContext, register
-from hopfield_lab.experiments.fields import Config, Min, MnistPath, NonEmpty, Positive, Range, Seed
+from hopfield_lab.experiments.base import RunContext, register
+from hopfield_lab.experiments.fields import (
+    AtMost,
+    Config,
+    Min,
+    MnistPath,
+    NonEmpty,
+    Positive,
+    Range,
+    Seed,
+)
 from hopfield_lab.models import ModernHopfield
-from hopfield_lab.runs import RunDir, Table, records_table, run_cells
+from hopfield_lab.runs import RunDir, Table, records_table
 from hopfield_lab.runs.plots import curve_panels, figure, image_grid
 from hopfield_lab.runs.table import at_least, at_most, check_table, descent_checks
 
@@ -81,7 +90,7 @@ class RetrievalConfig(Config):
 
     dataset: Literal["mnist", "digits"] = "mnist"
     n_patterns: Annotated[int, Min(2)] = 1000
-    n_queries: Annotated[int, Min(1)] = 128
+    n_queries: Annotated[int, Min(1), AtMost("n_patterns")] = 128
     betas: Annotated[tuple[float, ...], NonEmpty, Positive] = (0.005, 0.01, 0.015, 0.02, 0.05, 0.1)
     noise_sigmas: Annotated[tuple[float, ...], Min(0)] = (0.3, 0.6)
     mask_fractions: Annotated[tuple[float, ...], Range(0.0, 1.0, open_high=True)] = (0.5,)
@@ -109,10 +118,6 @@ class RetrievalConfig(Config):
         }
 
     def check(self) -> None:
-        if self.n_queries > self.n_patterns:
-            raise ConfigError(
-                f"n_queries must be <= n_patterns={self.n_patterns}; got {self.n_queries}"
-            )
         if not self.noise_sigmas and not self.mask_fractions:
             raise ConfigError("noise_sigmas or mask_fractions must not be empty")
 
@@ -246,9 +251,7 @@ def _examples(q: Tensor, fixed: Tensor, target: Tensor, n: int = 6) -> dict[str,
 def run(config: RetrievalConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Run every beta as one resumable cell; summarise."""
     grid = _grid(config, ctx.device)
-    cells = list(
-        run_cells(_cell, grid, run_dir, executor=ctx.executor, progress=ctx.progress).values()
-    )
+    cells = list(ctx.cells(_cell, grid, run_dir).values())
     first, labels = config.solvers[0], [_label(k, v) for k, v in config.settings]
     stats = [c["settings"][lab]["solvers"] for c in cells for lab in labels]  # cell-major
     out: dict[str, Any] = {
@@ -372,44 +375,41 @@ def _figures(
 
 
 register(
-    Experiment(
-        name="retrieval",
-        title="Modern Hopfield retrieval of corrupted MNIST digits: accuracy, energy, solvers",
-        paper="continuous-hopfield-networks-notes, ch. 3",
-        figure="Eq. 3.4-3.5, Prop. 3.2, Lemmas 3.2.1-3.2.2",
-        config_cls=RetrievalConfig,
-        profiles={
-            "demo": RetrievalConfig(),
-            "quick": RetrievalConfig(
-                n_patterns=5000,
-                n_queries=200,
-                betas=(0.003, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.3),
-                noise_sigmas=(0.2, 0.4, 0.6, 0.8),
-                mask_fractions=(0.25, 0.5, 0.75),
-            ),
-            "paper": RetrievalConfig(
-                n_patterns=50000,
-                n_queries=2000,
-                betas=(0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.3, 1.0),
-                noise_sigmas=(0.1, 0.2, 0.4, 0.6, 0.8, 1.0),
-                mask_fractions=(0.25, 0.5, 0.6, 0.75),
-                max_iter=1000,
-            ),
-        },
-        runtime={"demo": "~20 s", "quick": "~7 min", "paper": "~1 h on one GPU"},
-        claim=(
-            "On 5,000 stored MNIST digits the energy never rises along a Picard trajectory "
-            "(Prop. 3.2), stays >= 0 (Lemma 3.2.1) and after one update is below "
-            "ln P / beta + M^2 / 2 (Lemma 3.2.2 ii); noisy digits are retrieved exactly at a "
-            "suitable beta; Anderson needs fewer iterations than Picard."
+    name="retrieval",
+    title="Modern Hopfield retrieval of corrupted MNIST digits: accuracy, energy, solvers",
+    paper="continuous-hopfield-networks-notes, ch. 3",
+    figure="Eq. 3.4-3.5, Prop. 3.2, Lemmas 3.2.1-3.2.2",
+    profiles={
+        "demo": RetrievalConfig(),
+        "quick": RetrievalConfig(
+            n_patterns=5000,
+            n_queries=200,
+            betas=(0.003, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.3),
+            noise_sigmas=(0.2, 0.4, 0.6, 0.8),
+            mask_fractions=(0.25, 0.5, 0.75),
         ),
-        expected=(
-            "No energy rise in 12,600 trajectories; after one update E is at most 0.63 of the "
-            "Lemma 3.2.2 bound; best exact retrieval 1.00 / 1.00 / 0.98 / 0.945 at noise sigma "
-            "0.2 / 0.4 / 0.6 / 0.8 and 0.99 / 0.40 / 0 with 25 / 50 / 75 % masked; mean "
-            "iterations Picard 52.6, Anderson 26.6 (energy safeguard), 48.9 (residual only)."
+        "paper": RetrievalConfig(
+            n_patterns=50000,
+            n_queries=2000,
+            betas=(0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.3, 1.0),
+            noise_sigmas=(0.1, 0.2, 0.4, 0.6, 0.8, 1.0),
+            mask_fractions=(0.25, 0.5, 0.6, 0.75),
+            max_iter=1000,
         ),
-        run=run,
-        report=report,
-    )
+    },
+    runtime={"demo": "~20 s", "quick": "~7 min", "paper": "~1 h on one GPU"},
+    claim=(
+        "On 5,000 stored MNIST digits the energy never rises along a Picard trajectory "
+        "(Prop. 3.2), stays >= 0 (Lemma 3.2.1) and after one update is below "
+        "ln P / beta + M^2 / 2 (Lemma 3.2.2 ii); noisy digits are retrieved exactly at a "
+        "suitable beta; Anderson needs fewer iterations than Picard."
+    ),
+    expected=(
+        "No energy rise in 12,600 trajectories; after one update E is at most 0.63 of the "
+        "Lemma 3.2.2 bound; best exact retrieval 1.00 / 1.00 / 0.98 / 0.945 at noise sigma "
+        "0.2 / 0.4 / 0.6 / 0.8 and 0.99 / 0.40 / 0 with 25 / 50 / 75 % masked; mean "
+        "iterations Picard 52.6, Anderson 26.6 (energy safeguard), 48.9 (residual only)."
+    ),
+    run=run,
+    report=report,
 )

@@ -46,8 +46,9 @@ from torch import Tensor
 from hopfield_lab.analysis.attractors import cluster_fixed_points, dwell_statistics, quench
 from hopfield_lab.data.prototypes import binary_prototypes
 from hopfield_lab.errors import ConfigError
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import (
+    AtMost,
     Config,
     Min,
     MnistPath,
@@ -60,7 +61,7 @@ from hopfield_lab.experiments.fields import (
 from hopfield_lab.experiments.notes import _common as notes
 from hopfield_lab.models import ModernHopfield, select_beta
 from hopfield_lab.models.layers import VHNN
-from hopfield_lab.runs import RunDir, Table, comparison_table, records_table, run_cells
+from hopfield_lab.runs import RunDir, Table, comparison_table, records_table
 from hopfield_lab.runs.plots import figure, image_grid
 
 __all__ = ["VHNNJumpsConfig", "report", "run"]
@@ -103,7 +104,7 @@ class VHNNJumpsConfig(Config):
     beta_modes: Annotated[tuple[BetaMode, ...], NonEmpty, Unique] = ("notes", "matched")
     noise_levels: Annotated[tuple[float, ...], NonEmpty, Range(0.0, 100.0, open_low=True)] = _ETAS
     steps: Annotated[int, Min(2)] = 16_384
-    burn_in: Annotated[int, Min(0)] = 20
+    burn_in: Annotated[int, Min(0), AtMost("steps", -2)] = 20
     starts: Annotated[tuple[int, ...], Min(0)] = (0, 21, 27)
     random_starts: Annotated[int, Min(0)] = 5
     seeds: Annotated[int, Min(1)] = 3
@@ -114,10 +115,6 @@ class VHNNJumpsConfig(Config):
     mnist_path: MnistPath = ""
 
     def check(self) -> None:
-        if self.burn_in > self.steps - 2:
-            raise ConfigError(
-                f"burn_in must be <= steps - 2 = {self.steps - 2}; got {self.burn_in}"
-            )
         if any(s >= 10 * self.per_digit for s in self.starts):
             raise ConfigError(
                 f"starts must be pattern indices below {10 * self.per_digit}; got {self.starts}"
@@ -235,7 +232,7 @@ def _summary(config: VHNNJumpsConfig, cells: dict[str, dict[str, Any]]) -> dict[
 
 def run(config: VHNNJumpsConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """The chains, one resumable cell per beta, noise level and seed; their statistics."""
-    cells = run_cells(_cell, _grid(config), run_dir, executor=ctx.executor, progress=ctx.progress)
+    cells = ctx.cells(_cell, _grid(config), run_dir)
     head, stats = cells["patterns"], (s := _summary(config, cells))["stats"]
     drop = ("transitions", "occupation", "dwell_list", "unconverged")
     return {
@@ -414,31 +411,26 @@ _PAPER = VHNNJumpsConfig()
 _QUICK_ETAS = (0.1, 0.3, 0.5, 1.0, 2.0, 3.0)
 
 register(
-    Experiment(
-        name="vhnn-jumps",
-        title="VHNN: stochastic jumps between attractors vs the noise level",
-        paper="continuous-hopfield-networks-notes, Sec. 4.4",
-        figure="Sec. 4.4 (VHNN animation, Table 4.1)",
-        config_cls=VHNNJumpsConfig,
-        profiles={
-            "demo": replace(_PAPER, noise_levels=(0.3, 1.5), steps=2000, random_starts=2, seeds=1),
-            "quick": replace(
-                _PAPER, noise_levels=(0.1, 0.3, 0.5, 1.0, 2.0, 3.0), steps=4096, seeds=1
-            ),
-            "paper": _PAPER,
-        },
-        runtime={"demo": "~20 s", "quick": "~1 min", "paper": "~8 min (1 CPU thread)"},
-        claim=(
-            "A VHNN chain at the notes' beta and noise 0.3 lives on a few attractors; jumps "
-            "between them become frequent as the noise grows."
-        ),
-        expected=(
-            "At eta = 0.3 no jumps at either beta: the chains from 0, 21, 27 occupy 3 attractors "
-            "(notes' beta) or 2 (matched beta; notes: 4); at the matched beta 0.8, 29, 145 and 205 "
-            "jumps per 1,000 steps at eta = 0.5, 1, 2, 3; at the notes' beta fewer than one per "
-            "1,000 steps up to eta = 3."
-        ),
-        run=run,
-        report=report,
-    )
+    name="vhnn-jumps",
+    title="VHNN: stochastic jumps between attractors vs the noise level",
+    paper="continuous-hopfield-networks-notes, Sec. 4.4",
+    figure="Sec. 4.4 (VHNN animation, Table 4.1)",
+    profiles={
+        "demo": replace(_PAPER, noise_levels=(0.3, 1.5), steps=2000, random_starts=2, seeds=1),
+        "quick": replace(_PAPER, noise_levels=(0.1, 0.3, 0.5, 1.0, 2.0, 3.0), steps=4096, seeds=1),
+        "paper": _PAPER,
+    },
+    runtime={"demo": "~20 s", "quick": "~1 min", "paper": "~8 min (1 CPU thread)"},
+    claim=(
+        "A VHNN chain at the notes' beta and noise 0.3 lives on a few attractors; jumps "
+        "between them become frequent as the noise grows."
+    ),
+    expected=(
+        "At eta = 0.3 no jumps at either beta: the chains from 0, 21, 27 occupy 3 attractors "
+        "(notes' beta) or 2 (matched beta; notes: 4); at the matched beta 0.8, 29, 145 and 205 "
+        "jumps per 1,000 steps at eta = 0.5, 1, 2, 3; at the notes' beta fewer than one per "
+        "1,000 steps up to eta = 3."
+    ),
+    run=run,
+    report=report,
 )
