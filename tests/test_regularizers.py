@@ -156,6 +156,32 @@ def test_estimator_keeps_vectors_and_warm_starts(gen: torch.Generator) -> None:
     assert est.last_vectors is None and est.calls == 0
 
 
+def test_estimator_state_round_trips(gen: torch.Generator, tmp_path) -> None:
+    """A restored estimator (through torch.save/load) continues exactly as the original."""
+    M = _spiked(gen, 32, 64)
+    batches = [torch.rand(12, 32, generator=gen, dtype=F64) for _ in range(3)]
+    est = SpectralNormEstimator(tail=0.5, warm_iters=3)
+    est(M, batches[0], index=torch.arange(12))
+    path = tmp_path / "est.pt"
+    torch.save(est.state_dict(), path)
+    restored = SpectralNormEstimator(tail=0.5, warm_iters=3)
+    restored.load_state_dict(torch.load(path, weights_only=True))
+    assert restored.calls == 1
+    fresh = SpectralNormEstimator(tail=0.5, warm_iters=3)  # what a resume used to do
+    for ds in batches[1:]:
+        a, b = est(M, ds, index=torch.arange(12)), restored(M, ds, index=torch.arange(12))
+        assert torch.equal(a, b)
+    assert not torch.equal(fresh(M, batches[2]), est(M, batches[2]))  # the memory matters
+    empty = SpectralNormEstimator().state_dict()  # before any call: nothing to restore
+    other = SpectralNormEstimator()
+    other.load_state_dict(empty)
+    assert other.calls == 0 and other.last_vectors is None
+    with pytest.raises(ConfigError, match="other settings|settings"):
+        SpectralNormEstimator(tail=0.25).load_state_dict(est.state_dict())
+    with pytest.raises(ConfigError, match="must be a dict"):
+        SpectralNormEstimator().load_state_dict({"calls": 1})
+
+
 def test_subspace_start_is_accurate_after_one_call(gen: torch.Generator) -> None:
     # states of one model share their top directions: the Ritz start in the subspace learnt
     # from one batch is close to the top eigenvector for a new batch

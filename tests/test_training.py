@@ -269,3 +269,68 @@ def test_bad_fit_arguments(data: tuple[Tensor, Tensor]) -> None:
         fit(model, opt, lambda m, b: m(b[0]), data, config)
     with pytest.raises(ConfigError, match="TrainConfig"):
         fit(model, opt, _mse, data, {"epochs": 1})  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------- state of the loss
+
+
+class _RunningMean:
+    """Loss-side state carried across steps: an exponential mean of the batch losses that
+    scales the loss, so a resume that forgets it trains differently."""
+
+    def __init__(self) -> None:
+        self.value = torch.zeros((), dtype=torch.float64)
+        self.loads = 0
+
+    def state_dict(self) -> dict:
+        return {"value": self.value.clone()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.value = state["value"].clone()
+        self.loads += 1
+
+
+def _train_stateful(
+    data: tuple[Tensor, Tensor], run_dir: Path, epochs: int, tracker: _RunningMean, **kw
+) -> nn.Module:
+    model = _model(1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+
+    def loss_fn(m: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
+        loss = _mse(m, batch)
+        tracker.value = 0.9 * tracker.value + 0.1 * loss.detach()
+        return loss * (1.0 + tracker.value)
+
+    config = TrainConfig(epochs=epochs, batch_size=32, seed=3, progress=False)
+    fit(model, optimizer, loss_fn, data, config, run_dir=run_dir, **kw)
+    return model
+
+
+def test_resume_restores_the_state_of_the_loss(data: tuple[Tensor, Tensor], tmp_path: Path) -> None:
+    ref = _RunningMean()
+    model_a = _train_stateful(data, tmp_path / "A", 3, ref, state={"mean": ref})
+    run_b = tmp_path / "B"
+    first = _RunningMean()
+    _train_stateful(data, run_b, 2, first, state={"mean": first})
+    resumed = _RunningMean()  # a new process: fresh state, restored from the checkpoint
+    model_b = _train_stateful(data, run_b, 3, resumed, state={"mean": resumed})
+    assert resumed.loads == 1 and torch.equal(resumed.value, ref.value)
+    assert _same_params(model_a, model_b)
+    # without the state, the resumed run trains differently: the test can fail
+    forgot = _RunningMean()
+    run_d = tmp_path / "C"
+    first_d = _RunningMean()
+    _train_stateful(data, run_d, 2, first_d, state={"mean": first_d})
+    model_d = _train_stateful(data, run_d, 3, forgot, state=None)
+    assert not _same_params(model_a, model_d)
+
+
+def test_resume_refuses_a_checkpoint_without_the_state(
+    data: tuple[Tensor, Tensor], tmp_path: Path
+) -> None:
+    _train_stateful(data, tmp_path / "run", 1, _RunningMean())
+    with pytest.raises(ConfigError, match="holds no state for 'mean'"):
+        t = _RunningMean()
+        _train_stateful(data, tmp_path / "run", 2, t, state={"mean": t})
+    with pytest.raises(ConfigError, match=r"state\['x'\] must have state_dict"):
+        _train_stateful(data, tmp_path / "other", 1, _RunningMean(), state={"x": object()})

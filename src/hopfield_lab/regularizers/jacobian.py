@@ -42,7 +42,7 @@ baselines of Sec. 5), and :func:`descent_condition` (Eq. 8, App. B.2).
 from __future__ import annotations
 
 import math
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import torch
 from torch import Tensor
@@ -337,6 +337,12 @@ class SpectralNormEstimator:
             ``q = 0.9``) keeps ``J_q`` within 0.2% of exact (``hopfield-lab bench
             jacq-step``). None or 1 estimates every state (default).
 
+    The memory (subspace, per-sample table, call count) is the estimator's state: a training
+    that resumes from a checkpoint must restore it (:meth:`state_dict`,
+    :meth:`load_state_dict`; :func:`hopfield_lab.training.fit` does so for the objects passed
+    as its ``state``), or its warm starts, hence its estimates and the parameters it trains,
+    differ from those of an uninterrupted run.
+
     Attributes:
         last_vectors: the final vectors ``(B, N)`` of the last call (None before); zero rows
             outside the tail.
@@ -375,6 +381,84 @@ class SpectralNormEstimator:
         self._table: Tensor | None = None  # (capacity, N) per-sample vectors
         self._known: Tensor | None = None  # (capacity,) bool
         self._like: tuple[int, torch.dtype, torch.device] | None = None
+
+    def _settings(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "iters": self.iters,
+            "warm_iters": self.warm_iters,
+            "subspace": self.subspace,
+            "tail": self.tail,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """The memory, for a checkpoint: settings, call count, tensors (cloned) and the
+        ``(N, dtype, device)`` they belong to (dtype and device as strings).
+
+        Returns:
+            A dict of plain values and tensors (``torch.save`` writes it with
+            ``weights_only=True``-loadable contents).
+        """
+        like = self._like
+        return {
+            "settings": self._settings(),
+            "calls": self.calls,
+            "like": None if like is None else [like[0], str(like[1]), str(like[2])],
+            "tensors": {
+                name: None if t is None else t.detach().clone()
+                for name, t in (
+                    ("basis", self._basis),
+                    ("table", self._table),
+                    ("known", self._known),
+                    ("last_vectors", self.last_vectors),
+                    ("last_refined", self.last_refined),
+                )
+            },
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the memory saved by :meth:`state_dict` (tensors moved to its device).
+
+        Raises:
+            ConfigError: if ``state`` is malformed or was saved by an estimator with other
+                settings (``method``, ``iters``, ``warm_iters``, ``subspace``, ``tail``):
+                its warm starts would not be those of this estimator.
+        """
+        if not isinstance(state, dict) or not {"settings", "calls", "like", "tensors"} <= set(
+            state
+        ):
+            raise ConfigError(
+                "a SpectralNormEstimator state must be a dict with settings, calls, like and "
+                f"tensors; got {type(state).__name__}"
+                + (f" with keys {sorted(state)}" if isinstance(state, dict) else "")
+            )
+        if state["settings"] != self._settings():
+            raise ConfigError(
+                f"the saved SpectralNormEstimator state has settings {state['settings']}, this "
+                f"estimator {self._settings()}; resuming would change its estimates"
+            )
+        self.reset()
+        like = state["like"]
+        if like is None:
+            return
+        n, dtype_name, device_name = like
+        dtype = getattr(torch, str(dtype_name).removeprefix("torch."), None)
+        if not isinstance(dtype, torch.dtype):
+            raise ConfigError(f"unknown dtype {dtype_name!r} in a SpectralNormEstimator state")
+        device = torch.device(device_name)
+        tensors = state["tensors"]
+
+        def _to(name: str, kind: torch.dtype) -> Tensor | None:
+            t = tensors.get(name)
+            return None if t is None else t.to(device=device, dtype=kind).clone()
+
+        self._like = (int(n), dtype, device)
+        self.calls = int(state["calls"])
+        self._basis = _to("basis", dtype)
+        self._table = _to("table", dtype)
+        self._known = _to("known", torch.bool)
+        self.last_vectors = _to("last_vectors", dtype)
+        self.last_refined = _to("last_refined", torch.long)
 
     @staticmethod
     def _ritz_start(G: Tensor, s: Tensor, V: Tensor) -> Tensor:

@@ -22,12 +22,14 @@ past ``2.3e6`` within a few steps. Only growth over the start counts, never over
 best: a loss that has converged to ``1e-8`` may fluctuate by orders of magnitude and is fine.
 
 Resume is exact: the shuffle order of an epoch depends only on ``(seed, epoch)``, and the
-checkpoint holds the model, optimizer and scheduler states and the torch, numpy and Python RNG
-states at the end of the epoch. A run killed anywhere (even mid-epoch) and started again with the
-same run directory ends with the same parameters, bit for bit, as a run that was never
-interrupted (on the same device and library versions). Because the checkpoint is written before
-the metrics line, the checkpoint is the source of truth: on resume ``metrics.jsonl`` is rewritten
-from the checkpoint's history, so every epoch appears exactly once.
+checkpoint holds the model, optimizer and scheduler states, the torch, numpy and Python RNG
+states at the end of the epoch, and the state of every object passed as ``fit(state=...)``:
+anything else the loss carries from step to step (e.g. the warm starts of a
+:class:`~hopfield_lab.regularizers.SpectralNormEstimator`). A run killed anywhere (even
+mid-epoch) and started again with the same run directory ends with the same parameters, bit for
+bit, as a run that was never interrupted (on the same device and library versions). Because the
+checkpoint is written before the metrics line, the checkpoint is the source of truth: on resume
+``metrics.jsonl`` is rewritten from the checkpoint's history, so every epoch appears exactly once.
 
 One ``fit`` per run directory: for several trainings in one experiment, give each its own
 sub-directory, e.g. ``RunDir(run.path / "model_a")``.
@@ -39,7 +41,8 @@ import dataclasses
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +68,7 @@ __all__ = [
     "BLOWUP_FACTOR",
     "CHECKPOINT_NAME",
     "LossFn",
+    "Stateful",
     "TrainConfig",
     "TrainResult",
     "fit",
@@ -81,6 +85,17 @@ LossFn = Callable[[nn.Module, tuple[Tensor, ...]], "Tensor | tuple[Tensor, dict[
 BLOWUP_FACTOR = 1e6
 
 _CHECKPOINT_FORMAT = 1
+
+
+@typing.runtime_checkable
+class Stateful(typing.Protocol):
+    """What ``fit(state=...)`` checkpoints: ``state_dict()`` and ``load_state_dict(state)``."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any], /) -> None: ...
+
+
 # Config fields that change the trajectory: a checkpoint written with other values cannot resume.
 _TRAJECTORY_FIELDS = ("seed", "batch_size", "max_grad_norm")
 _RESERVED_KEYS = ("epoch", "step", "train_loss", "lr", "wall_time_s")
@@ -177,6 +192,24 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """A generator for one epoch's shuffle, seeded from (seed, epoch) only."""
     state = np.random.SeedSequence([seed, epoch]).generate_state(2, dtype=np.uint32)
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+def _check_state(state: Any) -> dict[str, Stateful]:
+    if state is None:
+        return {}
+    if not isinstance(state, Mapping):
+        raise ConfigError(
+            f"state must be a dict of {{name: object}} or None; got {type(state).__name__}"
+        )
+    for name, obj in state.items():
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"state names must be non-empty strings; got {name!r}")
+        if not isinstance(obj, Stateful):
+            raise ConfigError(
+                f"state[{name!r}] must have state_dict() and load_state_dict(); "
+                f"got {type(obj).__name__}"
+            )
+    return dict(state)
 
 
 def _check_data(train_data: Any) -> tuple[Tensor, ...]:
@@ -320,6 +353,7 @@ def fit(
     run_dir: RunDir | str | Path | None = None,
     scheduler: Any = None,
     eval_fn: Callable[[nn.Module], dict[str, Any]] | None = None,
+    state: Mapping[str, Stateful] | None = None,
 ) -> TrainResult:
     """Train ``model`` on in-memory tensors, checkpointing and resuming through ``run_dir``.
 
@@ -341,6 +375,10 @@ def fit(
         eval_fn: ``eval_fn(model) -> {name: value}`` called after each epoch with the model in
             eval mode (and autograd enabled, for energy-gradient diagnostics); its values are
             recorded under their own names. Default None.
+        state: ``{name: object}`` of other state the training carries from step to step
+            (objects with ``state_dict()`` and ``load_state_dict(state)``, e.g. the
+            :class:`~hopfield_lab.regularizers.SpectralNormEstimator` a ``loss_fn`` closes
+            over); saved in every checkpoint and restored on resume. Default None.
 
     Returns:
         A ``TrainResult``; the model holds the parameters after the last epoch.
@@ -348,7 +386,8 @@ def fit(
     Raises:
         ConfigError: on bad arguments (the message names them), when ``run_dir``'s checkpoint
             was written with another seed, batch size, clipping or data size, or is beyond
-            ``config.epochs``.
+            ``config.epochs``, or lacks the state of a name in ``state`` (a checkpoint
+            written without it cannot resume exactly).
         DataError: if the checkpoint cannot be read.
         DivergenceError: when a loss or the gradient norm is not finite, or the loss blew up
             (:func:`loss_blew_up`); training stops at once (before the optimizer step),
@@ -366,6 +405,7 @@ def fit(
         raise ConfigError(f"loss_fn must be callable; got {loss_fn!r:.80}")
     if eval_fn is not None and not callable(eval_fn):
         raise ConfigError(f"eval_fn must be callable or None; got {eval_fn!r:.80}")
+    states = _check_state(state)
     data = _check_data(train_data)
     n = len(data[0])
     device = torch.device(config.device)
@@ -388,6 +428,15 @@ def fit(
         if scheduler is not None and ckpt["scheduler"] is not None:
             scheduler.load_state_dict(ckpt["scheduler"])
         _set_rng_state(ckpt["rng"])
+        saved_states = ckpt.get("state", {})
+        for name, obj in states.items():
+            if name not in saved_states:
+                raise ConfigError(
+                    f"checkpoint {ckpt_path} holds no state for {name!r} (it was written "
+                    f"without it), so resuming would not reproduce the run; use a fresh run "
+                    f"directory (another --name, or --force)"
+                )
+            obj.load_state_dict(saved_states[name])
         history = list(ckpt["history"])
         start_epoch, global_step = ckpt["epoch"] + 1, ckpt["global_step"]
         resumed_from = ckpt["epoch"]
@@ -483,6 +532,7 @@ def fit(
                         "optimizer": optimizer.state_dict(),
                         "scheduler": None if scheduler is None else scheduler.state_dict(),
                         "rng": _rng_state(device),
+                        "state": {name: obj.state_dict() for name, obj in states.items()},
                         "history": history,
                     },
                 )

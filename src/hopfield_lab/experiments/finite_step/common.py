@@ -124,7 +124,9 @@ def train_model(
     cfg = TrainConfig(
         epochs=epochs, batch_size=batch_size, seed=seed, device=device, progress=False
     )
-    result = fit(model, optimizer, loss_fn, (x, y), cfg, run_dir=train_dir)
+    # the estimator's warm starts are training state: checkpointed, so resume stays exact
+    state = {"spectral_norm_estimator": estimator} if method == "jacq" else None
+    result = fit(model, optimizer, loss_fn, (x, y), cfg, run_dir=train_dir, state=state)
     return model, result.history
 
 
