@@ -29,8 +29,8 @@ def test_table1_smoke_with_tuning(tmp_path) -> None:
         "Ks=1,3",
         "seeds=2",
         "epochs=1",
-        "n_train=500",
-        "n_test=1000",
+        "n_train=300",
+        "n_test=500",
         "tune=true",
         "tune_epochs=1",
         "tune_n_train=300",
@@ -141,6 +141,15 @@ def test_energy_and_landscape_smoke(tmp_path) -> None:
     assert (land.run_dir.figures_dir / "figure2.png").is_file()
     res = land.results
     assert len(res["base"]["predictions"]) == 4 and res["jacq"]["energy_increase_rate"] == 0
+    # both reports are redrawn from the saved artifacts alone
+    for run in (e, land):
+        for f in [*run.run_dir.tables_dir.glob("*"), *run.run_dir.figures_dir.glob("*")]:
+            f.unlink()
+        report_run(run.run_dir.path)
+    assert (e.run_dir.figures_dir / "figure1.png").is_file()
+    assert (e.run_dir.tables_dir / "claims.csv").is_file()
+    assert (land.run_dir.figures_dir / "figure2.png").is_file()
+    assert (land.run_dir.tables_dir / "claims.csv").is_file()
 
 
 def test_bad_finite_step_configs() -> None:
@@ -153,8 +162,10 @@ def test_bad_finite_step_configs() -> None:
         resolve_config(exp, "demo", ["Ks=0"])
     with pytest.raises(ConfigError, match="methods must not repeat"):
         resolve_config(exp, "demo", ["methods=base,base"])
-    with pytest.raises(ConfigError, match="K must be in"):
+    with pytest.raises(ConfigError, match="K must be >= 1"):
         resolve_config(EXPERIMENTS["finite-step-energy"], "demo", ["pair.K=0"])
+    with pytest.raises(ConfigError, match="jacq_q must be in"):
+        resolve_config(EXPERIMENTS["finite-step-landscape"], "demo", ["pair.jacq_q=1"])
 
 
 def test_jacq_training_resumes_bit_for_bit(tmp_path) -> None:

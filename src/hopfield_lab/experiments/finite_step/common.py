@@ -27,7 +27,7 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +35,8 @@ from torch import Tensor
 
 from hopfield_lab.analysis import energy_along, energy_increase_rate
 from hopfield_lab.data import NoiseReading, mnist_tensors, subset
-from hopfield_lab.experiments.fields import MnistPath
+from hopfield_lab.experiments.base import RunContext
+from hopfield_lab.experiments.fields import Config, Min, MnistPath, NonNegative, Range, Seed
 from hopfield_lab.models import FiniteStepHopfield
 from hopfield_lab.regularizers import (
     SpectralNormEstimator,
@@ -44,6 +45,7 @@ from hopfield_lab.regularizers import (
     jacq_penalty,
     lip_penalty,
 )
+from hopfield_lab.runs import RunDir, run_cells
 from hopfield_lab.training import TrainConfig, fit
 
 __all__ = [
@@ -203,75 +205,73 @@ def evaluate(
 
 
 @dataclass(frozen=True)
-class PairConfig:
+class PairConfig(Config):
     """Base and JacQ trained on the setting of the paper's Figures 1-2 (Sec. 5.2).
 
     Attributes:
         activation: paper: tanh. K: steps (paper: 5). epochs: paper: 100.
         n_train: training images (0 = all). seed: training seed.
-        reg: regulariser strengths as ``(jacq_lam, jacq_q, jacq_m)``.
-        n_eval: test images analysed. mnist_path: optional user MNIST.
+        jacq_lam, jacq_q, jacq_m: JacQ's ``lam``, ``q`` and ``m`` (Eq. 9; the paper gives none).
+        n_eval: test images analysed. mnist_path: optional user MNIST ("" = bundled).
     """
 
-    activation: str = "tanh"
-    K: int = 5
-    epochs: int = 100
-    n_train: int = 0
-    seed: int = 0
-    jacq: tuple[float, ...] = (1.0, 0.9, 1.0)
-    n_eval: int = 1000
+    activation: Literal["relu", "sigmoid", "tanh"] = "tanh"
+    K: Annotated[int, Min(1)] = 5
+    epochs: Annotated[int, Min(1)] = 100
+    n_train: Annotated[int, Min(0)] = 0
+    seed: Seed = 0
+    jacq_lam: Annotated[float, NonNegative] = 1.0
+    jacq_q: Annotated[float, Range(0, 1, open_low=True, open_high=True)] = 0.9
+    jacq_m: Annotated[float, NonNegative] = 1.0
+    n_eval: Annotated[int, Min(2)] = 1000
     mnist_path: MnistPath = ""
-
-    def validate(self) -> None:
-        """Raise ConfigError for out-of-range fields (called by the experiments' configs)."""
-        from hopfield_lab.errors import ConfigError, check_choice, check_int
-
-        check_choice("activation", self.activation, ("relu", "sigmoid", "tanh"))
-        check_int("K", self.K, 1)
-        check_int("epochs", self.epochs, 1)
-        check_int("n_train", self.n_train, 0)
-        check_int("seed", self.seed, 0)
-        check_int("n_eval", self.n_eval, 2)
-        if len(self.jacq) != 3:
-            raise ConfigError(f"jacq must be (lam, q, m); got {self.jacq!r}")
 
 
 def _pair_cell(cell: dict[str, Any]) -> dict[str, Any]:
-    model = _pair_model(cell)
-    x, y = mnist_tensors(cell["mnist_path"])["test"]
-    return evaluate(model, x, y, reading=NoiseReading(), noise_sigma=0.25, seed=cell["seed"])
+    pair: PairConfig = cell["config"]
+    model = _pair_model(pair, cell["method"], cell["train_dir"], cell.get("device", "cpu"))
+    x, y = mnist_tensors(pair.mnist_path)["test"]
+    return evaluate(model, x, y, reading=NoiseReading(), noise_sigma=0.25, seed=pair.seed)
 
 
-def _pair_model(cell: dict[str, Any]) -> FiniteStepHopfield:
-    x, y = subset(*mnist_tensors(cell["mnist_path"])["train"], cell["n_train"], cell["seed"])
-    lam, q, m = cell["jacq"]
+def _pair_model(pair: PairConfig, method: str, train_dir: str, device: str) -> FiniteStepHopfield:
+    x, y = subset(*mnist_tensors(pair.mnist_path)["train"], pair.n_train, pair.seed)
     model, _ = train_model(
-        activation=cell["activation"],
-        method=cell["method"],
-        K=cell["K"],
-        seed=cell["seed"],
+        activation=pair.activation,
+        method=method,
+        K=pair.K,
+        seed=pair.seed,
         x=x,
         y=y,
-        epochs=cell["epochs"],
-        reg=RegSettings(jacq_lam=lam, jacq_q=q, jacq_m=m),
-        device=cell.get("device", "cpu"),
-        train_dir=Path(cell["train_dir"]),
+        epochs=pair.epochs,
+        reg=RegSettings(jacq_lam=pair.jacq_lam, jacq_q=pair.jacq_q, jacq_m=pair.jacq_m),
+        device=device,
+        train_dir=Path(train_dir),
     )
     return model.eval()
 
 
-def train_pair(pair: PairConfig, run_dir: Any, ctx: Any) -> dict[str, tuple[Any, dict]]:
-    """Train (or resume, or load) Base and JacQ; return ``{method: (model, test metrics)}``."""
-    from hopfield_lab.runs import run_cells
+def train_pair(
+    pair: PairConfig, run_dir: RunDir, ctx: RunContext
+) -> dict[str, tuple[FiniteStepHopfield, dict[str, Any]]]:
+    """Train (or resume, or load) Base and JacQ; return ``{method: (model, test metrics)}``.
 
+    The test metrics are cells ``method=base`` and ``method=jacq`` of ``run_dir`` (see
+    :func:`evaluate`; noise under the default reading, sigma = 0.25); the models are loaded
+    from their checkpoints under ``train/<method>``.
+    """
+    dirs = {method: str(run_dir.path / "train" / method) for method in ("base", "jacq")}
     cells = {
-        method: {
-            **{k: getattr(pair, k) for k in pair.__dataclass_fields__},
+        f"method={method}": {
+            "config": pair,
             "method": method,
             "device": ctx.device,
-            "train_dir": str(run_dir.path / "train" / method),
+            "train_dir": train_dir,
         }
-        for method in ("base", "jacq")
+        for method, train_dir in dirs.items()
     }
     metrics = run_cells(_pair_cell, cells, run_dir, executor=ctx.executor, progress=ctx.progress)
-    return {m: (_pair_model(cells[m]), metrics[m]) for m in cells}  # loads the checkpoints
+    return {
+        method: (_pair_model(pair, method, train_dir, ctx.device), metrics[f"method={method}"])
+        for method, train_dir in dirs.items()
+    }

@@ -23,17 +23,15 @@ with ``0 < a < 2`` decreases ``E`` whatever ``|J_T|`` (see
 descent condition (8) can fail at every step while the energy still decreases.
 
 The paper reports no numbers for Figure 1; the comparison table holds its qualitative claims.
+``run`` trains the pair and computes every curve and number (cells ``method=*`` and
+``curves,method=*``); ``report`` draws the tables and the figure from them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Annotated, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import torch
 
 from hopfield_lab.analysis import (
@@ -44,8 +42,8 @@ from hopfield_lab.analysis import (
     energy_increase_rate,
 )
 from hopfield_lab.data import mnist_tensors
-from hopfield_lab.errors import check_positive
 from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.fields import Config, Positive
 from hopfield_lab.experiments.finite_step.common import (
     DIAG_LANCZOS_ITERS,
     PairConfig,
@@ -53,20 +51,19 @@ from hopfield_lab.experiments.finite_step.common import (
 )
 from hopfield_lab.regularizers import jacobian_spectral_norm
 from hopfield_lab.runs import RunDir, Table, comparison_table
+from hopfield_lab.runs.plots import figure
 
-__all__ = ["EnergyConfig", "run"]
+__all__ = ["EnergyConfig", "report", "run"]
+
+_METHODS = ("base", "jacq")
 
 
 @dataclass(frozen=True)
-class EnergyConfig:
-    """Config of Figure 1: the trained pair, and ``eps`` of the nearby starts."""
+class EnergyConfig(Config):
+    """Config of Figure 1: the trained pair, and ``eps`` of the nearby starts (> 0)."""
 
     pair: PairConfig = field(default_factory=PairConfig)
-    eps: float = 1e-3
-
-    def __post_init__(self) -> None:
-        self.pair.validate()
-        check_positive("eps", self.eps)
+    eps: Annotated[float, Positive] = 1e-3
 
 
 def run(config: EnergyConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
@@ -76,13 +73,12 @@ def run(config: EnergyConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any
     x = x[: config.pair.n_eval].double()
     gen = torch.Generator().manual_seed(config.pair.seed)
     out: dict[str, Any] = {}
-    curves: dict[str, dict[str, Any]] = {}
     for method, (model, metrics) in pair.items():
         model = model.double()
         with torch.no_grad():
             traj = model.trajectory(x)  # (K + 1, B, d)
             energies = energy_along(model.energy, traj)  # (K + 1, B)
-            states = traj[:-1].reshape(-1, traj.shape[-1])
+            states = traj[:-1].reshape(-1, traj.shape[-1])  # (K B, d)
             norms = jacobian_spectral_norm(
                 model.M, model.dsigma(states), method="lanczos", iters=DIAG_LANCZOS_ITERS
             ).view(model.K, -1)
@@ -94,13 +90,16 @@ def run(config: EnergyConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any
         bound = torch.cat([torch.ones_like(factors[:1]), factors.cumprod(0)])  # (K + 1, B)
         holds = (rho <= bound * (1.0 + 1e-3)).all(dim=0)
         bands = energy_bands(energies)
-        curves[method] = {
-            "energy_mean": bands["mean"].tolist(),
-            "energy_std": bands["std"].tolist(),
-            "rho_median": rho.median(dim=1).values.tolist(),
-            "rho_q25": rho.quantile(0.25, dim=1).tolist(),
-            "rho_q75": rho.quantile(0.75, dim=1).tolist(),
-        }
+        run_dir.save_cell(
+            f"curves,method={method}",
+            {
+                "energy_mean": bands["mean"].tolist(),
+                "energy_std": bands["std"].tolist(),
+                "rho_median": rho.median(dim=1).values.tolist(),
+                "rho_q25": rho.quantile(0.25, dim=1).tolist(),
+                "rho_q75": rho.quantile(0.75, dim=1).tolist(),
+            },
+        )
         out[method] = {
             "test_clean": metrics["clean"],
             "test_noisy": metrics["noisy"],
@@ -115,11 +114,13 @@ def run(config: EnergyConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any
             "product_bound_holds": float(holds.double().mean()),
             "bound_final_median": float(bound[-1].median()),
         }
-    _report(config, out, curves, run_dir)
     return out
 
 
-def _report(config: EnergyConfig, out: dict, curves: dict, run_dir: RunDir) -> None:
+def report(config: EnergyConfig, run_dir: RunDir) -> None:
+    """The claims and diagnostics tables and Figure 1, from ``results.json`` and the curves."""
+    out = run_dir.read_results()
+    curves = {m: run_dir.load_cell(f"curves,method={m}") for m in _METHODS}
     b, j = out["base"], out["jacq"]
     run_dir.save_table(
         comparison_table(
@@ -167,7 +168,7 @@ def _report(config: EnergyConfig, out: dict, curves: dict, run_dir: RunDir) -> N
                 )
             ],
         ]
-        for m in ("base", "jacq")
+        for m in _METHODS
     ]
     run_dir.save_table(
         Table(
@@ -183,29 +184,26 @@ def _report(config: EnergyConfig, out: dict, curves: dict, run_dir: RunDir) -> N
                 "median rho_K",
             ],
             rows,
-            caption=f"tanh, K = {config.pair.K}, {config.pair.epochs} epoch(s), "
-            f"{config.pair.n_eval} test images.",
+            caption=f"{config.pair.activation}, K = {config.pair.K}, "
+            f"{config.pair.epochs} epoch(s), {config.pair.n_eval} test images.",
         )
     )
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for ax, method, title in ((axes[0], "base", "(a) Base"), (axes[1], "jacq", "(b) JacQ")):
-        c = curves[method]
-        k = range(len(c["energy_mean"]))
-        mean, std = torch.tensor(c["energy_mean"]), torch.tensor(c["energy_std"])
-        ax.plot(k, mean, "o-")
-        ax.fill_between(k, mean - std, mean + std, alpha=0.3)
-        ax.set(title=f"{title}: energy E(v_k), mean ± std", xlabel="step k", ylabel="E")
-    for j, method in enumerate(("base", "jacq")):
-        c = curves[method]
-        k = range(len(c["rho_median"]))
-        axes[2].plot(k, c["rho_median"], "o-", color=f"C{j}", label=method)
-        axes[2].fill_between(k, c["rho_q25"], c["rho_q75"], color=f"C{j}", alpha=0.25)
-    axes[2].axhline(1.0, color="0.5", lw=0.8, ls="--")
-    axes[2].set(title="(c) distance ratio rho_k (median, IQR)", xlabel="step k", ylabel="rho_k")
-    axes[2].legend()
-    fig.tight_layout()
-    run_dir.save_figure(fig, "figure1")
-    plt.close("all")
+    with figure(run_dir, "figure1", ncols=3, size=(13, 3.6)) as (_, axes):
+        for ax, method, title in ((axes[0], "base", "(a) Base"), (axes[1], "jacq", "(b) JacQ")):
+            c = curves[method]
+            k = range(len(c["energy_mean"]))
+            mean, std = torch.tensor(c["energy_mean"]), torch.tensor(c["energy_std"])
+            ax.plot(k, mean, "o-")
+            ax.fill_between(k, mean - std, mean + std, alpha=0.3)
+            ax.set(title=f"{title}: energy E(v_k), mean ± std", xlabel="step k", ylabel="E")
+        for i, method in enumerate(_METHODS):
+            c = curves[method]
+            k = range(len(c["rho_median"]))
+            axes[2].plot(k, c["rho_median"], "o-", color=f"C{i}", label=method)
+            axes[2].fill_between(k, c["rho_q25"], c["rho_q75"], color=f"C{i}", alpha=0.25)
+        axes[2].axhline(1.0, color="0.5", lw=0.8, ls="--")
+        axes[2].set(title="(c) distance ratio rho_k (median, IQR)", xlabel="step k", ylabel="rho_k")
+        axes[2].legend()
 
 
 _QUICK_PAIR = PairConfig(epochs=3, n_train=20000, n_eval=1000)
@@ -223,5 +221,6 @@ register(
         },
         runtime={"demo": "~6 s", "quick": "~30 s (2 CPU cores)", "paper": "~1 GPU-hour"},
         run=run,
+        report=report,
     )
 )
