@@ -61,11 +61,23 @@ def test_table1_smoke_with_tuning(tmp_path) -> None:
         assert set(d["by_reading"]) == {"pixels, clipped", "pixels, unclipped"}
         assert d["by_reading"]["pixels, clipped"] == pytest.approx(d["mean"])
     assert set(results["claim_jacq_beats_base_relu"]) == {"K=3"}
+    for K in (1, 3):  # every compared pair: Lip - Base and JacQ - Lip too
+        lip = results[f"lip_minus_base_noisy_relu_k{K}"]
+        jacq_lip = results[f"jacq_minus_lip_noisy_relu_k{K}"]
+        assert jacq_lip["mean"] == pytest.approx(
+            results[f"jacq_minus_base_noisy_relu_k{K}"]["mean"] - lip["mean"]
+        )
+        noisy = {m: results["noisy_accuracy"][f"relu/{m}/K={K}"] for m in ("base", "lip", "jacq")}
+        best = max(noisy, key=lambda m: sum(noisy[m]))
+        assert results["best_noisy_method_relu"][f"K={K}"] == best
+    assert "jacf_minus_base_noisy_relu_k3" not in results  # JacF did not run
     assert results["clean_accuracy"]["relu/base/K=3"] == [
         r[4] for r in Table.from_csv(rd.tables_dir / "per_seed.csv").rows if r[1:3] == ["Base", 3]
     ]
     claim = Table.from_csv(rd.tables_dir / "claim.csv")
-    assert [r[0] for r in claim.rows] == [1, 3]
+    assert [r[:2] for r in claim.rows] == [
+        [pair, K] for pair in ("JacQ - Base", "Lip - Base", "JacQ - Lip") for K in (1, 3)
+    ]
     # energy never rises for monotone activations with a <= 1 (convex Lagrangian)
     diag = Table.from_csv(rd.tables_dir / "diagnostics.csv")
     assert all(r[-1] == 0 for r in diag.rows)
@@ -115,7 +127,7 @@ def test_quick_profile_tests_the_claim() -> None:
     """The quick profile trains what the claim needs: ReLU Base and JacQ at K = 3 and 5, three
     seeds or more, on the whole training split."""
     quick = EXPERIMENTS["finite-step-table1"].profiles["quick"]
-    assert quick.activations == ("relu",) and {"base", "jacq"} <= set(quick.methods)
+    assert quick.activations == ("relu",) and {"base", "lip", "jacq"} <= set(quick.methods)
     assert {3, 5} <= set(quick.Ks) and quick.seeds >= 3 and quick.n_train == 0
     assert quick.n_test == 0 and quick.clip_noisy and quick.inputs == "pixels"
     assert quick.tune

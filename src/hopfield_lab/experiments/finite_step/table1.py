@@ -348,31 +348,44 @@ def _std(values: list[float]) -> float | None:
     return statistics.stdev(values) if len(values) > 1 else None
 
 
+_PAIRS = (("jacq", "base"), ("lip", "base"), ("jacf", "base"), ("jacq", "lip"), ("jacq", "jacf"))
+"""Comparisons reported when both methods ran: ``(a, b)`` gives ``a - b`` of noisy accuracy."""
+
+
+def _diff_key(a: str, b: str, K: int) -> str:
+    return f"{a}_minus_{b}_noisy_relu_k{K}"
+
+
+def _pairs(config: Table1Config) -> list[tuple[str, str]]:
+    if "relu" not in config.activations:
+        return []
+    return [(a, b) for a, b in _PAIRS if {a, b} <= set(config.methods)]
+
+
 def _differences(config: Table1Config, res: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """JacQ - Base noisy accuracy for ReLU per K: mean, std, paired per seed, per reading."""
+    """``a - b`` noisy accuracy for ReLU per K and compared pair (JacQ - Base first): mean,
+    std, the paired difference per seed (same seed, same noise draw), per reading."""
     out: dict[str, Any] = {}
-    if "relu" not in config.activations or not {"base", "jacq"} <= set(config.methods):
-        return out
-    for K in config.Ks:
-        base = _per_seed(config, res, "relu", "base", K)
-        jacq = _per_seed(config, res, "relu", "jacq", K)
-        diffs = [j["noisy"] - b["noisy"] for b, j in zip(base, jacq, strict=True)]
+    for (a, b), K in itertools.product(_pairs(config), config.Ks):
+        runs_b = _per_seed(config, res, "relu", b, K)
+        runs_a = _per_seed(config, res, "relu", a, K)
+        diffs = [ra["noisy"] - rb["noisy"] for rb, ra in zip(runs_b, runs_a, strict=True)]
         by_reading = {
             name: statistics.fmean(
-                j["noisy_readings"][name] - b["noisy_readings"][name]
-                for b, j in zip(base, jacq, strict=True)
+                ra["noisy_readings"][name] - rb["noisy_readings"][name]
+                for rb, ra in zip(runs_b, runs_a, strict=True)
             )
-            for name in base[0]["noisy_readings"]
+            for name in runs_b[0]["noisy_readings"]
         }
-        out[f"jacq_minus_base_noisy_relu_k{K}"] = {
+        out[_diff_key(a, b, K)] = {
             "mean": statistics.fmean(diffs),
             "std": _std(diffs),
             "per_seed": diffs,
             "seeds_positive": sum(d > 0 for d in diffs),
-            "base_noisy": [b["noisy"] for b in base],
-            "jacq_noisy": [j["noisy"] for j in jacq],
+            f"{b}_noisy": [r["noisy"] for r in runs_b],
+            f"{a}_noisy": [r["noisy"] for r in runs_a],
             "by_reading": by_reading,
-            "paper": round(PAPER[("relu", "jacq", K)][2] - PAPER[("relu", "base", K)][2], 2),
+            "paper": round(PAPER[("relu", a, K)][2] - PAPER[("relu", b, K)][2], 2),
         }
     return out
 
@@ -387,12 +400,23 @@ def _summary(
     diffs = _differences(config, res)
     out.update(diffs)
     claim = {
-        f"K={K}": diffs[f"jacq_minus_base_noisy_relu_k{K}"]["seeds_positive"] == config.seeds
+        f"K={K}": diffs[_diff_key("jacq", "base", K)]["seeds_positive"] == config.seeds
         for K in config.Ks
-        if K > 1 and f"jacq_minus_base_noisy_relu_k{K}" in diffs
+        if K > 1 and _diff_key("jacq", "base", K) in diffs
     }
     if claim:
         out["claim_jacq_beats_base_relu"] = claim
+    if "relu" in config.activations and len(config.methods) > 1:
+        noisy_mean = {
+            (m, K): statistics.fmean(r["noisy"] for r in _per_seed(config, res, "relu", m, K))
+            for m in config.methods
+            for K in config.Ks
+        }
+        best = {}
+        for K in config.Ks:
+            scores = {m: noisy_mean[(m, K)] for m in config.methods}
+            best[f"K={K}"] = max(scores, key=scores.__getitem__)
+        out["best_noisy_method_relu"] = best
     out["clean_accuracy"] = {
         f"{act}/{method}/K={K}": [r["clean"] for r in _per_seed(config, res, act, method, K)]
         for act, method, K in _settings(config)
@@ -455,30 +479,27 @@ def report(config: Table1Config, run_dir: RunDir) -> None:
         _tuning_table(config, run_dir, results)
     _noisy_figure(config, stats, run_dir)
     _violations_figure(config, stats, run_dir)
-    if any(f"jacq_minus_base_noisy_relu_k{K}" in results for K in config.Ks):
-        _paired_figure(config, results, run_dir)
+    if "relu" in config.activations and len(config.methods) > 1:
+        _paired_figure(config, res, run_dir)
     if config.noise_curve:
         _robustness(config, stats, run_dir)
 
 
-def _fmt_pm(mean: float, std: float | None) -> str:
-    return f"{mean:+.2f}" if std is None else f"{mean:+.2f} ± {std:.2f}"
-
-
 def _claim_table(config: Table1Config, results: dict[str, Any], run_dir: RunDir) -> None:
     rows = []
-    for K in config.Ks:
-        d = results.get(f"jacq_minus_base_noisy_relu_k{K}")
+    for (a, b), K in itertools.product(_pairs(config), config.Ks):
+        d = results.get(_diff_key(a, b, K))
         if d is None:
             continue
-        base, jacq = mean_std(d["base_noisy"]), mean_std(d["jacq_noisy"])
+        mb, ma = mean_std(d[f"{b}_noisy"]), mean_std(d[f"{a}_noisy"])
         rows.append(
             [
+                f"{_NAMES[a]} - {_NAMES[b]}",
                 K,
-                base[0],
-                base[1],
-                jacq[0],
-                jacq[1],
+                ma[0],
+                ma[1],
+                mb[0],
+                mb[1],
                 d["mean"],
                 d["std"],
                 ", ".join(f"{v:+.2f}" for v in d["per_seed"]),
@@ -492,23 +513,26 @@ def _claim_table(config: Table1Config, results: dict[str, Any], run_dir: RunDir)
         Table(
             "claim",
             [
+                "A - B",
                 "K",
-                "Base noisy",
-                "Base ±",
-                "JacQ noisy",
-                "JacQ ±",
-                "JacQ - Base",
+                "A noisy",
+                "A ±",
+                "B noisy",
+                "B ±",
+                "A - B noisy",
                 "diff ±",
                 "paired per seed",
-                "seeds JacQ > Base",
-                "paper JacQ - Base",
+                "seeds A > B",
+                "paper A - B",
             ],
             rows,
             caption="The paper's headline claim (Sec. 5.1): for ReLU at K = 3, 5, JacQ's noisy "
             f"accuracy (σ = {config.noise_sigma}, reading: {config.reading.name}) is ~10 points "
-            f"above Base's. Ours: mean ± std over {config.seeds} seed(s), {config.epochs} "
-            f"epoch(s); the difference is paired per seed (same seed, same noise draw). "
-            f"Regularisers: {results.get('chosen_regularisers')}.",
+            "above Base's, and the highest of the four methods. Ours: mean ± std over "
+            f"{config.seeds} seed(s), {config.epochs} epoch(s); differences are paired per seed "
+            "(same seed, same noise draw). Best method per K: "
+            f"{results.get('best_noisy_method_relu')}. Regularisers: "
+            f"{results.get('chosen_regularisers')}.",
         )
     )
 
@@ -545,9 +569,10 @@ def _readings_table(config: Table1Config, stats: dict, results: dict, run_dir: R
         for act, method, K in _settings(config)
     ]
     for K in config.Ks:
-        d = results.get(f"jacq_minus_base_noisy_relu_k{K}")
-        if d is not None:
-            rows.append(["relu", "JacQ - Base", K, *[d["by_reading"][n] for n in names]])
+        for a, b in _pairs(config):
+            d = results[_diff_key(a, b, K)]
+            row = ["relu", f"{_NAMES[a]} - {_NAMES[b]}", K, *[d["by_reading"][n] for n in names]]
+            rows.append(row)
     run_dir.save_table(
         Table(
             "readings",
@@ -672,28 +697,25 @@ def _violations_figure(config: Table1Config, stats: dict, run_dir: RunDir) -> No
         ax.legend()
 
 
-def _paired_figure(config: Table1Config, results: dict, run_dir: RunDir) -> None:
-    Ks = [K for K in config.Ks if f"jacq_minus_base_noisy_relu_k{K}" in results]
-    with figure(run_dir, "claim", ncols=len(Ks), size=(3.6 * len(Ks), 3.4), squeeze=False) as (
-        fig,
-        axes,
-    ):
-        for ax, K in zip(axes[0], Ks, strict=True):
-            d = results[f"jacq_minus_base_noisy_relu_k{K}"]
-            for b, j in zip(d["base_noisy"], d["jacq_noisy"], strict=True):
-                ax.plot([0, 1], [b, j], "o-", color="0.4", ms=4)
-            base = PAPER[("relu", "base", K)][2]
-            jacq = PAPER[("relu", "jacq", K)][2]
-            ax.plot([0, 1], [base, jacq], "x--", color="C3", label="paper (mean)")
+def _paired_figure(config: Table1Config, res: dict, run_dir: RunDir) -> None:
+    n = len(config.Ks)
+    methods = config.methods
+    with figure(run_dir, "claim", ncols=n, size=(3.8 * n, 3.4), squeeze=False) as (fig, axes):
+        for ax, K in zip(axes[0], config.Ks, strict=True):
+            for seed in range(config.seeds):
+                acc = [res[_main_key("relu", m, K, seed)]["noisy"] for m in methods]
+                ax.plot(range(len(methods)), acc, "o-", color="0.4", ms=4, lw=1)
+            paper = [PAPER[("relu", m, K)][2] for m in methods]
+            ax.plot(range(len(methods)), paper, "x--", color="C3", label="paper (mean)")
             ax.set(
-                title=f"ReLU, K = {K}: {_fmt_pm(d['mean'], d['std'])}",
-                xticks=[0, 1],
-                xticklabels=["Base", "JacQ"],
+                title=f"ReLU, K = {K}",
+                xticks=list(range(len(methods))),
+                xticklabels=[_NAMES[m] for m in methods],
                 ylabel="noisy accuracy (%)",
-                xlim=(-0.3, 1.3),
+                xlim=(-0.3, len(methods) - 0.7),
             )
             ax.legend(fontsize=7)
-        fig.suptitle("Noisy accuracy per seed (lines pair a seed)")
+        fig.suptitle("Noisy accuracy per seed (a line joins one seed's models)")
 
 
 def _robustness(config: Table1Config, stats: dict, run_dir: RunDir) -> None:
@@ -751,13 +773,14 @@ _GRID = Table1Config(
 )
 _QUICK = Table1Config(
     activations=("relu",),
-    methods=("base", "jacq"),
+    methods=("base", "lip", "jacq"),
     Ks=(3, 5),
     seeds=3,
     epochs=10,
     tune_epochs=4,
     jacq_lams=(1.0, 10.0),
     jacq_ms=(1.0, 2.0),
+    lip_lams=(1e-2, 1e-1),
 )
 register(
     Experiment(
