@@ -470,7 +470,7 @@ def report(config: Table1Config, run_dir: RunDir) -> None:
                 statistics.fmean(r["curve"][i] for r in runs)
                 for i in range(len(config.noise_curve))
             ]
-    _claim_table(config, results, run_dir)
+    _claim_table(config, results, stats, run_dir)
     _table1(config, stats, run_dir)
     _readings_table(config, stats, results, run_dir)
     _seed_table(config, res, run_dir)
@@ -485,7 +485,15 @@ def report(config: Table1Config, run_dir: RunDir) -> None:
         _robustness(config, stats, run_dir)
 
 
-def _claim_table(config: Table1Config, results: dict[str, Any], run_dir: RunDir) -> None:
+def _claim_table(
+    config: Table1Config, results: dict[str, Any], stats: dict, run_dir: RunDir
+) -> None:
+    if not _pairs(config):
+        return
+    best = {}
+    for K in config.Ks:
+        scores = {_NAMES[m]: stats[("relu", m, K)]["noisy"][0] for m in config.methods}
+        best[K] = max(scores, key=scores.__getitem__)
     rows = []
     for (a, b), K in itertools.product(_pairs(config), config.Ks):
         d = results.get(_diff_key(a, b, K))
@@ -531,7 +539,7 @@ def _claim_table(config: Table1Config, results: dict[str, Any], run_dir: RunDir)
             "above Base's, and the highest of the four methods. Ours: mean ± std over "
             f"{config.seeds} seed(s), {config.epochs} epoch(s); differences are paired per seed "
             "(same seed, same noise draw). Best method per K: "
-            f"{results.get('best_noisy_method_relu')}. Regularisers: "
+            f"{', '.join(f'K = {K}: {m}' for K, m in best.items())}. Regularisers: "
             f"{results.get('chosen_regularisers')}.",
         )
     )
