@@ -553,6 +553,8 @@ def test_subset_first_or_seeded_rows_and_the_shared_loader() -> None:
     assert {k: len(v[0]) for k, v in splits.items()} == {
         k: len(getattr(load_mnist(), k)) for k in ("train", "val", "test")
     }
+
+
 # ------------------------------------------------------------------- noise protocol readings
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -74,7 +75,16 @@ def test_table1_smoke_with_tuning(tmp_path) -> None:
     assert results["clean_accuracy"]["relu/base/K=3"] == [
         r[4] for r in Table.from_csv(rd.tables_dir / "per_seed.csv").rows if r[1:3] == ["Base", 3]
     ]
-    claim = Table.from_csv(rd.tables_dir / "claim.csv")
+    claims = Table.from_csv(rd.tables_dir / "claims.csv")  # the headline: JacQ vs each method
+    assert [r[0].split(" noisy")[0].split(" clean")[0] for r in claims.rows] == [
+        "JacQ - Base",
+        "JacQ - Lip",
+        "JacQ - Base",
+    ]  # K = 3 only (K = 1 is not the claim)
+    jb = results["jacq_minus_base_noisy_relu_k3"]
+    assert claims.rows[0][2] == pytest.approx(jb["mean"])
+    assert claims.rows[0][4] == ("holds" if jb["mean"] >= 0 else "fails")
+    claim = Table.from_csv(rd.tables_dir / "differences.csv")
     assert [r[:2] for r in claim.rows] == [
         [pair, K] for pair in ("JacQ - Base", "Lip - Base", "JacQ - Lip") for K in (1, 3)
     ]
@@ -92,13 +102,13 @@ def test_table1_smoke_with_tuning(tmp_path) -> None:
         assert r[3] == pytest.approx(
             next(t[6] for t in table.rows if t[:3] == r[:3] and t[3] == "noisy")
         )
-    for fig in ("noisy_accuracy", "violations_vs_noisy", "robustness_curves", "claim"):
+    for fig in ("noisy_accuracy", "violations_vs_noisy", "robustness_curves", "paired_noisy"):
         assert (rd.figures_dir / f"{fig}.png").is_file()
     # the report is drawn from the saved artifacts alone
     for f in rd.tables_dir.glob("*"):
         f.unlink()
     report_run(rd.path)
-    assert (rd.tables_dir / "claim.csv").is_file() and (rd.tables_dir / "tuning.csv").is_file()
+    assert (rd.tables_dir / "claims.csv").is_file() and (rd.tables_dir / "tuning.csv").is_file()
 
 
 def test_table1_standardized_reading(tmp_path) -> None:
@@ -133,13 +143,22 @@ def test_quick_profile_tests_the_claim() -> None:
     assert quick.tune
     grid = EXPERIMENTS["finite-step-table1"].profiles["grid"]
     assert len(grid.activations) * len(grid.methods) * len(grid.Ks) == 36
+    # the docstring's command line for the grid profile gives that profile
+    sets = (
+        "seeds=2 epochs=2 n_train=15000 tune_epochs=2 tune_n_train=8000 tune_n_val=5000 "
+        "jacq_lams=1,10 jacq_ms=1,0.5 jacf_lams=0.001,0.01 lip_lams=0.01,0.1"
+    )
+    exp = EXPERIMENTS["finite-step-table1"]
+    assert resolve_config(exp, "paper", sets.split()) == grid
+    doc = " ".join((sys.modules[exp.run.__module__].__doc__ or "").split())
+    assert sets in doc.replace("``", "")
 
 
 def test_energy_and_landscape_smoke(tmp_path) -> None:
     e = run_experiment("finite-step-energy", "demo", PAIR, out=tmp_path, ctx=CTX)
     claims = Table.from_csv(e.run_dir.tables_dir / "claims.csv")
     rows = {r[0]: r for r in claims.rows}
-    bound = next(v for k, v in rows.items() if k.startswith("product bound"))
+    bound = next(v for k, v in rows.items() if k.startswith("fraction of samples"))
     assert bound[2] == 1.0  # App. B.1: the product bound holds for every sample
     assert all(v[2] == 0 for k, v in rows.items() if k.startswith("energy increase"))
     assert (e.run_dir.figures_dir / "figure1.png").is_file()
@@ -185,7 +204,7 @@ def test_jacq_training_resumes_bit_for_bit(tmp_path) -> None:
     resumed by a new call (a fresh estimator) ends with the parameters of one never stopped."""
     import torch
 
-    from hopfield_lab.experiments.finite_step.common import RegSettings, train_model
+    from hopfield_lab.experiments.finite_step._common import RegSettings, train_model
 
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(96, 30, generator=gen)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -50,9 +50,12 @@ from hopfield_lab.training import TrainConfig, fit
 
 __all__ = [
     "METHODS",
+    "PAIR_METHODS",
+    "HasPair",
     "PairConfig",
     "RegSettings",
     "evaluate",
+    "pair_cells",
     "train_model",
     "train_pair",
 ]
@@ -227,8 +230,23 @@ class PairConfig(Config):
     mnist_path: MnistPath = ""
 
 
+PAIR_METHODS = ("base", "jacq")
+
+
+class HasPair(Protocol):
+    """An experiment config holding the trained pair's settings (Figures 1 and 2)."""
+
+    @property
+    def pair(self) -> PairConfig: ...
+
+
+def pair_cells(config: HasPair) -> dict[str, dict[str, Any]]:
+    """The grid of :func:`train_pair`: one cell per method, holding the typed ``config``."""
+    return {f"method={m}": {"config": config, "method": m} for m in PAIR_METHODS}
+
+
 def _pair_cell(cell: dict[str, Any]) -> dict[str, Any]:
-    pair: PairConfig = cell["config"]
+    pair: PairConfig = cell["config"].pair
     model = _pair_model(pair, cell["method"], cell["train_dir"], cell.get("device", "cpu"))
     x, y = mnist_tensors(pair.mnist_path)["test"]
     return evaluate(model, x, y, reading=NoiseReading(), noise_sigma=0.25, seed=pair.seed)
@@ -252,26 +270,20 @@ def _pair_model(pair: PairConfig, method: str, train_dir: str, device: str) -> F
 
 
 def train_pair(
-    pair: PairConfig, run_dir: RunDir, ctx: RunContext
+    config: HasPair, run_dir: RunDir, ctx: RunContext
 ) -> dict[str, tuple[FiniteStepHopfield, dict[str, Any]]]:
     """Train (or resume, or load) Base and JacQ; return ``{method: (model, test metrics)}``.
 
-    The test metrics are cells ``method=base`` and ``method=jacq`` of ``run_dir`` (see
-    :func:`evaluate`; noise under the default reading, sigma = 0.25); the models are loaded
-    from their checkpoints under ``train/<method>``.
+    The test metrics are the cells of :func:`pair_cells` (see :func:`evaluate`; noise under the
+    default reading, sigma = 0.25); the models are loaded from their checkpoints under
+    ``train/<method>``.
     """
-    dirs = {method: str(run_dir.path / "train" / method) for method in ("base", "jacq")}
-    cells = {
-        f"method={method}": {
-            "config": pair,
-            "method": method,
-            "device": ctx.device,
-            "train_dir": train_dir,
-        }
-        for method, train_dir in dirs.items()
-    }
+    cells = pair_cells(config)
+    for cell in cells.values():
+        cell["device"] = ctx.device
+        cell["train_dir"] = str(run_dir.path / "train" / cell["method"])
     metrics = run_cells(_pair_cell, cells, run_dir, executor=ctx.executor, progress=ctx.progress)
     return {
-        method: (_pair_model(pair, method, train_dir, ctx.device), metrics[f"method={method}"])
-        for method, train_dir in dirs.items()
+        c["method"]: (_pair_model(config.pair, c["method"], c["train_dir"], ctx.device), metrics[k])
+        for k, c in cells.items()
     }
