@@ -52,7 +52,7 @@ from hopfield_lab.experiments.finite_step._common import (
     train_pair,
 )
 from hopfield_lab.regularizers import jacobian_spectral_norm
-from hopfield_lab.runs import RunDir, Table, at_least, at_most, check_table, equals
+from hopfield_lab.runs import RunDir, at_least, at_most, check_table, equals, records_table
 from hopfield_lab.runs.plots import figure
 
 __all__ = ["EnergyConfig", "report", "run"]
@@ -163,38 +163,20 @@ def report(config: EnergyConfig, run_dir: RunDir) -> None:
             headline=True,
         )
     )
-    rows = [
-        [
-            m,
-            *[
-                out[m][k]
-                for k in (
-                    "test_clean",
-                    "test_noisy",
-                    "jac_median",
-                    "jac_q90",
-                    "descent_violation_rate",
-                    "energy_increase_rate",
-                    "rho_final_median",
-                )
-            ],
-        ]
-        for m in PAIR_METHODS
-    ]
     run_dir.save_table(
-        Table(
+        records_table(
             "diagnostics",
-            [
-                "model",
-                "test clean",
-                "test noisy",
-                "median |J_T|",
-                "q90 |J_T|",
-                "a > 1/L_k rate",
-                "energy increase rate",
-                "median rho_K",
-            ],
-            rows,
+            [{"model": m} | out[m] for m in PAIR_METHODS],
+            {
+                "model": "model",
+                "test clean": "test_clean",
+                "test noisy": "test_noisy",
+                "median |J_T|": "jac_median",
+                "q90 |J_T|": "jac_q90",
+                "a > 1/L_k rate": "descent_violation_rate",
+                "energy increase rate": "energy_increase_rate",
+                "median rho_K": "rho_final_median",
+            },
             caption=f"{config.pair.activation}, K = {config.pair.K}, "
             f"{config.pair.epochs} epoch(s), {config.pair.n_eval} test images.",
         )

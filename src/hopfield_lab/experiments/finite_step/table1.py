@@ -106,6 +106,7 @@ from hopfield_lab.runs import (
     cell_filename,
     check_table,
     mean_std,
+    records_table,
     run_cells,
 )
 from hopfield_lab.runs.plots import figure
@@ -674,24 +675,20 @@ def _readings_table(config: Table1Config, stats: dict, results: dict, run_dir: R
 
 
 def _seed_table(config: Table1Config, res: dict, run_dir: RunDir) -> None:
-    rows = [
-        [
-            act,
-            _NAMES[method],
-            K,
-            seed,
-            res[_main_key(act, method, K, seed)]["clean"],
-            res[_main_key(act, method, K, seed)]["noisy"],
-            res[_main_key(act, method, K, seed)]["final_train_loss"],
-            res[_main_key(act, method, K, seed)]["train_time_s"],
-        ]
+    records = [
+        {"activation": act, "method": _NAMES[method], "K": K, "seed": seed}
+        | res[_main_key(act, method, K, seed)]
         for act, method, K, seed in _combos(config)
     ]
     run_dir.save_table(
-        Table(
+        records_table(
             "per_seed",
-            ["activation", "method", "K", "seed", "clean", "noisy", "final train loss", "train s"],
-            rows,
+            records,
+            {
+                **{c: c for c in ("activation", "method", "K", "seed", "clean", "noisy")},
+                "final train loss": "final_train_loss",
+                "train s": "train_time_s",
+            },
             caption="Every trained model: clean and noisy test accuracy (%), the last epoch's "
             "training loss and the training wall time.",
         )
@@ -725,15 +722,21 @@ def _diagnostics_table(config: Table1Config, stats: dict, run_dir: RunDir) -> No
 
 
 def _tuning_table(config: Table1Config, run_dir: RunDir, results: dict) -> None:
-    rows = []
-    for method, params in _tuning_candidates(config):
-        r = run_dir.load_cell(_tune_key(method, params))
-        rows.append([method, _key(params), r["clean"], r["noisy"], r["jac_q90"]])
+    records = [
+        {"method": method, "setting": _key(params)} | run_dir.load_cell(_tune_key(method, params))
+        for method, params in _tuning_candidates(config)
+    ]
     run_dir.save_table(
-        Table(
+        records_table(
             "tuning",
-            ["method", "setting", "val clean", "val noisy", "q90 |J_T|"],
-            rows,
+            records,
+            {
+                "method": "method",
+                "setting": "setting",
+                "val clean": "clean",
+                "val noisy": "noisy",
+                "q90 |J_T|": "jac_q90",
+            },
             caption=f"Regulariser strengths tried on ReLU, K = 3, {config.tune_epochs} epoch(s) "
             "(validation split, never the test set); chosen by noisy validation accuracy among "
             f"those with clean validation accuracy >= {config.tune_min_clean}: "
