@@ -212,12 +212,16 @@ register(
             "quick": EnergyConfig(pair=_QUICK_PAIR),
             "paper": EnergyConfig(),
         },
-        runtime={"demo": "~6 s", "quick": "~30 s (2 CPU cores)", "paper": "~1 GPU-hour"},
+        runtime={"demo": "~6 s", "quick": "~40 s of one core", "paper": "~1 GPU-hour"},
         claim=(
             "JacQ's energy bands are narrower than Base's and shrink along the K steps, and JacQ "
             "contracts perturbations (median rho_K < 1); the energy never rises (convex Phi)."
         ),
-        expected="EXPECTED_ENERGY",
+        expected=(
+            "Energy std at k = K: Base / JacQ 37; JacQ's band shrinks to 0.04 of its k = 0 width; "
+            "JacQ median rho_K 0.14 (Base 0.79); no energy rise; the product bound holds for "
+            "every sample (test clean / noisy: Base 92.4 / 77.9%, JacQ 90.0 / 87.1%)."
+        ),
         run=run,
         report=report,
     )

@@ -899,7 +899,7 @@ register(
         },
         runtime={
             "demo": "~20 s",
-            "quick": "~25 min of one core (~65 min wall on the shared 2-core machine)",
+            "quick": "~25 min of one core (65-85 min wall on the shared, loaded 2-core machine)",
             "paper": "~36 GPU-hours (360 trainings x 100 epochs)",
         },
         claim=(
