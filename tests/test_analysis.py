@@ -403,3 +403,38 @@ def test_distance_ratio_on_a_bound_model_pairs_rows_with_their_inputs(gen) -> No
             ref, pert = rollout(view, x0, 3), rollout(view, x0 + 1e-4 * uj, 3)
             d = (pert - ref).norm(dim=-1)
             torch.testing.assert_close(rho[:, :, j], d / d[0])
+
+
+# ----------------------------------------------------------------------------------- landscape
+
+
+def test_pca_plane_grid_lifts_and_projects_back() -> None:
+    from sklearn.decomposition import PCA
+
+    from hopfield_lab.analysis import pca_plane
+
+    gen = torch.Generator().manual_seed(0)
+    # states near a tilted plane in R^6 with a little noise off it
+    basis = torch.linalg.qr(torch.randn(6, 2, generator=gen, dtype=torch.float64)).Q.T  # (2, 6)
+    coords = torch.randn(200, 2, generator=gen, dtype=torch.float64) * torch.tensor([3.0, 1.0])
+    states = 0.5 + coords @ basis + 0.01 * torch.randn(200, 6, generator=gen, dtype=torch.float64)
+    plane = pca_plane(states, grid=5, pad=0.1)
+    torch.testing.assert_close(
+        plane.components @ plane.components.T, torch.eye(2, dtype=torch.float64)
+    )
+    pts = plane.points()
+    assert pts.shape == (25, 6)
+    S2, S1 = torch.meshgrid(plane.s2, plane.s1, indexing="ij")
+    torch.testing.assert_close(plane.project(pts), torch.stack([S1.flatten(), S2.flatten()], 1))
+    # the same lift as sklearn's inverse_transform of the grid coordinates
+    pca = PCA(n_components=2).fit(states.numpy())
+    lifted = pca.inverse_transform(torch.stack([S1.flatten(), S2.flatten()], 1).numpy())
+    torch.testing.assert_close(pts, torch.as_tensor(lifted))
+    proj = plane.project(states)  # the grid covers the states with a 10% margin
+    span = proj.max(0).values - proj.min(0).values
+    torch.testing.assert_close(plane.s1[0], proj[:, 0].min() - 0.1 * span[0])
+    torch.testing.assert_close(plane.s2[-1], proj[:, 1].max() + 0.1 * span[1])
+    with pytest.raises(ConfigError, match="grid must be"):
+        pca_plane(states, grid=1)
+    with pytest.raises(ConfigError, match="states need"):
+        pca_plane(states[:2], grid=3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import pickle
 import shlex
@@ -552,3 +553,55 @@ def test_subset_first_or_seeded_rows_and_the_shared_loader() -> None:
     assert {k: len(v[0]) for k, v in splits.items()} == {
         k: len(getattr(load_mnist(), k)) for k in ("train", "val", "test")
     }
+
+
+# ------------------------------------------------------------------- noise protocol readings
+
+
+def test_noise_readings_map_pixels_and_noise_to_model_inputs() -> None:
+    from hopfield_lab.data import MNIST_MEAN, MNIST_STD, NoiseReading, readings_for_scale
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(50, 20, generator=gen, dtype=torch.float64)
+    x[:, :10] = 0.0  # background pixels
+    xi = torch.randn(50, 20, generator=gen, dtype=torch.float64)
+    s = 0.25
+    pix_clip, pix_raw = readings_for_scale("pixels")
+    assert (pix_clip.name, pix_raw.name) == ("pixels, clipped", "pixels, unclipped")
+    torch.testing.assert_close(pix_raw.noisy(x, s, xi), x + s * xi)
+    torch.testing.assert_close(pix_clip.noisy(x, s, xi), (x + s * xi).clamp(0, 1))
+    # clipping half-rectifies the noise on background pixels: mean sigma / sqrt(2 pi)
+    big = torch.randn(200_000, 1, generator=gen, dtype=torch.float64)
+    shift = float(pix_clip.noisy(torch.zeros_like(big), s, big).mean())
+    assert shift == pytest.approx(s / math.sqrt(2 * math.pi), rel=0.01)
+    std = readings_for_scale("standardized")
+    assert len(std) == 4 and len({r.name for r in std}) == 4
+    before = NoiseReading("standardized", "pixels", clip=False)
+    after = NoiseReading("standardized", "inputs", clip=False)
+    z = (x - MNIST_MEAN) / MNIST_STD
+    torch.testing.assert_close(before.inputs(x), z)
+    # noise before standardisation is sigma / std in input units, after it sigma
+    torch.testing.assert_close(before.noisy(x, s, xi), z + (s / MNIST_STD) * xi)
+    torch.testing.assert_close(after.noisy(x, s, xi), z + s * xi)
+    clipped = NoiseReading("standardized", "inputs", clip=True).noisy(x, s, xi)
+    low, high = (0 - MNIST_MEAN) / MNIST_STD, (1 - MNIST_MEAN) / MNIST_STD
+    assert float(clipped.min()) >= low - 1e-12 and float(clipped.max()) <= high + 1e-12
+    for r in (*readings_for_scale("pixels"), *std):  # sigma = 0: the clean inputs
+        torch.testing.assert_close(r.noisy(x, 0.0, xi), r.inputs(x))
+
+
+def test_noise_reading_rejects_bad_arguments() -> None:
+    from hopfield_lab.data import NoiseReading, readings_for_scale
+
+    with pytest.raises(ConfigError, match="scale must be one of"):
+        NoiseReading("raw")
+    with pytest.raises(ConfigError, match="noise_on must be one of"):
+        NoiseReading(noise_on="labels")
+    with pytest.raises(ConfigError, match="std must be"):
+        NoiseReading(std=0.0)
+    with pytest.raises(ConfigError, match="sigma must be"):
+        NoiseReading().noisy(torch.zeros(2, 3), -1.0, torch.zeros(2, 3))
+    with pytest.raises(ConfigError, match="xi must have the shape"):
+        NoiseReading().noisy(torch.zeros(2, 3), 0.1, torch.zeros(3, 2))
+    with pytest.raises(ConfigError, match="scale must be one of"):
+        readings_for_scale("raw")

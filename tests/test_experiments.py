@@ -226,6 +226,7 @@ MIGRATED = (
     *("deq-residuals", "deq-table2"),
     *("idp-classification", "idp-glitch", "idp-noise", "idp-landscape", "idp-sequence"),
     *("idp-bifurcation", "idp-escape", "idp-phase"),
+    *("finite-step-table1", "finite-step-energy", "finite-step-landscape"),
 )
 
 

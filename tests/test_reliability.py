@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +77,14 @@ TABLE1 = [
 
 
 @pytest.fixture(autouse=True)
-def _toy() -> None:
+def _toy() -> Iterator[None]:
+    """The toy experiment is registered for these tests only: the registry tests elsewhere
+    (README table, three profiles each) must not see it, whatever order the tests run in."""
+    from hopfield_lab.experiments.base import EXPERIMENTS
+
     register_toy()
+    yield
+    EXPERIMENTS.pop(NAME, None)
 
 
 def _env(**extra: str) -> dict[str, str]:

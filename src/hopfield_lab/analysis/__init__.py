@@ -15,7 +15,8 @@ The finite-step paper's diagnostics (Secs. 3, 5.2 and App. B):
   :func:`check_product_bound` (App. B.1);
 * Jacobian statistics: :func:`jacobian_norms`, :func:`quantiles` (Eq. 9),
   :func:`smoothness_constants` and :func:`descent_violations` (Eq. 8, App. B.2);
-* spectra: :func:`jacobian_spectrum`, :func:`spectral_radius`, :func:`top_singular_value`.
+* spectra: :func:`jacobian_spectrum`, :func:`spectral_radius`, :func:`top_singular_value`;
+* landscapes: :func:`pca_plane`, a PCA slice of the state space with a grid (App. A, Fig. 2).
 
 The ODE paper's diagnostics (Secs. 3.1, 3.3), for trajectories, states and models of every
 family:
@@ -122,6 +123,7 @@ from hopfield_lab.analysis.jacobian_stats import (
     smoothness_constants,
     undamped,
 )
+from hopfield_lab.analysis.landscape import PCAPlane, pca_plane
 from hopfield_lab.analysis.perturbation import (
     ProductBoundCheck,
     check_product_bound,
@@ -162,6 +164,7 @@ __all__ = [
     "Embedding",
     "EnergyIncreaseRate",
     "JacobianFn",
+    "PCAPlane",
     "PGDResult",
     "ProductBoundCheck",
     "ResidualCounts",
@@ -204,6 +207,7 @@ __all__ = [
     "length_ratio",
     "level_crossing",
     "modern_energy_scale",
+    "pca_plane",
     "pgd_attack",
     "product_bound",
     "quantiles",

@@ -1,4 +1,5 @@
-"""Datasets and pattern sets: MNIST (bundled), sklearn digits, synthetic patterns, corruptions.
+"""Datasets and pattern sets: MNIST (bundled), sklearn digits, synthetic patterns, corruptions,
+readings of a test-time noise protocol.
 
 Images come as flat, batch-first rows ``(n, H*W)`` in ``[0, 1]`` inside a :class:`Dataset` of
 train/val/test :class:`Split` objects; pattern sets are ±1 tensors ``(P, N)``; corruptions take
@@ -29,6 +30,14 @@ from hopfield_lab.data.prototypes import (
     prototype_problem,
     signed_padded,
 )
+from hopfield_lab.data.readings import (
+    INPUT_SCALES,
+    MNIST_MEAN,
+    MNIST_STD,
+    NOISE_SPACES,
+    NoiseReading,
+    readings_for_scale,
+)
 from hopfield_lab.data.synthetic import (
     correlated_patterns,
     hadamard_patterns,
@@ -38,10 +47,15 @@ from hopfield_lab.data.synthetic import (
 
 __all__ = [
     "CORRUPTIONS",
+    "INPUT_SCALES",
     "MASK_MODES",
     "MNIST",
+    "MNIST_MEAN",
+    "MNIST_STD",
+    "NOISE_SPACES",
     "PROTOTYPE_METHODS",
     "Dataset",
+    "NoiseReading",
     "Split",
     "binary_prototypes",
     "correlated_patterns",
@@ -61,6 +75,7 @@ __all__ = [
     "overlaps",
     "prototype_problem",
     "random_patterns",
+    "readings_for_scale",
     "signed_padded",
     "subset",
 ]

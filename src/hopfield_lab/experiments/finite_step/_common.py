@@ -15,8 +15,11 @@ concerns), ``B K`` states per step:
 * ``jacf``: ``lam * mean |J_T(v)|_F^2`` (closed form in the hidden space);
 * ``lip``: ``lam * |M|_2^2``.
 
-Noisy accuracy adds ``N(0, noise_sigma^2)`` pixel noise to the test images at test time only, not
-clipped to [0, 1] unless ``clip_noisy`` (the paper does not say; we do not clip by default).
+Noisy accuracy adds ``N(0, noise_sigma^2)`` noise to the test images at test time only, under a
+:class:`~hopfield_lab.data.NoiseReading` of the protocol (the paper does not say how inputs are
+scaled, where the noise is added, or whether it is clipped): by default pixels in ``[0, 1]``,
+noise on the pixels, clipped to ``[0, 1]``, the reading under which our trained Base matches
+the paper's (see :mod:`hopfield_lab.experiments.finite_step.table1`).
 """
 
 from __future__ import annotations
@@ -24,15 +27,16 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from hopfield_lab.analysis import energy_along, energy_increase_rate
-from hopfield_lab.data import gaussian_noise, mnist_tensors, subset
-from hopfield_lab.experiments.fields import MnistPath
+from hopfield_lab.data import NoiseReading, mnist_tensors, subset
+from hopfield_lab.experiments.base import RunContext
+from hopfield_lab.experiments.fields import Config, Min, MnistPath, NonNegative, Range, Seed
 from hopfield_lab.models import FiniteStepHopfield
 from hopfield_lab.regularizers import (
     SpectralNormEstimator,
@@ -41,13 +45,17 @@ from hopfield_lab.regularizers import (
     jacq_penalty,
     lip_penalty,
 )
+from hopfield_lab.runs import RunDir, run_cells
 from hopfield_lab.training import TrainConfig, fit
 
 __all__ = [
     "METHODS",
+    "PAIR_METHODS",
+    "HasPair",
     "PairConfig",
     "RegSettings",
     "evaluate",
+    "pair_cells",
     "train_model",
     "train_pair",
 ]
@@ -144,41 +152,50 @@ def evaluate(
     x: Tensor,
     y: Tensor,
     *,
+    reading: NoiseReading,
     noise_sigma: float,
     seed: int,
-    clip_noisy: bool = False,
+    readings: tuple[NoiseReading, ...] = (),
     batch: int = 2000,
     jacobian_sample: int = 500,
     curve_sigmas: tuple[float, ...] = (),
 ) -> dict[str, Any]:
     """Clean and noisy accuracy, plus trajectory diagnostics on a test sample.
 
+    Args:
+        model: a trained model (inputs on ``reading.scale``).
+        x: clean pixels ``(n, d)`` in ``[0, 1]``. y: labels ``(n,)``.
+        reading: the noise protocol of ``noisy`` and of the curve.
+        noise_sigma: test noise std. seed: seeds the noise draw ``xi`` (``10_000 + seed``),
+            shared by every reading and noise level.
+        readings: further readings (same ``scale``) whose noisy accuracy is reported.
+        batch: evaluation batch. jacobian_sample: noisy test states for the diagnostics.
+        curve_sigmas: noise levels of the robustness curve.
+
     Returns:
-        ``clean``, ``noisy`` accuracies (%); ``curve``: accuracy (%) at each of
-        ``curve_sigmas`` (the same noise draw scaled, so the curve is monotone in the noise
-        direction); on the first ``jacobian_sample`` noisy test states:
-        the median and 90% quantile of ``|J_T(v_k)|_2`` over steps, the rate of steps violating
-        ``a <= 1 / (1 + |J_T(v_k)|)`` (Eq. 8) and the rate of energy increases (Eq. 5).
+        ``clean``, ``noisy`` accuracies (%); ``noisy_readings``: ``{reading name: accuracy}``;
+        ``curve``: accuracy (%) at each of ``curve_sigmas`` (one draw scaled); on the first
+        ``jacobian_sample`` noisy test states: the median and 90% quantile of ``|J_T(v_k)|_2``
+        over steps, the rate of steps violating ``a <= 1 / (1 + |J_T(v_k)|)`` (Eq. 8) and the
+        rate of energy increases (Eq. 5).
     """
     model.eval()
     dev = next(model.parameters()).device
-    gen = torch.Generator().manual_seed(10_000 + seed)
-    noisy_x = gaussian_noise(x, noise_sigma, generator=gen)
-    if clip_noisy:
-        noisy_x = noisy_x.clamp(0.0, 1.0)
+    xi = torch.randn(x.shape, generator=torch.Generator().manual_seed(10_000 + seed), dtype=x.dtype)
+    noisy_x = reading.noisy(x, noise_sigma, xi)
     out: dict[str, Any] = {
-        "clean": _accuracy(model, x, y, batch, dev),
+        "clean": _accuracy(model, reading.inputs(x), y, batch, dev),
         "noisy": _accuracy(model, noisy_x, y, batch, dev),
+        "noisy_readings": {
+            r.name: _accuracy(model, r.noisy(x, noise_sigma, xi), y, batch, dev) for r in readings
+        },
     }
     if curve_sigmas:
-        xi = torch.randn(x.shape, generator=torch.Generator().manual_seed(20_000 + seed))
-        curve = []
-        for sigma in curve_sigmas:
-            xs = x + sigma * xi
-            curve.append(_accuracy(model, xs.clamp(0.0, 1.0) if clip_noisy else xs, y, batch, dev))
-        out["curve"] = curve
+        out["curve"] = [
+            _accuracy(model, reading.noisy(x, sigma, xi), y, batch, dev) for sigma in curve_sigmas
+        ]
     traj = model.trajectory(noisy_x[:jacobian_sample].to(dev))  # (K + 1, S, d)
-    states = traj[:-1].reshape(-1, traj.shape[-1])
+    states = traj[:-1].reshape(-1, traj.shape[-1])  # (K S, d)
     norms = jacobian_spectral_norm(
         model.M, model.dsigma(states), method="lanczos", iters=DIAG_LANCZOS_ITERS
     ).view(model.K, -1)
@@ -191,75 +208,82 @@ def evaluate(
 
 
 @dataclass(frozen=True)
-class PairConfig:
+class PairConfig(Config):
     """Base and JacQ trained on the setting of the paper's Figures 1-2 (Sec. 5.2).
 
     Attributes:
         activation: paper: tanh. K: steps (paper: 5). epochs: paper: 100.
         n_train: training images (0 = all). seed: training seed.
-        reg: regulariser strengths as ``(jacq_lam, jacq_q, jacq_m)``.
-        n_eval: test images analysed. mnist_path: optional user MNIST.
+        jacq_lam, jacq_q, jacq_m: JacQ's ``lam``, ``q`` and ``m`` (Eq. 9; the paper gives none).
+        n_eval: test images analysed. mnist_path: optional user MNIST ("" = bundled).
     """
 
-    activation: str = "tanh"
-    K: int = 5
-    epochs: int = 100
-    n_train: int = 0
-    seed: int = 0
-    jacq: tuple[float, ...] = (1.0, 0.9, 1.0)
-    n_eval: int = 1000
+    activation: Literal["relu", "sigmoid", "tanh"] = "tanh"
+    K: Annotated[int, Min(1)] = 5
+    epochs: Annotated[int, Min(1)] = 100
+    n_train: Annotated[int, Min(0)] = 0
+    seed: Seed = 0
+    jacq_lam: Annotated[float, NonNegative] = 1.0
+    jacq_q: Annotated[float, Range(0, 1, open_low=True, open_high=True)] = 0.9
+    jacq_m: Annotated[float, NonNegative] = 1.0
+    n_eval: Annotated[int, Min(2)] = 1000
     mnist_path: MnistPath = ""
 
-    def validate(self) -> None:
-        """Raise ConfigError for out-of-range fields (called by the experiments' configs)."""
-        from hopfield_lab.errors import ConfigError, check_choice, check_int
 
-        check_choice("activation", self.activation, ("relu", "sigmoid", "tanh"))
-        check_int("K", self.K, 1)
-        check_int("epochs", self.epochs, 1)
-        check_int("n_train", self.n_train, 0)
-        check_int("seed", self.seed, 0)
-        check_int("n_eval", self.n_eval, 2)
-        if len(self.jacq) != 3:
-            raise ConfigError(f"jacq must be (lam, q, m); got {self.jacq!r}")
+PAIR_METHODS = ("base", "jacq")
+
+
+class HasPair(Protocol):
+    """An experiment config holding the trained pair's settings (Figures 1 and 2)."""
+
+    @property
+    def pair(self) -> PairConfig: ...
+
+
+def pair_cells(config: HasPair) -> dict[str, dict[str, Any]]:
+    """The grid of :func:`train_pair`: one cell per method, holding the typed ``config``."""
+    return {f"method={m}": {"config": config, "method": m} for m in PAIR_METHODS}
 
 
 def _pair_cell(cell: dict[str, Any]) -> dict[str, Any]:
-    model = _pair_model(cell)
-    x, y = mnist_tensors(cell["mnist_path"])["test"]
-    return evaluate(model, x, y, noise_sigma=0.25, seed=cell["seed"])
+    pair: PairConfig = cell["config"].pair
+    model = _pair_model(pair, cell["method"], cell["train_dir"], cell.get("device", "cpu"))
+    x, y = mnist_tensors(pair.mnist_path)["test"]
+    return evaluate(model, x, y, reading=NoiseReading(), noise_sigma=0.25, seed=pair.seed)
 
 
-def _pair_model(cell: dict[str, Any]) -> FiniteStepHopfield:
-    x, y = subset(*mnist_tensors(cell["mnist_path"])["train"], cell["n_train"], cell["seed"])
-    lam, q, m = cell["jacq"]
+def _pair_model(pair: PairConfig, method: str, train_dir: str, device: str) -> FiniteStepHopfield:
+    x, y = subset(*mnist_tensors(pair.mnist_path)["train"], pair.n_train, pair.seed)
     model, _ = train_model(
-        activation=cell["activation"],
-        method=cell["method"],
-        K=cell["K"],
-        seed=cell["seed"],
+        activation=pair.activation,
+        method=method,
+        K=pair.K,
+        seed=pair.seed,
         x=x,
         y=y,
-        epochs=cell["epochs"],
-        reg=RegSettings(jacq_lam=lam, jacq_q=q, jacq_m=m),
-        device=cell.get("device", "cpu"),
-        train_dir=Path(cell["train_dir"]),
+        epochs=pair.epochs,
+        reg=RegSettings(jacq_lam=pair.jacq_lam, jacq_q=pair.jacq_q, jacq_m=pair.jacq_m),
+        device=device,
+        train_dir=Path(train_dir),
     )
     return model.eval()
 
 
-def train_pair(pair: PairConfig, run_dir: Any, ctx: Any) -> dict[str, tuple[Any, dict]]:
-    """Train (or resume, or load) Base and JacQ; return ``{method: (model, test metrics)}``."""
-    from hopfield_lab.runs import run_cells
+def train_pair(
+    config: HasPair, run_dir: RunDir, ctx: RunContext
+) -> dict[str, tuple[FiniteStepHopfield, dict[str, Any]]]:
+    """Train (or resume, or load) Base and JacQ; return ``{method: (model, test metrics)}``.
 
-    cells = {
-        method: {
-            **{k: getattr(pair, k) for k in pair.__dataclass_fields__},
-            "method": method,
-            "device": ctx.device,
-            "train_dir": str(run_dir.path / "train" / method),
-        }
-        for method in ("base", "jacq")
-    }
+    The test metrics are the cells of :func:`pair_cells` (see :func:`evaluate`; noise under the
+    default reading, sigma = 0.25); the models are loaded from their checkpoints under
+    ``train/<method>``.
+    """
+    cells = pair_cells(config)
+    for cell in cells.values():
+        cell["device"] = ctx.device
+        cell["train_dir"] = str(run_dir.path / "train" / cell["method"])
     metrics = run_cells(_pair_cell, cells, run_dir, executor=ctx.executor, progress=ctx.progress)
-    return {m: (_pair_model(cells[m]), metrics[m]) for m in cells}  # loads the checkpoints
+    return {
+        c["method"]: (_pair_model(config.pair, c["method"], c["train_dir"], ctx.device), metrics[k])
+        for k, c in cells.items()
+    }
