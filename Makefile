@@ -25,11 +25,17 @@ env: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/hopfield-lab demo --out $(OUT)
 
+# Tests run in $(TEST_JOBS) worker processes (pytest-xdist), each with one torch thread unless
+# OMP_NUM_THREADS says otherwise: on 2 cores, two single-threaded workers take about half the
+# wall time of one process, and never wait on each other's OpenMP threads.
+TEST_JOBS ?= auto
+TEST_ENV  := OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=$${MKL_NUM_THREADS:-1}
+
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(TEST_ENV) $(PY) -m pytest -q -m "not slow" -n $(TEST_JOBS)
 
 test-all: $(STAMP)
-	$(PY) -m pytest -q
+	$(TEST_ENV) $(PY) -m pytest -q -n $(TEST_JOBS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
