@@ -334,3 +334,52 @@ def test_resume_refuses_a_checkpoint_without_the_state(
         _train_stateful(data, tmp_path / "run", 2, t, state={"mean": t})
     with pytest.raises(ConfigError, match=r"state\['x'\] must have state_dict"):
         _train_stateful(data, tmp_path / "other", 1, _RunningMean(), state={"x": object()})
+
+
+@pytest.mark.parametrize("penalty", ["base", "jacf", "lip", "jacq"])
+def test_finite_step_loss_is_the_trajectory_objective(penalty: str) -> None:
+    """FiniteStepLoss (one forward pass giving sigma'(M v_k)) equals cross-entropy on v_K plus
+    the penalty at the states v_0 .. v_{K-1} recomputed from the trajectory (float64; JacQ
+    against exact norms: ReLU's estimator refines every state, and its first, cold call runs
+    N = 16 Lanczos steps, exact in 16 dimensions)."""
+    import torch.nn.functional as F
+
+    from hopfield_lab.models import FiniteStepHopfield
+    from hopfield_lab.regularizers import (
+        jacf_penalty,
+        jacobian_spectral_norm,
+        jacq_penalty,
+        lip_penalty,
+    )
+    from hopfield_lab.training import FiniteStepLoss
+
+    torch.manual_seed(0)
+    model = FiniteStepHopfield(30, 16, activation="relu", K=3).double()
+    x, y = torch.rand(20, 30, dtype=torch.float64), torch.randint(0, 10, (20,))
+    loss_fn = FiniteStepLoss(penalty, activation="relu", jacq_m=0.0, jacf_lam=0.1, lip_lam=0.1)
+    loss, info = loss_fn(model, (x, y))
+    traj = model.trajectory(x)  # (K + 1, B, d)
+    ds = model.dsigma(traj[:-1].reshape(-1, 30))  # (K B, N)
+    pen = {
+        "base": torch.zeros((), dtype=torch.float64),
+        "jacf": jacf_penalty(model.M, ds, lam=0.1),
+        "lip": lip_penalty(model.M, lam=0.1),
+        "jacq": jacq_penalty(jacobian_spectral_norm(model.M, ds), q=0.9, m=0.0, lam=1.0),
+    }[penalty]
+    ce = F.cross_entropy(model.classifier(traj[-1]), y)
+    assert float(loss.detach()) == pytest.approx(float((ce + pen).detach()), rel=1e-6)
+    assert info["ce"] == pytest.approx(float(ce.detach()), rel=1e-12)
+    assert (loss_fn.state is None) == (penalty != "jacq")
+
+
+def test_finite_step_loss_refuses_another_model_or_activation() -> None:
+    from hopfield_lab.models import FiniteStepHopfield
+    from hopfield_lab.training import FiniteStepLoss
+
+    x, y = torch.rand(4, 8), torch.zeros(4, dtype=torch.long)
+    with pytest.raises(ConfigError, match="activation 'tanh'"):
+        FiniteStepLoss("jacq")(FiniteStepHopfield(8, 4, activation="relu"), (x, y))
+    with pytest.raises(ConfigError, match="FiniteStepHopfield"):
+        FiniteStepLoss()(torch.nn.Linear(8, 10), (x, y))
+    with pytest.raises(ConfigError, match="penalty"):
+        FiniteStepLoss("jacobian")

@@ -3,24 +3,28 @@ they need, as functions of the weights ``M`` and ``sigma'(M v)`` (never of a mod
 
 from hopfield_lab.regularizers.jacobian import (
     DEFAULT_ITERS,
+    JACQ_WARM_ITERS,
     SPECTRAL_METHODS,
     SpectralNormEstimator,
     descent_condition,
     jacf_penalty,
     jacobian_frobenius_norm,
     jacobian_spectral_norm,
+    jacq_estimator,
     jacq_penalty,
     lip_penalty,
 )
 
 __all__ = [
     "DEFAULT_ITERS",
+    "JACQ_WARM_ITERS",
     "SPECTRAL_METHODS",
     "SpectralNormEstimator",
     "descent_condition",
     "jacf_penalty",
     "jacobian_frobenius_norm",
     "jacobian_spectral_norm",
+    "jacq_estimator",
     "jacq_penalty",
     "lip_penalty",
 ]

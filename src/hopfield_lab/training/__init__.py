@@ -1,6 +1,8 @@
 """A small explicit training loop (mini-batches from tensors, checkpoints, exact resume, one
-divergence rule) and the Madam optimizer of the DEQ paper."""
+divergence rule), the Madam optimizer of the DEQ paper, and the finite-step paper's objective
+(:class:`FiniteStepLoss`)."""
 
+from hopfield_lab.training.finite_step import PENALTIES, FiniteStepLoss
 from hopfield_lab.training.loop import (
     BLOWUP_FACTOR,
     CHECKPOINT_NAME,
@@ -17,6 +19,8 @@ from hopfield_lab.training.madam import Madam, linear_decay
 __all__ = [
     "BLOWUP_FACTOR",
     "CHECKPOINT_NAME",
+    "PENALTIES",
+    "FiniteStepLoss",
     "LossFn",
     "Madam",
     "Stateful",

@@ -3,15 +3,17 @@
 Protocol (finite-step paper, Sec. 5 and App. E): ``FiniteStepHopfield`` with ``N = 128`` hidden
 units, ``v_0 = x`` the flattened MNIST image (pixels in [0, 1]), ``K`` residual steps with
 ``a = 1`` for ``K = 1`` and ``a = 0.5`` otherwise, a linear classifier on ``v_K``, cross-entropy
-and Adam (lr 1e-3, batch 128). Regularisers act on the Jacobians at the trajectory states
-``v_0 .. v_{K-1}`` of the mini-batch (the states whose steps the descent condition (8)
-concerns), ``B K`` states per step:
+and Adam (lr 1e-3, batch 128). The objective is the library's
+:class:`~hopfield_lab.training.FiniteStepLoss` (one forward pass that also yields
+``sigma'(M v_k)``): regularisers act on the Jacobians at the trajectory states ``v_0 .. v_{K-1}``
+of the mini-batch (the states whose steps the descent condition (8) concerns), ``B K`` states
+per step:
 
 * ``base``: none;
 * ``jacq``: ``lam [max(J_q - m, 0)]^2`` (Eq. 9) with ``J_q`` the empirical upper ``q``-quantile
-  of ``|J_T(v)|_2`` over those states, estimated by warm-started Lanczos on the states with the
-  largest ``|J_T|_F`` (a tail of ``2.5 (1 - q)``; ``J_q`` within 0.1% of exact, see
-  :class:`~hopfield_lab.regularizers.SpectralNormEstimator`);
+  of ``|J_T(v)|_2`` over those states, estimated by warm-started Lanczos with the settings of
+  :func:`~hopfield_lab.regularizers.jacq_estimator` for the activation (tanh and sigmoid: the
+  Frobenius tail; ReLU: every state);
 * ``jacf``: ``lam * mean |J_T(v)|_F^2`` (closed form in the hidden space);
 * ``lip``: ``lam * |M|_2^2``.
 
@@ -24,13 +26,11 @@ the paper's (see :mod:`hopfield_lab.experiments.finite_step.table1`).
 
 from __future__ import annotations
 
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from hopfield_lab.analysis import energy_along, energy_increase_rate
@@ -39,14 +39,10 @@ from hopfield_lab.experiments.base import RunContext
 from hopfield_lab.experiments.fields import Config, Min, MnistPath, NonNegative, Range, Seed
 from hopfield_lab.models import FiniteStepHopfield
 from hopfield_lab.regularizers import (
-    SpectralNormEstimator,
-    jacf_penalty,
     jacobian_spectral_norm,
-    jacq_penalty,
-    lip_penalty,
 )
 from hopfield_lab.runs import RunDir, run_cells
-from hopfield_lab.training import TrainConfig, fit
+from hopfield_lab.training import FiniteStepLoss, TrainConfig, fit
 
 __all__ = [
     "METHODS",
@@ -76,24 +72,6 @@ class RegSettings:
     lip_lam: float = 1e-2
 
 
-def _penalty(
-    model: FiniteStepHopfield,
-    states: Tensor,
-    method: str,
-    reg: RegSettings,
-    estimator: SpectralNormEstimator,
-) -> Tensor:
-    if method == "base":
-        return states.new_zeros(())
-    if method == "lip":
-        return lip_penalty(model.M, lam=reg.lip_lam)
-    ds = model.dsigma(states)  # (B K, N)
-    if method == "jacf":
-        return jacf_penalty(model.M, ds, lam=reg.jacf_lam)
-    norms = estimator(model.M, ds)  # exact to ~1e-4 on the tail, lower bounds elsewhere
-    return jacq_penalty(norms, q=reg.jacq_q, m=reg.jacq_m, lam=reg.jacq_lam)
-
-
 def train_model(
     *,
     activation: str,
@@ -118,23 +96,20 @@ def train_model(
     torch.manual_seed(seed)
     model = FiniteStepHopfield(x.shape[1], hidden, activation=activation, K=K).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    estimator = SpectralNormEstimator(tail=min(1.0, 2.5 * (1.0 - reg.jacq_q)))
-
-    def loss_fn(module: torch.nn.Module, batch: tuple[Tensor, ...]) -> tuple[Tensor, dict]:
-        m = typing.cast(FiniteStepHopfield, module)
-        xb, yb = batch
-        traj = m.trajectory(xb)  # (K + 1, B, d)
-        ce = F.cross_entropy(m.classifier(traj[-1]), yb)
-        states = traj[:-1].reshape(-1, traj.shape[-1])  # v_0 .. v_{K-1}: (K B, d)
-        pen = _penalty(m, states, method, reg, estimator)
-        return ce + pen, {"ce": float(ce.detach()), "penalty": float(pen.detach())}
-
+    loss_fn = FiniteStepLoss(
+        method,
+        activation=activation,
+        jacq_lam=reg.jacq_lam,
+        jacq_q=reg.jacq_q,
+        jacq_m=reg.jacq_m,
+        jacf_lam=reg.jacf_lam,
+        lip_lam=reg.lip_lam,
+    )
     cfg = TrainConfig(
         epochs=epochs, batch_size=batch_size, seed=seed, device=device, progress=False
     )
-    # the estimator's warm starts are training state: checkpointed, so resume stays exact
-    state = {"spectral_norm_estimator": estimator} if method == "jacq" else None
-    result = fit(model, optimizer, loss_fn, (x, y), cfg, run_dir=train_dir, state=state)
+    # JacQ's warm starts are training state: checkpointed, so resume stays exact
+    result = fit(model, optimizer, loss_fn, (x, y), cfg, run_dir=train_dir, state=loss_fn.state)
     return model, result.history
 
 
