@@ -12,8 +12,8 @@ per step:
 * ``base``: none;
 * ``jacq``: ``lam [max(J_q - m, 0)]^2`` (Eq. 9) with ``J_q`` the empirical upper ``q``-quantile
   of ``|J_T(v)|_2`` over those states, estimated by warm-started Lanczos with the settings of
-  :func:`~hopfield_lab.regularizers.jacq_estimator` for the activation (tanh and sigmoid: the
-  Frobenius tail; ReLU: every state);
+  :func:`~hopfield_lab.regularizers.jacq_estimator` for the activation (tanh: the Frobenius
+  tail; ReLU and sigmoid: every state);
 * ``jacf``: ``lam * mean |J_T(v)|_F^2`` (closed form in the hidden space);
 * ``lip``: ``lam * |M|_2^2``.
 

@@ -21,7 +21,11 @@ is 88-93% and the methods hardly differ. (The command line accepts ``demo``, ``q
 jacq_lams=1,10 jacq_ms=1,0.5 jacf_lams=0.001,0.01 lip_lams=0.01,0.1``.)
 
 Measured (``quick``; Adam 1e-3, batch 128; regularisers tuned on validation: JacQ
-``lam = 10, m = 2, q = 0.9``, Lip ``lam = 0.1``), accuracy %, mean +- std over seeds 0-2:
+``lam = 10, m = 2, q = 0.9``, Lip ``lam = 0.1``), accuracy %, mean +- std over seeds 0-2.
+These JacQ rows were trained before :func:`~hopfield_lab.regularizers.jacq_estimator`: ReLU's
+``J_q`` then came from the 25% Frobenius tail with 6 Lanczos steps, which underestimates it by
+up to 1.4% (``hopfield-lab bench jacq-train-step``), so its penalty was slightly weaker than
+Eq. 9 says; they have not been rerun with the estimator that refines every state.
 
 =====  ======  ===========  ===========  ===================================  ==============
 K      method  clean        noisy        paired minus Base, per seed          paper noisy
