@@ -188,6 +188,7 @@ def test_basin_graph_hand_made():
 
 
 def test_draw_basin_graph(tmp_path):
+    import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch
 
     g = basin_graph(torch.tensor([0, 0, 1, 3, 3]), torch.tensor([1, 2, 0, 0, 1]), n_classes=4)
@@ -197,6 +198,7 @@ def test_draw_basin_graph(tmp_path):
     assert ax.get_title() == "|E| = 5, mean out-degree = 1.25"
     ax.figure.savefig(tmp_path / "basins.png")
     assert (tmp_path / "basins.png").stat().st_size > 1000
+    plt.close(ax.figure)  # a figure left open would be another test's business
     with pytest.raises(ConfigError, match="4 entries"):
         draw_basin_graph(g, labels=["a"])
 
