@@ -110,15 +110,15 @@ def test_geometry_smoke_and_redraw(tmp_path, monkeypatch) -> None:
     assert set(cell["embedding"]) == {"0", "1", "3"}  # embed_times and T
     assert len(cell["embedding"]["1"]["points"]) == 40
     # TwoNN at x(0) does not depend on the input scale (it is scale-free)
-    other = rd.load_cell("trained-scale1")["id_x0"]
-    assert sum(other, []) == pytest.approx(sum(cell["id_x0"], []), rel=1e-9)
+    other = [v for row in rd.load_cell("trained-scale1")["id_x0"] for v in row]
+    assert other == pytest.approx([v for row in cell["id_x0"] for v in row], rel=1e-9)
     assert res["untrained-scale255"]["s_median"] < 1.01  # raw pixels: the decay -x dominates
     for t in ("claims", "table1_scale255", "table3_scale1", "models"):
         assert (rd.tables_dir / f"{t}.csv").exists(), t
     t3 = Table.from_csv(rd.tables_dir / "table3_scale255.csv")
     assert t3.rows[0][:2] == ["class 0: ID at x(0)", 11.94]
     claims = Table.from_csv(rd.tables_dir / "claims.csv")
-    assert len(claims.rows) == 18  # 9 checks x 2 scales
+    assert len(claims.rows) == 20  # 10 checks x 2 scales
     _redraws(rd, monkeypatch, geo_mod, ("twonn", "cluster_counts", "curvature", "embed"))
 
 

@@ -118,7 +118,7 @@ def paper_column(activation: str, T: float) -> str:
 
 def _paper_models(epochs: int = 20) -> tuple[ModelSpec, ...]:
     return tuple(
-        ModelSpec(f"{a}_T{T:g}", a, T, 0.01, epochs=epochs)  # type: ignore[arg-type]
+        ModelSpec(f"{a}_T{T:g}", a, T, 0.01, epochs=epochs)
         for a in ("relu", "softplus", "sigmoid", "tanh")
         for T in (0.1, 1.0)
     )

@@ -58,7 +58,7 @@ from hopfield_lab.analysis import cluster_counts, curvature, length_ratio, pgd_a
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Seed, Unique
 from hopfield_lab.experiments.mhn._common import ModelSpec, TrainSettings, mnist, train_hopfield
-from hopfield_lab.models import FiniteStepHopfield, LayeredHopfield, ModernHopfield
+from hopfield_lab.models import FiniteStepHopfield, FlowOptions, LayeredHopfield, ModernHopfield
 from hopfield_lab.runs import RunDir, at_least, check_table, records_table, run_cells
 from hopfield_lab.runs.plots import figure
 from hopfield_lab.solvers import integrate
@@ -66,8 +66,8 @@ from hopfield_lab.training import TrainConfig, fit
 
 __all__ = ["FAMILIES", "FamiliesConfig", "report", "run"]
 
-FAMILIES = ("ode", "finite_step", "layered_ham", "modern")
 Family = Literal["ode", "finite_step", "layered_ham", "modern"]
+FAMILIES: tuple[Family, ...] = ("ode", "finite_step", "layered_ham", "modern")
 _N_CLASSES = 10
 
 
@@ -151,25 +151,33 @@ class _Measured:
     classifier: Any
 
 
+def _recorded(traj: Tensor | None) -> Tensor:
+    if traj is None:  # pragma: no cover - the solves record
+        raise RuntimeError("the solve did not record its trajectory")
+    return traj
+
+
 def _ode(config: FamiliesConfig, x: Tensor, xg: Tensor, run_path: Path) -> _Measured:
     spec = ModelSpec("ode_tanh", "tanh", config.ode_T, config.ode_dt, epochs=config.epochs)
     spec = dataclasses.replace(spec, n_train=config.n_train)
     settings = TrainSettings(solver="euler", n_val_epoch=500)
     model, _ = train_hopfield(spec, settings, seed=config.seed, run_path=run_path)
     model = model.cpu().eval()
-    opts = {"T": config.ode_T, "solver": "euler", "dt": config.ode_dt}
+    opts = FlowOptions(T=config.ode_T, solver="euler", dt=config.ode_dt)
     n = max(1, round(config.ode_T / config.ode_dt))
     with torch.no_grad():
-        end = model.solve(model.initial_state(x), **opts).x
+        end = model.solve(model.initial_state(x), opts).x
         traj = model.solve(
-            model.initial_state(xg),
-            times=torch.linspace(0, config.ode_T, n + 1),
-            record=True,
-            **opts,
+            model.initial_state(xg), opts, times=torch.linspace(0, config.ode_T, n + 1), record=True
         ).trajectory
     model.requires_grad_(False)
     return _Measured(
-        x, end, model.logits(end).argmax(1), traj, model, lambda z: model.classify(z, **opts)
+        x,
+        end,
+        model.logits(end).argmax(1),
+        _recorded(traj),
+        model,
+        lambda z: model.classify(z, opts),
     )
 
 
@@ -194,9 +202,7 @@ def _layered(config: FamiliesConfig, x: Tensor, xg: Tensor, run_path: Path) -> _
         end = model.solve(x, record_residuals=False).x
         res = model.solve(xg, record_residuals=False, record_trajectory=True)
         pred = model.readout(end, "sync").argmax(1)
-    if res.trajectory is None:  # pragma: no cover - record_trajectory keeps it
-        raise RuntimeError("the fixed-point solve did not record its iterates")
-    return _Measured(x, end, pred, res.trajectory, model.bind(xg), model)
+    return _Measured(x, end, pred, _recorded(res.trajectory), model.bind(xg), model)
 
 
 def _modern(config: FamiliesConfig, beta: float, x: Tensor, xg: Tensor) -> _Measured:
@@ -218,7 +224,7 @@ def _modern(config: FamiliesConfig, beta: float, x: Tensor, xg: Tensor) -> _Meas
         traj = integrate(
             model.vector_field, xg.double(), times, method="rk4", step_size=0.1
         ).trajectory
-    return _Measured(x, end, labels[model.nearest(end)], traj, model, None)
+    return _Measured(x, end, labels[model.nearest(end)], _recorded(traj), model, None)
 
 
 def _per_class(x: Tensor, y: Tensor, per_class: int, seed: int) -> tuple[Tensor, Tensor]:

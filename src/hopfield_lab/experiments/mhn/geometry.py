@@ -264,9 +264,17 @@ def _analyse(cell: dict[str, Any]) -> dict[str, Any]:
         ids["xT"].append([twonn(xT[r]).dimension for r in rows])
     rows1 = where[first]
     pred = model.logits(xT).argmax(dim=1)
-    settings = {"min_cluster_size": config.min_cluster_size, "min_samples": config.min_samples}
-    clusters = cluster_counts(xT[rows1], labels[first], **settings)
-    single = cluster_counts(xT[rows1], labels[first], allow_single_cluster=True, **settings)
+    sizes = (config.min_cluster_size, config.min_samples)
+    clusters = cluster_counts(
+        xT[rows1], labels[first], min_cluster_size=sizes[0], min_samples=sizes[1]
+    )
+    single = cluster_counts(
+        xT[rows1],
+        labels[first],
+        min_cluster_size=sizes[0],
+        min_samples=sizes[1],
+        allow_single_cluster=True,
+    )
 
     # Fig. 3: s and kappa on the first geometry_per_class of each class (first draw's order)
     geo = torch.cat([draws[0][c][: config.geometry_per_class] for c in range(_N_CLASSES)])
@@ -381,6 +389,12 @@ def _checks(summ: dict[str, Any], scale: float) -> list[Any]:
         at_most(f"{tag}: mean |ID(x(0)) - Table 3| (5)", summ["id_x0_mean_gap"], 1.2),
         at_most(f"{tag}: median HDBSCAN clusters per class (6)", summ["clusters_median"], 3),
         at_most(f"{tag}: largest HDBSCAN clusters per class (6)", summ["clusters_max"], 5),
+        at_least(
+            f"{tag}: median HDBSCAN clusters per class, not all noise (6; 0 passes the bounds "
+            "above vacuously)",
+            summ["clusters_median"],
+            1,
+        ),
         at_most(f"{tag}: median length ratio s (7)", summ["s_median"], 1.1, claim="< 1.1"),
         at_most(
             f"{tag}: median kappa over the first 10 % of [0, T] / max median kappa(t) (7)",
