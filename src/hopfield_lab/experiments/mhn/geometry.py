@@ -73,7 +73,15 @@ from torch import Tensor
 from hopfield_lab.analysis import cluster_counts, compactness, curvature, embed, length_ratio, twonn
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import Experiment, RunContext, register
-from hopfield_lab.experiments.fields import Config, Increasing, Min, NonEmpty, Positive, Seed
+from hopfield_lab.experiments.fields import (
+    Config,
+    Increasing,
+    Min,
+    NonEmpty,
+    Positive,
+    Range,
+    Seed,
+)
 from hopfield_lab.experiments.mhn._common import (
     ModelSpec,
     TrainSettings,
@@ -113,6 +121,8 @@ PAPER_CLUSTERS = (2, 2, 2, 2, 2, 2, 3, 2, 3, 2)
 PAPER_S = "1.0055-1.009"
 """The authors' code: ``s`` of tanh ``T = 15`` at scale 255 (spec Sec. 3)."""
 _N_CLASSES = 10
+_CHUNK = 100
+"""Images per recorded solve of Fig. 3 (at the paper's 1,501 saved states, 0.5 GB each)."""
 _PAPER_MODEL = ModelSpec("tanh_lr0.0001_T15_dt0.01", "tanh", 15.0, 0.01, lr=1e-4)
 """The paper's analysis model (Sec. 3.1), named as in ``mhn-accuracy``'s paper grid."""
 
@@ -130,8 +140,9 @@ class GeometryConfig(Config):
         input_scales: pixel scales of ``x(0)`` (1: training's; 255: the authors' analyses).
         id_per_class: test images per class and draw for TwoNN and HDBSCAN (spec: 500).
         id_draws: random draws per class for TwoNN (mean and spread).
-        geometry_per_class: images per class for ``s`` (paper: 100).
-        curvature_samples: images for ``kappa(t)`` (paper: 50).
+        geometry_per_class: images per class for ``s`` (paper: 100; at most the smallest
+            class's draw).
+        curvature_samples: images for ``kappa(t)`` (paper: 50; at most 100, the first ones).
         record_dt: spacing of the saved states on ``[0, T]`` (the code: 0.01).
         embed_per_class: images per class for Fig. 1 and ``rho(t)`` (spec: 50).
         embed_times: times of Fig. 1's panels (``T`` is added).
@@ -149,7 +160,7 @@ class GeometryConfig(Config):
     id_per_class: Annotated[int, Min(20)] = 500
     id_draws: Annotated[int, Min(1)] = 5
     geometry_per_class: Annotated[int, Min(1)] = 100
-    curvature_samples: Annotated[int, Min(1)] = 50
+    curvature_samples: Annotated[int, Range(1, _CHUNK)] = 50
     record_dt: Annotated[float, Positive] = 0.01
     embed_per_class: Annotated[int, Min(2)] = 50
     embed_times: Annotated[tuple[float, ...], NonEmpty, Increasing, Min(0)] = (0.0, 15.0, 40.0)
@@ -164,6 +175,12 @@ class GeometryConfig(Config):
             raise ConfigError(
                 f"record_dt must be <= the model's T={self.model.T}; got {self.record_dt}"
             )
+        for name in ("geometry_per_class", "embed_per_class"):
+            if getattr(self, name) > self.id_per_class:
+                raise ConfigError(
+                    f"{name} must be <= id_per_class={self.id_per_class} (its images come from "
+                    f"the first draw); got {getattr(self, name)}"
+                )
         if len(set(self.input_scales)) != len(self.input_scales):
             raise ConfigError(f"input_scales must not repeat a value; got {self.input_scales}")
 
@@ -277,16 +294,22 @@ def _analyse(cell: dict[str, Any]) -> dict[str, Any]:
     )
 
     # Fig. 3: s and kappa on the first geometry_per_class of each class (first draw's order)
-    geo = torch.cat([draws[0][c][: config.geometry_per_class] for c in range(_N_CLASSES)])
+    geo = torch.stack(
+        [draws[0][c][: config.geometry_per_class] for c in range(_N_CLASSES)], dim=1
+    ).reshape(-1)  # (n, 10) -> class-interleaved, so kappa's first images span the classes
     n_steps = max(1, round(T / config.record_dt))
     grid = torch.linspace(0.0, T, n_steps + 1)
-    with torch.no_grad():
-        traj = model.solve(model.initial_state(images[geo], scale), opts, times=grid, record=True)
-    states = traj.trajectory
-    if states is None:  # pragma: no cover - record=True keeps it
-        raise RuntimeError("the solve did not record its trajectory")
-    s = length_ratio(states)  # (B,)
-    kappa = curvature(model, states[:, : config.curvature_samples])  # (n+1, b)
+    s_parts, kappa = [], torch.empty(0)
+    for i in range(0, len(geo), _CHUNK):  # chunks of images: (n+1, chunk, D) in memory
+        with torch.no_grad():
+            x_g = model.initial_state(images[geo[i : i + _CHUNK]], scale)
+            states = model.solve(x_g, opts, times=grid, record=True).trajectory
+        if states is None:  # pragma: no cover - record=True keeps it
+            raise RuntimeError("the solve did not record its trajectory")
+        s_parts.append(length_ratio(states))  # (chunk,)
+        if i == 0:
+            kappa = curvature(model, states[:, : config.curvature_samples])  # (n+1, b)
+    s = torch.cat(s_parts)
     kq = _quantiles(kappa, dim=1)
 
     # Fig. 1 and rho(t): embed_per_class of each class followed to max(embed_times, T)
