@@ -54,11 +54,12 @@ halves) and to retrieval (at beta = 1 each query runs straight to one stored pat
 - x``); the layered HAM's Picard iterates from the zero state are not straight (s 1.5; why,
 whether the synchronous map overshoots, was not examined) and compress least. Its median
 ``kappa`` is large; the iterates recorded after convergence (rows frozen at the fixed point,
-where ``v -> 0`` and ``kappa <= |J| / |v|`` grows) may dominate it (not separated here). The HAM resists Eq. 3 best (11 % at eps 0.1 against
-76-82 % for the ODE and finite-step networks); its gradient is the implicit one of the DEQ
-(8 recurrent-backprop iterations), which may understate the true gradient (not examined).
-HDBSCAN finds no dense cluster (all noise) in most classes of the classifiers' final states at
-200 images per class; retrieval's final states sit on stored patterns and cluster (3-6).
+where ``v -> 0`` and ``kappa <= |J| / |v|`` grows) may dominate it (not separated here). The
+HAM resists Eq. 3 best (11 % at eps 0.1 against 76-82 % for the ODE and finite-step networks);
+its gradient is the implicit one of the DEQ (8 recurrent-backprop iterations), which may
+understate the true gradient (not examined). HDBSCAN finds no dense cluster (all noise) in most
+classes of the classifiers' final states at 200 images per class; retrieval's final states sit
+on stored patterns and cluster (3-6).
 """
 
 from __future__ import annotations
