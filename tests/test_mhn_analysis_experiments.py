@@ -68,7 +68,10 @@ def test_bad_configs_are_one_line_config_errors() -> None:
         (lambda: geo_mod.GeometryConfig(input_scales=(255.0, 255.0)), "must not repeat"),
         (lambda: geo_mod.GeometryConfig(id_per_class=2), "id_per_class"),
         (lambda: geo_mod.GeometryConfig(record_dt=20.0), "record_dt must be <="),
-        (lambda: geo_mod.GeometryConfig(geometry_per_class=600), "geometry_per_class must be <="),
+        (
+            lambda: geo_mod.GeometryConfig(geometry_per_class=600),
+            "geometry_per_class must be <= id_per_class = 500",
+        ),
         (lambda: geo_mod.GeometryConfig(curvature_samples=101), "curvature_samples"),
         (lambda: fam_mod.FamiliesConfig(families=("ode", "hopfield")), "families"),  # type: ignore[arg-type]
     ]

@@ -72,7 +72,7 @@ import torch
 
 from hopfield_lab.analysis import BasinGraph, basin_graph, draw_basin_graph, pgd_attack
 from hopfield_lab.errors import ConfigError
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import (
     Config,
     Min,
@@ -98,7 +98,6 @@ from hopfield_lab.runs import (
     at_most,
     check_table,
     comparison_table,
-    run_cells,
 )
 from hopfield_lab.runs.plots import figure
 
@@ -293,20 +292,10 @@ def _attack_cell(cell: dict[str, Any]) -> dict[str, Any]:
 def run(config: AdversarialConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train (or load) every model, then attack each at every eps; the criteria 9 and 10."""
     common = {"run_path": str(run_dir.path), "device": ctx.device, "progress": ctx.progress}
-    records = run_cells(
-        _train_cell,
-        {k: {**v, **common} for k, v in _train_grid(config).items()},
-        run_dir,
-        executor=ctx.executor,
-        progress=ctx.progress,
+    records = ctx.cells(
+        _train_cell, {k: {**v, **common} for k, v in _train_grid(config).items()}, run_dir
     )
-    cells = run_cells(
-        _attack_cell,
-        {k: {**v, **common} for k, v in _grid(config).items()},
-        run_dir,
-        executor=ctx.executor,
-        progress=ctx.progress,
-    )
+    cells = ctx.cells(_attack_cell, {k: {**v, **common} for k, v in _grid(config).items()}, run_dir)
     return {
         "success": {
             n: {e: c["by_eps"][e]["success"] for e in c["by_eps"]} for n, c in cells.items()
@@ -611,32 +600,29 @@ _DEMO = AdversarialConfig(
 )
 
 register(
-    Experiment(
-        name="mhn-adversarial",
-        title="Adversarial success (Eq. 3) and basin graphs of Hopfield ODEs vs an MLP",
-        paper="dynamics-of-modern-hopfield-networks, Sec. 3.3, App. F",
-        figure="Tables 2 and 9, Figs. 5 and 10",
-        config_cls=AdversarialConfig,
-        profiles={"demo": _DEMO, "quick": _QUICK, "paper": AdversarialConfig()},
-        runtime={
-            "demo": "~40 s (2 CPU cores)",
-            "quick": "~9 min of CPU, one thread (26 min wall on the loaded shared 2-core machine)",
-            "paper": "~6 CPU-h: 8 models x 20 Dopri5 epochs at T <= 1 (mhn-accuracy's cost "
-            "model) and ~20 min of attacks; --executor ray",
-        },
-        claim=(
-            "Spec Sec. 6, 9 and 10: at eps 0.5 the attack succeeds less on ReLU T=0.1 than on "
-            "the MLP and more on tanh T=1; at eps 0.1 ReLU T=0.1's basin graph has a larger "
-            "mean out-degree than the MLP's."
-        ),
-        expected=(
-            "success at eps 0.06 / 0.1: ReLU T=0.1 11.0 / 29.7 %, MLP 19.4 / 49.7 %, tanh T=1 "
-            "63.1 / 88.2 % (the paper's order); at eps >= 0.5 every model >= 98.8 % (Table 9: "
-            "45-99 %; our attack is stronger), so criterion 9 at eps 0.5 holds for ReLU < MLP "
-            "(98.9 < 100) and fails for MLP < tanh (a tie at 100); criterion 10 fails: mean "
-            "out-degree ReLU T=0.1 2.3 vs MLP 4.0 (54 vs 95 flips of 200 images)."
-        ),
-        run=run,
-        report=report,
-    )
+    name="mhn-adversarial",
+    title="Adversarial success (Eq. 3) and basin graphs of Hopfield ODEs vs an MLP",
+    paper="dynamics-of-modern-hopfield-networks, Sec. 3.3, App. F",
+    figure="Tables 2 and 9, Figs. 5 and 10",
+    profiles={"demo": _DEMO, "quick": _QUICK, "paper": AdversarialConfig()},
+    runtime={
+        "demo": "~40 s (2 CPU cores)",
+        "quick": "~9 min of CPU, one thread (26 min wall on the loaded shared 2-core machine)",
+        "paper": "~6 CPU-h: 8 models x 20 Dopri5 epochs at T <= 1 (mhn-accuracy's cost "
+        "model) and ~20 min of attacks; --executor ray",
+    },
+    claim=(
+        "Spec Sec. 6, 9 and 10: at eps 0.5 the attack succeeds less on ReLU T=0.1 than on "
+        "the MLP and more on tanh T=1; at eps 0.1 ReLU T=0.1's basin graph has a larger "
+        "mean out-degree than the MLP's."
+    ),
+    expected=(
+        "success at eps 0.06 / 0.1: ReLU T=0.1 11.0 / 29.7 %, MLP 19.4 / 49.7 %, tanh T=1 "
+        "63.1 / 88.2 % (the paper's order); at eps >= 0.5 every model >= 98.8 % (Table 9: "
+        "45-99 %; our attack is stronger), so criterion 9 at eps 0.5 holds for ReLU < MLP "
+        "(98.9 < 100) and fails for MLP < tanh (a tie at 100); criterion 10 fails: mean "
+        "out-degree ReLU T=0.1 2.3 vs MLP 4.0 (54 vs 95 flips of 200 images)."
+    ),
+    run=run,
+    report=report,
 )

@@ -75,11 +75,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hopfield_lab.analysis import cluster_counts, curvature, length_ratio, pgd_attack, twonn
-from hopfield_lab.experiments.base import Experiment, RunContext, register
-from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Seed, Unique
+from hopfield_lab.experiments.base import RunContext, register
+from hopfield_lab.experiments.fields import Config, Min, MnistPath, NonEmpty, Positive, Seed, Unique
 from hopfield_lab.experiments.mhn._common import ModelSpec, TrainSettings, mnist, train_hopfield
 from hopfield_lab.models import FiniteStepHopfield, FlowOptions, LayeredHopfield, ModernHopfield
-from hopfield_lab.runs import RunDir, at_least, at_most, check_table, records_table, run_cells
+from hopfield_lab.runs import RunDir, at_least, at_most, check_table, records_table
 from hopfield_lab.runs.plots import figure
 from hopfield_lab.solvers import integrate
 from hopfield_lab.training import TrainConfig, fit
@@ -110,6 +110,7 @@ class FamiliesConfig(Config):
         per_class: test images per class for TwoNN and HDBSCAN.
         geometry_samples: test images for ``s`` and ``kappa``.
         attack_images: test images attacked. eps: the attack's radius. steps: its steps.
+        mnist_path: optional user MNIST ("" = bundled).
         seed: seeds training and the draws.
     """
 
@@ -129,6 +130,7 @@ class FamiliesConfig(Config):
     attack_images: Annotated[int, Min(1)] = 200
     eps: Annotated[float, Positive] = 0.1
     steps: Annotated[int, Min(1)] = 20
+    mnist_path: MnistPath = ""
     seed: Seed = 0
 
 
@@ -149,7 +151,7 @@ def _grid(config: FamiliesConfig) -> dict[str, dict[str, Any]]:
 
 def _fit(model: nn.Module, config: FamiliesConfig, run_path: Path, name: str) -> nn.Module:
     """Adam 1e-3, batch 128, cross-entropy of ``model(x)``, checkpointed under train/<name>."""
-    data = mnist("", "train", config.n_train, config.seed)
+    data = mnist(config.mnist_path, "train", config.n_train, config.seed)
     fit(
         model,
         torch.optim.Adam(model.parameters(), lr=1e-3),
@@ -183,7 +185,7 @@ def _recorded(traj: Tensor | None) -> Tensor:
 def _ode(config: FamiliesConfig, x: Tensor, xg: Tensor, run_path: Path) -> _Measured:
     spec = ModelSpec("ode_tanh", "tanh", config.ode_T, config.ode_dt, epochs=config.epochs)
     spec = dataclasses.replace(spec, n_train=config.n_train)
-    settings = TrainSettings(solver="euler", n_val_epoch=500)
+    settings = TrainSettings(solver="euler", n_val_epoch=500, mnist_path=config.mnist_path)
     model, _ = train_hopfield(spec, settings, seed=config.seed, run_path=run_path)
     model = model.cpu().eval()
     opts = FlowOptions(T=config.ode_T, solver="euler", dt=config.ode_dt)
@@ -229,7 +231,7 @@ def _layered(config: FamiliesConfig, x: Tensor, xg: Tensor, run_path: Path) -> _
 
 
 def _modern(config: FamiliesConfig, beta: float, x: Tensor, xg: Tensor) -> _Measured:
-    xs, ys = mnist("", "train", 0)
+    xs, ys = mnist(config.mnist_path, "train", 0)
     gen = torch.Generator().manual_seed(config.seed)
     picks = []
     for c in range(_N_CLASSES):
@@ -265,9 +267,9 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     config: FamiliesConfig = cell["config"]
     fam, beta = cell["family"], cell["beta"]
     run_path = Path(cell["run_path"])
-    xt, yt = mnist("", "test")
+    xt, yt = mnist(config.mnist_path, "test")
     x, y = _per_class(xt, yt, config.per_class, config.seed)
-    xg, _ = mnist("", "test", config.geometry_samples, config.seed + 1)
+    xg, _ = mnist(config.mnist_path, "test", config.geometry_samples, config.seed + 1)
     if fam == "ode":
         m = _ode(config, x, xg, run_path)
     elif fam == "finite_step":
@@ -301,7 +303,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         "attack_success": None,
     }
     if m.classifier is not None:
-        xa, ya = mnist("", "test", config.attack_images, config.seed + 2)
+        xa, ya = mnist(config.mnist_path, "test", config.attack_images, config.seed + 2)
         res = pgd_attack(m.classifier, xa, ya, config.eps, config.steps)
         out["attack_success"] = 100.0 * res.success_rate
         out["attack_clean_accuracy"] = 100.0 * res.clean_accuracy
@@ -323,13 +325,7 @@ def _summary(cell: dict[str, Any]) -> dict[str, Any]:
 def run(config: FamiliesConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """One cell per family; the comparison's numbers."""
     common = {"run_path": str(run_dir.path)}
-    cells = run_cells(
-        _cell,
-        {k: {**v, **common} for k, v in _grid(config).items()},
-        run_dir,
-        executor=ctx.executor,
-        progress=ctx.progress,
-    )
+    cells = ctx.cells(_cell, {k: {**v, **common} for k, v in _grid(config).items()}, run_dir)
     return {
         "families": {
             k: {
@@ -417,43 +413,40 @@ def report(config: FamiliesConfig, run_dir: RunDir) -> None:
 
 
 register(
-    Experiment(
-        name="mhn-families",
-        title="The ODE paper's diagnostics on every model family (beyond the paper)",
-        paper="dynamics-of-modern-hopfield-networks, Sec. 3 (diagnostics), beyond the paper",
-        figure="comparison table (no paper counterpart)",
-        config_cls=FamiliesConfig,
-        profiles={
-            "demo": FamiliesConfig(
-                n_train=2000,
-                epochs=1,
-                patterns_per_class=5,
-                modern_betas=(1.0,),
-                per_class=30,
-                geometry_samples=20,
-                attack_images=30,
-                steps=3,
-            ),
-            "quick": FamiliesConfig(),
-            "paper": FamiliesConfig(n_train=0, epochs=10, per_class=500, geometry_samples=1000),
-        },
-        runtime={
-            "demo": "~20 s (2 CPU cores)",
-            "quick": "~1 min of CPU, one thread (2.5 min wall on the loaded shared machine)",
-            "paper": "~1 CPU-h (50k images x 10 epochs per trained family)",
-        },
-        claim=(
-            "Beyond the paper: whether the ODE paper's findings (nearly straight paths, "
-            "compressed class manifolds) hold for the finite-step, layered HAM and retrieval "
-            "families too."
+    name="mhn-families",
+    title="The ODE paper's diagnostics on every model family (beyond the paper)",
+    paper="dynamics-of-modern-hopfield-networks, Sec. 3 (diagnostics), beyond the paper",
+    figure="comparison table (no paper counterpart)",
+    profiles={
+        "demo": FamiliesConfig(
+            n_train=2000,
+            epochs=1,
+            patterns_per_class=5,
+            modern_betas=(1.0,),
+            per_class=30,
+            geometry_samples=20,
+            attack_images=30,
+            steps=3,
         ),
-        expected=(
-            "median s: ODE 1.022, finite-step 1.055, layered HAM 1.51 (Picard iterates from "
-            "0), retrieval 1.10 (beta 0.2) and 1.000 (beta 1); ID end/start 0.52, 0.51, "
-            "0.82, 0.49, 0.74 (all compress); attack success at eps 0.1: ODE 76 %, "
-            "finite-step 82 %, layered HAM 11 %."
-        ),
-        run=run,
-        report=report,
-    )
+        "quick": FamiliesConfig(),
+        "paper": FamiliesConfig(n_train=0, epochs=10, per_class=500, geometry_samples=1000),
+    },
+    runtime={
+        "demo": "~20 s (2 CPU cores)",
+        "quick": "~1 min of CPU, one thread (2.5 min wall on the loaded shared machine)",
+        "paper": "~1 CPU-h (50k images x 10 epochs per trained family)",
+    },
+    claim=(
+        "Beyond the paper: whether the ODE paper's findings (nearly straight paths, "
+        "compressed class manifolds) hold for the finite-step, layered HAM and retrieval "
+        "families too."
+    ),
+    expected=(
+        "median s: ODE 1.022, finite-step 1.055, layered HAM 1.51 (Picard iterates from "
+        "0), retrieval 1.10 (beta 0.2) and 1.000 (beta 1); ID end/start 0.52, 0.51, "
+        "0.82, 0.49, 0.74 (all compress); attack success at eps 0.1: ODE 76 %, "
+        "finite-step 82 %, layered HAM 11 %."
+    ),
+    run=run,
+    report=report,
 )

@@ -94,8 +94,9 @@ from torch import Tensor
 
 from hopfield_lab.analysis import cluster_counts, compactness, curvature, embed, length_ratio, twonn
 from hopfield_lab.errors import ConfigError
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import (
+    AtMost,
     Config,
     Increasing,
     Min,
@@ -120,7 +121,6 @@ from hopfield_lab.runs import (
     check_table,
     comparison_table,
     mean_std,
-    run_cells,
 )
 from hopfield_lab.runs.plots import figure
 
@@ -181,10 +181,10 @@ class GeometryConfig(Config):
     input_scales: Annotated[tuple[float, ...], NonEmpty, Positive] = (255.0, 1.0)
     id_per_class: Annotated[int, Min(20)] = 500
     id_draws: Annotated[int, Min(1)] = 5
-    geometry_per_class: Annotated[int, Min(1)] = 100
+    geometry_per_class: Annotated[int, Min(1), AtMost("id_per_class")] = 100
     curvature_samples: Annotated[int, Range(1, _CHUNK)] = 50
     record_dt: Annotated[float, Positive] = 0.01
-    embed_per_class: Annotated[int, Min(2)] = 50
+    embed_per_class: Annotated[int, Min(2), AtMost("id_per_class")] = 50
     embed_times: Annotated[tuple[float, ...], NonEmpty, Increasing, Min(0)] = (0.0, 15.0, 40.0)
     embed_method: Literal["auto", "umap", "pca"] = "auto"
     rho_points: Annotated[int, Min(2)] = 81
@@ -197,12 +197,6 @@ class GeometryConfig(Config):
             raise ConfigError(
                 f"record_dt must be <= the model's T={self.model.T}; got {self.record_dt}"
             )
-        for name in ("geometry_per_class", "embed_per_class"):
-            if getattr(self, name) > self.id_per_class:
-                raise ConfigError(
-                    f"{name} must be <= id_per_class={self.id_per_class} (its images come from "
-                    f"the first draw); got {getattr(self, name)}"
-                )
         if len(set(self.input_scales)) != len(self.input_scales):
             raise ConfigError(f"input_scales must not repeat a value; got {self.input_scales}")
 
@@ -453,15 +447,9 @@ def _checks(summ: dict[str, Any], scale: float) -> list[Any]:
 def run(config: GeometryConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train (or load) the model, then one analysis cell per (model, scale)."""
     common = {"run_path": str(run_dir.path), "device": ctx.device, "progress": ctx.progress}
-    trained = run_cells(
-        _train_cell,
-        {"train": {"config": config, **common}},
-        run_dir,
-        executor=ctx.executor,
-        progress=ctx.progress,
-    )["train"]
+    trained = ctx.cells(_train_cell, {"train": {"config": config, **common}}, run_dir)["train"]
     grid = {k: {**v, **common} for k, v in _grid(config).items()}
-    cells = run_cells(_analyse, grid, run_dir, executor=ctx.executor, progress=ctx.progress)
+    cells = ctx.cells(_analyse, grid, run_dir)
     out: dict[str, Any] = {
         "model": config.model.name,
         "loaded_from": trained.get("loaded_from"),
@@ -710,33 +698,30 @@ _DEMO = GeometryConfig(
 )
 
 register(
-    Experiment(
-        name="mhn-geometry",
-        title="Trajectory geometry, intrinsic dimension and attractor clusters of a tanh ODE",
-        paper="dynamics-of-modern-hopfield-networks, Sec. 3.1",
-        figure="Figs. 1 and 3, Tables 1 and 3",
-        config_cls=GeometryConfig,
-        profiles={"demo": _DEMO, "quick": _QUICK, "paper": GeometryConfig()},
-        runtime={
-            "demo": "~30 s (2 CPU cores)",
-            "quick": "~8 min of CPU, one thread (about 3 training, 5 analyses incl. UMAP; 33 "
-            "min wall on the loaded shared 2-core machine)",
-            "paper": "~2-4 CPU-h to train tanh T=15 with Dopri5 (20 epochs; mhn-accuracy's "
-            "cost model), the analyses ~30 CPU-min",
-        },
-        claim=(
-            "Spec Sec. 6, 4-7 on the tanh proxy (T=5): classes compress (rho(T) < rho(0)), "
-            "ID(x(T)) < ID(x(0)) in every class with median ratio < 0.8 and ID(x(0)) within 2 "
-            "of Table 3, each class ends in <= 3 clusters (median), and trajectories are "
-            "straight (median s < 1.1, curvature flat at first), at input scales 255 and 1."
-        ),
-        expected=(
-            "scale 255 / 1: rho(T)/rho(0) 0.32 / 0.30; ID drops in 10/10 classes, median "
-            "ratio 0.63 / 0.39 (paper 0.62), ID(x(0)) within 1.17 of Table 3 (mean 0.49); "
-            "clusters median 1 / 2, max 2 / 3; median s 1.001 / 1.077 (untrained 1.000 / "
-            "1.22); curvature flat at first at 255 (ratio 5e-4) but not at 1 (0.76, fails)."
-        ),
-        run=run,
-        report=report,
-    )
+    name="mhn-geometry",
+    title="Trajectory geometry, intrinsic dimension and attractor clusters of a tanh ODE",
+    paper="dynamics-of-modern-hopfield-networks, Sec. 3.1",
+    figure="Figs. 1 and 3, Tables 1 and 3",
+    profiles={"demo": _DEMO, "quick": _QUICK, "paper": GeometryConfig()},
+    runtime={
+        "demo": "~30 s (2 CPU cores)",
+        "quick": "~8 min of CPU, one thread (about 3 training, 5 analyses incl. UMAP; 33 "
+        "min wall on the loaded shared 2-core machine)",
+        "paper": "~2-4 CPU-h to train tanh T=15 with Dopri5 (20 epochs; mhn-accuracy's "
+        "cost model), the analyses ~30 CPU-min",
+    },
+    claim=(
+        "Spec Sec. 6, 4-7 on the tanh proxy (T=5): classes compress (rho(T) < rho(0)), "
+        "ID(x(T)) < ID(x(0)) in every class with median ratio < 0.8 and ID(x(0)) within 2 "
+        "of Table 3, each class ends in <= 3 clusters (median), and trajectories are "
+        "straight (median s < 1.1, curvature flat at first), at input scales 255 and 1."
+    ),
+    expected=(
+        "scale 255 / 1: rho(T)/rho(0) 0.32 / 0.30; ID drops in 10/10 classes, median "
+        "ratio 0.63 / 0.39 (paper 0.62), ID(x(0)) within 1.17 of Table 3 (mean 0.49); "
+        "clusters median 1 / 2, max 2 / 3; median s 1.001 / 1.077 (untrained 1.000 / "
+        "1.22); curvature flat at first at 255 (ratio 5e-4) but not at 1 (0.76, fails)."
+    ),
+    run=run,
+    report=report,
 )
