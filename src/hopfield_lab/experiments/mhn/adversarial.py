@@ -606,7 +606,7 @@ register(
     figure="Tables 2 and 9, Figs. 5 and 10",
     profiles={"demo": _DEMO, "quick": _QUICK, "paper": AdversarialConfig()},
     runtime={
-        "demo": "~40 s (2 CPU cores)",
+        "demo": "~20 s of CPU, one thread (40 s wall on the loaded machine)",
         "quick": "~9 min of CPU, one thread (26 min wall on the loaded shared 2-core machine)",
         "paper": "~6 CPU-h: 8 models x 20 Dopri5 epochs at T <= 1 (mhn-accuracy's cost "
         "model) and ~20 min of attacks; --executor ray",

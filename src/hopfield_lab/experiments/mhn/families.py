@@ -432,7 +432,7 @@ register(
         "paper": FamiliesConfig(n_train=0, epochs=10, per_class=500, geometry_samples=1000),
     },
     runtime={
-        "demo": "~20 s (2 CPU cores)",
+        "demo": "~10 s of CPU, one thread (25 s wall on the loaded machine)",
         "quick": "~1 min of CPU, one thread (2.5 min wall on the loaded shared machine)",
         "paper": "~1 CPU-h (50k images x 10 epochs per trained family)",
     },

@@ -704,7 +704,7 @@ register(
     figure="Figs. 1 and 3, Tables 1 and 3",
     profiles={"demo": _DEMO, "quick": _QUICK, "paper": GeometryConfig()},
     runtime={
-        "demo": "~30 s (2 CPU cores)",
+        "demo": "~35 s of CPU, one thread (70 s wall on the loaded machine)",
         "quick": "~8 min of CPU, one thread (about 3 training, 5 analyses incl. UMAP; 33 "
         "min wall on the loaded shared 2-core machine)",
         "paper": "~2-4 CPU-h to train tanh T=15 with Dopri5 (20 epochs; mhn-accuracy's "
