@@ -250,3 +250,26 @@ def test_bad_input_is_one_config_error(gen):
         with pytest.raises(ConfigError) as err:
             call()
         assert text in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_model_without_a_flow_raises_its_capability_error_upfront(gen):
+    """Models lacking vector_field (spins; an input-driven model not bound) say so in one line
+    before any state is evaluated; the bound view of the layered model has a flow."""
+    from hopfield_lab.errors import CapabilityError
+    from hopfield_lab.models import BinaryHopfield
+
+    spins = BinaryHopfield(torch.zeros(4, 4, dtype=D))
+    layered = LayeredHopfield([4, 3, 2]).to(D)
+    traj = torch.randn(3, 2, 4, generator=gen, dtype=D)
+    for model, text in ((spins, "BinaryHopfield has no vector_field"), (layered, "bind")):
+        for call in (
+            lambda m=model: curvature(m, traj),
+            lambda m=model: speeds(m, traj),
+            lambda m=model: length_ratio(traj, torch.arange(3.0, dtype=D), field=m),
+        ):
+            with pytest.raises(CapabilityError) as err:
+                call()
+            assert text in str(err.value) and "\n" not in str(err.value)
+    view = layered.bind(torch.rand(2, 4, generator=gen, dtype=D))
+    states = torch.rand(3, 2, view.state_dim, generator=gen, dtype=D)
+    assert curvature(view, states).shape == (3, 2)

@@ -227,6 +227,7 @@ MIGRATED = (
     *("idp-classification", "idp-glitch", "idp-noise", "idp-landscape", "idp-sequence"),
     *("idp-bifurcation", "idp-escape", "idp-phase"),
     *("finite-step-table1", "finite-step-energy", "finite-step-landscape"),
+    *("mhn-geometry", "mhn-adversarial", "mhn-families"),
 )
 
 

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from hopfield_lab.analysis._common import as_trajectory
+from hopfield_lab.analysis._common import as_trajectory, model_method
 from hopfield_lab.errors import ConfigError, check_choice, check_int
 
 __all__ = ["Field", "compactness", "curvature", "length_ratio", "speeds"]
@@ -46,16 +46,13 @@ Field = Callable[[Tensor | float, Tensor], Tensor]
 
 
 def _as_field(field: Any) -> Field:
-    """``field.vector_field`` for a model that has one, else ``field`` itself if callable."""
-    method = getattr(field, "vector_field", None)
-    if callable(method):
-        return method
-    if callable(field):
-        return field
-    raise ConfigError(
-        f"field must be a callable f(t, x) or have a vector_field(t, x) method; got "
-        f"{type(field).__name__}"
-    )
+    """``field.vector_field`` for a model, else ``field`` itself if callable.
+
+    A model of the contract must offer ``vector_field``; one that lacks it (a spin model, an
+    input-driven model not yet bound) raises its own ``CapabilityError`` here, before any state
+    is touched. A duck-typed object with a ``vector_field`` method is used as it is.
+    """
+    return model_method(field, "vector_field", "field")
 
 
 def _states_and_times(traj: Any, t: Any, *, min_len: int) -> tuple[Tensor, Tensor | None]:

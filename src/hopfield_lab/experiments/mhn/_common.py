@@ -37,7 +37,7 @@ from hopfield_lab.analysis import energy_increase_rate
 from hopfield_lab.data import load_mnist
 from hopfield_lab.errors import ConfigError, DivergenceError
 from hopfield_lab.experiments.fields import Config, Min, MnistPath, NonEmpty, Positive
-from hopfield_lab.models import MLP, FlowOptions, HopfieldODE, save_trained
+from hopfield_lab.models import MLP, FlowOptions, HopfieldODE, load_trained, save_trained
 from hopfield_lab.models.ode import classification_loss
 from hopfield_lab.runs import RunDir
 from hopfield_lab.runs.io import check_safe_name
@@ -55,6 +55,8 @@ __all__ = [
     "evaluate",
     "flow_options",
     "mnist",
+    "obtain_hopfield",
+    "obtain_mlp",
     "paper_accuracy",
     "sensitivity",
     "train_hopfield",
@@ -398,6 +400,79 @@ def train_mlp(
         "diverged": None,
     }
     return model, record
+
+
+def obtain_hopfield(
+    spec: ModelSpec,
+    settings: TrainSettings,
+    *,
+    seed: int,
+    run_path: Path,
+    models_from: str = "",
+    device: str = "cpu",
+    progress: bool = False,
+) -> tuple[HopfieldODE, dict[str, Any]]:
+    """The trained model of ``spec``: ``models/<name>.pt`` of the run ``models_from`` when it
+    holds one (its activation and ``T`` must match the spec), else trained here by
+    :func:`train_hopfield` (resuming); returns the model (on CPU, eval mode) and a JSON-ready
+    record (``loaded_from`` says which).
+
+    Raises:
+        ConfigError: a loaded model that is not a HopfieldODE of the spec's activation and T.
+    """
+    path = Path(models_from) / "models" / f"{spec.name}.pt" if models_from else None
+    if path is None or not path.exists():
+        model, record = train_hopfield(
+            spec, settings, seed=seed, run_path=run_path, device=device, progress=progress
+        )
+        record["loaded_from"] = None
+        return model.cpu().eval(), record
+    loaded, meta = load_trained(models_from, spec.name)
+    flow = meta.get("flow", {})
+    if (
+        not isinstance(loaded, HopfieldODE)
+        or loaded.activation.name != spec.activation
+        or not math.isclose(float(flow.get("T", -1)), spec.T)
+    ):
+        raise ConfigError(
+            f"models_from: {spec.name!r} in {models_from} is not a {spec.activation} "
+            f"HopfieldODE trained at T={spec.T}"
+        )
+    record = {"name": spec.name, "activation": spec.activation, "T": spec.T, "dt": spec.dt}
+    record.update({"loaded_from": models_from, "meta": meta, "history": [], "diverged": None})
+    return loaded, record
+
+
+def obtain_mlp(
+    epochs: int,
+    settings: TrainSettings,
+    *,
+    n_train: int = 0,
+    seed: int,
+    run_path: Path,
+    models_from: str = "",
+    device: str = "cpu",
+    progress: bool = False,
+) -> tuple[MLP, dict[str, Any]]:
+    """The baseline MLP: ``models/MLP.pt`` of ``models_from`` when it holds one, else trained
+    here by :func:`train_mlp`; returns the model (CPU, eval mode) and its record."""
+    path = Path(models_from) / "models" / "MLP.pt" if models_from else None
+    if path is None or not path.exists():
+        mlp, record = train_mlp(
+            epochs,
+            settings,
+            n_train=n_train,
+            seed=seed,
+            run_path=run_path,
+            device=device,
+            progress=progress,
+        )
+        record["loaded_from"] = None
+        return mlp.cpu().eval(), record
+    loaded, meta = load_trained(models_from, "MLP")
+    if not isinstance(loaded, MLP):
+        raise ConfigError(f"models_from: 'MLP' in {models_from} is not an MLP")
+    return loaded, {"name": "MLP", "loaded_from": models_from, "meta": meta, "history": []}
 
 
 def _float64(model: HopfieldODE) -> HopfieldODE:
