@@ -140,3 +140,24 @@ def test_report_of_a_root_groups_runs_by_paper(tmp_path, capsys) -> None:
     page = (tmp_path / "report.html").read_text()
     assert page.count("<h2>Continuous Hopfield Networks (lecture notes)</h2>") == 1
     assert page.index("curie-weiss /") < page.index("retrieval /")  # registry order
+
+
+def test_list_shows_measured_peak_memory_and_register_checks_its_profiles(capsys) -> None:
+    from hopfield_lab.errors import ConfigError
+    from hopfield_lab.experiments.base import profile_cost, register
+
+    exp = EXPERIMENTS["retrieval"]
+    with_memory = dataclasses.replace(exp, memory={"quick": "1.5 GiB"})
+    assert profile_cost(with_memory, "quick") == f"{exp.runtime['quick']}, peak 1.5 GiB"
+    assert profile_cost(with_memory, "demo") == exp.runtime["demo"]  # not measured: nothing
+    bare = dataclasses.replace(exp, runtime={}, memory={})
+    assert profile_cost(bare, "paper") == ""
+    for e in EXPERIMENTS.values():  # every stated memory belongs to a profile and is shown
+        assert set(e.memory) <= {"demo", "quick", "paper"}
+    assert main(["list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert all(rows[n]["memory"] == dict(e.memory) for n, e in EXPERIMENTS.items())
+    wrong = dataclasses.replace(exp, name="memory-typo", memory={"quik": "1 GiB"})
+    with pytest.raises(ConfigError, match=r"memory of 'memory-typo' names unknown profiles"):
+        register(wrong)
+    assert "memory-typo" not in EXPERIMENTS

@@ -77,13 +77,16 @@ def list_experiments(
         bool, typer.Option("--markdown", help="Print the README's experiment table.")
     ] = False,
 ) -> None:
-    """List the registered experiments with their paper figure and expected runtimes."""
-    from hopfield_lab.experiments.base import markdown_table, ordered_experiments
+    """List the registered experiments: paper figure, expected runtime, measured peak memory."""
+    from hopfield_lab.experiments.base import markdown_table, ordered_experiments, profile_cost
 
     experiments = ordered_experiments()  # importing registers every experiment
     if markdown:
         typer.echo(markdown_table(), nl=False)
         return
+    costs = {
+        e.name: {p: profile_cost(e, p) for p in ("demo", "quick", "paper")} for e in experiments
+    }
     rows: list[dict[str, Any]] = [
         {
             "name": e.name,
@@ -91,6 +94,7 @@ def list_experiments(
             "paper": e.paper,
             "figure": e.figure,
             "runtime": dict(e.runtime),
+            "memory": dict(e.memory),
             "claim": e.claim,
             "expected": e.expected,
         }
@@ -108,9 +112,9 @@ def list_experiments(
         table.add_row(
             r["name"],
             f"{r['paper']}\n{r['figure']}",
-            r["runtime"].get("demo", ""),
-            r["runtime"].get("quick", ""),
-            r["runtime"].get("paper", ""),
+            costs[r["name"]]["demo"],
+            costs[r["name"]]["quick"],
+            costs[r["name"]]["paper"],
         )
     _out.print(table)
 
@@ -287,7 +291,9 @@ def bench(
     names: Annotated[
         list[str] | None, typer.Argument(help="Benchmarks to run (default: all).")
     ] = None,
-    quick: Annotated[bool, typer.Option(help="Smaller sizes (about a minute).")] = False,
+    quick: Annotated[
+        bool, typer.Option(help="Smaller sizes (about 1 min of CPU; 2-4 min of wall time, busy).")
+    ] = False,
     device: Annotated[str, typer.Option(help="cpu | cuda")] = "cpu",
     threads: Annotated[int, typer.Option(help="torch intra-op threads.")] = 1,
     as_json: JsonOpt = False,

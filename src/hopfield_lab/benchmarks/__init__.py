@@ -21,9 +21,10 @@ on a GPU). Each benchmark calls the code path the experiments run (``retrieve``,
 ``LayeredHopfield.solve``, ``BinaryHopfield.run``), plus fixed-work comparisons where a ratio
 should isolate the solver's own cost. No test times anything.
 
-Cost (one thread, this package's 2-core test machine): ``quick=True`` about 50 s of CPU for
-all (2-3 minutes of wall time at load 5); the full profile about 150 s of CPU (about 15
-minutes of wall time at load 6-7 with ``nice``). Usage::
+Cost (one thread, this package's 2-core test machine): ``quick=True`` about 60 s of CPU for
+all (3-4 minutes of wall time at load 7-9); the full profile about 150 s of CPU (the seven
+solver benchmarks, without ``jacq-step`` and ``idp-sequential-vs-numpy``, 131 s of CPU and 7
+minutes of wall time at load 8-10). Usage::
 
     from hopfield_lab.benchmarks import format_results, run_benchmarks
     print(format_results(run_benchmarks(None, quick=True)))
@@ -91,7 +92,7 @@ def run_benchmarks(
     Args:
         names: benchmark names (see ``BENCHMARKS``), run in the order given (duplicates once);
             None runs them all.
-        quick: quick sizes (about 50 s of CPU for all, see the module docstring). Default
+        quick: quick sizes (about 60 s of CPU for all, see the module docstring). Default
             False (full sizes, about 150 s of CPU for all).
         device: torch device string. Default "cpu".
         threads: torch intra-op threads (>= 1). Default 1.

@@ -12,7 +12,7 @@ one torch thread, measures the work. :func:`ratio` compares two contenders by th
 their per-round ratios, which discards the rounds where a slow phase hit one side only.
 
 Sizes come in three profiles (:func:`bench_profile`): ``"full"`` (the default, about 150 s
-of CPU for all benchmarks), ``"quick"`` (``quick=True``, about 50 s of CPU) and ``"tiny"``
+of CPU for all benchmarks), ``"quick"`` (``quick=True``, about 60 s of CPU) and ``"tiny"``
 (seconds, for the test suite), the last selected by the environment variable
 ``HOPFIELD_LAB_BENCH_TINY=1`` whatever ``quick`` says.
 """

@@ -18,8 +18,9 @@ An experiment reproduces one paper table or figure. It is one file under
   :func:`~hopfield_lab.runs.check_table` rows; figures go through
   :func:`~hopfield_lab.runs.plots.figure`;
 * a :func:`register` call: names, the three profiles, and the one source of truth for what a
-  reader may expect: ``runtime`` per profile, ``claim`` (what the quick profile tests) and
-  ``expected`` (what the quick profile gives). ``hopfield-lab list --markdown`` renders them as
+  reader may expect: ``runtime`` per profile, ``memory`` (measured peak memory per profile,
+  where measured), ``claim`` (what the quick profile tests) and ``expected`` (what the quick
+  profile gives). ``hopfield-lab list --markdown`` renders them as
   the README's table. Module docstrings give the command, the setting and the paper's numbers,
   not runtimes.
 
@@ -120,6 +121,7 @@ __all__ = [
     "ordered_experiments",
     "parse_override",
     "plan_run",
+    "profile_cost",
     "profile_note",
     "register",
     "report_run",
@@ -192,6 +194,10 @@ class Experiment:
         config_cls: the frozen dataclass of its config.
         profiles: ``{"demo": cfg, "quick": cfg, "paper": cfg}``.
         runtime: expected wall time per profile on 2 CPU cores (or on a GPU for ``paper``).
+        memory: measured peak resident memory per profile, e.g. ``{"quick": "0.8 GiB"}``
+            (the whole process: interpreter, torch and data included; measured with
+            ``python -m hopfield_lab.benchmarks.memory NAME``). A profile nobody measured is
+            left out rather than guessed. Default: none.
         run: ``(config, run_dir, ctx) -> results dict`` (computes; draws nothing).
         report: ``(config, run_dir) -> None``: tables and figures from the saved artifacts.
         claim: the paper's claim the quick profile tests, one sentence ("" if not stated yet).
@@ -209,6 +215,7 @@ class Experiment:
     report: Callable[[Any, RunDir], None] | None = field(default=None, repr=False)
     claim: str = ""
     expected: str = ""
+    memory: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def group(self) -> str:
@@ -247,8 +254,8 @@ def register(experiment: Experiment | None = None, /, **fields: Any) -> Experime
         The registered experiment.
 
     Raises:
-        ConfigError: a name registered twice, a missing profile, or a profile that is not a
-            config of ``config_cls``.
+        ConfigError: a name registered twice, a missing profile, a profile that is not a
+            config of ``config_cls``, or a ``runtime`` or ``memory`` for an unknown profile.
     """
     if experiment is None:
         if "config_cls" not in fields and "demo" in fields.get("profiles", {}):
@@ -264,6 +271,13 @@ def register(experiment: Experiment | None = None, /, **fields: Any) -> Experime
     for profile, cfg in experiment.profiles.items():
         if not isinstance(cfg, experiment.config_cls):
             raise ConfigError(f"profile {profile!r} of {experiment.name!r} is not a config")
+    for what, per_profile in (("runtime", experiment.runtime), ("memory", experiment.memory)):
+        unknown = [p for p in per_profile if p not in PROFILES]
+        if unknown:
+            raise ConfigError(
+                f"{what} of {experiment.name!r} names unknown profiles {unknown}; "
+                f"allowed: {', '.join(PROFILES)}"
+            )
     EXPERIMENTS[experiment.name] = experiment
     return experiment
 
@@ -786,6 +800,22 @@ def sort_runs(run_dirs: Sequence[str | Path]) -> list[Path]:
     return sorted(paths, key=lambda p: (rank.get(p.parent.name, len(rank)), p.parent.name, p.name))
 
 
+def profile_cost(experiment: Experiment, profile: str) -> str:
+    """What a profile costs, as the registry states it: ``"~1 min, peak 0.8 GiB"``.
+
+    Args:
+        experiment: the experiment.
+        profile: ``demo``, ``quick`` or ``paper``.
+
+    Returns:
+        The runtime, followed by the peak memory where one was measured; ``""`` when the
+        registry states neither.
+    """
+    runtime = experiment.runtime.get(profile, "")
+    memory = experiment.memory.get(profile, "")
+    return ", ".join(x for x in (runtime, f"peak {memory}" if memory else "") if x)
+
+
 def markdown_table() -> str:
     """The README's experiment table, generated from the registry (``list --markdown``)."""
     lines = [
@@ -808,7 +838,7 @@ def markdown_table() -> str:
             f"`{e.name}`",
             f"{e.title} ({where})",
             e.runtime.get("demo", "—"),
-            e.runtime.get("quick", "—"),
+            profile_cost(e, "quick") or "—",
             result,
         ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")

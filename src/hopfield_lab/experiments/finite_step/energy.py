@@ -213,6 +213,7 @@ register(
             "paper": EnergyConfig(),
         },
         runtime={"demo": "~6 s", "quick": "~40 s of one core", "paper": "~1 GPU-hour"},
+        memory={"quick": "1.6 GiB"},
         claim=(
             "JacQ's energy bands are narrower than Base's and shrink along the K steps, and JacQ "
             "contracts perturbations (median rho_K < 1); the energy never rises (convex Phi)."

@@ -229,6 +229,7 @@ register(
             "paper": LandscapeConfig(grid=120),
         },
         runtime={"demo": "~4 s", "quick": "~40 s of one core", "paper": "~1 GPU-hour"},
+        memory={"quick": "1.2 GiB"},
         claim=(
             "Noisy variants of a test image stay in the clean image's basin more often under "
             "JacQ than under Base, and their final states spread less."

@@ -258,6 +258,7 @@ register(
             ),
         },
         runtime={"demo": "~6 s", "quick": "~90 s (27 s CPU)", "paper": "~10 min CPU"},
+        memory={"quick": "0.39 GiB"},
         claim=(
             "Started on Z_+ (kappa = 4.5 to 8, eps = 0.004), the simulated period is log Z_+ "
             "and the entry saliency Z_+ within 5%."

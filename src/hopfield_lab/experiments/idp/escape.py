@@ -294,6 +294,7 @@ register(
             "paper": EscapeConfig(epsilons=(0.02, 0.01, 0.005, 0.002, 0.001, 0.0005), replicas=16),
         },
         runtime={"demo": "~3 s", "quick": "~70 s (20 s CPU)", "paper": "~30 min CPU"},
+        memory={"quick": "0.42 GiB"},
         claim=(
             "At eps = 0.002 the entry saliencies are within 5% of the map and the dwells within "
             "5% of log Z_t; the entry error shrinks monotonically with eps."

@@ -149,6 +149,7 @@ register(
             "paper": GlitchConfig(trials=50),
         },
         runtime={"demo": "~5 s", "quick": "~35 s (11 s CPU)", "paper": "~2 min"},
+        memory={"quick": "0.86 GiB"},
         claim=(
             "After a 2-unit glitch the IDP network is back on memory 0 in every trial and follows "
             "every later input; the classic network ends no window on its target."

@@ -332,6 +332,7 @@ register(
             ),
         },
         runtime={"demo": "~3 s", "quick": "~10 s (6 s CPU)", "paper": "~30 s"},
+        memory={"quick": "0.37 GiB"},
         claim=(
             "Memory 1 (alpha_1 = 1.5) turns from a minimum into a saddle at alpha_2 = "
             "1/psi'(c_1) = 3.804, kicks along xi_2 grow at -1 + psi'(c_1) alpha_2, and wells "

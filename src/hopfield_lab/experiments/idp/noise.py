@@ -215,6 +215,7 @@ register(
             "paper": NoiseConfig(trials=50),
         },
         runtime={"demo": "~10 s", "quick": "~90 s (28 s CPU)", "paper": "~5 min"},
+        memory={"quick": "0.85 GiB"},
         claim=(
             "With noise (sigma = 2, 4, 8) the IDP network ends on the target in at least 90% of "
             "the windows with the noisy-well overlap (within 0.01), while the classic network "

@@ -260,6 +260,7 @@ register(
             ),
         },
         runtime={"demo": "~4 s", "quick": "~2 min (33 s CPU)", "paper": "~1 h CPU"},
+        memory={"quick": "4.2 GiB"},
         claim=(
             "On a 9 x 12 (kappa, Z0) grid at eps = 0.005 the simulated retrieval counts follow "
             "the map's, sustained beyond Z_-(kappa) for kappa >= 4, never below the map's count."

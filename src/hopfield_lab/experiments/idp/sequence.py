@@ -242,6 +242,7 @@ register(
             "paper": SequenceConfig(eps=0.0005, n_patterns=12),
         },
         runtime={"demo": "~6 s", "quick": "~75 s (24 s CPU)", "paper": "~5 min CPU"},
+        memory={"quick": "0.39 GiB"},
         claim=(
             "At eps = 0.002 the entry saliencies of kappa = 4.5, 5, 6 follow the map Z' = kappa "
             "(1 - 1/Z) within 5% and the whole chain of 8 is retrieved; kappa = 3 collapses."

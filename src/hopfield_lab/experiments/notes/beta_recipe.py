@@ -350,6 +350,7 @@ register(
         ),
     },
     runtime={"demo": "~20 s", "quick": "~1 min", "paper": "~3 min (2 CPU cores)"},
+    memory={"quick": "1.9 GiB"},
     claim=(
         "Prop. 3.4's beta, solved exactly for 30 k-means medoid prototypes, maps every "
         "sphere S_i into itself (Lemma 3.3.2's bound holds), and retrieves noisy test "

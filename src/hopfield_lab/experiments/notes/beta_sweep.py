@@ -323,6 +323,7 @@ register(
         ),
     },
     runtime={"demo": "~15 s", "quick": "~40 s", "paper": "~5 min (2 CPU cores)"},
+    memory={"quick": "1.9 GiB"},
     claim=(
         "Perturbed patterns all end at the global average at small beta (Fig. 3.1), back at "
         "their own pattern at large beta (Fig. 3.2), at metastable mixtures in between; "

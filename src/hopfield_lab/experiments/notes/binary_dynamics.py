@@ -411,6 +411,7 @@ register(
         ),
     },
     runtime={"demo": "~15 s", "quick": "~1 min", "paper": "~15 min (2 CPU cores)"},
+    memory={"quick": "0.71 GiB"},
     claim=(
         "The energy never rises under sequential dynamics with symmetric J, J_ii >= 0 "
         "(Lemma 2.1.1) while the two controls that break a hypothesis do rise; parallel "

@@ -489,6 +489,7 @@ register(
         "quick": "~2 min",
         "paper": "hours on 2 CPU cores; use --executor ray or a GPU",
     },
+    memory={"quick": "0.51 GiB"},
     claim=(
         "alpha_c(N), where half the T = 0 retrievals fail, drifts down towards AGS's 0.138 "
         "as N grows; the RS solver gives alpha_c = 0.1379 and T_M(alpha -> 0) = 1."

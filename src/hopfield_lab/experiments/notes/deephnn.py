@@ -340,6 +340,7 @@ register(
         "paper": _PAPER,
     },
     runtime={"demo": "~20 s", "quick": "~1.5 min", "paper": "~3 min CPU, < 1 min GPU"},
+    memory={"quick": "1.4 GiB"},
     claim=(
         "The CNN + DeepHNN + convex reducer has the notes' 56,440 parameters, and both "
         "networks learn MNIST from plain images; the notes' augmented-test numbers (32 %, "

@@ -305,6 +305,7 @@ register(
         "paper": DetailedBalanceConfig(n=10, n_chains=1000000, n_repeats=10, noise_draws=50),
     },
     runtime={"demo": "~15 s", "quick": "~1 min", "paper": "~15 min (2 CPU cores)"},
+    memory={"quick": "0.66 GiB"},
     claim=(
         "Glauber samples follow the Gibbs law, with detailed balance, for symmetric J "
         "(Theorem 2.1); for asymmetric J the chain's own stationary law differs from Gibbs "

@@ -421,6 +421,7 @@ register(
         "paper": _PAPER,
     },
     runtime={"demo": "~20 s", "quick": "~1 min", "paper": "~8 min (1 CPU thread)"},
+    memory={"quick": "1.1 GiB"},
     claim=(
         "A VHNN chain at the notes' beta and noise 0.3 lives on a few attractors; jumps "
         "between them become frequent as the noise grows."
