@@ -178,6 +178,8 @@ def jacq_train_step(quick: bool = False, device: str = "cpu") -> BenchResult:
         "warm memory); missed_max: the most states at or above the exact J_q outside the "
         "refined rows (0 when every state is refined)",
     ]
+    keys = list(dict.fromkeys(k for row in rows for k in row))  # one table: same columns
+    rows = [{k: row.get(k) for k in keys} for row in rows]
     return BenchResult(
         name="jacq-train-step",
         description=DESCRIPTIONS["jacq-train-step"],
