@@ -21,8 +21,9 @@ Contenders, one step each of ``x += dt (-x + W(alpha) clip(x)) + sigma sqrt(dt) 
   from the gain of never forming ``W``.
 
 Measured: CPU time (``time.process_time``) with one torch thread, contenders interleaved
-round-robin, ``rounds`` rounds; the ratio is the median over rounds of the per-round ratio of
-per-replica-step costs. The NumPy loops cost exactly ``replicas`` times one replica (they loop
+round-robin with the order rotating (:func:`~hopfield_lab.benchmarks.common.time_fns`),
+``rounds`` rounds; the ratio is the median over rounds of the per-round ratio of per-replica-step
+costs. The NumPy loops cost exactly ``replicas`` times one replica (they loop
 over replicas), so they run ``ref_replicas`` replicas and are compared per replica-step.
 Sizes: full ``5000`` steps, ours with 1, 16, 128 replicas, rounds 5; quick ``2000`` steps,
 replicas 1, 16, 64, rounds 3; tiny ``200`` steps, replicas 1, 4, one round.
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -50,7 +50,9 @@ from hopfield_lab.benchmarks.common import (
     BenchResult,
     Profile,
     bench_profile,
+    clock_for,
     register,
+    time_fns,
     torch_threads,
 )
 from hopfield_lab.data.synthetic import hadamard_patterns
@@ -113,19 +115,6 @@ def numpy_sequential_idp(
     return out
 
 
-def _interleaved_cpu(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, list[float]]:
-    """CPU seconds of each call, round-robin over ``rounds`` rounds (after one warm-up each)."""
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.process_time()
-            fn()
-            times[name].append(time.process_time() - start)
-    return times
-
-
 @register(
     "idp-sequential-vs-numpy",
     "Batched SequentialIDP (two-timescale IDP) vs per-replica NumPy loops in the authors' style",
@@ -184,7 +173,8 @@ def sequential_idp_vs_numpy(quick: bool, device: str) -> BenchResult:
     fns["numpy dense"] = ref(True)
     fns["numpy factored"] = ref(False)
     with torch_threads(1):
-        times = _interleaved_cpu(fns, rounds)
+        timings = time_fns(fns, repeat=rounds, device=device)
+    times = {name: t.seconds(clock_for(device)) for name, t in timings.items()}
     exact = np.asarray([math.exp(-T) * _Z0] + [_KAPPA * (1 - math.exp(-T))] + [0.0] * (_P - 2))
     rows: list[dict[str, Any]] = []
     ratios: dict[str, float] = {}
@@ -192,7 +182,7 @@ def sequential_idp_vs_numpy(quick: bool, device: str) -> BenchResult:
         k: [t / (steps * (R_ref if k.startswith("numpy") else int(k.split("=")[1]))) for t in v]
         for k, v in times.items()
     }
-    for name, ts in times.items():
+    for name in times:
         R = R_ref if name.startswith("numpy") else int(name.split("=")[1])
         agree = float(np.abs(results[name] - exact).max())
         rows.append(
@@ -200,8 +190,9 @@ def sequential_idp_vs_numpy(quick: bool, device: str) -> BenchResult:
                 "impl": name.split(" R=")[0],
                 "replicas": R,
                 "steps": steps,
-                "cpu_s": statistics.median(ts),
-                "replica_steps_per_cpu_s": R * steps / statistics.median(ts),
+                "cpu_s": timings[name].median("cpu"),
+                "wall_s": timings[name].median("wall"),
+                "replica_steps_per_cpu_s": R * steps / timings[name].median("cpu"),
                 "max_abs_alpha_error": agree,
             }
         )
@@ -212,9 +203,9 @@ def sequential_idp_vs_numpy(quick: bool, device: str) -> BenchResult:
             ]
             ratios[f"per replica-step: {ref_name} / ours, R={R}"] = statistics.median(per_round)
     notes = [
-        f"profile {profile}, device {device}, float64, one torch thread, CPU time "
-        f"(time.process_time), {rounds} interleaved round(s) after one warm-up call each; "
-        "ratios are medians of per-round ratios of per-replica-step costs.",
+        f"profile {profile}, device {device}, float64, one torch thread, "
+        f"{clock_for(device)} time, {rounds} interleaved round(s) (order rotating) after one "
+        "warm-up call each; ratios are medians of per-round ratios of per-replica-step costs.",
         f"problem: P={_P}, N={_N} Hadamard memories, kappa={_KAPPA:g}, eps={_EPS:g}, "
         f"Z0={_Z0:g}, dt={_DT:g}, sigma={_SIGMA:g}, {steps} steps (slow time {T:g}, inside "
         "the first dwell log Z0).",
