@@ -471,8 +471,15 @@ def test_ctrl_c_exits_130_saying_what_was_kept(tmp_path) -> None:
     argv += ["--name", "x", "--no-progress", "--set", "sizes=16,32,64,128,256,512,1024,2048"]
     argv += ["--set", "n_samples=400", "--set", "temperatures=0.9,1.1"]
     env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+    # a shell's background job inherits SIGINT ignored, and Python keeps an ignored SIGINT:
+    # give the child the default disposition so that it installs its KeyboardInterrupt handler
     proc = subprocess.Popen(
-        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     cells = out / "curie-weiss" / "x" / "cells"
     deadline = time.monotonic() + 120
