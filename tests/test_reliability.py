@@ -686,6 +686,25 @@ def test_report_with_a_corrupt_cell_keeps_the_old_tables_and_says_so(
     assert read_json(run / "about.json")["problems"]
 
 
+def test_report_of_artifacts_in_another_layout_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A readable cell that lacks a key this version's report reads (a run made by another
+    version): one line naming the run, the key and the rerun command, exit 2, nothing removed."""
+    run = _toy_run(tmp_path / "runs")
+    cell = sorted((run / "cells").glob("*.json"))[0]
+    stored = read_json(cell)
+    del stored["result"]["losses"]
+    atomic_write_json(cell, stored)
+    tables = _files(run, "tables/*")
+    capsys.readouterr()
+    assert main(["report", str(run)]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith(f"error: {run}: ") and "'losses'" in line
+    assert f"hopfield-lab run {NAME} --profile demo --name demo --force" in line
+    assert _files(run, "tables/*") == tables
+
+
 def test_report_marks_corrupt_results_and_metrics(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -741,6 +741,8 @@ def report_run(
 
     Raises:
         ConfigError: an unknown experiment, or a config.json that does not fit its config.
+        ArtifactError: the report reads a key that the run's cells or ``results.json`` lack
+            (artifacts of another version's layout); nothing is redrawn or removed.
         RunLockedError: another live process works on the run directory.
     """
     run = RunDir(run_dir.path if isinstance(run_dir, RunDir) else run_dir)  # fresh save record
@@ -761,6 +763,14 @@ def report_run(
             except DataError as err:  # an unreadable (ArtifactError) or missing artifact
                 problems.append(f"tables and figures not redrawn: {err}")
                 warn_artifact(f"{err}; the tables and figures drawn before are kept")
+            except KeyError as err:  # readable artifacts of another layout than this report's
+                raise ArtifactError(
+                    f"{run.path}: this version's report of {experiment.name} reads {err}, which "
+                    "the run's cells or results.json lack (a run made by another version of "
+                    f"hopfield-lab?); redo it with `hopfield-lab run {experiment.name} --profile "
+                    f"{profile or '...'} --name {run.path.name} --force`",
+                    path=run.path,
+                ) from err
             else:
                 run.remove_unsaved()
         redrawn = experiment.report is not None and not problems
