@@ -45,15 +45,14 @@ from hopfield_lab.data import mnist_tensors
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.fields import Config, Positive
 from hopfield_lab.experiments.finite_step._common import (
-    DIAG_LANCZOS_ITERS,
     PAIR_METHODS,
     PairConfig,
     pair_cells,
     train_pair,
 )
-from hopfield_lab.regularizers import jacobian_spectral_norm
 from hopfield_lab.runs import RunDir, at_least, at_most, check_table, equals, records_table
 from hopfield_lab.runs.plots import figure
+from hopfield_lab.training import step_jacobian_norms
 
 __all__ = ["EnergyConfig", "report", "run"]
 
@@ -66,9 +65,7 @@ class EnergyConfig(Config):
     eps: Annotated[float, Positive] = 1e-3
 
 
-def _grid(config: EnergyConfig) -> dict[str, dict[str, Any]]:
-    """The training cells (Base and JacQ) with the typed config."""
-    return pair_cells(config)
+_grid = pair_cells  # the training cells (Base and JacQ) with the typed config
 
 
 def run(config: EnergyConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
@@ -83,10 +80,7 @@ def run(config: EnergyConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any
         with torch.no_grad():
             traj = model.trajectory(x)  # (K + 1, B, d)
             energies = energy_along(model.energy, traj)  # (K + 1, B)
-            states = traj[:-1].reshape(-1, traj.shape[-1])  # (K B, d)
-            norms = jacobian_spectral_norm(
-                model.M, model.dsigma(states), method="lanczos", iters=DIAG_LANCZOS_ITERS
-            ).view(model.K, -1)
+            norms = step_jacobian_norms(model, traj)  # (K, B)
         rho = distance_ratio(model.update, x, eps=config.eps, steps=model.K, generator=gen)
         rho = rho.detach()
         # App. B.1 in closed form: J_T is symmetric PSD, so |(1-a) I + a J_T|_2 is

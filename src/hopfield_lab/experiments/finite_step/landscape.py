@@ -72,9 +72,7 @@ class LandscapeConfig(Config):
     seed: Seed = 0
 
 
-def _grid(config: LandscapeConfig) -> dict[str, dict[str, Any]]:
-    """The training cells (Base and JacQ) with the typed config."""
-    return pair_cells(config)
+_grid = pair_cells  # the training cells (Base and JacQ) with the typed config
 
 
 def run(config: LandscapeConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
