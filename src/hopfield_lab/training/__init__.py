@@ -9,6 +9,7 @@ from hopfield_lab.training.finite_step import (
     FiniteStepLoss,
     RegSettings,
     evaluate_finite_step,
+    perturbation_bound,
     step_jacobian_norms,
     train_finite_step,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "linear_decay",
     "load_checkpoint",
     "loss_blew_up",
+    "perturbation_bound",
     "step_jacobian_norms",
     "train_finite_step",
 ]

@@ -59,6 +59,7 @@ __all__ = [
     "FiniteStepLoss",
     "RegSettings",
     "evaluate_finite_step",
+    "perturbation_bound",
     "step_jacobian_norms",
     "train_finite_step",
 ]
@@ -237,6 +238,26 @@ def step_jacobian_norms(model: FiniteStepHopfield, traj: Tensor) -> Tensor:
     states = traj[:-1].reshape(-1, traj.shape[-1])  # (K B, d)
     norms = model.jacobian_T_norm(states, method="lanczos", iters=DIAG_LANCZOS_ITERS)
     return norms.view(traj.shape[0] - 1, -1)  # (K, B)
+
+
+def perturbation_bound(model: FiniteStepHopfield, norms: Tensor) -> Tensor:
+    """App. B.1's bound on the growth of a small perturbation along the steps, in closed form::
+
+        rho_k <= prod_{j < k} |(1 - a) I + a J_T(v_j)|_2 = prod_{j < k} ((1 - a) + a |J_T(v_j)|_2)
+
+    (to first order in the perturbation): ``J_T`` is symmetric positive semi-definite and
+    ``0 < a <= 1``, so the step operator's eigenvalues ``(1 - a) + a lambda`` are >= 0 and its
+    norm is the one at ``lambda = |J_T|_2``; no ``d x d`` Jacobian is formed.
+
+    Args:
+        model: the network (its step size ``a``). norms: ``(K, B)`` ``|J_T(v_k)|_2``
+            (:func:`step_jacobian_norms`).
+
+    Returns:
+        ``(K + 1, B)``: the bound on ``rho_k`` for ``k = 0 .. K`` (row 0 is 1).
+    """
+    factors = (1.0 - model.a) + model.a * norms  # (K, B)
+    return torch.cat([torch.ones_like(factors[:1]), factors.cumprod(0)])  # (K + 1, B)
 
 
 def _accuracy(model: FiniteStepHopfield, x: Tensor, y: Tensor, batch: int, dev: Any) -> float:

@@ -10,47 +10,40 @@ Command::
 The claim (Sec. 5.1, Table 1): for ReLU with ``K = 3`` and ``5`` steps, JacQ's noisy accuracy
 (sigma = 0.25) is about 10 points above Base's (paper: 90.56 vs 80.32 and 92.23 vs 79.40) at
 equal clean accuracy (97-98%), and the highest of Base, JacF, Lip and JacQ. ``quick`` trains
-ReLU Base, Lip and JacQ at ``K = 3, 5`` with 3 seeds on the full 50,000-image training split for
-10 epochs and reports every difference with its spread over seeds and the paired difference
-per seed (``jacq_minus_base_noisy_relu_k3``, ``..._k5``, ``lip_minus_base_...``,
-``jacq_minus_lip_...`` in ``results.json``; tables ``claims`` and ``differences``). ``grid``
-is the whole table at 2 epochs on 15,000 images, where clean accuracy is 88-93% and the methods
-hardly differ; the command line accepts ``demo``, ``quick`` and ``paper`` only, so ``grid`` is
-``--profile paper --set seeds=2 epochs=2 n_train=15000 tune_epochs=2 tune_n_train=8000
-tune_n_val=5000 jacq_lams=1,10 jacq_ms=1,0.5 jacf_lams=0.001,0.01 lip_lams=0.01,0.1``.
+ReLU Base, Lip and JacQ at ``K = 3, 5``, 3 seeds, on the full training split for 10 epochs, and
+reports each difference with its spread over seeds and paired per seed (tables ``claims`` and
+``differences``; ``jacq_minus_base_noisy_relu_k3`` etc. in ``results.json``). ``grid`` is the
+whole table at 2 epochs on 15,000 images (clean 88-93%, the methods hardly differ); the command
+line accepts ``demo``, ``quick`` and ``paper`` only, so it is ``--profile paper --set seeds=2
+epochs=2 n_train=15000 tune_epochs=2 tune_n_train=8000 tune_n_val=5000 jacq_lams=1,10
+jacq_ms=1,0.5 jacf_lams=0.001,0.01 lip_lams=0.01,0.1``.
 
-Findings (the numbers: the registry's ``expected`` and the quick run's tables). JacQ beats
-Base by about the paper's margin, on every seed, but the paper's ranking does not hold: Lip,
-the spectral-norm penalty on ``M`` with its strength chosen by the same rule, is as robust or
-more, where the paper has Lip near Base. JacF (``lam = 1e-3``, ``--set methods=jacf,lip``):
-noisy 80.70 at ``K = 3`` and 83.78 at ``K = 5``, a few points above Base (paper: 65.60 and
-66.93, below it). The quick JacQ models were trained before
-:func:`~hopfield_lab.regularizers.jacq_estimator`, when ReLU's ``J_q`` came from the 25%
-Frobenius tail with 6 Lanczos steps, up to 1.4% low (``hopfield-lab bench jacq-train-step``):
-their penalty was slightly weaker than Eq. 9 says.
+Findings (numbers: the registry's ``expected`` and the quick run's tables). JacQ beats Base by
+about the paper's margin on every seed, but the paper's ranking fails: Lip, its strength chosen
+by the same rule, is as robust or more (the paper has it near Base). JacF (``lam = 1e-3``,
+``--set methods=jacf,lip``): noisy 80.70 (``K = 3``) and 83.78 (``K = 5``), a few points above
+Base (paper: 65.60 and 66.93, below it). The quick JacQ models predate
+:func:`~hopfield_lab.regularizers.jacq_estimator`: ReLU's ``J_q`` then came from the 25%
+Frobenius tail with 6 Lanczos steps, up to 1.4% low (``hopfield-lab bench jacq-train-step``).
 
-Protocol reading (the paper does not say how inputs are scaled, nor where the noise goes, nor
-whether it is clipped; see :mod:`hopfield_lab.data.readings`). Default: pixels in ``[0, 1]``,
-noise on the pixels, the noisy image clipped to ``[0, 1]``, the one reading under which our
-trained Base reaches the paper's Base noisy accuracy. Clipping half-rectifies the noise on the
-background (zero) pixels, a mean shift of ``sigma / sqrt(2 pi) = 0.10`` on most of the image,
-which hurts Base most: unclipped, Base is 10 points above the paper and JacQ's lead shrinks to
-a few points (the earlier quick profile's near-zero JacQ - Base difference came from that
-reading and from undertrained models). Every model is evaluated under every reading of its
-input scale (table ``readings``; the others stay available: ``inputs``, ``noise_on``,
-``clip_noisy``).
+Protocol reading (:mod:`hopfield_lab.data.readings`: the paper does not say how inputs are
+scaled, where the noise goes, nor whether it is clipped). Default: pixels in ``[0, 1]``, noise on
+the pixels, the noisy image clipped to ``[0, 1]``: the one reading under which our Base reaches
+the paper's Base. Clipping half-rectifies the noise on the background (zero) pixels, a mean
+shift of ``sigma / sqrt(2 pi) = 0.10`` on most of the image, which hurts Base most; unclipped,
+Base is 10 points above the paper and JacQ's lead shrinks to a few points. Every model is
+evaluated under every reading of its input scale (table ``readings``).
 
 Regularisers (protocol: :mod:`hopfield_lab.training.finite_step`): the paper gives no ``lam``,
 ``q`` or ``m``. With ``tune=True`` a first stage trains each regulariser on ReLU, ``K = 3`` for
-every value of a small grid and picks the value with the best *noisy validation* accuracy
-(MNIST's validation split: the test set is never used for choices) among those whose clean
-validation accuracy is at least ``tune_min_clean`` (table ``tuning``); the main grid uses them
-for every activation and ``K``. Beyond the paper: accuracy against the test noise level (table
-and figure ``robustness``) and trajectory diagnostics (Jacobian norms, descent-condition
-violations, energy increases).
+every value of a small grid and picks the best *noisy validation* accuracy (MNIST's validation
+split; the test set is never used for choices) among the values whose clean validation accuracy
+is at least ``tune_min_clean`` (table ``tuning``); the main grid uses them for every activation
+and ``K``. Beyond the paper: accuracy against the noise level (``robustness``) and trajectory
+diagnostics (Jacobian norms, descent-condition violations, energy increases).
 
-``run`` trains and evaluates (cells under ``cells/``, checkpoints under ``train/``) and returns
-the summary; ``report`` draws every table and figure from those files.
+``run`` trains and evaluates (cells under ``cells/``, checkpoints under ``train/``); ``report``
+draws every table and figure from those files.
 """
 
 from __future__ import annotations
@@ -284,8 +277,15 @@ def _tune_grid(config: Table1Config) -> dict[str, dict[str, Any]]:
     """The tuning cells: every candidate on ReLU, ``K = 3``, seed 0, with the typed config."""
     default = _default_reg(config)
     return {
-        key: {"config": config, "stage": "tune", "activation": "relu", "method": method, "K": 3}
-        | {"seed": 0, "reg": replace(default, **params)}
+        key: dict(
+            config=config,
+            stage="tune",
+            activation="relu",
+            method=method,
+            K=3,
+            seed=0,
+            reg=replace(default, **params),
+        )
         for key, (method, params) in _candidates(config).items()
     }
 
@@ -297,10 +297,12 @@ def _main_key(act: str, method: str, K: int, seed: int) -> str:
 def _grid(config: Table1Config) -> dict[str, dict[str, Any]]:
     """The main cells (activation x method x K x seed) with the typed config; ``run`` adds the
     chosen regularisers."""
+    combos = itertools.product(config.activations, config.methods, config.Ks, range(config.seeds))
     return {
-        _main_key(act, method, K, seed): {"config": config, "stage": "main", "activation": act}
-        | {"method": method, "K": K, "seed": seed}
-        for act, method, K, seed in _combos(config)
+        _main_key(a, m, K, s): dict(
+            config=config, stage="main", activation=a, method=m, K=K, seed=s
+        )
+        for a, m, K, s in combos
     }
 
 
@@ -321,23 +323,19 @@ def run(config: Table1Config, run_dir: RunDir, ctx: RunContext) -> dict[str, Any
     if _tuning(config):
         chosen = _choose(config, _train_cells(_tune_grid(config), run_dir, ctx))
     res = _train_cells(_grid(config), run_dir, ctx, reg=chosen)
-    return _summary(config, res, chosen)
+    return _summary(config, _by_setting(config, res), chosen)
 
 
-def _combos(config: Table1Config) -> list[tuple[str, str, int, int]]:
-    return list(
-        itertools.product(config.activations, config.methods, config.Ks, range(config.seeds))
-    )
+_Runs = dict[tuple[str, str, int], list[dict[str, Any]]]
+"""The main cells per setting ``(activation, method, K)``, in seed order."""
 
 
-def _settings(config: Table1Config) -> list[tuple[str, str, int]]:
-    return list(itertools.product(config.activations, config.methods, config.Ks))
-
-
-def _per_seed(
-    config: Table1Config, res: dict[str, dict[str, Any]], act: str, method: str, K: int
-) -> list[dict[str, Any]]:
-    return [res[_main_key(act, method, K, s)] for s in range(config.seeds)]
+def _by_setting(config: Table1Config, res: dict[str, dict[str, Any]]) -> _Runs:
+    settings = itertools.product(config.activations, config.methods, config.Ks)
+    return {
+        (a, m, K): [res[_main_key(a, m, K, seed)] for seed in range(config.seeds)]
+        for a, m, K in settings
+    }
 
 
 _PAIRS = (("jacq", "base"), ("lip", "base"), ("jacf", "base"), ("jacq", "lip"), ("jacq", "jacf"))
@@ -354,40 +352,36 @@ def _pairs(config: Table1Config) -> list[tuple[str, str]]:
     return [(a, b) for a, b in _PAIRS if {a, b} <= set(config.methods)]
 
 
-def _differences(config: Table1Config, res: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _differences(config: Table1Config, runs: _Runs) -> dict[str, Any]:
     """``a - b`` noisy accuracy for ReLU per K and compared pair (JacQ - Base first): mean,
     std, the paired difference per seed (same seed, same noise draw), per reading."""
     out: dict[str, Any] = {}
     for (a, b), K in itertools.product(_pairs(config), config.Ks):
-        base, other = _per_seed(config, res, "relu", b, K), _per_seed(config, res, "relu", a, K)
-        runs = list(zip(base, other, strict=True))
-        diffs = [ra["noisy"] - rb["noisy"] for rb, ra in runs]
+        pairs = list(zip(runs["relu", b, K], runs["relu", a, K], strict=True))
+        diffs = [ra["noisy"] - rb["noisy"] for rb, ra in pairs]
         by_reading = {
             name: statistics.fmean(
-                ra["noisy_readings"][name] - rb["noisy_readings"][name] for rb, ra in runs
+                ra["noisy_readings"][name] - rb["noisy_readings"][name] for rb, ra in pairs
             )
-            for name in runs[0][0]["noisy_readings"]
+            for name in pairs[0][0]["noisy_readings"]
         }
         out[_diff_key(a, b, K)] = {
             "mean": statistics.fmean(diffs),
             "std": statistics.stdev(diffs) if len(diffs) > 1 else None,
             "per_seed": diffs,
             "seeds_positive": sum(d > 0 for d in diffs),
-            f"{b}_noisy": [rb["noisy"] for rb, _ in runs],
-            f"{a}_noisy": [ra["noisy"] for _, ra in runs],
+            f"{b}_noisy": [r["noisy"] for r in runs["relu", b, K]],
+            f"{a}_noisy": [r["noisy"] for r in runs["relu", a, K]],
             "by_reading": by_reading,
             "paper": round(PAPER[("relu", a, K)][2] - PAPER[("relu", b, K)][2], 2),
         }
     return out
 
 
-def _summary(
-    config: Table1Config, res: dict[str, dict[str, Any]], chosen: RegSettings
-) -> dict[str, Any]:
-    runs = {s: _per_seed(config, res, *s) for s in _settings(config)}
+def _summary(config: Table1Config, runs: _Runs, chosen: RegSettings) -> dict[str, Any]:
     clean = {s: [r["clean"] for r in rs] for s, rs in runs.items()}
     noisy = {s: [r["noisy"] for r in rs] for s, rs in runs.items()}
-    diffs = _differences(config, res)
+    diffs = _differences(config, runs)
     out: dict[str, Any] = {
         "protocol_reading": config.reading.name,
         "chosen_regularisers": asdict(chosen),
@@ -408,9 +402,8 @@ def _summary(
     out["clean_accuracy"] = {f"{a}/{m}/K={K}": v for (a, m, K), v in clean.items()}
     out["noisy_accuracy"] = {f"{a}/{m}/K={K}": v for (a, m, K), v in noisy.items()}
     if "relu" in config.activations:
-        out["min_clean_accuracy_relu"] = min(
-            v for s, vs in clean.items() if s[0] == "relu" for v in vs
-        )
+        relu = [v for s, vs in clean.items() if s[0] == "relu" for v in vs]
+        out["min_clean_accuracy_relu"] = min(relu)
     out["mean_abs_gap_clean"] = statistics.fmean(
         abs(statistics.fmean(v) - PAPER[s][0]) for s, v in clean.items()
     )
@@ -427,34 +420,37 @@ _SETTING = {"activation": "activation", "method": "method", "K": "K"}
 """The columns naming a setting, in a table of :func:`_stats` records."""
 
 
-def _stats(config: Table1Config, res: dict[str, dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
-    """Per setting ``(activation, method, K)``: its names, ``(mean, std)`` over seeds of the
-    accuracies and diagnostics, the mean noisy accuracy per reading and along the curve."""
+def _sigma_columns(config: Table1Config) -> list[str]:
+    return [f"σ={x:g}" for x in config.noise_curve]
+
+
+def _stats(config: Table1Config, runs: _Runs) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """Per setting: its names, ``(mean, std)`` over seeds of the accuracies and diagnostics, the
+    mean noisy accuracy per reading (keyed by the reading's name) and along the curve (a list,
+    and keyed by :func:`_sigma_columns`)."""
     stats = {}
-    for act, method, K in _settings(config):
-        runs = _per_seed(config, res, act, method, K)
+    for (act, method, K), rs in runs.items():
         s: dict[str, Any] = {"activation": act, "method": _NAMES[method], "K": K}
-        s |= {k: mean_std([r[k] for r in runs]) for k in ("clean", "noisy", *_DIAG)}
+        s |= {k: mean_std([r[k] for r in rs]) for k in ("clean", "noisy", *_DIAG)}
         s["readings"] = {
-            name: statistics.fmean(r["noisy_readings"][name] for r in runs)
-            for name in runs[0]["noisy_readings"]
+            name: statistics.fmean(r["noisy_readings"][name] for r in rs)
+            for name in rs[0]["noisy_readings"]
         }
         if config.noise_curve:
             s["curve"] = [
-                statistics.fmean(r["curve"][i] for r in runs)
-                for i in range(len(config.noise_curve))
+                statistics.fmean(r["curve"][i] for r in rs) for i in range(len(config.noise_curve))
             ]
+            s |= dict(zip(_sigma_columns(config), s["curve"], strict=True))
         stats[act, method, K] = s
     return stats
 
 
 def report(config: Table1Config, run_dir: RunDir) -> None:
     """Every table and figure, from ``cells/`` and ``results.json``."""
-    res = {key: run_dir.load_cell(key) for key in _grid(config)}
+    runs = _by_setting(config, {key: run_dir.load_cell(key) for key in _grid(config)})
     results = run_dir.read_results()
-    stats = _stats(config, res)
+    stats = _stats(config, runs)
     sigma, reading, seeds = config.noise_sigma, config.reading.name, config.seeds
-    relu_pairs = _pairs(config)
     checks = _claims(config, results, stats)
     if checks:
         run_dir.save_table(
@@ -468,27 +464,25 @@ def report(config: Table1Config, run_dir: RunDir) -> None:
                 headline=True,
             )
         )
-    diffs = [
-        {"pair": (a, b), "K": K, **results[_diff_key(a, b, K)]}
-        for (a, b), K in itertools.product(relu_pairs, config.Ks)
-        if _diff_key(a, b, K) in results
+    diffs = [  # pair-major, as in results.json
+        {"A - B": f"{_NAMES[a]} - {_NAMES[b]}", "a": a, "b": b, "K": K} | results[key]
+        for (a, b), K in itertools.product(_pairs(config), config.Ks)
+        if (key := _diff_key(a, b, K)) in results
     ]
     if diffs:
-        best = {
-            K: _NAMES[max(config.methods, key=lambda m: stats["relu", m, K]["noisy"][0])]
-            for K in config.Ks
-        }
+        best = results["best_noisy_method_relu"]  # {"K=3": method}
+        best_text = ", ".join(f"K = {K}: {_NAMES[best[f'K={K}']]}" for K in config.Ks)
         run_dir.save_table(
             records_table(
                 "differences",
                 diffs,
                 {
-                    "A - B": lambda d: " - ".join(_NAMES[m] for m in d["pair"]),
+                    "A - B": "A - B",
                     "K": "K",
-                    "A noisy": lambda d: mean_std(d[f"{d['pair'][0]}_noisy"])[0],
-                    "A ±": lambda d: mean_std(d[f"{d['pair'][0]}_noisy"])[1],
-                    "B noisy": lambda d: mean_std(d[f"{d['pair'][1]}_noisy"])[0],
-                    "B ±": lambda d: mean_std(d[f"{d['pair'][1]}_noisy"])[1],
+                    "A noisy": lambda d: mean_std(d[f"{d['a']}_noisy"])[0],
+                    "A ±": lambda d: mean_std(d[f"{d['a']}_noisy"])[1],
+                    "B noisy": lambda d: mean_std(d[f"{d['b']}_noisy"])[0],
+                    "B ±": lambda d: mean_std(d[f"{d['b']}_noisy"])[1],
                     "A - B noisy": "mean",
                     "diff ±": "std",
                     "paired per seed": lambda d: ", ".join(f"{v:+.2f}" for v in d["per_seed"]),
@@ -499,7 +493,7 @@ def report(config: Table1Config, run_dir: RunDir) -> None:
                 "paper has JacQ ~10 points above Base at K = 3, 5 and the highest of the four "
                 f"methods. Ours: mean ± std over {seeds} seed(s), {config.epochs} epoch(s); "
                 "differences are paired per seed (same seed, same noise draw). Best method per "
-                f"K: {', '.join(f'K = {K}: {m}' for K, m in best.items())}. Regularisers: "
+                f"K: {best_text}. Regularisers: "
                 f"{results.get('chosen_regularisers')}.",
             )
         )
@@ -528,9 +522,10 @@ def report(config: Table1Config, run_dir: RunDir) -> None:
     )
     names = list(next(iter(stats.values()))["readings"])
     readings = [s | s["readings"] for s in stats.values()] + [
-        {"activation": "relu", "method": " - ".join(_NAMES[m] for m in d["pair"]), "K": d["K"]}
-        | d["by_reading"]
-        for d in sorted(diffs, key=lambda d: config.Ks.index(d["K"]))
+        {"activation": "relu", "method": d["A - B"], "K": K} | d["by_reading"]
+        for K in config.Ks
+        for d in diffs
+        if d["K"] == K
     ]
     run_dir.save_table(
         records_table(
@@ -547,9 +542,9 @@ def report(config: Table1Config, run_dir: RunDir) -> None:
         records_table(
             "per_seed",
             [
-                {"activation": a, "method": _NAMES[m], "K": K, "seed": seed}
-                | res[_main_key(a, m, K, seed)]
-                for a, m, K, seed in _combos(config)
+                {"activation": a, "method": _NAMES[m], "K": K, "seed": seed} | r
+                for (a, m, K), rs in runs.items()
+                for seed, r in enumerate(rs)
             ],
             {
                 **{c: c for c in ("activation", "method", "K", "seed", "clean", "noisy")},
@@ -602,18 +597,12 @@ def report(config: Table1Config, run_dir: RunDir) -> None:
             records_table(
                 "robustness",
                 stats.values(),
-                {
-                    **_SETTING,
-                    **{
-                        f"σ={x:g}": lambda s, i=i: s["curve"][i]
-                        for i, x in enumerate(config.noise_curve)
-                    },
-                },
+                {**_SETTING, **{c: c for c in _sigma_columns(config)}},
                 "Beyond the paper: test accuracy (%) against additive Gaussian noise σ (one "
                 f"noise draw scaled; {reading}), mean over {seeds} seed(s).",
             )
         )
-    _figures(config, stats, res, run_dir)
+    _figures(config, stats, runs, run_dir)
 
 
 def _claims(config: Table1Config, results: dict[str, Any], stats: dict) -> list[Check]:
@@ -644,78 +633,61 @@ def _claims(config: Table1Config, results: dict[str, Any], stats: dict) -> list[
     return checks
 
 
-def _figures(config: Table1Config, stats: dict, res: dict, run_dir: RunDir) -> None:
+def _figures(config: Table1Config, stats: dict, runs: _Runs, run_dir: RunDir) -> None:
     """Noisy accuracy ours vs paper, violations vs robustness, per-seed pairs, noise curves."""
-    n, Ks, methods = len(config.activations), config.Ks, config.methods
-    with figure(run_dir, "noisy_accuracy", ncols=n, size=(4.2 * n, 3.4), squeeze=False) as (
-        fig,
-        axes,
-    ):
-        for ax, act in zip(axes[0], config.activations, strict=True):
+    acts, Ks, methods = config.activations, config.Ks, config.methods
+    size = (4.2 * len(acts), 3.4)
+    with figure(run_dir, "noisy_accuracy", ncols=len(acts), size=size, squeeze=False) as (fig, ax):
+        for panel, act in zip(ax[0], acts, strict=True):
             for j, m in enumerate(methods):
                 ours = [stats[act, m, K]["noisy"][0] for K in Ks]
                 paper = [PAPER[act, m, K][2] for K in Ks]
-                ax.plot(Ks, ours, "o-", color=f"C{j}", label=f"{_NAMES[m]} (ours)")
-                ax.plot(Ks, paper, "x--", color=f"C{j}", alpha=0.6, label=f"{_NAMES[m]} (paper)")
-            ax.set(title=act, xlabel="K", ylabel="noisy accuracy (%)", xticks=list(Ks))
-        axes[0, 0].legend(fontsize=7)
+                panel.plot(Ks, ours, "o-", color=f"C{j}", label=f"{_NAMES[m]} (ours)")
+                panel.plot(Ks, paper, "x--", color=f"C{j}", alpha=0.6, label=f"{_NAMES[m]} (paper)")
+            panel.set(title=act, xlabel="K", ylabel="noisy accuracy (%)", xticks=list(Ks))
+        ax[0, 0].legend(fontsize=7)
         fig.suptitle("Table 1: noisy accuracy, ours (solid) vs paper (dashed)")
     with figure(run_dir, "violations_vs_noisy") as (_, ax):
         for j, m in enumerate(methods):
-            keys = [k for k in stats if k[1] == m]
-            violations = [stats[k]["descent_violation_rate"][0] for k in keys]
-            ax.scatter(
-                violations, [stats[k]["noisy"][0] for k in keys], color=f"C{j}", label=_NAMES[m]
-            )
+            of_m = [s for (_, method, _), s in stats.items() if method == m]
+            rates = [s["descent_violation_rate"][0] for s in of_m]
+            ax.scatter(rates, [s["noisy"][0] for s in of_m], color=f"C{j}", label=_NAMES[m])
         ax.set(
             xlabel="rate of a > 1/L_k along noisy trajectories",
             ylabel="noisy accuracy (%)",
             title="Descent-condition violations vs robustness",
         )
         ax.legend()
-    if "relu" in config.activations and len(methods) > 1:
-        with figure(
-            run_dir, "paired_noisy", ncols=len(Ks), size=(3.8 * len(Ks), 3.4), squeeze=False
-        ) as (fig, axes):
-            for ax, K in zip(axes[0], Ks, strict=True):
-                for runs in zip(
-                    *(_per_seed(config, res, "relu", m, K) for m in methods), strict=True
-                ):
-                    ax.plot(
-                        range(len(methods)),
-                        [r["noisy"] for r in runs],
-                        "o-",
-                        color="0.4",
-                        ms=4,
-                        lw=1,
-                    )
+    if "relu" in acts and len(methods) > 1:
+        x, size = range(len(methods)), (3.8 * len(Ks), 3.4)
+        with figure(run_dir, "paired_noisy", ncols=len(Ks), size=size, squeeze=False) as (fig, ax):
+            for panel, K in zip(ax[0], Ks, strict=True):
+                for seed_runs in zip(*(runs["relu", m, K] for m in methods), strict=True):
+                    noisy = [r["noisy"] for r in seed_runs]
+                    panel.plot(x, noisy, "o-", color="0.4", ms=4, lw=1)
                 paper = [PAPER["relu", m, K][2] for m in methods]
-                ax.plot(range(len(methods)), paper, "x--", color="C3", label="paper (mean)")
-                ax.set(
+                panel.plot(x, paper, "x--", color="C3", label="paper (mean)")
+                panel.set(
                     title=f"ReLU, K = {K}",
-                    xticks=list(range(len(methods))),
+                    xticks=list(x),
                     xticklabels=[_NAMES[m] for m in methods],
                     ylabel="noisy accuracy (%)",
                     xlim=(-0.3, len(methods) - 0.7),
                 )
-                ax.legend(fontsize=7)
+                panel.legend(fontsize=7)
             fig.suptitle("Noisy accuracy per seed (a line joins one seed's models)")
     if config.noise_curve:
-        nr = len(Ks)
-        with figure(
-            run_dir, "robustness_curves", nrows=nr, ncols=n, size=(4 * n, 3.2 * nr), squeeze=False
-        ) as (fig, axes):
-            for (r, K), (c, act) in itertools.product(enumerate(Ks), enumerate(config.activations)):
+        shape = {"nrows": len(Ks), "ncols": len(acts), "size": (4 * len(acts), 3.2 * len(Ks))}
+        with figure(run_dir, "robustness_curves", **shape, squeeze=False) as (fig, ax):
+            for (r, K), (c, act) in itertools.product(enumerate(Ks), enumerate(acts)):
                 for j, m in enumerate(methods):
                     curve = stats[act, m, K]["curve"]
-                    axes[r, c].plot(
+                    ax[r, c].plot(
                         config.noise_curve, curve, "o-", color=f"C{j}", ms=3, label=_NAMES[m]
                     )
-                axes[r, c].axvline(config.noise_sigma, color="0.6", lw=0.8, ls="--")
-                axes[r, c].set(
-                    title=f"{act}, K = {K}", xlabel="test noise σ", ylabel="accuracy (%)"
-                )
-            axes[0, 0].legend(fontsize=7)
+                ax[r, c].axvline(config.noise_sigma, color="0.6", lw=0.8, ls="--")
+                ax[r, c].set(title=f"{act}, K = {K}", xlabel="test noise σ", ylabel="accuracy (%)")
+            ax[0, 0].legend(fontsize=7)
             fig.suptitle("Noise-robustness curves (dashed: the paper's σ)")
 
 
