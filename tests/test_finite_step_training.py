@@ -8,13 +8,14 @@ import inspect
 import pytest
 import torch
 
-from hopfield_lab.analysis import energy_along
+from hopfield_lab.analysis import distance_ratio, energy_along
 from hopfield_lab.data import NoiseReading
 from hopfield_lab.models import FiniteStepHopfield
 from hopfield_lab.training import (
     FiniteStepLoss,
     RegSettings,
     evaluate_finite_step,
+    perturbation_bound,
     step_jacobian_norms,
     train_finite_step,
 )
@@ -40,6 +41,22 @@ def test_step_jacobian_norms_match_eigvalsh() -> None:
         [torch.linalg.eigvalsh(model.jacobian_T(v).detach())[..., -1] for v in traj[:-1]]
     )  # (K, B)
     torch.testing.assert_close(norms, exact, rtol=1e-3, atol=0.0)
+
+
+def test_perturbation_bound_is_the_product_of_step_operator_norms() -> None:
+    """App. B.1: the closed form equals prod_k |(1 - a) I + a J_T(v_k)|_2 of the exact Jacobians
+    of the update, and bounds the observed growth of a small perturbation (float64)."""
+    gen = torch.Generator().manual_seed(4)
+    model = FiniteStepHopfield(18, 24, activation="tanh", K=5).double()
+    x = torch.rand(5, 18, generator=gen, dtype=torch.float64)
+    with torch.no_grad():
+        traj = model.trajectory(x)  # (K + 1, B, d)
+        bound = perturbation_bound(model, step_jacobian_norms(model, traj))
+        steps = torch.stack([torch.linalg.matrix_norm(model.jacobian(v), ord=2) for v in traj[:-1]])
+    exact = torch.cat([torch.ones(1, 5, dtype=torch.float64), steps.cumprod(0)])  # (K + 1, B)
+    torch.testing.assert_close(bound, exact, rtol=1e-3, atol=0.0)
+    rho = distance_ratio(model.update, x, eps=1e-7, steps=model.K, generator=gen).detach()
+    assert bool((rho <= bound * (1.0 + 1e-3)).all())
 
 
 def test_evaluate_counts_accuracy_violations_and_energy_rises() -> None:
