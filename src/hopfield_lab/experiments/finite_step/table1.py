@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -70,6 +71,7 @@ from hopfield_lab.experiments.fields import (
 from hopfield_lab.runs import (
     Check,
     RunDir,
+    Table,
     at_least,
     cell_filename,
     check_table,
@@ -197,10 +199,8 @@ def _train_eval(cell: dict[str, Any]) -> dict[str, Any]:
     data = mnist_tensors(config.mnist_path)
     tune = cell["stage"] == "tune"
     x, y = subset(*data["train"], config.tune_n_train if tune else config.n_train, cell["seed"])
-    if tune:
-        ex, ey = subset(*data["val"], config.tune_n_val, seed=0)
-    else:
-        ex, ey = subset(*data["test"], config.n_test, seed=0)
+    split, n_eval = ("val", config.tune_n_val) if tune else ("test", config.n_test)
+    ex, ey = subset(*data[split], n_eval, seed=0)
     model, history = train_finite_step(
         activation=cell["activation"],
         method=cell["method"],
@@ -448,21 +448,26 @@ def _stats(config: Table1Config, runs: _Runs) -> dict[tuple[str, str, int], dict
 def report(config: Table1Config, run_dir: RunDir) -> None:
     """Every table and figure, from ``cells/`` and ``results.json``."""
     runs = _by_setting(config, {key: run_dir.load_cell(key) for key in _grid(config)})
-    results = run_dir.read_results()
     stats = _stats(config, runs)
+    for table in _tables(config, runs, stats, run_dir):
+        run_dir.save_table(table)
+    _figures(config, stats, runs, run_dir)
+
+
+def _tables(config: Table1Config, runs: _Runs, stats: dict, run_dir: RunDir) -> Iterator[Table]:
+    """The report's tables, headline first."""
+    results = run_dir.read_results()
     sigma, reading, seeds = config.noise_sigma, config.reading.name, config.seeds
     checks = _claims(config, results, stats)
     if checks:
-        run_dir.save_table(
-            check_table(
-                "claims",
-                checks,
-                f"The paper's claims for ReLU (Sec. 5.1, Table 1): JacQ's noisy accuracy (σ = "
-                f"{sigma}, reading: {reading}) above every other method's at K = 3, 5, at "
-                "comparable clean accuracy. Margins in accuracy points; the paired differences "
-                "per seed are in table differences.",
-                headline=True,
-            )
+        yield check_table(
+            "claims",
+            checks,
+            f"The paper's claims for ReLU (Sec. 5.1, Table 1): JacQ's noisy accuracy (σ = {sigma}, "
+            f"reading: {reading}) above every other method's at K = 3, 5, at comparable clean "
+            "accuracy. Margins in accuracy points; the paired differences per seed are in table "
+            "differences.",
+            headline=True,
         )
     diffs = [  # pair-major, as in results.json
         {"A - B": f"{_NAMES[a]} - {_NAMES[b]}", "a": a, "b": b, "K": K} | results[key]
@@ -472,53 +477,48 @@ def report(config: Table1Config, run_dir: RunDir) -> None:
     if diffs:
         best = results["best_noisy_method_relu"]  # {"K=3": method}
         best_text = ", ".join(f"K = {K}: {_NAMES[best[f'K={K}']]}" for K in config.Ks)
-        run_dir.save_table(
-            records_table(
-                "differences",
-                diffs,
-                {
-                    "A - B": "A - B",
-                    "K": "K",
-                    "A noisy": lambda d: mean_std(d[f"{d['a']}_noisy"])[0],
-                    "A ±": lambda d: mean_std(d[f"{d['a']}_noisy"])[1],
-                    "B noisy": lambda d: mean_std(d[f"{d['b']}_noisy"])[0],
-                    "B ±": lambda d: mean_std(d[f"{d['b']}_noisy"])[1],
-                    "A - B noisy": "mean",
-                    "diff ±": "std",
-                    "paired per seed": lambda d: ", ".join(f"{v:+.2f}" for v in d["per_seed"]),
-                    "seeds A > B": lambda d: f"{d['seeds_positive']}/{len(d['per_seed'])}",
-                    "paper A - B": "paper",
-                },
-                f"Noisy accuracy differences for ReLU (σ = {sigma}, reading: {reading}); the "
-                "paper has JacQ ~10 points above Base at K = 3, 5 and the highest of the four "
-                f"methods. Ours: mean ± std over {seeds} seed(s), {config.epochs} epoch(s); "
-                "differences are paired per seed (same seed, same noise draw). Best method per "
-                f"K: {best_text}. Regularisers: "
-                f"{results.get('chosen_regularisers')}.",
-            )
+        yield records_table(
+            "differences",
+            diffs,
+            {
+                "A - B": "A - B",
+                "K": "K",
+                "A noisy": lambda d: mean_std(d[f"{d['a']}_noisy"])[0],
+                "A ±": lambda d: mean_std(d[f"{d['a']}_noisy"])[1],
+                "B noisy": lambda d: mean_std(d[f"{d['b']}_noisy"])[0],
+                "B ±": lambda d: mean_std(d[f"{d['b']}_noisy"])[1],
+                "A - B noisy": "mean",
+                "diff ±": "std",
+                "paired per seed": lambda d: ", ".join(f"{v:+.2f}" for v in d["per_seed"]),
+                "seeds A > B": lambda d: f"{d['seeds_positive']}/{len(d['per_seed'])}",
+                "paper A - B": "paper",
+            },
+            f"Noisy accuracy differences for ReLU (σ = {sigma}, reading: {reading}); the paper "
+            "has JacQ ~10 points above Base at K = 3, 5 and the highest of the four methods. "
+            f"Ours: mean ± std over {seeds} seed(s), {config.epochs} epoch(s); differences are "
+            "paired per seed (same seed, same noise draw). Best method per K: "
+            f"{best_text}. Regularisers: {results.get('chosen_regularisers')}.",
         )
     accuracies = [
         s | {"accuracy": label, "paper": PAPER[key][j], "paper ±": PAPER[key][j + 1], "ours": s[k]}
         for key, s in stats.items()
         for j, label, k in ((0, "test", "clean"), (2, "noisy", "noisy"))
     ]
-    run_dir.save_table(
-        records_table(
-            "table1",
-            accuracies,
-            {
-                **_SETTING,
-                "accuracy": "accuracy",
-                "paper": "paper",
-                "paper ±": "paper ±",
-                "ours": lambda r: r["ours"][0],
-                "ours ±": lambda r: r["ours"][1],
-                "gap": lambda r: r["ours"][0] - r["paper"],
-            },
-            f"Table 1: clean and noisy (σ = {sigma}, {reading}) MNIST test accuracy (%), mean ± "
-            f"std over {seeds} seed(s), {config.epochs} epoch(s) on {config.n_train or 'all'} "
-            "training images; paper: 10 seeds, 100 epochs.",
-        )
+    yield records_table(
+        "table1",
+        accuracies,
+        {
+            **_SETTING,
+            "accuracy": "accuracy",
+            "paper": "paper",
+            "paper ±": "paper ±",
+            "ours": lambda r: r["ours"][0],
+            "ours ±": lambda r: r["ours"][1],
+            "gap": lambda r: r["ours"][0] - r["paper"],
+        },
+        f"Table 1: clean and noisy (σ = {sigma}, {reading}) MNIST test accuracy (%), mean ± "
+        f"std over {seeds} seed(s), {config.epochs} epoch(s) on {config.n_train or 'all'} "
+        "training images; paper: 10 seeds, 100 epochs.",
     )
     names = list(next(iter(stats.values()))["readings"])
     readings = [s | s["readings"] for s in stats.values()] + [
@@ -527,82 +527,71 @@ def report(config: Table1Config, run_dir: RunDir) -> None:
         for d in diffs
         if d["K"] == K
     ]
-    run_dir.save_table(
-        records_table(
-            "readings",
-            readings,
-            {**_SETTING, **{name: name for name in names}},
-            f"Noisy test accuracy (%) of the same models under every reading of the noise "
-            f"protocol on their input scale ({config.inputs}), σ = {sigma}, mean over {seeds} "
-            f"seed(s); the reading of table1: {reading}. Last rows: JacQ - Base (ReLU), mean of "
-            "the paired differences.",
-        )
+    yield records_table(
+        "readings",
+        readings,
+        {**_SETTING, **{name: name for name in names}},
+        "Noisy test accuracy (%) of the same models under every reading of the noise protocol "
+        f"on their input scale ({config.inputs}), σ = {sigma}, mean over {seeds} seed(s); the "
+        f"reading of table1: {reading}. Last rows: JacQ - Base (ReLU), mean of the paired "
+        "differences.",
     )
-    run_dir.save_table(
-        records_table(
-            "per_seed",
-            [
-                {"activation": a, "method": _NAMES[m], "K": K, "seed": seed} | r
-                for (a, m, K), rs in runs.items()
-                for seed, r in enumerate(rs)
-            ],
-            {
-                **{c: c for c in ("activation", "method", "K", "seed", "clean", "noisy")},
-                "final train loss": "final_train_loss",
-                "train s": "train_time_s",
-            },
-            "Every trained model: clean and noisy test accuracy (%), the last epoch's training "
-            "loss and the training wall time.",
-        )
+    yield records_table(
+        "per_seed",
+        [
+            {"activation": a, "method": _NAMES[m], "K": K, "seed": seed} | r
+            for (a, m, K), rs in runs.items()
+            for seed, r in enumerate(rs)
+        ],
+        {
+            **{c: c for c in ("activation", "method", "K", "seed", "clean", "noisy")},
+            "final train loss": "final_train_loss",
+            "train s": "train_time_s",
+        },
+        "Every trained model: clean and noisy test accuracy (%), the last epoch's training "
+        "loss and the training wall time.",
     )
-    run_dir.save_table(
-        records_table(
-            "diagnostics",
-            stats.values(),
-            {
-                **_SETTING,
-                "noisy acc": lambda s: s["noisy"][0],
-                "q90 |J_T|": lambda s: s["jac_q90"][0],
-                "a > 1/L_k rate": lambda s: s["descent_violation_rate"][0],
-                "energy increase rate": lambda s: s["energy_increase_rate"][0],
-            },
-            "Beyond the paper: on 500 noisy test trajectories, the 90% quantile of |J_T(v_k)|_2, "
-            "the rate of steps violating the descent condition a <= 1/(1 + |J_T|) (Eq. 8) and the "
-            "rate of energy increases E(v_{k+1}) > E(v_k) (Eq. 5).",
-        )
+    yield records_table(
+        "diagnostics",
+        stats.values(),
+        {
+            **_SETTING,
+            "noisy acc": lambda s: s["noisy"][0],
+            "q90 |J_T|": lambda s: s["jac_q90"][0],
+            "a > 1/L_k rate": lambda s: s["descent_violation_rate"][0],
+            "energy increase rate": lambda s: s["energy_increase_rate"][0],
+        },
+        "Beyond the paper: on 500 noisy test trajectories, the 90% quantile of |J_T(v_k)|_2, "
+        "the rate of steps violating the descent condition a <= 1/(1 + |J_T|) (Eq. 8) and the "
+        "rate of energy increases E(v_{k+1}) > E(v_k) (Eq. 5).",
     )
     if _tuning(config):
-        run_dir.save_table(
-            records_table(
-                "tuning",
-                [
-                    {"method": method, "setting": _key(**params)} | run_dir.load_cell(key)
-                    for key, (method, params) in _candidates(config).items()
-                ],
-                {
-                    "method": "method",
-                    "setting": "setting",
-                    "val clean": "clean",
-                    "val noisy": "noisy",
-                    "q90 |J_T|": "jac_q90",
-                },
-                f"Regulariser strengths tried on ReLU, K = 3, {config.tune_epochs} epoch(s) "
-                "(validation split, never the test set); chosen by noisy validation accuracy "
-                f"among those with clean validation accuracy >= {config.tune_min_clean}: "
-                f"{results.get('chosen_regularisers')}.",
-            )
+        yield records_table(
+            "tuning",
+            [
+                {"method": method, "setting": _key(**params)} | run_dir.load_cell(key)
+                for key, (method, params) in _candidates(config).items()
+            ],
+            {
+                "method": "method",
+                "setting": "setting",
+                "val clean": "clean",
+                "val noisy": "noisy",
+                "q90 |J_T|": "jac_q90",
+            },
+            f"Regulariser strengths tried on ReLU, K = 3, {config.tune_epochs} epoch(s) "
+            "(validation split, never the test set); chosen by noisy validation accuracy among "
+            f"those with clean validation accuracy >= {config.tune_min_clean}: "
+            f"{results.get('chosen_regularisers')}.",
         )
     if config.noise_curve:
-        run_dir.save_table(
-            records_table(
-                "robustness",
-                stats.values(),
-                {**_SETTING, **{c: c for c in _sigma_columns(config)}},
-                "Beyond the paper: test accuracy (%) against additive Gaussian noise σ (one "
-                f"noise draw scaled; {reading}), mean over {seeds} seed(s).",
-            )
+        yield records_table(
+            "robustness",
+            stats.values(),
+            {**_SETTING, **{c: c for c in _sigma_columns(config)}},
+            "Beyond the paper: test accuracy (%) against additive Gaussian noise σ (one noise "
+            f"draw scaled; {reading}), mean over {seeds} seed(s).",
         )
-    _figures(config, stats, runs, run_dir)
 
 
 def _claims(config: Table1Config, results: dict[str, Any], stats: dict) -> list[Check]:
@@ -677,8 +666,10 @@ def _figures(config: Table1Config, stats: dict, runs: _Runs, run_dir: RunDir) ->
                 panel.legend(fontsize=7)
             fig.suptitle("Noisy accuracy per seed (a line joins one seed's models)")
     if config.noise_curve:
-        shape = {"nrows": len(Ks), "ncols": len(acts), "size": (4 * len(acts), 3.2 * len(Ks))}
-        with figure(run_dir, "robustness_curves", **shape, squeeze=False) as (fig, ax):
+        size = (4 * len(acts), 3.2 * len(Ks))
+        with figure(
+            run_dir, "robustness_curves", nrows=len(Ks), ncols=len(acts), size=size, squeeze=False
+        ) as (fig, ax):
             for (r, K), (c, act) in itertools.product(enumerate(Ks), enumerate(acts)):
                 for j, m in enumerate(methods):
                     curve = stats[act, m, K]["curve"]
