@@ -51,7 +51,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -384,7 +384,7 @@ def _summary(config: Table1Config, runs: _Runs, chosen: RegSettings) -> dict[str
     diffs = _differences(config, runs)
     out: dict[str, Any] = {
         "protocol_reading": config.reading.name,
-        "chosen_regularisers": asdict(chosen),
+        "chosen_regularisers": {f.name: getattr(chosen, f.name) for f in fields(chosen)},
         **diffs,
     }
     claim = {
