@@ -1,8 +1,18 @@
 """A small explicit training loop (mini-batches from tensors, checkpoints, exact resume, one
 divergence rule), the Madam optimizer of the DEQ paper, and the finite-step paper's objective
-(:class:`FiniteStepLoss`)."""
+(:class:`FiniteStepLoss`) with its training and robustness evaluation (:func:`train_finite_step`,
+:func:`evaluate_finite_step`)."""
 
-from hopfield_lab.training.finite_step import PENALTIES, FiniteStepLoss
+from hopfield_lab.training.finite_step import (
+    DIAG_LANCZOS_ITERS,
+    PENALTIES,
+    FiniteStepLoss,
+    RegSettings,
+    evaluate_finite_step,
+    perturbation_bound,
+    step_jacobian_norms,
+    train_finite_step,
+)
 from hopfield_lab.training.loop import (
     BLOWUP_FACTOR,
     CHECKPOINT_NAME,
@@ -19,15 +29,21 @@ from hopfield_lab.training.madam import Madam, linear_decay
 __all__ = [
     "BLOWUP_FACTOR",
     "CHECKPOINT_NAME",
+    "DIAG_LANCZOS_ITERS",
     "PENALTIES",
     "FiniteStepLoss",
     "LossFn",
     "Madam",
+    "RegSettings",
     "Stateful",
     "TrainConfig",
     "TrainResult",
+    "evaluate_finite_step",
     "fit",
     "linear_decay",
     "load_checkpoint",
     "loss_blew_up",
+    "perturbation_bound",
+    "step_jacobian_norms",
+    "train_finite_step",
 ]

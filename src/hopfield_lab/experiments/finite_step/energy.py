@@ -4,17 +4,17 @@ Command::
 
     hopfield-lab run finite-step-energy --profile demo|quick|paper
 
-Setting (Sec. 5.2): tanh, ``K = 5``, ``a = 0.5``; Base and JacQ trained as in Table 1 (see
-:mod:`hopfield_lab.experiments.finite_step._common`). On ``n_eval`` test images:
+Setting (Sec. 5.2): tanh, ``K = 5``, ``a = 0.5``; Base and JacQ trained as in Table 1
+(:mod:`~hopfield_lab.experiments.finite_step._common`). On ``n_eval`` test images:
 
 * (a, b) the energy ``E(v_k)`` (Eq. 3) along the trajectories, mean +- std over samples;
 * (c) the distance ratio ``rho_k = |v_k^(1) - v_k^(2)| / |v_0^(1) - v_0^(2)|`` (Eq. 10) from
   ``x`` and ``x + eps u`` (``u`` a random unit direction per image), median and quartiles;
-* the product bound ``prod_k |(1 - a) I + a J_T(v_k)|_2`` of App. B.1, in closed form
-  ``prod_k ((1 - a) + a |J_T(v_k)|_2)`` since ``J_T`` is symmetric PSD, checked against the
-  observed ``rho_k`` (it holds to first order in ``eps``), the Jacobian norms along the
-  trajectories, the rate of descent-condition violations ``a > 1/(1 + |J_T(v_k)|)`` (Eq. 8),
-  and the rate of energy increases (Eq. 5).
+* the product bound ``prod_k |(1 - a) I + a J_T(v_k)|_2`` of App. B.1
+  (:func:`~hopfield_lab.training.perturbation_bound`) against the observed ``rho_k`` (it holds
+  to first order in ``eps``), the Jacobian norms along the trajectories, the rate of
+  descent-condition violations ``a > 1/(1 + |J_T(v_k)|)`` (Eq. 8) and of energy increases
+  (Eq. 5).
 
 A fact the paper does not state, checked here: for a monotone activation ``Phi`` is convex, so
 ``E = |v|^2/2 - Phi(Mv)`` is majorised at ``v_k`` by a quadratic of curvature 1 and every step
@@ -22,7 +22,7 @@ with ``0 < a < 2`` decreases ``E`` whatever ``|J_T|`` (see
 :mod:`hopfield_lab.models.finite_step`): energy increases should never be observed, and the
 descent condition (8) can fail at every step while the energy still decreases.
 
-The paper reports no numbers for Figure 1; the comparison table holds its qualitative claims.
+The paper reports no numbers for Figure 1; the claims table holds its qualitative claims.
 ``run`` trains the pair and computes every curve and number (cells ``method=*`` and
 ``curves,method=*``); ``report`` draws the tables and the figure from them.
 """
@@ -45,15 +45,14 @@ from hopfield_lab.data import mnist_tensors
 from hopfield_lab.experiments.base import Experiment, RunContext, register
 from hopfield_lab.experiments.fields import Config, Positive
 from hopfield_lab.experiments.finite_step._common import (
-    DIAG_LANCZOS_ITERS,
     PAIR_METHODS,
     PairConfig,
     pair_cells,
     train_pair,
 )
-from hopfield_lab.regularizers import jacobian_spectral_norm
 from hopfield_lab.runs import RunDir, at_least, at_most, check_table, equals, records_table
 from hopfield_lab.runs.plots import figure
+from hopfield_lab.training import perturbation_bound, step_jacobian_norms
 
 __all__ = ["EnergyConfig", "report", "run"]
 
@@ -66,9 +65,7 @@ class EnergyConfig(Config):
     eps: Annotated[float, Positive] = 1e-3
 
 
-def _grid(config: EnergyConfig) -> dict[str, dict[str, Any]]:
-    """The training cells (Base and JacQ) with the typed config."""
-    return pair_cells(config)
+_grid = pair_cells  # the training cells (Base and JacQ) with the typed config
 
 
 def run(config: EnergyConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
@@ -83,16 +80,9 @@ def run(config: EnergyConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any
         with torch.no_grad():
             traj = model.trajectory(x)  # (K + 1, B, d)
             energies = energy_along(model.energy, traj)  # (K + 1, B)
-            states = traj[:-1].reshape(-1, traj.shape[-1])  # (K B, d)
-            norms = jacobian_spectral_norm(
-                model.M, model.dsigma(states), method="lanczos", iters=DIAG_LANCZOS_ITERS
-            ).view(model.K, -1)
-        rho = distance_ratio(model.update, x, eps=config.eps, steps=model.K, generator=gen)
-        rho = rho.detach()
-        # App. B.1 in closed form: J_T is symmetric PSD, so |(1-a) I + a J_T|_2 is
-        # (1 - a) + a |J_T|_2 for 0 < a <= 1 (no d x d Jacobian is formed)
-        factors = (1.0 - model.a) + model.a * norms  # (K, B)
-        bound = torch.cat([torch.ones_like(factors[:1]), factors.cumprod(0)])  # (K + 1, B)
+            norms = step_jacobian_norms(model, traj)  # (K, B)
+        rho = distance_ratio(model.update, x, eps=config.eps, steps=model.K, generator=gen).detach()
+        bound = perturbation_bound(model, norms)  # (K + 1, B), App. B.1
         holds = (rho <= bound * (1.0 + 1e-3)).all(dim=0)
         bands = energy_bands(energies)
         run_dir.save_cell(

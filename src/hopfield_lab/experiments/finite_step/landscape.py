@@ -72,9 +72,7 @@ class LandscapeConfig(Config):
     seed: Seed = 0
 
 
-def _grid(config: LandscapeConfig) -> dict[str, dict[str, Any]]:
-    """The training cells (Base and JacQ) with the typed config."""
-    return pair_cells(config)
+_grid = pair_cells  # the training cells (Base and JacQ) with the typed config
 
 
 def run(config: LandscapeConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
@@ -86,13 +84,11 @@ def run(config: LandscapeConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, 
     xi = torch.randn(1, x0.shape[1], generator=torch.Generator().manual_seed(config.seed))
     starts = x0 + sigmas.view(-1, 1) * xi  # (L, d)
 
-    with torch.no_grad():
+    sample = x_test[: config.n_pca]
+    with torch.no_grad():  # both models' states, ((K + 1) n_pca * 2, d)
         pooled = torch.cat(
-            [
-                m.trajectory(x_test[: config.n_pca]).reshape(-1, x0.shape[1])
-                for m, _ in pair.values()
-            ]
-        )  # ((K + 1) n_pca * 2, d)
+            [m.trajectory(sample).reshape(-1, x0.shape[1]) for m, _ in pair.values()]
+        )
     plane = pca_plane(pooled, config.grid)
     points = plane.points()  # (G^2, d)
     run_dir.save_cell("plane", {"s1": plane.s1.tolist(), "s2": plane.s2.tolist()})
@@ -126,63 +122,45 @@ def run(config: LandscapeConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, 
     return out
 
 
+_REGIONS = dict(origin="lower", cmap="tab10", vmin=0, vmax=9, alpha=0.35, aspect="auto")
+"""How the decision regions (digit classes 0-9) are drawn: faintly, under the energy contours."""
+
+
 def report(config: LandscapeConfig, run_dir: RunDir) -> None:
     """Figure 2 and the claims table, from ``results.json`` and the saved grids."""
     out = run_dir.read_results()
     plane = run_dir.load_cell("plane")
     s1, s2 = np.asarray(plane["s1"]), np.asarray(plane["s2"])
     S1, S2 = np.meshgrid(s1, s2)
-    sigmas = out["sigmas"]
+    extent = (s1[0], s1[-1], s2[0], s2[-1])
+    sigmas, pcs = out["sigmas"], {"xlabel": "PC 1", "ylabel": "PC 2"}
+    colours = matplotlib.colormaps["plasma"]
     with figure(run_dir, "figure2", nrows=2, ncols=3, size=(15, 9)) as (_, axes):
         for row, method in enumerate(PAIR_METHODS):
             cell = run_dir.load_cell(f"landscape,method={method}")
             energy_grid = np.asarray(cell["energy_grid"])
             t2 = np.asarray(cell["trajectories"])  # (K + 1, L, 2)
-            name = "Base" if method == "base" else "JacQ"
-            ax = axes[row, 0]
-            ax.imshow(
-                np.asarray(cell["classes"]),
-                origin="lower",
-                extent=(s1[0], s1[-1], s2[0], s2[-1]),
-                cmap="tab10",
-                vmin=0,
-                vmax=9,
-                alpha=0.35,
-                aspect="auto",
-            )
-            cs = ax.contour(S1, S2, energy_grid, levels=15, colors="k", linewidths=0.6)
-            ax.clabel(cs, fontsize=6)
-            ax.set(
-                title=f"({'ad'[row]}) {name}: E(v) on the PCA slice + K-step regions",
-                xlabel="PC 1",
-                ylabel="PC 2",
-            )
-            ax = axes[row, 1]
-            ax.contourf(S1, S2, energy_grid, levels=30, cmap="viridis", alpha=0.8)
+            name, (ax_a, ax_b, ax_c) = ("Base" if method == "base" else "JacQ"), axes[row]
+            ax_a.imshow(np.asarray(cell["classes"]), extent=extent, **_REGIONS)
+            cs = ax_a.contour(S1, S2, energy_grid, levels=15, colors="k", linewidths=0.6)
+            ax_a.clabel(cs, fontsize=6)
+            ax_a.set(title=f"({'ad'[row]}) {name}: E(v) on the PCA slice + K-step regions", **pcs)
+            ax_b.contourf(S1, S2, energy_grid, levels=30, cmap="viridis", alpha=0.8)
             for j in range(len(sigmas)):
                 alpha = 1.0 - 0.8 * j / max(len(sigmas) - 1, 1)
-                ax.plot(t2[:, j, 0], t2[:, j, 1], "-", color="w", alpha=alpha, lw=1.2)
-                ax.plot(t2[0, j, 0], t2[0, j, 1], "o", color="limegreen", alpha=alpha, ms=5)
-                ax.plot(t2[-1, j, 0], t2[-1, j, 1], "*", color="red", alpha=alpha, ms=9)
-            ax.set(
-                title=f"({'be'[row]}) {name}: trajectories, σ = 0 … {config.max_sigma:g}",
-                xlabel="PC 1",
-                ylabel="PC 2",
+                ax_b.plot(t2[:, j, 0], t2[:, j, 1], "-", color="w", alpha=alpha, lw=1.2)
+                ax_b.plot(t2[0, j, 0], t2[0, j, 1], "o", color="limegreen", alpha=alpha, ms=5)
+                ax_b.plot(t2[-1, j, 0], t2[-1, j, 1], "*", color="red", alpha=alpha, ms=9)
+            ax_b.set(
+                title=f"({'be'[row]}) {name}: trajectories, σ = 0 … {config.max_sigma:g}", **pcs
             )
-            ax = axes[row, 2]
-            cmap = matplotlib.colormaps["plasma"]
             for j, (sigma, energies) in enumerate(zip(sigmas, cell["energies"], strict=True)):
-                ax.plot(
-                    energies,
-                    "o-",
-                    ms=3,
-                    color=cmap(j / len(sigmas)),
-                    label=f"σ={sigma:.2f}" if j in (0, len(sigmas) - 1) else None,
-                )
-            ax.set(
+                label = f"σ={sigma:.2f}" if j in (0, len(sigmas) - 1) else None
+                ax_c.plot(energies, "o-", ms=3, color=colours(j / len(sigmas)), label=label)
+            ax_c.set(
                 title=f"({'cf'[row]}) {name}: E(v_k) per noise level", xlabel="step k", ylabel="E"
             )
-            ax.legend(fontsize=7)
+            ax_c.legend(fontsize=7)
 
     b, j = out["base"], out["jacq"]
     run_dir.save_table(
