@@ -8,46 +8,45 @@ Setting (lecture notes ch. 2, with the capacity alpha_c ~ 0.138 of Amit, Gutfreu
 Sompolinsky 1985/87, "AGS"). ``P = round(alpha N)`` unbiased random patterns stored by Hebb's
 rule (Def. 2.1.4, ``J_ii = 0``, ``h = 0``).
 
-Part 1, retrieval vs load (``T = 0``). Each trial starts sequential dynamics (random order per
-sweep, Def. 2.1.2) exactly at a stored pattern ``xi^mu`` (``start_noise`` > 0 flips that
-fraction of its spins first) and runs it to a fixed point (at most ``max_sweeps`` sweeps). We
-record the final Mattis overlap ``m = xi^mu . s / N`` with that pattern. A trial "retrieves"
-when ``m > success_overlap`` (0.9 by default: AGS predicts ``m >= 0.967`` in the retrieval
-phase at ``T = 0``, and ``m`` well below 0.5 beyond ``alpha_c``). For each ``N`` we estimate
-``alpha_c(N)`` as the load where the fraction of retrieving trials crosses 1/2 (linear
-interpolation between grid loads), and also where the mean overlap crosses
-``mean_threshold``. The finite-size drift is summarised by a least-squares fit
-``alpha_c(N) = a + b / sqrt(N)`` (a heuristic form; with fewer than 3 sizes no fit is made),
-whose intercept ``a`` is compared with 0.138. Its spread comes from a bootstrap over networks
-(the trials of one network share ``J`` and are resampled together). At finite ``N`` the
-transition is smooth and appears at larger loads for smaller ``N``: the 1/sqrt(N) fluctuations
-of the crosstalk noise let small networks keep patterns stable a little beyond alpha_c.
+Part 1, retrieval vs load (``T = 0``, :func:`~hopfield_lab.analysis.hebbian_retrieval`).
+Sequential dynamics (random order per sweep, Def. 2.1.2) starts at a stored pattern (with a
+fraction ``start_noise`` of spins flipped) and runs to a fixed point (at most ``max_sweeps``);
+a trial "retrieves" when the final overlap ``m = xi^mu . s / N > success_overlap`` (0.9: AGS
+predict ``m >= 0.967`` in the retrieval phase, ``m`` well below 0.5 beyond ``alpha_c``).
+``alpha_c(N)`` is the load where the fraction of retrieving trials crosses 1/2 (linear
+interpolation on the grid), and also where the mean overlap crosses ``mean_threshold``. A
+least-squares fit ``alpha_c(N) = a + b / sqrt(N)`` (heuristic; none with fewer than 3 sizes)
+extrapolates to ``a``, compared with 0.138; spreads come from a bootstrap over networks (the
+trials of one network share ``J``). At finite ``N`` the transition is smooth and lies at larger
+loads for smaller ``N``: the 1/sqrt(N) fluctuations of the crosstalk noise let small networks
+keep patterns a little beyond alpha_c.
 
-Part 2, phase diagram (``alpha``, ``T``) with Glauber dynamics (Lemma 2.1.3). ``pd_trials``
-replicas per cell start at stored patterns (replica ``k`` at pattern ``k mod P``) of a network
-of ``pd_n`` spins, run ``pd_sweeps`` sweeps at temperature ``T``, and the overlap with the
-start pattern is averaged over the last ``pd_measure`` sweeps and the replicas. The heatmap is
-overlaid with the AGS retrieval line ``T_M(alpha)`` of the replica-symmetric equations
-(:mod:`hopfield_lab.theory.ags`), whose end points ``T_M(0) = 1`` and ``alpha_c(T = 0) =
-0.1379`` the headline table sets beside the notes' values. The retrieval states are metastable
-below ``T_M`` (global minima only below a lower line ``T_c``, not drawn), which is what dynamics
-started at a pattern probes.
-
-The notes' numbers: ``alpha_c ~ 0.138`` at ``T = 0``; ``T_c = 1`` at ``alpha = 0``
-(Curie-Weiss).
+Part 2, phase diagram (``alpha``, ``T``) with Glauber dynamics (Lemma 2.1.3,
+:func:`~hopfield_lab.analysis.glauber_retention`): ``pd_trials`` replicas of a network of
+``pd_n`` spins start at stored patterns, run ``pd_sweeps`` sweeps at ``T``, and their overlap
+with the start pattern is averaged over the last ``pd_measure`` sweeps and the replicas. The
+heatmap is overlaid with the AGS retrieval line ``T_M(alpha)`` of the replica-symmetric
+equations (:mod:`hopfield_lab.theory.ags`), whose end points ``T_M(0) = 1`` and ``alpha_c(T =
+0) = 0.1379`` the headline table sets beside the notes' values. The retrieval states are
+metastable below ``T_M`` (global minima only below a lower line ``T_c``, not drawn), which is
+what dynamics started at a pattern probes.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
 
-from hopfield_lab.analysis import bootstrap_crossings, fit_inverse_sqrt, level_crossing
-from hopfield_lab.data.corruptions import flip_bits
+from hopfield_lab.analysis import (
+    bootstrap_crossings,
+    fit_inverse_sqrt,
+    glauber_retention,
+    hebbian_retrieval,
+    level_crossing,
+)
 from hopfield_lab.data.synthetic import random_patterns
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
@@ -62,7 +61,6 @@ from hopfield_lab.experiments.fields import (
     Range,
     Seed,
 )
-from hopfield_lab.models.binary import BinaryHopfield
 from hopfield_lab.runs import RunDir, Table, comparison_table, records_table
 from hopfield_lab.runs.plots import figure, heatmap
 from hopfield_lab.theory import ags_capacity, ags_overlap, ags_retrieval_line
@@ -174,48 +172,35 @@ def _retrieval_cell(cell: dict[str, Any]) -> dict[str, Any]:
     config: CapacityConfig = cell["config"]
     N, alpha = int(cell["N"]), float(cell["alpha"])
     P = max(1, round(alpha * N))
-    R = min(P, config.n_starts)
-    n_networks = math.ceil(config.n_trials / R)
     gen = torch.Generator().manual_seed(config.seed * 1_000_003 + N * 1009 + int(cell["index"]))
-    dtype = _dtype(config.dtype)
-    overlaps: list[float] = []
-    sweeps: list[int] = []
-    for _ in range(n_networks):
-        xi = random_patterns(P, N, generator=gen, dtype=dtype)
-        model = BinaryHopfield.hebbian(xi)
-        start = xi[:R]
-        if config.start_noise > 0:
-            start = flip_bits(start, config.start_noise, generator=gen)
-        res = model.run(start, n_sweeps=config.max_sweeps, generator=gen)
-        m = (res.states * xi[:R]).sum(1) / N  # (R,) overlap with the start pattern
-        overlaps += m.double().tolist()
-        sweeps += res.settled_sweep.tolist()
-    overlaps = overlaps[: config.n_trials]
-    return {"N": N, "alpha": alpha, "P": P, "overlaps": overlaps, "sweeps": sweeps}
+    overlaps, sweeps = hebbian_retrieval(
+        P,
+        N,
+        config.n_trials,
+        config.n_starts,
+        max_sweeps=config.max_sweeps,
+        generator=gen,
+        start_noise=config.start_noise,
+        dtype=_dtype(config.dtype),
+    )
+    return {
+        "N": N,
+        "alpha": alpha,
+        "P": P,
+        "overlaps": overlaps.tolist(),
+        "sweeps": sweeps.tolist(),
+    }
 
 
 def _phase_cell(cell: dict[str, Any]) -> dict[str, Any]:
     config: CapacityConfig = cell["config"]
     N, alpha, T = config.pd_n, float(cell["alpha"]), float(cell["T"])
-    P = max(1, round(alpha * N))
-    R = config.pd_trials
+    P, R = max(1, round(alpha * N)), config.pd_trials
     gen = torch.Generator().manual_seed(config.seed * 7 + 100_003 * int(cell["index"]))
     xi = random_patterns(P, N, generator=gen, dtype=_dtype(config.dtype))
-    model = BinaryHopfield.hebbian(xi)
-    which = torch.arange(R) % P  # (R,) start pattern of each replica
-    res = model.run(
-        xi[which],
-        dynamics="glauber",
-        temperature=T,
-        n_sweeps=config.pd_sweeps,
-        generator=gen,
-        record_every=1,
-        patterns=xi,
-    )
-    if res.overlaps is None:
-        raise RuntimeError("BinaryHopfield.run returned no overlaps although patterns were given")
-    ov = res.overlaps[:, torch.arange(R), which]  # (T_rec, R) overlap with the own pattern
-    last = ov[-min(config.pd_measure, ov.shape[0]) :].mean(0)  # (R,)
+    last = glauber_retention(
+        xi, T, R, n_sweeps=config.pd_sweeps, measure=config.pd_measure, generator=gen
+    )  # (R,)
     return {
         "alpha": alpha,
         "T": T,
