@@ -62,7 +62,7 @@ from hopfield_lab.experiments.fields import (
     Seed,
 )
 from hopfield_lab.runs import RunDir, Table, comparison_table, records_table
-from hopfield_lab.runs.plots import figure, heatmap
+from hopfield_lab.runs.plots import figure, heatmap, plot_records
 from hopfield_lab.theory import ags_capacity, ags_overlap, ags_retrieval_line
 
 __all__ = ["ALPHA_C", "CapacityConfig", "report", "run"]
@@ -164,16 +164,12 @@ def _grid(config: CapacityConfig) -> dict[str, dict[str, Any]]:
     return cells
 
 
-def _dtype(name: str) -> torch.dtype:
-    return torch.float64 if name == "float64" else torch.float32
-
-
 def _retrieval_cell(cell: dict[str, Any]) -> dict[str, Any]:
     config: CapacityConfig = cell["config"]
     N, alpha = int(cell["N"]), float(cell["alpha"])
     P = max(1, round(alpha * N))
     gen = torch.Generator().manual_seed(config.seed * 1_000_003 + N * 1009 + int(cell["index"]))
-    overlaps, sweeps = hebbian_retrieval(
+    ov, sw = hebbian_retrieval(
         P,
         N,
         config.n_trials,
@@ -181,15 +177,9 @@ def _retrieval_cell(cell: dict[str, Any]) -> dict[str, Any]:
         max_sweeps=config.max_sweeps,
         generator=gen,
         start_noise=config.start_noise,
-        dtype=_dtype(config.dtype),
+        dtype=getattr(torch, config.dtype),
     )
-    return {
-        "N": N,
-        "alpha": alpha,
-        "P": P,
-        "overlaps": overlaps.tolist(),
-        "sweeps": sweeps.tolist(),
-    }
+    return {"N": N, "alpha": alpha, "P": P, "overlaps": ov.tolist(), "sweeps": sw.tolist()}
 
 
 def _phase_cell(cell: dict[str, Any]) -> dict[str, Any]:
@@ -197,17 +187,12 @@ def _phase_cell(cell: dict[str, Any]) -> dict[str, Any]:
     N, alpha, T = config.pd_n, float(cell["alpha"]), float(cell["T"])
     P, R = max(1, round(alpha * N)), config.pd_trials
     gen = torch.Generator().manual_seed(config.seed * 7 + 100_003 * int(cell["index"]))
-    xi = random_patterns(P, N, generator=gen, dtype=_dtype(config.dtype))
+    xi = random_patterns(P, N, generator=gen, dtype=getattr(torch, config.dtype))
     last = glauber_retention(
         xi, T, R, n_sweeps=config.pd_sweeps, measure=config.pd_measure, generator=gen
     )  # (R,)
-    return {
-        "alpha": alpha,
-        "T": T,
-        "P": P,
-        "mean_overlap": float(last.mean()),
-        "std_overlap": float(last.std()) if R > 1 else 0.0,
-    }
+    std = float(last.std()) if R > 1 else 0.0
+    return {"alpha": alpha, "T": T, "P": P, "mean_overlap": float(last.mean()), "std_overlap": std}
 
 
 def _ags_cell(cell: dict[str, Any]) -> dict[str, Any]:
@@ -225,33 +210,38 @@ def _ags_cell(cell: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
-    kind = cell["kind"]
-    if kind == "retrieval":
-        return _retrieval_cell(cell)
-    if kind == "phase":
-        return _phase_cell(cell)
-    return _ags_cell(cell)
+    kinds = {"retrieval": _retrieval_cell, "phase": _phase_cell, "ags": _ags_cell}
+    return kinds[cell["kind"]](cell)
 
 
 # --- summary ---------------------------------------------------------------------------------
 
 
-def _per_network(cell: dict[str, Any], n_starts: int) -> list[np.ndarray]:
-    """Split a retrieval cell's overlaps into the trials of each network (blocks of R)."""
-    R = min(int(cell["P"]), n_starts)
-    ov = np.asarray(cell["overlaps"])
-    return [ov[i : i + R] for i in range(0, ov.size, R)]
-
-
-def _curves(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> dict[int, dict]:
-    """Per N: mean final overlap and fraction of retrieving trials at each load."""
-    out = {}
+def _rows(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> dict[int, list[dict]]:
+    """Per N, one row per load: the final overlaps' mean, std and fraction above
+    ``success_overlap``, the mean settling sweep, the RS overlap, and the overlaps split per
+    network (blocks of ``R = min(P, n_starts)`` trials that share ``J``)."""
+    out: dict[int, list[dict]] = {}
     for N in config.sizes:
-        ovs = [np.asarray(cells[f"N={N},alpha={a:g}"]["overlaps"]) for a in config.alphas]
-        out[N] = {
-            "mean": [float(ov.mean()) for ov in ovs],
-            "frac": [float((ov > config.success_overlap).mean()) for ov in ovs],
-        }
+        out[N] = []
+        for a, m_ags in zip(config.alphas, cells["ags"]["m_T0"], strict=True):
+            r = cells[f"N={N},alpha={a:g}"]
+            ov = np.asarray(r["overlaps"])
+            sw = [s for s in r["sweeps"] if s >= 0]
+            R = min(int(r["P"]), config.n_starts)
+            out[N].append(
+                {
+                    "N": N,
+                    "alpha": r["alpha"],
+                    "P": r["P"],
+                    "mean": float(ov.mean()),
+                    "std": float(ov.std(ddof=1)) if len(ov) > 1 else None,
+                    "frac": float((ov > config.success_overlap).mean()),
+                    "sweeps": float(np.mean(sw)) if sw else None,
+                    "ags_m": m_ags if m_ags > 0.3 else 0.0,
+                    "networks": [ov[i : i + R] for i in range(0, ov.size, R)],
+                }
+            )
     return out
 
 
@@ -268,18 +258,17 @@ def _phase_grid(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> np.
 def run(config: CapacityConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Every (N, alpha) and (alpha, T) as a resumable cell; alpha_c(N), its drift and spread."""
     cells = ctx.cells(_cell, _grid(config), run_dir)
+    rows = _rows(config, cells)
     alphas = list(config.alphas)
-    curves = _curves(config, cells)
-    ac_frac = {N: level_crossing(alphas, curves[N]["frac"], 0.5) for N in config.sizes}
-    ac_mean = {
-        N: level_crossing(alphas, curves[N]["mean"], config.mean_threshold) for N in config.sizes
-    }
-    overlaps = {  # per cell: one array of final overlaps per network (its starts share J)
-        N: [_per_network(cells[f"N={N},alpha={a:g}"], config.n_starts) for a in alphas]
-        for N in config.sizes
-    }
+    ac_frac = {N: level_crossing(alphas, [r["frac"] for r in rs], 0.5) for N, rs in rows.items()}
+    level = config.mean_threshold
+    ac_mean = {N: level_crossing(alphas, [r["mean"] for r in rs], level) for N, rs in rows.items()}
     std_by_n, std_intercept = bootstrap_crossings(
-        overlaps, alphas, config.success_overlap, n_boot=_N_BOOT, seed=config.seed
+        {N: [r["networks"] for r in rs] for N, rs in rows.items()},
+        alphas,
+        config.success_overlap,
+        n_boot=_N_BOOT,
+        seed=config.seed,
     )
     known = [(N, v) for N, v in ac_frac.items() if v is not None]
     fit = fit_inverse_sqrt([n for n, _ in known], [v for _, v in known])
@@ -301,6 +290,7 @@ def run(config: CapacityConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, A
 def report(config: CapacityConfig, run_dir: RunDir) -> None:
     """Headline (alpha_c: notes vs RS theory vs simulations), alpha_c(N), curves, diagram."""
     cells = {k: run_dir.load_cell(k) for k in _grid(config)}
+    rows = _rows(config, cells)
     res = run_dir.read_results()
     ags = cells["ags"]
     ac_frac, ac_std = res["alpha_c_by_N"], res["alpha_c_std_by_N"]
@@ -351,25 +341,13 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
         "(std over trials). AGS m is the replica-symmetric retrieval overlap (0 beyond alpha_c "
         "= 0.138)."
     )
-    table = Table(
-        "retrieval_vs_load",
-        [
-            *("N", "alpha", "P", "mean overlap", "std overlap"),
-            *(f"fraction m > {config.success_overlap:g}", "mean sweeps", "AGS m (T = 0)"),
-        ],
-        caption=caption,
-    )
-    for N in config.sizes:
-        for a, m_ags in zip(config.alphas, ags["m_T0"], strict=True):
-            r = cells[f"N={N},alpha={a:g}"]
-            ov = np.asarray(r["overlaps"])
-            sw = [s for s in r["sweeps"] if s >= 0]
-            std = float(ov.std(ddof=1)) if len(ov) > 1 else None
-            retrieved = float((ov > config.success_overlap).mean())
-            sweeps = float(np.mean(sw)) if sw else None
-            m_rs = m_ags if m_ags > 0.3 else 0.0
-            table.add_row(N, r["alpha"], r["P"], float(ov.mean()), std, retrieved, sweeps, m_rs)
-    run_dir.save_table(table)
+    columns = {
+        **{"N": "N", "alpha": "alpha", "P": "P", "mean overlap": "mean", "std overlap": "std"},
+        f"fraction m > {config.success_overlap:g}": "frac",
+        **{"mean sweeps": "sweeps", "AGS m (T = 0)": "ags_m"},
+    }
+    records = [r for rs in rows.values() for r in rs]
+    run_dir.save_table(records_table("retrieval_vs_load", records, columns, caption))
     if config.pd_n:
         alpha_columns = [f"alpha = {a:g}" for a in config.pd_alphas]
         pd_table = Table(
@@ -385,23 +363,22 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
         for t, row in zip(config.pd_temperatures, _phase_grid(config, cells), strict=True):
             pd_table.add_row(t, *row.tolist())
         run_dir.save_table(pd_table)
-    _figures(config, _curves(config, cells), ags, cells, run_dir)
+    _figures(config, rows, cells, run_dir)
 
 
 def _figures(
     config: CapacityConfig,
-    curves: dict[int, dict[str, list[float]]],
-    ags: dict[str, Any],
+    rows: dict[int, list[dict]],
     cells: dict[str, dict[str, Any]],
     run_dir: RunDir,
 ) -> None:
-    alphas = list(config.alphas)
+    ags = cells["ags"]
     with figure(run_dir, "retrieval_vs_load", ncols=2, size=(11, 4.2)) as (_, axes):
-        for N in config.sizes:
-            axes[0].plot(alphas, curves[N]["mean"], "o-", ms=4, label=f"N = {N}")
-            axes[1].plot(alphas, curves[N]["frac"], "o-", ms=4, label=f"N = {N}")
+        for N, rs in rows.items():
+            plot_records(axes[0], rs, "alpha", "mean", ms=4, label=f"N = {N}")
+            plot_records(axes[1], rs, "alpha", "frac", ms=4, label=f"N = {N}")
         m_ags = np.where(np.asarray(ags["m_T0"]) > 0.3, ags["m_T0"], np.nan)
-        axes[0].plot(alphas, m_ags, "k--", lw=1, label="AGS (RS) m")
+        axes[0].plot(config.alphas, m_ags, "k--", lw=1, label="AGS (RS) m")
         for ax in axes:
             ax.axvline(ALPHA_C, color="0.6", ls=":", lw=1, label="alpha_c = 0.138")
             ax.set(xlabel="load alpha = P/N")
@@ -414,21 +391,10 @@ def _figures(
     if not config.pd_n:
         return
     with figure(run_dir, "phase_diagram", size=(6.4, 4.8)) as (fig, ax):
-        a = np.asarray(config.pd_alphas)
-        t = np.asarray(config.pd_temperatures)
-        heatmap(
-            fig,
-            ax,
-            a,
-            t,
-            _phase_grid(config, cells),
-            label="mean overlap m with the start pattern",
-            vmin=0,
-            vmax=1,
-            cmap="viridis",
-        )
-        la = np.asarray(ags["alphas"])
-        tm = np.asarray(ags["T_M"])
+        a, t = np.asarray(config.pd_alphas), np.asarray(config.pd_temperatures)
+        label = "mean overlap m with the start pattern"
+        heatmap(fig, ax, a, t, _phase_grid(config, cells), label=label, vmin=0, vmax=1)
+        la, tm = np.asarray(ags["alphas"]), np.asarray(ags["T_M"])
         ax.plot(
             np.concatenate([[0.0], la[tm > 0], [ags["alpha_c"]]]),
             np.concatenate([[1.0], tm[tm > 0], [0.0]]),
