@@ -10,7 +10,9 @@ notes' statements are about: Mattis overlaps ``m_mu = xi^mu . s / N`` and visite
   condition on the overlaps holds (e.g. a mixture state is lost, Sec. 2.2.2);
 * :func:`random_couplings`: the three kinds of couplings of Theorem 2.1's test (an SK sample,
   Hebbian, asymmetric), and :func:`glauber_state_counts`: how often independent Glauber chains
-  end in each of the ``2^N`` states.
+  end in each of the ``2^N`` states;
+* :func:`magnetization_samples`: the magnetisation of Glauber chains after a burn-in, per
+  chain and as a histogram (Curie-Weiss, Sec. 2.2.1).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from hopfield_lab.analysis.glauber import state_codes
+from hopfield_lab.analysis.glauber import glauber_samples, state_codes
 from hopfield_lab.data.corruptions import flip_bits
 from hopfield_lab.data.synthetic import random_patterns
 from hopfield_lab.errors import ConfigError, check_choice, check_int
@@ -33,6 +35,7 @@ __all__ = [
     "glauber_retention",
     "glauber_state_counts",
     "hebbian_retrieval",
+    "magnetization_samples",
     "overlap_checkpoints",
     "random_couplings",
 ]
@@ -273,3 +276,46 @@ def glauber_state_counts(
         order="uniform",
     )
     return torch.bincount(state_codes(res.states), minlength=2**model.n).double()
+
+
+def magnetization_samples(
+    model: BinaryHopfield,
+    s: Tensor,
+    temperature: float,
+    *,
+    burn_in: int,
+    n_samples: int,
+    every: int,
+    generator: torch.Generator | None,
+) -> tuple[Tensor, float, Tensor]:
+    """The magnetisation ``m = (1/N) sum_i s_i`` of Glauber chains, sampled as
+    :func:`~hopfield_lab.analysis.glauber_samples` does (``burn_in`` sweeps, then ``n_samples``
+    readings ``every`` sweeps apart), kept exactly as the integer ``N m``.
+
+    Args:
+        model: the network (``N`` spins). s: ``(R, N)`` initial states. temperature: ``T > 0``.
+        burn_in: sweeps before the first reading (>= 0). n_samples: readings (>= 1).
+        every: sweeps between readings (>= 1). generator: the chains' random generator.
+
+    Returns:
+        ``(per_chain, mean_m, counts)``: the ``(R,)`` float64 time average of ``|m|`` per chain,
+        the mean of ``m`` over all readings, and the ``(N + 1,)`` histogram of the readings by
+        the number ``k`` of spins down (``m = (N - 2k) / N``), on the CPU.
+
+    Raises:
+        ConfigError: as :func:`~hopfield_lab.analysis.glauber_samples`.
+    """
+    n = model.n
+    _, M = glauber_samples(
+        model,
+        s,
+        temperature,
+        burn_in=burn_in,
+        n_samples=n_samples,
+        every=every,
+        generator=generator,
+        observe=lambda s: s.sum(1).round().long().cpu(),  # (R,) magnetisation times N
+    )  # (n_samples, R)
+    per_chain = (M.abs().double() / n).mean(0)  # (R,)
+    counts = torch.bincount((n - M.flatten()) // 2, minlength=n + 1)  # index k = spins down
+    return per_chain, float(M.double().mean() / n), counts

@@ -35,7 +35,7 @@ from typing import Annotated, Any
 import numpy as np
 import torch
 
-from hopfield_lab.analysis import glauber_samples
+from hopfield_lab.analysis import magnetization_samples
 from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Range, Seed
 from hopfield_lab.models.binary import BinaryHopfield
@@ -46,6 +46,7 @@ from hopfield_lab.theory import (
     curie_weiss_free_energy,
     equilibrium_magnetization,
     finite_size_magnetization_law,
+    finite_size_mean_abs_magnetization,
 )
 
 __all__ = ["CurieWeissConfig", "report", "run"]
@@ -115,7 +116,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     gen = torch.Generator(device=device).manual_seed(int(cell["seed"]))
     model = BinaryHopfield.curie_weiss(n, config.J, config.h).to(device)
     s = torch.ones(config.replicas, n, dtype=torch.float64, device=device)  # all up
-    _, M = glauber_samples(
+    per_chain, mean_m, counts = magnetization_samples(
         model,
         s,
         T,
@@ -123,40 +124,32 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         n_samples=config.n_samples,
         every=config.sample_every,
         generator=gen,
-        observe=lambda s: s.sum(1).round().long().cpu(),  # (R,) magnetisation times N
-    )  # (n_samples, R)
-    per_chain = (M.abs().double() / n).mean(0)  # (R,)
-    counts = torch.bincount((n - M.flatten()) // 2, minlength=n + 1)  # index k = spins down
+    )
     return {
         "n": n,
         "temperature": T,
         "mean_abs_m_chains": per_chain.tolist(),
-        "mean_m": float(M.double().mean() / n),
+        "mean_m": mean_m,
         "counts": counts.tolist(),
     }
 
 
-def _exact_mean_abs(n: int, T: float, J: float, h: float) -> float:
-    m, p = finite_size_magnetization_law(n, 1.0 / T, J, h)
-    return float((p * np.abs(m)).sum())
-
-
 def _rows(config: CurieWeissConfig, cells: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Per ``(N, T)``: chain mean and standard error, exact ``E_N|m|`` and mean-field ``m*``."""
+    J, h = config.J, config.h
     rows = []
     for key in _grid(config):
         r = cells[key]
+        n, beta = r["n"], 1.0 / r["temperature"]
         chains = np.asarray(r["mean_abs_m_chains"])
         rows.append(
             {
-                "n": r["n"],
+                "n": n,
                 "temperature": r["temperature"],
                 "sim": float(chains.mean()),
                 "sem": float(chains.std(ddof=1) / np.sqrt(chains.size)),
-                "exact": _exact_mean_abs(r["n"], r["temperature"], config.J, config.h),
-                "mean_field": float(
-                    abs(equilibrium_magnetization(1.0 / r["temperature"], config.J, config.h))
-                ),
+                "exact": finite_size_mean_abs_magnetization(n, beta, J, h),
+                "mean_field": float(abs(equilibrium_magnetization(beta, J, h))),
                 "counts": r["counts"],
             }
         )
@@ -238,7 +231,7 @@ def _magnetization_figure(
             grid, np.abs(equilibrium_magnetization(1.0 / grid, J, h)), "k-", lw=2, label="N = ∞"
         )
         for i, n in enumerate(config.sizes):
-            exact = [_exact_mean_abs(n, t, J, h) for t in grid]
+            exact = [finite_size_mean_abs_magnetization(n, 1.0 / t, J, h) for t in grid]
             ax.plot(grid, exact, color=f"C{i}", lw=1, ls="--")
             sim = [r for r in rows if r["n"] == n]
             label = f"N = {n}: Glauber ± s.e. (dots), exact (dashes)"
