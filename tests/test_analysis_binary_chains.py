@@ -12,6 +12,7 @@ from hopfield_lab.analysis import (
     glauber_retention,
     glauber_state_counts,
     hebbian_retrieval,
+    keeps_mixture,
     magnetization_samples,
     overlap_checkpoints,
     random_couplings,
@@ -150,3 +151,16 @@ def test_finite_size_mean_abs_magnetization_limits() -> None:
     m_star = float(abs(equilibrium_magnetization(1 / 0.7)))
     assert finite_size_mean_abs_magnetization(4000, 1 / 0.7) == pytest.approx(m_star, abs=2e-3)
     assert np.isfinite(finite_size_mean_abs_magnetization(1, 2.0))
+
+
+def test_keeps_mixture_tells_a_symmetric_mixture_from_a_pure_state() -> None:
+    """The symmetric 3-mixture has involved overlaps 1/2 each (m_3 = 1/2 at T = 0); a pure state
+    (1, ~0, ~0) breaks the symmetry; a random state (all overlaps ~ N^{-1/2}) is no mixture."""
+    n_spins = 400
+    xi = random_patterns(4, n_spins, generator=torch.Generator().manual_seed(10), dtype=F64)
+    mixture = torch.where(xi[:3].sum(0) >= 0, 1.0, -1.0).to(F64)
+    random_state = random_patterns(1, n_spins, generator=torch.Generator().manual_seed(11))[0]
+    states = torch.stack([mixture, xi[0], random_state.to(F64)])  # (3, N)
+    m = (states @ xi.T / n_spins).numpy()  # (3, P)
+    assert keeps_mixture(m, 3, n_spins).tolist() == [True, False, False]
+    assert keeps_mixture(m, 1, n_spins).tolist() == [True, True, False]  # n = 1: pure state

@@ -53,8 +53,8 @@ Binary networks (notes ch. 2.1), exact chains on ``2^N`` states: :func:`transiti
 :func:`two_step_energy` (parallel dynamics' Lyapunov function), :func:`single_spin_energies`,
 :func:`glauber_samples` (an observable along Glauber chains). Simulation protocols that record
 overlaps and states: :func:`hebbian_retrieval`, :func:`glauber_retention`,
-:func:`overlap_checkpoints`, :func:`random_couplings`, :func:`glauber_state_counts`,
-:func:`magnetization_samples`.
+:func:`overlap_checkpoints` (with :func:`keeps_mixture`), :func:`random_couplings`,
+:func:`glauber_state_counts`, :func:`magnetization_samples`.
 """
 
 from hopfield_lab.analysis.adversarial import (
@@ -76,6 +76,7 @@ from hopfield_lab.analysis.binary_chains import (
     glauber_retention,
     glauber_state_counts,
     hebbian_retrieval,
+    keeps_mixture,
     magnetization_samples,
     overlap_checkpoints,
     random_couplings,
@@ -219,6 +220,7 @@ __all__ = [
     "is_symmetric",
     "jacobian_norms",
     "jacobian_spectrum",
+    "keeps_mixture",
     "label_runs",
     "length_ratio",
     "level_crossing",

@@ -7,7 +7,8 @@ notes' statements are about: Mattis overlaps ``m_mu = xi^mu . s / N`` and visite
 * :func:`glauber_retention`: Glauber chains (Lemma 2.1.3) started at stored patterns, the
   overlap with the start pattern averaged over the last sweeps (the ``(alpha, T)`` diagram);
 * :func:`overlap_checkpoints`: Glauber chains read every few sweeps, stopping early when a
-  condition on the overlaps holds (e.g. a mixture state is lost, Sec. 2.2.2);
+  condition on the overlaps holds (e.g. a mixture state is lost, Sec. 2.2.2:
+  :func:`keeps_mixture`);
 * :func:`random_couplings`: the three kinds of couplings of Theorem 2.1's test (an SK sample,
   Hebbian, asymmetric), and :func:`glauber_state_counts`: how often independent Glauber chains
   end in each of the ``2^N`` states;
@@ -21,6 +22,7 @@ import math
 from collections.abc import Callable
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -35,6 +37,7 @@ __all__ = [
     "glauber_retention",
     "glauber_state_counts",
     "hebbian_retrieval",
+    "keeps_mixture",
     "magnetization_samples",
     "overlap_checkpoints",
     "random_couplings",
@@ -319,3 +322,23 @@ def magnetization_samples(
     per_chain = (M.abs().double() / n).mean(0)  # (R,)
     counts = torch.bincount((n - M.flatten()) // 2, minlength=n + 1)  # index k = spins down
     return per_chain, float(M.double().mean() / n), counts
+
+
+def keeps_mixture(overlaps: np.ndarray, n: int, n_spins: int) -> np.ndarray:
+    """Which chains still hold the symmetric ``n``-mixture of patterns ``1..n`` (Sec. 2.2.2).
+
+    A chain keeps it when the mean ``mbar`` of its ``n`` involved overlaps is macroscopic,
+    ``mbar >= 3 / sqrt(N)`` (three standard deviations of a random state's overlap), and the
+    structure is symmetric, every involved overlap ``>= mbar / 2``; a mixture that decays
+    into a pure state or a smaller mixture drops some involved overlap to ``O(N^{-1/2})``.
+
+    Args:
+        overlaps: ``(R, P)`` Mattis overlaps, the involved patterns first.
+        n: patterns in the mixture (``1 <= n <= P``). n_spins: ``N``.
+
+    Returns:
+        ``(R,)`` bool.
+    """
+    inv = overlaps[:, :n]  # (R, n)
+    mean = inv.mean(1)
+    return (mean >= 3.0 / math.sqrt(n_spins)) & (inv.min(1) >= 0.5 * mean)

@@ -12,12 +12,11 @@ dynamics at ``T`` (``T = 0``: sequential dynamics) for up to ``n_sweeps`` sweeps
 Mattis overlaps ``m_mu = xi^mu . s / N`` every ``check_every`` sweeps.
 
 A chain *keeps the mixture* when, at the end, its ``n`` involved overlaps are all at least half
-their mean and that mean exceeds ``3 / sqrt(N)`` (for ``n = 1``: a macroscopic overlap); a lost
-mixture decays into a pure state or a smaller mixture, some involved overlap falling to
-``O(N^{-1/2})``. The run stops early once no chain keeps the mixture. The *simulated
-threshold* is the midpoint between the largest grid temperature below which (inclusive) at
-least half of the chains keep the mixture at every grid point, and the next one (± half their
-distance).
+their mean and that mean exceeds ``3 / sqrt(N)`` (:func:`~hopfield_lab.analysis.keeps_mixture`;
+for ``n = 1``: a macroscopic overlap). The run stops early once no chain keeps the mixture. The
+*simulated threshold* is the midpoint between the largest grid temperature below which
+(inclusive) at least half of the chains keep the mixture at every grid point, and the next one
+(± half their distance).
 
 Theory (:mod:`hopfield_lab.theory.hopfield_mixtures`): the overlap ``m_n(T)`` solving
 ``m_n = E_z[z tanh(m_n z / T)] / n`` and the temperature ``T_n`` (``N = inf``) below which the
@@ -40,7 +39,6 @@ root-finding values (reference values only, never used in a computation).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -48,7 +46,7 @@ import matplotlib
 import numpy as np
 import torch
 
-from hopfield_lab.analysis import drop_bracket, overlap_checkpoints
+from hopfield_lab.analysis import drop_bracket, keeps_mixture, overlap_checkpoints
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import AtMost, Config, Min, NonEmpty, NonNegative, Range, Seed
@@ -75,8 +73,6 @@ __all__ = ["AGS_1985", "MixtureConfig", "report", "run"]
 #: Phys. Rev. A 32, 1007 (1985) (reference values for the report only).
 AGS_1985: dict[int, float] = {3: 0.461, 5: 0.385}
 
-_TEMPERATURES = (0.0, 0.15, 0.25, 0.35, 0.45)
-
 
 @dataclass(frozen=True)
 class MixtureConfig(Config):
@@ -97,7 +93,13 @@ class MixtureConfig(Config):
     ns: Annotated[tuple[int, ...], NonEmpty, Range(1, 20)] = (1, 3, 5)
     sizes: Annotated[tuple[int, ...], NonEmpty, Min(8)] = (400, 1600)
     n_patterns: Annotated[int, Min(1)] = 6
-    temperatures: Annotated[tuple[float, ...], NonEmpty, NonNegative] = _TEMPERATURES
+    temperatures: Annotated[tuple[float, ...], NonEmpty, NonNegative] = (
+        0.0,
+        0.15,
+        0.25,
+        0.35,
+        0.45,
+    )
     replicas: Annotated[int, Min(1)] = 12
     n_sweeps: Annotated[int, Min(1)] = 40
     check_every: Annotated[int, Min(1), AtMost("n_sweeps")] = 5
@@ -144,13 +146,6 @@ def _patterns(config: MixtureConfig, n_spins: int, network: int) -> torch.Tensor
     return (2.0 * bits - 1.0).double()  # (P, N)
 
 
-def _keeps(m: np.ndarray, n: int, n_spins: int) -> np.ndarray:
-    """Per chain: the n involved overlaps ``m[:, :n]`` keep the symmetric mixture structure."""
-    inv = m[:, :n]  # (R, n)
-    mean = inv.mean(1)
-    return (mean >= 3.0 / math.sqrt(n_spins)) & (inv.min(1) >= 0.5 * mean)
-
-
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Chains started at the symmetric n-mixture of one network, at one temperature."""
     config: MixtureConfig = cell["config"]
@@ -169,7 +164,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         every=config.check_every,
         patterns=xi,
         generator=gen,
-        stop=lambda m: not _keeps(m.numpy(), n, n_spins).any(),  # the mixture is gone
+        stop=lambda m: not keeps_mixture(m.numpy(), n, n_spins).any(),  # the mixture is gone
     )
     hist = overlaps.numpy()  # (checks, R, P)
     late = hist[len(hist) // 2 :, :, :n].mean(axis=(0, 2))  # (R,) time-averaged involved overlap
@@ -180,7 +175,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         "temperature": T,
         "network": network,
         "sweeps": sweeps,
-        "kept": _keeps(hist[-1], n, n_spins).tolist(),
+        "kept": keeps_mixture(hist[-1], n, n_spins).tolist(),
         "late_overlap": late.tolist(),
         "initial_overlaps": m0.tolist(),
         "final_overlaps": hist[-1].tolist(),
