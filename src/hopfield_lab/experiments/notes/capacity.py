@@ -129,17 +129,13 @@ class CapacityConfig(Config):
             p = max(1, round(max(alphas, default=0.0) * n))
             return float(n) * n * item + float(p) * n * (8 + item)
 
-        n = max(self.sizes)
-        out = {
-            "sizes": (
-                need(n, self.alphas),
-                f"N x N couplings and alpha N x N patterns at N = {n}, {self.dtype}",
-            )
-        }
-        if self.pd_n:
+        n, pd = max(self.sizes), self.pd_n
+        what = f"N x N couplings and alpha N x N patterns at N = {n}, {self.dtype}"
+        out = {"sizes": (need(n, self.alphas), what)}
+        if pd:
             out["pd_n"] = (
-                need(self.pd_n, self.pd_alphas),
-                f"the phase diagram's couplings and patterns at N = {self.pd_n}",
+                need(pd, self.pd_alphas),
+                f"the phase diagram's couplings and patterns at N = {pd}",
             )
         return out
 
