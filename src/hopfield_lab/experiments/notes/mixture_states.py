@@ -187,75 +187,62 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _rows(
-    config: MixtureConfig, cells: dict[str, dict[str, Any]]
-) -> dict[tuple[int, int], list[dict[str, Any]]]:
-    """Per ``(n, N)``, one row per ``T``: retention and overlaps over all networks, next to the
-    theory."""
-    groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
-    for n in config.ns:
-        for size in config.sizes:
-            rows = groups[(n, size)] = []
-            for t in config.temperatures:
-                rs = [cells[f"n={n},N={size},T={t:g},net={k}"] for k in range(config.n_networks)]
-                kept = np.concatenate([np.asarray(r["kept"], dtype=bool) for r in rs])
-                late = np.concatenate([np.asarray(r["late_overlap"]) for r in rs])
-                state = solve_mixture(n, t, config.n_patterns)
-                barrier = mixture_line_barrier(n, t)
-                rows.append(
-                    {
-                        "n": n,
-                        "n_spins": size,
-                        "temperature": t,
-                        "kept_fraction": float(kept.mean()),
-                        "overlap_sim": float(late[kept].mean()) if kept.any() else None,
-                        "overlap_std": float(late[kept].std(ddof=1)) if kept.sum() > 1 else None,
-                        "overlap_theory": state.overlap,
-                        "stable_theory": state.stable,
-                        "min_eigenvalue": state.min_eigenvalue,
-                        "barrier": barrier,
-                        "barrier_scaled": None if barrier is None else size * barrier / t,
-                        "sweeps": max(r["sweeps"] for r in rs),
-                        "curve": rs[0]["mean_min_involved"],
-                        "check_sweeps": rs[0]["check_sweeps"],
-                    }
-                )
-    return groups
-
-
-def _thresholds(
-    config: MixtureConfig, groups: dict[tuple[int, int], list[dict[str, Any]]]
-) -> dict[tuple[int, int], dict[str, Any]]:
-    """Per ``(n, N)``: the theory's ``T_n``, the simulated bracket, and the largest fraction of
-    chains keeping the mixture at a grid ``T`` in ``(T_n, 1)`` (None if there is none)."""
-    theory = {
-        n: mixture_critical_temperature(n, include_uninvolved=config.n_patterns > n)
-        for n in config.ns
+def _row(config: MixtureConfig, cells: dict[str, Any], n: int, size: int, t: float) -> dict:
+    """One ``(n, N, T)``: retention and overlaps over all networks, next to the theory."""
+    rs = [cells[f"n={n},N={size},T={t:g},net={k}"] for k in range(config.n_networks)]
+    kept = np.concatenate([np.asarray(r["kept"], dtype=bool) for r in rs])
+    late = np.concatenate([np.asarray(r["late_overlap"]) for r in rs])
+    state = solve_mixture(n, t, config.n_patterns)
+    barrier = mixture_line_barrier(n, t)
+    return {
+        "n": n,
+        "n_spins": size,
+        "temperature": t,
+        "kept_fraction": float(kept.mean()),
+        "overlap_sim": float(late[kept].mean()) if kept.any() else None,
+        "overlap_std": float(late[kept].std(ddof=1)) if kept.sum() > 1 else None,
+        "overlap_theory": state.overlap,
+        "stable_theory": state.stable,
+        "min_eigenvalue": state.min_eigenvalue,
+        "barrier": barrier,
+        "barrier_scaled": None if barrier is None else size * barrier / t,
+        "sweeps": max(r["sweeps"] for r in rs),
+        "curve": rs[0]["mean_min_involved"],
+        "check_sweeps": rs[0]["check_sweeps"],
     }
+
+
+def _summary(config: MixtureConfig, cells: dict[str, Any]) -> dict[tuple[int, int], dict]:
+    """Per ``(n, N)``: its ``rows`` (one per ``T``), the theory's ``T_n``, the simulated
+    bracket, and the largest fraction of chains keeping the mixture at a grid ``T`` in
+    ``(T_n, 1)`` (None if there is none)."""
     out: dict[tuple[int, int], dict[str, Any]] = {}
-    for (n, size), rows in groups.items():
-        th = theory[n]
-        temperatures = [r["temperature"] for r in rows]
-        lo, hi = drop_bracket(temperatures, [r["kept_fraction"] for r in rows])
-        est, half = (None, None) if hi is None else (0.5 * (lo + hi), 0.5 * (hi - lo))
-        text = f">= {lo:g}: kept at every grid T < 1" if hi is None else f"in ({lo:g}, {hi:g}]"
-        above = [r["kept_fraction"] for r in rows if th.critical_temperature < r["temperature"] < 1]
-        out[(n, size)] = {
-            "theory": th.critical_temperature,
-            "unstable_direction": th.unstable_direction,
-            "simulated": est,
-            "half_width": half,
-            "bracket": text,
-            "kept_above": max(above, default=None),
-        }
+    for n in config.ns:
+        th = mixture_critical_temperature(n, include_uninvolved=config.n_patterns > n)
+        for size in config.sizes:
+            rows = [_row(config, cells, n, size, t) for t in config.temperatures]
+            temperatures = [r["temperature"] for r in rows]
+            lo, hi = drop_bracket(temperatures, [r["kept_fraction"] for r in rows])
+            est, half = (None, None) if hi is None else (0.5 * (lo + hi), 0.5 * (hi - lo))
+            text = f">= {lo:g}: kept at every grid T < 1" if hi is None else f"in ({lo:g}, {hi:g}]"
+            t_n = th.critical_temperature
+            above = [r["kept_fraction"] for r in rows if t_n < r["temperature"] < 1]
+            out[(n, size)] = {
+                "theory": t_n,
+                "unstable_direction": th.unstable_direction,
+                "simulated": est,
+                "half_width": half,
+                "bracket": text,
+                "kept_above": max(above, default=None),
+                "rows": rows,
+            }
     return out
 
 
 def run(config: MixtureConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Simulate every ``(n, N, T, network)`` as a resumable cell; compare with the theory."""
-    groups = _rows(config, ctx.cells(_cell, _grid(config, ctx.device), run_dir))
-    thresholds = _thresholds(config, groups)
-    rows = [r for rs in groups.values() for r in rs]
+    summary = _summary(config, ctx.cells(_cell, _grid(config, ctx.device), run_dir))
+    rows = [r for d in summary.values() for r in d["rows"]]
     agree = [
         r["stable_theory"] == (r["kept_fraction"] >= 0.5) for r in rows if r["temperature"] < 1
     ]
@@ -265,7 +252,7 @@ def run(config: MixtureConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, An
             f"n={n},N={size}": {
                 k: d[k] for k in ("theory", "unstable_direction", "simulated", "bracket")
             }
-            for (n, size), d in thresholds.items()
+            for (n, size), d in summary.items()
         },
         "theory_sim_stability_agreement": float(np.mean(agree)) if agree else None,
         "max_abs_overlap_gap_where_kept": max(
@@ -281,8 +268,7 @@ def run(config: MixtureConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, An
 
 def report(config: MixtureConfig, run_dir: RunDir) -> None:
     """Headline (stability temperatures), the instability check, retention, literature."""
-    groups = _rows(config, {k: run_dir.load_cell(k) for k in _grid(config)})
-    thresholds = _thresholds(config, groups)
+    summary = _summary(config, {k: run_dir.load_cell(k) for k in _grid(config)})
     setting = (
         f"P = {config.n_patterns}, {config.replicas} chains x {config.n_networks} network(s) "
         f"per (n, N, T), at most {config.n_sweeps} sweeps"
@@ -305,7 +291,7 @@ def report(config: MixtureConfig, run_dir: RunDir) -> None:
         f"chains leave it early and the simulated threshold lies below T_n. {setting}."
     )
     formats = {"theory T_n (N = inf)": "{:.4f}", "AGS 1985 (quoted)": "{:.3f}"}
-    records = [{"n": n, "N": size, **d} for (n, size), d in thresholds.items()]
+    records = [{"n": n, "N": size, **d} for (n, size), d in summary.items()]
     run_dir.save_table(
         records_table("thresholds", records, columns, caption, formats=formats, headline=True)
     )
@@ -316,7 +302,7 @@ def report(config: MixtureConfig, run_dir: RunDir) -> None:
             d["kept_above"],
             0.5,
         )
-        for (n, size), d in thresholds.items()
+        for (n, size), d in summary.items()
         if d["kept_above"] is not None  # no claim where no grid T lies in (T_n, 1)
     ]
     if checks:
@@ -352,9 +338,9 @@ def report(config: MixtureConfig, run_dir: RunDir) -> None:
         "pattern: theory m_n(T) against the late-time average of the chains that kept the "
         f"mixture (std over those chains). {setting}."
     )
-    rows = [r for rs in groups.values() for r in rs]
+    rows = [r for d in summary.values() for r in d["rows"]]
     run_dir.save_table(records_table("retention", rows, columns, caption))
-    lit = [(n, thresholds[(n, config.sizes[0])]["theory"]) for n in config.ns if n in AGS_1985]
+    lit = [(n, summary[(n, config.sizes[0])]["theory"]) for n in config.ns if n in AGS_1985]
     if lit:
         run_dir.save_table(
             comparison_table(
@@ -366,14 +352,11 @@ def report(config: MixtureConfig, run_dir: RunDir) -> None:
                 ),
             )
         )
-    _figure(config, groups, thresholds, run_dir)
+    _figure(config, summary, run_dir)
 
 
 def _figure(
-    config: MixtureConfig,
-    groups: dict[tuple[int, int], list[dict[str, Any]]],
-    thresholds: dict[tuple[int, int], dict[str, Any]],
-    run_dir: RunDir,
+    config: MixtureConfig, summary: dict[tuple[int, int], dict[str, Any]], run_dir: RunDir
 ) -> None:
     grid = np.linspace(0.0, 1.0, 301)[:-1]
     big = max(config.sizes)
@@ -383,33 +366,28 @@ def _figure(
         for i, n in enumerate(config.ns):
             color = f"C{i}"
             m = mixture_overlap(n, grid)
-            t_n = thresholds[(n, big)]["theory"]
+            t_n = summary[(n, big)]["theory"]
             stable = grid < t_n
             ax1.plot(grid[stable], m[stable], color=color, lw=2, label=f"n = {n}")
             ax1.plot(grid[~stable], m[~stable], color=color, lw=1, ls="--")
-            pts = [r for r in groups[(n, big)] if r["overlap_sim"]]
+            pts = [r for r in summary[(n, big)]["rows"] if r["overlap_sim"]]
             bars: dict[str, Any] = dict(yerr="overlap_std", color=color, ms=4, capsize=2)
             plot_records(ax1, pts, "temperature", "overlap_sim", "o", **bars)
             for k, size in enumerate(config.sizes):
                 line = dict(color=color, label=f"n = {n}, N = {size}")
-                fmt = styles[k % len(styles)]
-                plot_records(ax2, groups[(n, size)], "temperature", "kept_fraction", fmt, **line)
+                rows, fmt = summary[(n, size)]["rows"], styles[k % len(styles)]
+                plot_records(ax2, rows, "temperature", "kept_fraction", fmt, **line)
             if 0 < t_n < 1:
                 ax2.axvline(t_n, color=color, ls=":", lw=1)
         ax1.plot([], [], "k-", lw=2, label="theory, stable")
         ax1.plot([], [], "k--", lw=1, label="theory, unstable")
         ax1.plot([], [], "ko", ms=4, label="chains ± std")
         n_top = max(config.ns)
-        curves = groups[(n_top, big)]
+        curves = summary[(n_top, big)]["rows"]
         for j, r in enumerate(curves):
-            ax3.plot(
-                r["check_sweeps"],
-                r["curve"],
-                "o-",
-                ms=3,
-                color=matplotlib.colormaps["viridis"](j / max(1, len(curves) - 1)),
-                label=f"T = {r['temperature']:g}",
-            )
+            shade = matplotlib.colormaps["viridis"](j / max(1, len(curves) - 1))
+            label = f"T = {r['temperature']:g}"
+            ax3.plot(r["check_sweeps"], r["curve"], "o-", ms=3, color=shade, label=label)
         ax1.set(xlabel="T", ylabel="overlap m_n", title=f"Overlaps m_n(T), N = {big}")
         ax1.legend(fontsize=8)
         ax2.set(
