@@ -5,31 +5,28 @@ Command::
     hopfield-lab run capacity --profile quick
 
 Setting (lecture notes ch. 2, with the capacity alpha_c ~ 0.138 of Amit, Gutfreund and
-Sompolinsky 1985/87, "AGS"). ``P = round(alpha N)`` unbiased random patterns stored by Hebb's
+Sompolinsky 1985/87, "AGS"): ``P = round(alpha N)`` unbiased random patterns stored by Hebb's
 rule (Def. 2.1.4, ``J_ii = 0``, ``h = 0``).
 
-Part 1, retrieval vs load (``T = 0``, :func:`~hopfield_lab.analysis.hebbian_retrieval`).
-Sequential dynamics (random order per sweep, Def. 2.1.2) starts at a stored pattern (with a
-fraction ``start_noise`` of spins flipped) and runs to a fixed point (at most ``max_sweeps``);
-a trial "retrieves" when the final overlap ``m = xi^mu . s / N > success_overlap`` (0.9: AGS
-predict ``m >= 0.967`` in the retrieval phase, ``m`` well below 0.5 beyond ``alpha_c``).
-``alpha_c(N)`` is the load where the fraction of retrieving trials crosses 1/2 (linear
-interpolation on the grid), and also where the mean overlap crosses ``mean_threshold``. A
-least-squares fit ``alpha_c(N) = a + b / sqrt(N)`` (heuristic; none with fewer than 3 sizes)
-extrapolates to ``a``, compared with 0.138; spreads come from a bootstrap over networks (the
-trials of one network share ``J``). At finite ``N`` the transition is smooth and lies at larger
-loads for smaller ``N``: the 1/sqrt(N) fluctuations of the crosstalk noise let small networks
-keep patterns a little beyond alpha_c.
+Part 1, retrieval vs load at ``T = 0`` (:func:`~hopfield_lab.analysis.hebbian_retrieval`:
+sequential dynamics from a stored pattern to a fixed point). A trial retrieves when the final
+overlap ``m > success_overlap`` (0.9: AGS predict ``m >= 0.967`` in the retrieval phase, ``m``
+well below 0.5 beyond alpha_c); ``alpha_c(N)`` is the load where the fraction of retrieving
+trials crosses 1/2 (and, second estimate, where the mean overlap crosses ``mean_threshold``),
+interpolated linearly on the grid. A fit ``alpha_c(N) = a + b / sqrt(N)`` (heuristic; none with
+fewer than 3 sizes) extrapolates to ``a``, compared with 0.138; spreads come from a bootstrap
+over networks (the trials of one network share ``J``). At finite ``N`` the transition is smooth
+and lies at larger loads for smaller ``N``: the 1/sqrt(N) fluctuations of the crosstalk noise
+let small networks keep patterns a little beyond alpha_c.
 
-Part 2, phase diagram (``alpha``, ``T``) with Glauber dynamics (Lemma 2.1.3,
-:func:`~hopfield_lab.analysis.glauber_retention`): ``pd_trials`` replicas of a network of
-``pd_n`` spins start at stored patterns, run ``pd_sweeps`` sweeps at ``T``, and their overlap
-with the start pattern is averaged over the last ``pd_measure`` sweeps and the replicas. The
-heatmap is overlaid with the AGS retrieval line ``T_M(alpha)`` of the replica-symmetric
-equations (:mod:`hopfield_lab.theory.ags`), whose end points ``T_M(0) = 1`` and ``alpha_c(T =
-0) = 0.1379`` the headline table sets beside the notes' values. The retrieval states are
-metastable below ``T_M`` (global minima only below a lower line ``T_c``, not drawn), which is
-what dynamics started at a pattern probes.
+Part 2, phase diagram (:func:`~hopfield_lab.analysis.glauber_retention`): Glauber chains
+(Lemma 2.1.3) of ``pd_n`` spins start at stored patterns; their overlap with the start pattern,
+averaged over the last ``pd_measure`` sweeps and the replicas, is drawn over (alpha, T) with the
+AGS retrieval line ``T_M(alpha)`` of the replica-symmetric equations
+(:mod:`hopfield_lab.theory.ags`), whose end points ``T_M(0) = 1`` and ``alpha_c(T = 0) =
+0.1379`` the headline table sets beside the notes' values. Retrieval states are metastable
+below ``T_M`` (global minima only below a lower line ``T_c``, not drawn), which is what
+dynamics started at a pattern probes.
 """
 
 from __future__ import annotations
@@ -152,10 +149,8 @@ def _grid(config: CapacityConfig) -> dict[str, dict[str, Any]]:
             cells[f"N={N},alpha={a:g}"] = dict(
                 kind="retrieval", config=config, N=N, alpha=a, index=i
             )
-    pairs = (
-        [(a, t) for a in config.pd_alphas for t in config.pd_temperatures] if config.pd_n else []
-    )
-    for k, (a, t) in enumerate(pairs):
+    pd_temperatures = config.pd_temperatures if config.pd_n else ()
+    for k, (a, t) in enumerate((a, t) for a in config.pd_alphas for t in pd_temperatures):
         cells[f"pd,alpha={a:g},T={t:g}"] = dict(kind="phase", config=config, alpha=a, T=t, index=k)
     return cells
 

@@ -4,22 +4,18 @@ Command::
 
     hopfield-lab run detailed-balance --profile quick
 
-Setting. ``N <= 10`` spins (all ``2^N`` states enumerated), temperature ``T = 1/beta``, and
-three coupling matrices with zero diagonal and a field ``h ~ N(0, field_scale^2)``
-(:func:`~hopfield_lab.analysis.random_couplings`): ``symmetric``, an SK sample
-``(A + A^T)/sqrt(2)`` with ``A_ij ~ N(0, coupling_scale^2 / N)``; ``hebbian``, Hebb's rule with
-``hebbian_patterns`` random patterns, times ``coupling_scale``; ``asymmetric``, ``A`` itself.
-
-Dynamics. Glauber dynamics with uniformly random site choice, the chain of Def. 2.1.5 with the
-one-step matrix ``W`` of Lemma 2.1.3. ``n_chains`` independent chains start from uniform random
-states and run ``t`` sweeps of ``N`` steps, giving ``n_chains`` independent samples of
-``p_t = p_0 W^(N t)``. The burn-in ``t`` is the first (at least ``burn_in``) at which the exact
-``TV(p_t, pi)`` is below 1/20 of the sampling noise floor (the mean TV of a multinomial sample
-of ``n_chains`` from ``pi``), so its bias is negligible against sampling noise. Each of
-``n_repeats`` batches is compared with the Gibbs law ``exp(-beta L(s))/Z``,
-``L(s) = -1/2 s.J s - h.s``, and with the exact ``pi`` of ``W``, by total variation and a
-G-test (exact up to the chi-square approximation, the samples being independent). The chain
-maths is :mod:`hopfield_lab.analysis.glauber`.
+Setting. ``N <= 10`` spins (all ``2^N`` states enumerated), temperature ``T = 1/beta``, and the
+three coupling matrices of :func:`~hopfield_lab.analysis.random_couplings`: ``symmetric`` (an SK
+sample), ``hebbian`` and ``asymmetric`` (``J_ij``, ``J_ji`` independent), with zero diagonal and
+a random field. ``n_repeats`` batches of ``n_chains`` independent Glauber chains with uniformly
+random site choice (the chain ``W`` of Lemma 2.1.3; Def. 2.1.5) start uniformly and run ``t``
+sweeps (:func:`~hopfield_lab.analysis.glauber_state_counts`). The burn-in ``t`` is the first (at
+least ``burn_in``) at which the exact ``TV(p_t, pi)`` is below 1/20 of the sampling noise floor
+(the mean TV of a multinomial sample of ``n_chains`` from ``pi``), so its bias is negligible.
+Each batch is compared with the Gibbs law ``exp(-beta L(s))/Z``, ``L(s) = -1/2 s.J s - h.s``,
+and with the exact ``pi`` of ``W`` by total variation and a G-test (exact up to the chi-square
+approximation, the samples being independent); the chain maths is
+:mod:`hopfield_lab.analysis.glauber`.
 
 What Theorem 2.1 predicts. With ``J`` symmetric and ``J_ii = 0`` the Gibbs law satisfies
 detailed balance ``p(s) W(s, F_i s) = p(F_i s) W(F_i s, s)``: the ratio of the two flip
