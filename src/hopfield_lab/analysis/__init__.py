@@ -51,7 +51,10 @@ Binary networks (notes ch. 2.1), exact chains on ``2^N`` states: :func:`transiti
 :func:`total_variation`, :func:`sampling_noise_floor`, :func:`exact_burn_in`,
 :func:`all_states`, :func:`state_codes`; and :func:`binary_energy_scale`,
 :func:`two_step_energy` (parallel dynamics' Lyapunov function), :func:`single_spin_energies`,
-:func:`glauber_samples` (an observable along Glauber chains).
+:func:`glauber_samples` (an observable along Glauber chains). Simulation protocols that record
+overlaps and states: :func:`hebbian_retrieval`, :func:`glauber_retention`,
+:func:`overlap_checkpoints` (with :func:`keeps_mixture`), :func:`random_couplings`,
+:func:`glauber_state_counts`, :func:`magnetization_samples`.
 """
 
 from hopfield_lab.analysis.adversarial import (
@@ -67,6 +70,16 @@ from hopfield_lab.analysis.attractors import (
     dwell_statistics,
     label_runs,
     quench,
+)
+from hopfield_lab.analysis.binary_chains import (
+    COUPLING_KINDS,
+    glauber_retention,
+    glauber_state_counts,
+    hebbian_retrieval,
+    keeps_mixture,
+    magnetization_samples,
+    overlap_checkpoints,
+    random_couplings,
 )
 from hopfield_lab.analysis.clusters import (
     ClusterCounts,
@@ -154,6 +167,7 @@ from hopfield_lab.analysis.trajectories import (
 )
 
 __all__ = [
+    "COUPLING_KINDS",
     "END_STATE_KINDS",
     "LOG_RESIDUAL_BINS",
     "NORM_KINDS",
@@ -197,21 +211,28 @@ __all__ = [
     "exact_burn_in",
     "fit_inverse_sqrt",
     "g_test",
+    "glauber_retention",
     "glauber_samples",
+    "glauber_state_counts",
     "hdbscan_labels",
+    "hebbian_retrieval",
     "is_monotone",
     "is_symmetric",
     "jacobian_norms",
     "jacobian_spectrum",
+    "keeps_mixture",
     "label_runs",
     "length_ratio",
     "level_crossing",
+    "magnetization_samples",
     "modern_energy_scale",
+    "overlap_checkpoints",
     "pca_plane",
     "pgd_attack",
     "product_bound",
     "quantiles",
     "quench",
+    "random_couplings",
     "resolve_jacobian",
     "rise_over_slack",
     "rollout",

@@ -43,7 +43,15 @@ from matplotlib.image import AxesImage
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.runs.rundir import RunDir
 
-__all__ = ["cell_edges", "curve_panels", "figure", "grouped_bars", "heatmap", "image_grid"]
+__all__ = [
+    "cell_edges",
+    "curve_panels",
+    "figure",
+    "grouped_bars",
+    "heatmap",
+    "image_grid",
+    "plot_records",
+]
 
 _PANEL_SIZE = (5.2, 3.8)
 _CHAR_WIDTH = 0.56
@@ -298,3 +306,36 @@ def curve_panels(
         axes[0, 0].legend(fontsize=7)
         if title:
             fig.suptitle(title, fontsize=10)
+
+
+# --- h20c ---
+
+
+def plot_records(
+    ax: Any,
+    records: Sequence[Mapping[str, Any]],
+    x: str,
+    y: str,
+    fmt: str = "o-",
+    *,
+    yerr: str | None = None,
+    **style: Any,
+) -> Any:
+    """Plot ``record[y]`` against ``record[x]`` for records that are dicts (a table's rows),
+    with error bars ``record[yerr]`` when ``yerr`` is given (a missing one drawn as 0).
+
+    Args:
+        ax: the axes.
+        records: the points, in drawing order (mappings with the keys named below).
+        x, y: the keys of the abscissa and the ordinate.
+        fmt: a matplotlib format string. Default ``"o-"``.
+        yerr: the key of the error bars' half-lengths; default none (a plain line).
+        **style: passed to ``ax.plot`` or ``ax.errorbar`` (``color``, ``label``, ``ms``, ...).
+
+    Returns:
+        The ``Line2D``, or the ``ErrorbarContainer`` when ``yerr`` is given.
+    """
+    xs, ys = [r[x] for r in records], [r[y] for r in records]
+    if yerr is None:
+        return ax.plot(xs, ys, fmt, **style)[0]
+    return ax.errorbar(xs, ys, yerr=[r[yerr] or 0.0 for r in records], fmt=fmt, **style)

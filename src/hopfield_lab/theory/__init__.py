@@ -25,6 +25,7 @@ from hopfield_lab.theory.curie_weiss import (
     curie_weiss_susceptibility,
     equilibrium_magnetization,
     finite_size_magnetization_law,
+    finite_size_mean_abs_magnetization,
     solve_curie_weiss,
     spontaneous_magnetization,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "curie_weiss_susceptibility",
     "equilibrium_magnetization",
     "finite_size_magnetization_law",
+    "finite_size_mean_abs_magnetization",
     "hopfield_free_energy",
     "hopfield_gradient",
     "hopfield_hessian",

@@ -53,6 +53,7 @@ __all__ = [
     "curie_weiss_susceptibility",
     "equilibrium_magnetization",
     "finite_size_magnetization_law",
+    "finite_size_mean_abs_magnetization",
     "solve_curie_weiss",
     "spontaneous_magnetization",
 ]
@@ -545,3 +546,24 @@ def finite_size_magnetization_law(
     log_count = gammaln(N + 1.0) - gammaln(k + 1.0) - gammaln(N - k + 1.0)
     log_w = log_count + b * (0.5 * J_val / N * (N**2 * m**2 - N) + h_val * N * m)
     return m, np.exp(log_w - logsumexp(log_w))
+
+
+def finite_size_mean_abs_magnetization(
+    n_spins: int, beta: float, J: float = 1.0, h: float = 0.0
+) -> float:
+    """Exact ``E_N |m| = sum_m P_N(m) |m|`` of ``N`` Curie-Weiss spins at equilibrium, from
+    :func:`finite_size_magnetization_law`: of order ``N^{-1/2}`` above ``T_c = J`` (at
+    ``h = 0``), tending to the mean-field ``|m*|`` as ``N -> inf``.
+
+    Args:
+        n_spins: ``N >= 1``. beta: inverse temperature, > 0. J: coupling. Default 1.
+        h: external field. Default 0.
+
+    Returns:
+        ``E_N |m|`` in ``[0, 1]``.
+
+    Raises:
+        ConfigError: as :func:`finite_size_magnetization_law`.
+    """
+    m, p = finite_size_magnetization_law(n_spins, beta, J, h)
+    return float((p * np.abs(m)).sum())

@@ -5,49 +5,45 @@ Command::
     hopfield-lab run capacity --profile quick
 
 Setting (lecture notes ch. 2, with the capacity alpha_c ~ 0.138 of Amit, Gutfreund and
-Sompolinsky 1985/87, "AGS"). ``P = round(alpha N)`` unbiased random patterns stored by Hebb's
+Sompolinsky 1985/87, "AGS"): ``P = round(alpha N)`` unbiased random patterns stored by Hebb's
 rule (Def. 2.1.4, ``J_ii = 0``, ``h = 0``).
 
-Part 1, retrieval vs load (``T = 0``). Each trial starts sequential dynamics (random order per
-sweep, Def. 2.1.2) exactly at a stored pattern ``xi^mu`` (``start_noise`` > 0 flips that
-fraction of its spins first) and runs it to a fixed point (at most ``max_sweeps`` sweeps). We
-record the final Mattis overlap ``m = xi^mu . s / N`` with that pattern. A trial "retrieves"
-when ``m > success_overlap`` (0.9 by default: AGS predicts ``m >= 0.967`` in the retrieval
-phase at ``T = 0``, and ``m`` well below 0.5 beyond ``alpha_c``). For each ``N`` we estimate
-``alpha_c(N)`` as the load where the fraction of retrieving trials crosses 1/2 (linear
-interpolation between grid loads), and also where the mean overlap crosses
-``mean_threshold``. The finite-size drift is summarised by a least-squares fit
-``alpha_c(N) = a + b / sqrt(N)`` (a heuristic form; with fewer than 3 sizes no fit is made),
-whose intercept ``a`` is compared with 0.138. Its spread comes from a bootstrap over networks
-(the trials of one network share ``J`` and are resampled together). At finite ``N`` the
-transition is smooth and appears at larger loads for smaller ``N``: the 1/sqrt(N) fluctuations
-of the crosstalk noise let small networks keep patterns stable a little beyond alpha_c.
+Part 1, retrieval vs load at ``T = 0`` (:func:`~hopfield_lab.analysis.hebbian_retrieval`:
+sequential dynamics from a stored pattern to a fixed point). A trial retrieves when the final
+overlap ``m > success_overlap`` (0.9: AGS predict ``m >= 0.967`` in the retrieval phase, ``m``
+well below 0.5 beyond alpha_c); ``alpha_c(N)`` is the load where the fraction of retrieving
+trials crosses 1/2 (and, second estimate, where the mean overlap crosses ``mean_threshold``),
+interpolated linearly on the grid. A fit ``alpha_c(N) = a + b / sqrt(N)`` (heuristic; none with
+fewer than 3 sizes) extrapolates to ``a``, compared with 0.138; spreads come from a bootstrap
+over networks (the trials of one network share ``J``). At finite ``N`` the transition is smooth
+and lies at larger loads for smaller ``N``: the 1/sqrt(N) fluctuations of the crosstalk noise
+let small networks keep patterns a little beyond alpha_c.
 
-Part 2, phase diagram (``alpha``, ``T``) with Glauber dynamics (Lemma 2.1.3). ``pd_trials``
-replicas per cell start at stored patterns (replica ``k`` at pattern ``k mod P``) of a network
-of ``pd_n`` spins, run ``pd_sweeps`` sweeps at temperature ``T``, and the overlap with the
-start pattern is averaged over the last ``pd_measure`` sweeps and the replicas. The heatmap is
-overlaid with the AGS retrieval line ``T_M(alpha)`` of the replica-symmetric equations
+Part 2, phase diagram (:func:`~hopfield_lab.analysis.glauber_retention`): Glauber chains
+(Lemma 2.1.3) of ``pd_n`` spins start at stored patterns; their overlap with the start pattern,
+averaged over the last ``pd_measure`` sweeps and the replicas, is drawn over (alpha, T) with the
+AGS retrieval line ``T_M(alpha)`` of the replica-symmetric equations
 (:mod:`hopfield_lab.theory.ags`), whose end points ``T_M(0) = 1`` and ``alpha_c(T = 0) =
-0.1379`` the headline table sets beside the notes' values. The retrieval states are metastable
-below ``T_M`` (global minima only below a lower line ``T_c``, not drawn), which is what dynamics
-started at a pattern probes.
-
-The notes' numbers: ``alpha_c ~ 0.138`` at ``T = 0``; ``T_c = 1`` at ``alpha = 0``
-(Curie-Weiss).
+0.1379`` the headline table sets beside the notes' values. Retrieval states are metastable
+below ``T_M`` (global minima only below a lower line ``T_c``, not drawn), which is what
+dynamics started at a pattern probes.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
 
-from hopfield_lab.analysis import bootstrap_crossings, fit_inverse_sqrt, level_crossing
-from hopfield_lab.data.corruptions import flip_bits
+from hopfield_lab.analysis import (
+    bootstrap_crossings,
+    fit_inverse_sqrt,
+    glauber_retention,
+    hebbian_retrieval,
+    level_crossing,
+)
 from hopfield_lab.data.synthetic import random_patterns
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
@@ -62,9 +58,8 @@ from hopfield_lab.experiments.fields import (
     Range,
     Seed,
 )
-from hopfield_lab.models.binary import BinaryHopfield
 from hopfield_lab.runs import RunDir, Table, comparison_table, records_table
-from hopfield_lab.runs.plots import figure, heatmap
+from hopfield_lab.runs.plots import figure, heatmap, plot_records
 from hopfield_lab.theory import ags_capacity, ags_overlap, ags_retrieval_line
 
 __all__ = ["ALPHA_C", "CapacityConfig", "report", "run"]
@@ -131,17 +126,13 @@ class CapacityConfig(Config):
             p = max(1, round(max(alphas, default=0.0) * n))
             return float(n) * n * item + float(p) * n * (8 + item)
 
-        n = max(self.sizes)
-        out = {
-            "sizes": (
-                need(n, self.alphas),
-                f"N x N couplings and alpha N x N patterns at N = {n}, {self.dtype}",
-            )
-        }
-        if self.pd_n:
+        n, pd = max(self.sizes), self.pd_n
+        what = f"N x N couplings and alpha N x N patterns at N = {n}, {self.dtype}"
+        out = {"sizes": (need(n, self.alphas), what)}
+        if pd:
             out["pd_n"] = (
-                need(self.pd_n, self.pd_alphas),
-                f"the phase diagram's couplings and patterns at N = {self.pd_n}",
+                need(pd, self.pd_alphas),
+                f"the phase diagram's couplings and patterns at N = {pd}",
             )
         return out
 
@@ -158,71 +149,41 @@ def _grid(config: CapacityConfig) -> dict[str, dict[str, Any]]:
             cells[f"N={N},alpha={a:g}"] = dict(
                 kind="retrieval", config=config, N=N, alpha=a, index=i
             )
-    pairs = (
-        [(a, t) for a in config.pd_alphas for t in config.pd_temperatures] if config.pd_n else []
-    )
-    for k, (a, t) in enumerate(pairs):
+    pd_temperatures = config.pd_temperatures if config.pd_n else ()
+    for k, (a, t) in enumerate((a, t) for a in config.pd_alphas for t in pd_temperatures):
         cells[f"pd,alpha={a:g},T={t:g}"] = dict(kind="phase", config=config, alpha=a, T=t, index=k)
     return cells
-
-
-def _dtype(name: str) -> torch.dtype:
-    return torch.float64 if name == "float64" else torch.float32
 
 
 def _retrieval_cell(cell: dict[str, Any]) -> dict[str, Any]:
     config: CapacityConfig = cell["config"]
     N, alpha = int(cell["N"]), float(cell["alpha"])
     P = max(1, round(alpha * N))
-    R = min(P, config.n_starts)
-    n_networks = math.ceil(config.n_trials / R)
     gen = torch.Generator().manual_seed(config.seed * 1_000_003 + N * 1009 + int(cell["index"]))
-    dtype = _dtype(config.dtype)
-    overlaps: list[float] = []
-    sweeps: list[int] = []
-    for _ in range(n_networks):
-        xi = random_patterns(P, N, generator=gen, dtype=dtype)
-        model = BinaryHopfield.hebbian(xi)
-        start = xi[:R]
-        if config.start_noise > 0:
-            start = flip_bits(start, config.start_noise, generator=gen)
-        res = model.run(start, n_sweeps=config.max_sweeps, generator=gen)
-        m = (res.states * xi[:R]).sum(1) / N  # (R,) overlap with the start pattern
-        overlaps += m.double().tolist()
-        sweeps += res.settled_sweep.tolist()
-    overlaps = overlaps[: config.n_trials]
-    return {"N": N, "alpha": alpha, "P": P, "overlaps": overlaps, "sweeps": sweeps}
+    ov, sw = hebbian_retrieval(
+        P,
+        N,
+        config.n_trials,
+        config.n_starts,
+        max_sweeps=config.max_sweeps,
+        generator=gen,
+        start_noise=config.start_noise,
+        dtype=getattr(torch, config.dtype),
+    )
+    return {"N": N, "alpha": alpha, "P": P, "overlaps": ov.tolist(), "sweeps": sw.tolist()}
 
 
 def _phase_cell(cell: dict[str, Any]) -> dict[str, Any]:
     config: CapacityConfig = cell["config"]
     N, alpha, T = config.pd_n, float(cell["alpha"]), float(cell["T"])
-    P = max(1, round(alpha * N))
-    R = config.pd_trials
+    P, R = max(1, round(alpha * N)), config.pd_trials
     gen = torch.Generator().manual_seed(config.seed * 7 + 100_003 * int(cell["index"]))
-    xi = random_patterns(P, N, generator=gen, dtype=_dtype(config.dtype))
-    model = BinaryHopfield.hebbian(xi)
-    which = torch.arange(R) % P  # (R,) start pattern of each replica
-    res = model.run(
-        xi[which],
-        dynamics="glauber",
-        temperature=T,
-        n_sweeps=config.pd_sweeps,
-        generator=gen,
-        record_every=1,
-        patterns=xi,
-    )
-    if res.overlaps is None:
-        raise RuntimeError("BinaryHopfield.run returned no overlaps although patterns were given")
-    ov = res.overlaps[:, torch.arange(R), which]  # (T_rec, R) overlap with the own pattern
-    last = ov[-min(config.pd_measure, ov.shape[0]) :].mean(0)  # (R,)
-    return {
-        "alpha": alpha,
-        "T": T,
-        "P": P,
-        "mean_overlap": float(last.mean()),
-        "std_overlap": float(last.std()) if R > 1 else 0.0,
-    }
+    xi = random_patterns(P, N, generator=gen, dtype=getattr(torch, config.dtype))
+    last = glauber_retention(
+        xi, T, R, n_sweeps=config.pd_sweeps, measure=config.pd_measure, generator=gen
+    )  # (R,)
+    std = float(last.std()) if R > 1 else 0.0
+    return {"alpha": alpha, "T": T, "P": P, "mean_overlap": float(last.mean()), "std_overlap": std}
 
 
 def _ags_cell(cell: dict[str, Any]) -> dict[str, Any]:
@@ -240,33 +201,38 @@ def _ags_cell(cell: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
-    kind = cell["kind"]
-    if kind == "retrieval":
-        return _retrieval_cell(cell)
-    if kind == "phase":
-        return _phase_cell(cell)
-    return _ags_cell(cell)
+    kinds = {"retrieval": _retrieval_cell, "phase": _phase_cell, "ags": _ags_cell}
+    return kinds[cell["kind"]](cell)
 
 
 # --- summary ---------------------------------------------------------------------------------
 
 
-def _per_network(cell: dict[str, Any], n_starts: int) -> list[np.ndarray]:
-    """Split a retrieval cell's overlaps into the trials of each network (blocks of R)."""
-    R = min(int(cell["P"]), n_starts)
-    ov = np.asarray(cell["overlaps"])
-    return [ov[i : i + R] for i in range(0, ov.size, R)]
-
-
-def _curves(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> dict[int, dict]:
-    """Per N: mean final overlap and fraction of retrieving trials at each load."""
-    out = {}
+def _rows(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> dict[int, list[dict]]:
+    """Per N, one row per load: the final overlaps' mean, std and fraction above
+    ``success_overlap``, the mean settling sweep, the RS overlap, and the overlaps split per
+    network (blocks of ``R = min(P, n_starts)`` trials that share ``J``)."""
+    out: dict[int, list[dict]] = {}
     for N in config.sizes:
-        ovs = [np.asarray(cells[f"N={N},alpha={a:g}"]["overlaps"]) for a in config.alphas]
-        out[N] = {
-            "mean": [float(ov.mean()) for ov in ovs],
-            "frac": [float((ov > config.success_overlap).mean()) for ov in ovs],
-        }
+        out[N] = []
+        for a, m_ags in zip(config.alphas, cells["ags"]["m_T0"], strict=True):
+            r = cells[f"N={N},alpha={a:g}"]
+            ov = np.asarray(r["overlaps"])
+            sw = [s for s in r["sweeps"] if s >= 0]
+            R = min(int(r["P"]), config.n_starts)
+            out[N].append(
+                {
+                    "N": N,
+                    "alpha": r["alpha"],
+                    "P": r["P"],
+                    "mean": float(ov.mean()),
+                    "std": float(ov.std(ddof=1)) if len(ov) > 1 else None,
+                    "frac": float((ov > config.success_overlap).mean()),
+                    "sweeps": float(np.mean(sw)) if sw else None,
+                    "ags_m": m_ags if m_ags > 0.3 else 0.0,
+                    "networks": [ov[i : i + R] for i in range(0, ov.size, R)],
+                }
+            )
     return out
 
 
@@ -283,18 +249,17 @@ def _phase_grid(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> np.
 def run(config: CapacityConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Every (N, alpha) and (alpha, T) as a resumable cell; alpha_c(N), its drift and spread."""
     cells = ctx.cells(_cell, _grid(config), run_dir)
+    rows = _rows(config, cells)
     alphas = list(config.alphas)
-    curves = _curves(config, cells)
-    ac_frac = {N: level_crossing(alphas, curves[N]["frac"], 0.5) for N in config.sizes}
-    ac_mean = {
-        N: level_crossing(alphas, curves[N]["mean"], config.mean_threshold) for N in config.sizes
-    }
-    overlaps = {  # per cell: one array of final overlaps per network (its starts share J)
-        N: [_per_network(cells[f"N={N},alpha={a:g}"], config.n_starts) for a in alphas]
-        for N in config.sizes
-    }
+    ac_frac = {N: level_crossing(alphas, [r["frac"] for r in rs], 0.5) for N, rs in rows.items()}
+    level = config.mean_threshold
+    ac_mean = {N: level_crossing(alphas, [r["mean"] for r in rs], level) for N, rs in rows.items()}
     std_by_n, std_intercept = bootstrap_crossings(
-        overlaps, alphas, config.success_overlap, n_boot=_N_BOOT, seed=config.seed
+        {N: [r["networks"] for r in rs] for N, rs in rows.items()},
+        alphas,
+        config.success_overlap,
+        n_boot=_N_BOOT,
+        seed=config.seed,
     )
     known = [(N, v) for N, v in ac_frac.items() if v is not None]
     fit = fit_inverse_sqrt([n for n, _ in known], [v for _, v in known])
@@ -316,6 +281,7 @@ def run(config: CapacityConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, A
 def report(config: CapacityConfig, run_dir: RunDir) -> None:
     """Headline (alpha_c: notes vs RS theory vs simulations), alpha_c(N), curves, diagram."""
     cells = {k: run_dir.load_cell(k) for k in _grid(config)}
+    rows = _rows(config, cells)
     res = run_dir.read_results()
     ags = cells["ags"]
     ac_frac, ac_std = res["alpha_c_by_N"], res["alpha_c_std_by_N"]
@@ -366,25 +332,13 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
         "(std over trials). AGS m is the replica-symmetric retrieval overlap (0 beyond alpha_c "
         "= 0.138)."
     )
-    table = Table(
-        "retrieval_vs_load",
-        [
-            *("N", "alpha", "P", "mean overlap", "std overlap"),
-            *(f"fraction m > {config.success_overlap:g}", "mean sweeps", "AGS m (T = 0)"),
-        ],
-        caption=caption,
-    )
-    for N in config.sizes:
-        for a, m_ags in zip(config.alphas, ags["m_T0"], strict=True):
-            r = cells[f"N={N},alpha={a:g}"]
-            ov = np.asarray(r["overlaps"])
-            sw = [s for s in r["sweeps"] if s >= 0]
-            std = float(ov.std(ddof=1)) if len(ov) > 1 else None
-            retrieved = float((ov > config.success_overlap).mean())
-            sweeps = float(np.mean(sw)) if sw else None
-            m_rs = m_ags if m_ags > 0.3 else 0.0
-            table.add_row(N, r["alpha"], r["P"], float(ov.mean()), std, retrieved, sweeps, m_rs)
-    run_dir.save_table(table)
+    columns = {
+        **{"N": "N", "alpha": "alpha", "P": "P", "mean overlap": "mean", "std overlap": "std"},
+        f"fraction m > {config.success_overlap:g}": "frac",
+        **{"mean sweeps": "sweeps", "AGS m (T = 0)": "ags_m"},
+    }
+    records = [r for rs in rows.values() for r in rs]
+    run_dir.save_table(records_table("retrieval_vs_load", records, columns, caption))
     if config.pd_n:
         alpha_columns = [f"alpha = {a:g}" for a in config.pd_alphas]
         pd_table = Table(
@@ -400,23 +354,22 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
         for t, row in zip(config.pd_temperatures, _phase_grid(config, cells), strict=True):
             pd_table.add_row(t, *row.tolist())
         run_dir.save_table(pd_table)
-    _figures(config, _curves(config, cells), ags, cells, run_dir)
+    _figures(config, rows, cells, run_dir)
 
 
 def _figures(
     config: CapacityConfig,
-    curves: dict[int, dict[str, list[float]]],
-    ags: dict[str, Any],
+    rows: dict[int, list[dict]],
     cells: dict[str, dict[str, Any]],
     run_dir: RunDir,
 ) -> None:
-    alphas = list(config.alphas)
+    ags = cells["ags"]
     with figure(run_dir, "retrieval_vs_load", ncols=2, size=(11, 4.2)) as (_, axes):
-        for N in config.sizes:
-            axes[0].plot(alphas, curves[N]["mean"], "o-", ms=4, label=f"N = {N}")
-            axes[1].plot(alphas, curves[N]["frac"], "o-", ms=4, label=f"N = {N}")
+        for N, rs in rows.items():
+            plot_records(axes[0], rs, "alpha", "mean", ms=4, label=f"N = {N}")
+            plot_records(axes[1], rs, "alpha", "frac", ms=4, label=f"N = {N}")
         m_ags = np.where(np.asarray(ags["m_T0"]) > 0.3, ags["m_T0"], np.nan)
-        axes[0].plot(alphas, m_ags, "k--", lw=1, label="AGS (RS) m")
+        axes[0].plot(config.alphas, m_ags, "k--", lw=1, label="AGS (RS) m")
         for ax in axes:
             ax.axvline(ALPHA_C, color="0.6", ls=":", lw=1, label="alpha_c = 0.138")
             ax.set(xlabel="load alpha = P/N")
@@ -429,21 +382,10 @@ def _figures(
     if not config.pd_n:
         return
     with figure(run_dir, "phase_diagram", size=(6.4, 4.8)) as (fig, ax):
-        a = np.asarray(config.pd_alphas)
-        t = np.asarray(config.pd_temperatures)
-        heatmap(
-            fig,
-            ax,
-            a,
-            t,
-            _phase_grid(config, cells),
-            label="mean overlap m with the start pattern",
-            vmin=0,
-            vmax=1,
-            cmap="viridis",
-        )
-        la = np.asarray(ags["alphas"])
-        tm = np.asarray(ags["T_M"])
+        a, t = np.asarray(config.pd_alphas), np.asarray(config.pd_temperatures)
+        label = "mean overlap m with the start pattern"
+        heatmap(fig, ax, a, t, _phase_grid(config, cells), label=label, vmin=0, vmax=1)
+        la, tm = np.asarray(ags["alphas"]), np.asarray(ags["T_M"])
         ax.plot(
             np.concatenate([[0.0], la[tm > 0], [ags["alpha_c"]]]),
             np.concatenate([[1.0], tm[tm > 0], [0.0]]),

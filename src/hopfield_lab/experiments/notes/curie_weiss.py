@@ -6,30 +6,25 @@ Command::
 
 Setting (lecture notes, ch. 2, Sec. 2.2.1). ``BinaryHopfield.curie_weiss(N, J, h)``:
 ``J_ij = J/N`` (``i != j``), uniform field ``h``. For every size ``N`` and temperature ``T``,
-``replicas`` chains start from the all-up state and run Glauber (heat-bath) dynamics at ``T``:
-``burn_in`` sweeps, then ``n_samples`` measurements of ``m = (1/N) sum_i s_i``, one every
-``sample_every`` sweeps. Each chain's time average of ``|m|`` is one estimate; the tables give
-the mean over chains and its standard error.
+``replicas`` chains start all up and run Glauber (heat-bath) dynamics at ``T``: ``burn_in``
+sweeps, then ``n_samples`` measurements of ``m = (1/N) sum_i s_i``, one every ``sample_every``
+sweeps. Each chain's time average of ``|m|`` is one estimate; tables give the mean over chains
+and its standard error. Three predictions are compared:
 
-Three predictions are compared:
-
-* the mean-field magnetisation ``m*(T)`` (largest root of ``m = tanh(beta (J m + h))``, Eq. 2.8,
+* the mean-field ``m*(T)`` (largest root of ``m = tanh(beta (J m + h))``, Eq. 2.8,
   :mod:`hopfield_lab.theory.curie_weiss`): 0 above ``T_c = J``, ``~ sqrt(3 (T_c - T))`` below;
-* the exact finite-``N`` equilibrium ``E_N |m|`` from the magnetisation law
-  ``P_N(m) ~ C(N, k) exp(-beta H)`` (:func:`~hopfield_lab.theory.finite_size_magnetization_law`),
-  what a converged chain must reproduce: the headline table checks every ``(N, T)`` against it
-  within three standard errors, so a failure measures the simulation (equilibration,
-  statistics), not the thermodynamic limit;
-* finite-size rounding: ``E_N |m| ~ N^{-1/2}`` above ``T_c`` instead of 0 and a smooth crossover
-  instead of the kink at ``T_c``, shrinking as ``N`` grows (table ``finite_size``, figure
+* the exact finite-``N`` equilibrium ``E_N |m|`` from the law ``P_N(m) ~ C(N, k) exp(-beta H)``
+  (:func:`~hopfield_lab.theory.finite_size_magnetization_law`), which a converged chain must
+  reproduce: the headline table checks every ``(N, T)`` against it within three standard
+  errors, so a failure measures the simulation (equilibration, statistics), not the limit;
+* finite-size rounding: ``E_N |m| ~ N^{-1/2}`` above ``T_c`` and a smooth crossover instead of
+  the kink at ``T_c``, shrinking as ``N`` grows (table ``finite_size``, figure
   ``magnetization``).
 
-The figure ``free_energy`` shows ``f(m) - min f`` (Landau form of the notes) at a few
-temperatures, with the finite-``N`` estimate ``-(T/N) ln P_N(m)`` (exact law, largest ``N``)
-and, at simulated temperatures, the same estimate from the chains' histogram of ``m``.
-
-The notes give no numbers for this model beyond ``T_c = J`` and the square-root law; both are
-checked in ``tests/test_theory.py``.
+The figure ``free_energy`` shows the Landau ``f(m) - min f`` at a few temperatures beside the
+finite-``N`` estimate ``-(T/N) ln P_N(m)`` (exact law, largest ``N``) and, at simulated
+temperatures, the same estimate from the chains' histogram of ``m``. The notes give no numbers
+beyond ``T_c = J`` and the square-root law, both checked in ``tests/test_theory.py``.
 """
 
 from __future__ import annotations
@@ -40,17 +35,18 @@ from typing import Annotated, Any
 import numpy as np
 import torch
 
-from hopfield_lab.analysis import glauber_samples
+from hopfield_lab.analysis import magnetization_samples
 from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Positive, Range, Seed
 from hopfield_lab.models.binary import BinaryHopfield
 from hopfield_lab.runs import Check, RunDir, check_table, records_table, within
-from hopfield_lab.runs.plots import figure
+from hopfield_lab.runs.plots import figure, plot_records
 from hopfield_lab.theory import (
     curie_weiss_critical_temperature,
     curie_weiss_free_energy,
     equilibrium_magnetization,
     finite_size_magnetization_law,
+    finite_size_mean_abs_magnetization,
 )
 
 __all__ = ["CurieWeissConfig", "report", "run"]
@@ -120,7 +116,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     gen = torch.Generator(device=device).manual_seed(int(cell["seed"]))
     model = BinaryHopfield.curie_weiss(n, config.J, config.h).to(device)
     s = torch.ones(config.replicas, n, dtype=torch.float64, device=device)  # all up
-    _, M = glauber_samples(
+    per_chain, mean_m, counts = magnetization_samples(
         model,
         s,
         T,
@@ -128,40 +124,32 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         n_samples=config.n_samples,
         every=config.sample_every,
         generator=gen,
-        observe=lambda s: s.sum(1).round().long().cpu(),  # (R,) magnetisation times N
-    )  # (n_samples, R)
-    per_chain = (M.abs().double() / n).mean(0)  # (R,)
-    counts = torch.bincount((n - M.flatten()) // 2, minlength=n + 1)  # index k = spins down
+    )
     return {
         "n": n,
         "temperature": T,
         "mean_abs_m_chains": per_chain.tolist(),
-        "mean_m": float(M.double().mean() / n),
+        "mean_m": mean_m,
         "counts": counts.tolist(),
     }
 
 
-def _exact_mean_abs(n: int, T: float, J: float, h: float) -> float:
-    m, p = finite_size_magnetization_law(n, 1.0 / T, J, h)
-    return float((p * np.abs(m)).sum())
-
-
 def _rows(config: CurieWeissConfig, cells: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Per ``(N, T)``: chain mean and standard error, exact ``E_N|m|`` and mean-field ``m*``."""
+    J, h = config.J, config.h
     rows = []
     for key in _grid(config):
         r = cells[key]
+        n, beta = r["n"], 1.0 / r["temperature"]
         chains = np.asarray(r["mean_abs_m_chains"])
         rows.append(
             {
-                "n": r["n"],
+                "n": n,
                 "temperature": r["temperature"],
                 "sim": float(chains.mean()),
                 "sem": float(chains.std(ddof=1) / np.sqrt(chains.size)),
-                "exact": _exact_mean_abs(r["n"], r["temperature"], config.J, config.h),
-                "mean_field": float(
-                    abs(equilibrium_magnetization(1.0 / r["temperature"], config.J, config.h))
-                ),
+                "exact": finite_size_mean_abs_magnetization(n, beta, J, h),
+                "mean_field": float(abs(equilibrium_magnetization(beta, J, h))),
                 "counts": r["counts"],
             }
         )
@@ -243,12 +231,12 @@ def _magnetization_figure(
             grid, np.abs(equilibrium_magnetization(1.0 / grid, J, h)), "k-", lw=2, label="N = ∞"
         )
         for i, n in enumerate(config.sizes):
-            exact = [_exact_mean_abs(n, t, J, h) for t in grid]
+            exact = [finite_size_mean_abs_magnetization(n, 1.0 / t, J, h) for t in grid]
             ax.plot(grid, exact, color=f"C{i}", lw=1, ls="--")
             sim = [r for r in rows if r["n"] == n]
-            t, m, sem = ([r[k] for r in sim] for k in ("temperature", "sim", "sem"))
             label = f"N = {n}: Glauber ± s.e. (dots), exact (dashes)"
-            ax.errorbar(t, m, yerr=sem, fmt="o", color=f"C{i}", ms=4, capsize=2, label=label)
+            bars: dict[str, Any] = dict(yerr="sem", color=f"C{i}", ms=4, capsize=2, label=label)
+            plot_records(ax, sim, "temperature", "sim", "o", **bars)
         ax.axvline(J, color="0.6", lw=0.8, ls=":", label="T_c = J")
         ax.set(xlabel="temperature T", ylabel="E|m|", title="Curie-Weiss magnetisation vs T")
         ax.legend(fontsize=8)
@@ -284,20 +272,14 @@ def _free_energy_figure(
         ax.legend(fontsize=7)
 
 
-_QUICK_TEMPERATURES = (0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.4)
-_PAPER_TEMPERATURES = (
-    *(0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.975, 1.0),
-    *(1.025, 1.05, 1.1, 1.15, 1.2, 1.3, 1.5),
-)
 _QUICK = CurieWeissConfig(
     sizes=(16, 64, 256, 1024),
-    temperatures=_QUICK_TEMPERATURES,
+    temperatures=(0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.4),
     replicas=64,
     burn_in=100,
     n_samples=100,
     free_energy_temperatures=(0.8, 0.95, 1.0, 1.2),
 )
-_PAPER_SIZES = (64, 256, 1024, 4096)
 register(
     name="curie-weiss",
     title="Curie-Weiss m(T): mean-field theory vs Glauber chains at finite N",
@@ -308,8 +290,11 @@ register(
         "quick": _QUICK,
         "paper": replace(
             _QUICK,
-            sizes=_PAPER_SIZES,
-            temperatures=_PAPER_TEMPERATURES,
+            sizes=(64, 256, 1024, 4096),
+            temperatures=(
+                *(0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.975, 1.0),
+                *(1.025, 1.05, 1.1, 1.15, 1.2, 1.3, 1.5),
+            ),
             replicas=128,
             burn_in=1000,
             n_samples=500,

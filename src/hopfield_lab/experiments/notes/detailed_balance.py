@@ -4,26 +4,17 @@ Command::
 
     hopfield-lab run detailed-balance --profile quick
 
-Setting. ``N <= 10`` spins, so that all ``2^N`` states can be enumerated, temperature ``T``
-(``beta = 1/T``), three coupling matrices, all with zero diagonal and a random field ``h``
-(entries ``N(0, field_scale^2)``):
-
-* ``symmetric``: ``J = (A + A^T)/sqrt(2)`` with ``A_ij ~ N(0, coupling_scale^2 / N)`` (an SK
-  sample);
-* ``hebbian``: Hebb's rule with ``hebbian_patterns`` random patterns, times ``coupling_scale``;
-* ``asymmetric``: ``J = A`` itself, with ``J_ij`` and ``J_ji`` independent.
-
-Dynamics. Glauber dynamics with uniformly random site choice, the chain of Def. 2.1.5 whose
-one-step transition matrix ``W`` is given by Lemma 2.1.3. ``n_chains`` independent chains start
-from uniformly random states and run ``t`` sweeps of ``N`` steps; their final states are
-``n_chains`` independent samples of ``p_t = p_0 W^(N t)``. The burn-in ``t`` is the first (at
+Setting. ``N <= 10`` spins (all ``2^N`` states enumerated), temperature ``T = 1/beta``, and the
+three coupling matrices of :func:`~hopfield_lab.analysis.random_couplings`: ``symmetric`` (an SK
+sample), ``hebbian`` and ``asymmetric`` (``J_ij``, ``J_ji`` independent), with zero diagonal and
+a random field. ``n_repeats`` batches of ``n_chains`` independent Glauber chains with uniformly
+random site choice (the chain ``W`` of Lemma 2.1.3; Def. 2.1.5) start uniformly and run ``t``
+sweeps (:func:`~hopfield_lab.analysis.glauber_state_counts`). The burn-in ``t`` is the first (at
 least ``burn_in``) at which the exact ``TV(p_t, pi)`` is below 1/20 of the sampling noise floor
-(the mean TV of a multinomial sample of ``n_chains`` from ``pi``), so that the bias it leaves
-is negligible against sampling noise. ``n_repeats`` batches of chains are each compared with
-the Gibbs law ``exp(-beta L(s))/Z``, ``L(s) = -1/2 s.J s - h.s``, and with the exact ``pi`` of
-``W``, by total variation and a G-test (the samples are independent, so its p-value is exact
-up to the chi-square approximation and the computed burn-in bias). The chain maths (``W``,
-``pi``, the residual, the G-test, the burn-in, the noise floor) is
+(the mean TV of a multinomial sample of ``n_chains`` from ``pi``), so its bias is negligible.
+Each batch is compared with the Gibbs law ``exp(-beta L(s))/Z``, ``L(s) = -1/2 s.J s - h.s``,
+and with the exact ``pi`` of ``W`` by total variation and a G-test (exact up to the chi-square
+approximation, the samples being independent); the chain maths is
 :mod:`hopfield_lab.analysis.glauber`.
 
 What Theorem 2.1 predicts. With ``J`` symmetric and ``J_ii = 0`` the Gibbs law satisfies
@@ -33,16 +24,14 @@ because ``phi_i`` does not depend on ``s_i``. So ``pi = Gibbs`` exactly, the G-t
 uniform on (0, 1) and the TV sits at the noise floor. With ``J`` asymmetric no law satisfies
 detailed balance: the "flux" ``2 s_i phi_i`` around the 4-cycle ``s, F_i s, F_j F_i s, F_j s``
 sums to ``2 (J_ij - J_ji) s_i s_j`` times a sign, not 0 (the proof of Theorem 2.1 with
-Lemma 2.1.4), so there is no potential ``K`` with ``pi = exp(-beta K)`` that makes the chain
-reversible. The chain is still ergodic and has a unique stationary law ``pi``, which the
-samples follow (the G-test against ``pi`` passes), but ``pi`` is not the Gibbs law of ``L``
-(which only sees the symmetric part of ``J``): the G-test against Gibbs rejects (p ~ 0) and
-the detailed-balance residual is of order 1.
+Lemma 2.1.4). The chain is still ergodic and the samples follow its unique ``pi`` (the G-test
+against ``pi`` passes), but ``pi`` is not the Gibbs law of ``L`` (which only sees the symmetric
+part of ``J``): the G-test against Gibbs rejects (p ~ 0) and the detailed-balance residual is
+of order 1.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -54,13 +43,13 @@ from hopfield_lab.analysis import (
     detailed_balance_residual,
     exact_burn_in,
     g_test,
+    glauber_state_counts,
+    random_couplings,
     sampling_noise_floor,
-    state_codes,
     stationary_law,
     total_variation,
     transition_matrix,
 )
-from hopfield_lab.data.synthetic import random_patterns
 from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import (
     AtLeast,
@@ -73,7 +62,6 @@ from hopfield_lab.experiments.fields import (
     Seed,
     Unique,
 )
-from hopfield_lab.models.binary import BinaryHopfield
 from hopfield_lab.runs import RunDir, at_least, at_most, check_table, records_table
 from hopfield_lab.runs.plots import figure
 
@@ -81,7 +69,6 @@ __all__ = ["COUPLINGS", "DetailedBalanceConfig", "report", "run"]
 
 _Coupling = Literal["symmetric", "hebbian", "asymmetric"]
 COUPLINGS: tuple[_Coupling, ...] = ("symmetric", "hebbian", "asymmetric")
-F64 = torch.float64
 
 _EXACT = 1e-10
 """Below this an exact distance or residual is rounding (the chain is reversible)."""
@@ -123,22 +110,6 @@ class DetailedBalanceConfig(Config):
     seed: Seed = 0
 
 
-def _couplings(kind: str, config: DetailedBalanceConfig) -> BinaryHopfield:
-    gen = torch.Generator().manual_seed(config.seed * 31 + COUPLINGS.index(kind))
-    n, scale = config.n, config.coupling_scale
-    A = torch.randn(n, n, generator=gen, dtype=F64) * scale / math.sqrt(n)
-    h = torch.randn(n, generator=gen, dtype=F64) * config.field_scale
-    if kind == "symmetric":
-        J = (A + A.T) / math.sqrt(2.0)
-    elif kind == "hebbian":
-        xi = random_patterns(config.hebbian_patterns, n, generator=gen, dtype=F64)
-        J = scale * xi.T @ xi / n
-    else:
-        J = A
-    J.fill_diagonal_(0.0)
-    return BinaryHopfield(J, h)
-
-
 def _grid(config: DetailedBalanceConfig) -> dict[str, dict[str, Any]]:
     """One cell per coupling matrix (shared by ``run`` and ``report``)."""
     return {c: {"coupling": c, "config": config} for c in config.couplings}
@@ -149,52 +120,49 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     config: DetailedBalanceConfig = cell["config"]
     kind = cell["coupling"]
     T, n = config.temperature, config.n
-    model = _couplings(kind, config)
-    gibbs = torch.softmax(-model.energy(all_states(n)) / T, 0).numpy()  # (M,)
+    model = random_couplings(
+        kind,
+        n,
+        generator=torch.Generator().manual_seed(config.seed * 31 + COUPLINGS.index(kind)),
+        scale=config.coupling_scale,
+        field_scale=config.field_scale,
+        n_patterns=config.hebbian_patterns,
+    )
+    laws = {"gibbs": torch.softmax(-model.energy(all_states(n)) / T, 0).numpy()}  # (M,)
     W = transition_matrix(model, T)
     pi = stationary_law(W)
+    laws["pi"] = pi.numpy()
     rng = np.random.default_rng(config.seed)
-    floor = sampling_noise_floor(pi.numpy(), config.n_chains, config.noise_draws, rng)
+    floor = sampling_noise_floor(laws["pi"], config.n_chains, config.noise_draws, rng)
     burn, p_t = exact_burn_in(W, n, pi, floor / 20, config.burn_in, config.max_burn_in)
     gen = torch.Generator().manual_seed(config.seed * 97 + COUPLINGS.index(kind))
-    reps: list[dict[str, float]] = []
+    tv: dict[str, list[float]] = {"gibbs": [], "pi": []}
+    p: dict[str, list[float]] = {"gibbs": [], "pi": []}
     emp = np.zeros(2**n)
     for _ in range(config.n_repeats):
-        S0 = random_patterns(config.n_chains, n, generator=gen, dtype=F64)
-        res = model.run(
-            S0, dynamics="glauber", temperature=T, n_sweeps=burn, generator=gen,
-            order="uniform",
-        )  # fmt: skip
-        counts = torch.bincount(state_codes(res.states), minlength=2**n).double().numpy()
+        counts = glauber_state_counts(model, T, config.n_chains, burn, gen).numpy()
         freq = counts / counts.sum()
-        reps.append(
-            {
-                "tv_gibbs": total_variation(freq, gibbs),
-                "tv_pi": total_variation(freq, pi.numpy()),
-                "p_gibbs": g_test(counts, gibbs)[1],
-                "p_pi": g_test(counts, pi.numpy())[1],
-            }
-        )
+        for law, probs in laws.items():
+            tv[law].append(total_variation(freq, probs))
+            p[law].append(g_test(counts, probs)[1])
         emp += freq / config.n_repeats
-    p_gibbs = [r["p_gibbs"] for r in reps]
-    p_pi = [r["p_pi"] for r in reps]
     return {
         "burn_in": burn,
         "coupling": kind,
         "symmetric": model.is_symmetric,
         "asymmetry": float((model.J - model.J.T).norm() / model.J.norm()),
-        "tv_emp_gibbs": float(np.mean([r["tv_gibbs"] for r in reps])),
-        "tv_emp_pi": float(np.mean([r["tv_pi"] for r in reps])),
-        "tv_pi_gibbs": total_variation(pi.numpy(), gibbs),
-        "tv_burn_in": total_variation(p_t.numpy(), pi.numpy()),
+        "tv_emp_gibbs": float(np.mean(tv["gibbs"])),
+        "tv_emp_pi": float(np.mean(tv["pi"])),
+        "tv_pi_gibbs": total_variation(laws["pi"], laws["gibbs"]),
+        "tv_burn_in": total_variation(p_t.numpy(), laws["pi"]),
         "tv_noise_floor": floor,
-        "p_gibbs": float(np.median(p_gibbs)),
-        "p_gibbs_all": p_gibbs,
-        "frac_p_gibbs_below_005": float(np.mean(np.asarray(p_gibbs) < 0.05)),
-        "p_pi": float(np.median(p_pi)),
-        "p_pi_all": p_pi,
+        "p_gibbs": float(np.median(p["gibbs"])),
+        "p_gibbs_all": p["gibbs"],
+        "frac_p_gibbs_below_005": float(np.mean(np.asarray(p["gibbs"]) < 0.05)),
+        "p_pi": float(np.median(p["pi"])),
+        "p_pi_all": p["pi"],
         "db_residual": detailed_balance_residual(pi, W),
-        "gibbs": gibbs.tolist(),
+        "gibbs": laws["gibbs"].tolist(),
         "pi": pi.tolist(),
         "empirical": emp.tolist(),
     }

@@ -5,49 +5,40 @@ Command::
     hopfield-lab run mixture-states --profile quick
 
 Setting (lecture notes, ch. 2, Sec. 2.2.2). A Hebbian network ``BinaryHopfield.hebbian`` stores
-``P`` random ``+-1`` patterns of ``N`` spins at low load (``P / N`` small). For each ``n`` in
-``ns`` and each temperature ``T``, ``replicas`` chains start exactly at the symmetric mixture
+``P`` random ``+-1`` patterns of ``N`` spins at low load. For each ``n`` in ``ns`` and each
+temperature ``T``, ``replicas`` chains start exactly at the symmetric mixture
 ``s_i = sgn(xi^1_i + ... + xi^n_i)`` (ties, possible for even ``n``, go to +1) and run Glauber
-dynamics at ``T`` (``T = 0``: deterministic sequential dynamics) for up to ``n_sweeps`` sweeps;
-every ``check_every`` sweeps the Mattis overlaps ``m_mu = xi^mu . s / N`` are read.
+dynamics at ``T`` (``T = 0``: sequential dynamics) for up to ``n_sweeps`` sweeps, reading the
+Mattis overlaps ``m_mu = xi^mu . s / N`` every ``check_every`` sweeps.
 
 A chain *keeps the mixture* when, at the end, its ``n`` involved overlaps are all at least half
-their mean and that mean exceeds ``3 / sqrt(N)`` (for ``n = 1``: the pure state keeps a
-macroscopic overlap). A mixture that loses stability decays into a pure state or a smaller
-mixture, and some involved overlap falls to ``O(N^{-1/2})``. The run stops early once no chain
-keeps the mixture. The *simulated threshold* is the midpoint between the largest grid
-temperature below which (inclusive) at least half of the chains keep the mixture at every grid
-point, and the next grid temperature (± half their distance).
+their mean and that mean exceeds ``3 / sqrt(N)`` (:func:`~hopfield_lab.analysis.keeps_mixture`;
+for ``n = 1``: a macroscopic overlap). The run stops early once no chain keeps the mixture. The
+*simulated threshold* is the midpoint between the largest grid temperature below which
+(inclusive) at least half of the chains keep the mixture at every grid point, and the next one
+(± half their distance).
 
 Theory (:mod:`hopfield_lab.theory.hopfield_mixtures`): the overlap ``m_n(T)`` solving
-``m_n = E_z[z tanh(m_n z / T)] / n`` and the temperature ``T_n`` below which the smallest
-eigenvalue of the free-energy Hessian (Lemma 2.2.3) is positive: 1 for ``n = 1``, about 0.46
-for ``n = 3`` and 0.385 for ``n = 5``, never for even ``n``. ``T_n`` is a statement about
-``N = inf``. Two finite-size effects pull the simulated threshold in opposite directions:
+``m_n = E_z[z tanh(m_n z / T)] / n`` and the temperature ``T_n`` (``N = inf``) below which the
+smallest eigenvalue of the free-energy Hessian (Lemma 2.2.3) is positive: 1 for ``n = 1``,
+about 0.46 for ``n = 3`` and 0.385 for ``n = 5``, never for even ``n``. At finite ``N`` the
+mixture below ``T_n`` is only a *shallow* minimum: the free-energy barrier per spin towards a
+pure state (table ``retention``: ``dF`` along the straight line,
+:func:`~hopfield_lab.theory.mixture_line_barrier`, an upper bound) falls from ~1e-2 at
+``T = 0.15`` to ~1e-5 near ``T_n``, and a barrier of ``N dF / T`` of a few units is crossed
+within a few sweeps. So chains leave the mixture well *below* ``T_n``, the threshold rising
+towards ``T_n`` as ``N`` grows; this dominates, at the sizes a CPU affords, the opposite effect
+of a small unstable eigenvalue just above ``T_n``. The report checks what the theory guarantees
+at any ``N``: above ``T_n`` (and below 1) no grid temperature keeps the mixture in more than
+half the chains.
 
-* below ``T_n`` the mixture is only a *shallow* local minimum: the free-energy barrier per spin
-  towards a pure state (table ``retention``: ``dF`` along the straight line, an upper bound) falls
-  from ~1e-2 at ``T = 0.15`` to ~1e-5 near ``T_n``, and a chain crosses a barrier of ``N dF / T``
-  of a few units within a few sweeps, so finite-``N`` chains leave the mixture well *below*
-  ``T_n`` (the threshold rises towards ``T_n`` as ``N`` grows, roughly like ``N dF(T) / T ~ 10``);
-* just above ``T_n`` the unstable eigenvalue is small (the overlaps drift like
-  ``exp(|lambda| t)``, ``t`` in sweeps), so a short run would keep an unstable mixture.
-
-The first effect dominates at the sizes a CPU affords (``N <= 4000``, measured: see the report);
-finite ``P / N`` adds crosstalk noise and lowers the overlaps slightly. The report checks the
-direction the theory guarantees at any ``N``: above ``T_n`` (and below 1) no grid temperature
-keeps the mixture in more than half the chains.
-
-Literature: Amit, Gutfreund & Sompolinsky, Phys. Rev. A 32, 1007 (1985) quote the stability
-temperatures of symmetric mixtures (``n = 3``: 0.461, ``n = 5``: 0.385, as commonly cited); the
-table ``literature`` sets them beside our root-finding values (they are reference values only,
-never used in a computation). The line barrier is
-:func:`~hopfield_lab.theory.mixture_line_barrier`.
+Literature: Amit, Gutfreund & Sompolinsky, Phys. Rev. A 32, 1007 (1985) quote ``n = 3``:
+0.461, ``n = 5``: 0.385 (as commonly cited); table ``literature`` sets them beside our
+root-finding values (reference values only, never used in a computation).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -55,7 +46,7 @@ import matplotlib
 import numpy as np
 import torch
 
-from hopfield_lab.analysis import drop_bracket
+from hopfield_lab.analysis import drop_bracket, keeps_mixture, overlap_checkpoints
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import AtMost, Config, Min, NonEmpty, NonNegative, Range, Seed
@@ -68,7 +59,7 @@ from hopfield_lab.runs import (
     records_table,
     tidy_spread,
 )
-from hopfield_lab.runs.plots import figure
+from hopfield_lab.runs.plots import figure, plot_records
 from hopfield_lab.theory import (
     mixture_critical_temperature,
     mixture_line_barrier,
@@ -81,8 +72,6 @@ __all__ = ["AGS_1985", "MixtureConfig", "report", "run"]
 #: Stability temperatures of symmetric n-mixtures as quoted from Amit, Gutfreund & Sompolinsky,
 #: Phys. Rev. A 32, 1007 (1985) (reference values for the report only).
 AGS_1985: dict[int, float] = {3: 0.461, 5: 0.385}
-
-_TEMPERATURES = (0.0, 0.15, 0.25, 0.35, 0.45)
 
 
 @dataclass(frozen=True)
@@ -104,7 +93,13 @@ class MixtureConfig(Config):
     ns: Annotated[tuple[int, ...], NonEmpty, Range(1, 20)] = (1, 3, 5)
     sizes: Annotated[tuple[int, ...], NonEmpty, Min(8)] = (400, 1600)
     n_patterns: Annotated[int, Min(1)] = 6
-    temperatures: Annotated[tuple[float, ...], NonEmpty, NonNegative] = _TEMPERATURES
+    temperatures: Annotated[tuple[float, ...], NonEmpty, NonNegative] = (
+        0.0,
+        0.15,
+        0.25,
+        0.35,
+        0.45,
+    )
     replicas: Annotated[int, Min(1)] = 12
     n_sweeps: Annotated[int, Min(1)] = 40
     check_every: Annotated[int, Min(1), AtMost("n_sweeps")] = 5
@@ -151,13 +146,6 @@ def _patterns(config: MixtureConfig, n_spins: int, network: int) -> torch.Tensor
     return (2.0 * bits - 1.0).double()  # (P, N)
 
 
-def _keeps(m: np.ndarray, n: int, n_spins: int) -> np.ndarray:
-    """Per chain: the n involved overlaps ``m[:, :n]`` keep the symmetric mixture structure."""
-    inv = m[:, :n]  # (R, n)
-    mean = inv.mean(1)
-    return (mean >= 3.0 / math.sqrt(n_spins)) & (inv.min(1) >= 0.5 * mean)
-
-
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Chains started at the symmetric n-mixture of one network, at one temperature."""
     config: MixtureConfig = cell["config"]
@@ -165,33 +153,20 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     n_spins = int(cell["n_spins"])
     device = cell.get("device", "cpu")
     xi = _patterns(config, n_spins, network).to(device)
-    model = BinaryHopfield.hebbian(xi)
-    mix = xi[:n].sum(0)  # (N,)
-    s0 = torch.where(mix >= 0, 1.0, -1.0).to(xi.dtype)
-    s = s0.expand(config.replicas, -1).clone()  # (R, N)
+    s0 = torch.where(xi[:n].sum(0) >= 0, 1.0, -1.0).to(xi.dtype)  # (N,) the mixture
     gen = torch.Generator(device=device).manual_seed(int(cell["seed"]))
-    m0 = (s[:1] @ xi.T / n_spins).cpu().numpy()  # (1, P)
-    history = []  # overlaps (R, P) after each check
-    sweeps = 0
-    while sweeps < config.n_sweeps:
-        step = min(config.check_every, config.n_sweeps - sweeps)
-        out = model.run(
-            s, dynamics="glauber", temperature=T, n_sweeps=step, generator=gen, patterns=xi
-        )
-        s = out.states
-        sweeps += step
-        if out.overlaps is None:
-            raise RuntimeError(
-                "BinaryHopfield.run returned no overlaps although patterns were given"
-            )
-        m = out.overlaps[-1].cpu().numpy()  # (R, P)
-        history.append(m)
-        if T == 0 and bool(out.converged.all()):
-            break  # every chain is at a fixed point: nothing changes any more
-        if not _keeps(m, n, n_spins).any():
-            break  # the mixture is gone in every chain
-    hist = np.stack(history)  # (checks, R, P)
-    kept = _keeps(hist[-1], n, n_spins)
+    m0 = (s0 @ xi.T / n_spins).cpu().numpy()  # (P,)
+    _, sweeps, overlaps = overlap_checkpoints(
+        BinaryHopfield.hebbian(xi),
+        s0.expand(config.replicas, -1).clone(),  # (R, N)
+        T,
+        n_sweeps=config.n_sweeps,
+        every=config.check_every,
+        patterns=xi,
+        generator=gen,
+        stop=lambda m: not keeps_mixture(m.numpy(), n, n_spins).any(),  # the mixture is gone
+    )
+    hist = overlaps.numpy()  # (checks, R, P)
     late = hist[len(hist) // 2 :, :, :n].mean(axis=(0, 2))  # (R,) time-averaged involved overlap
     min_involved = hist[:, :, :n].min(axis=2).mean(axis=1)  # (checks,) mean over chains
     return {
@@ -200,11 +175,11 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         "temperature": T,
         "network": network,
         "sweeps": sweeps,
-        "kept": kept.tolist(),
+        "kept": keeps_mixture(hist[-1], n, n_spins).tolist(),
         "late_overlap": late.tolist(),
-        "initial_overlaps": m0[0].tolist(),
+        "initial_overlaps": m0.tolist(),
         "final_overlaps": hist[-1].tolist(),
-        "mean_min_involved": [float(m0[0, :n].min()), *min_involved.tolist()],
+        "mean_min_involved": [float(m0[:n].min()), *min_involved.tolist()],
         "check_sweeps": [
             0,
             *(min((i + 1) * config.check_every, sweeps) for i in range(len(hist))),
@@ -212,75 +187,72 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _rows(config: MixtureConfig, cells: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per ``(n, N, T)``: retention and overlaps over all networks, next to the theory."""
-    rows: list[dict[str, Any]] = []
-    for n in config.ns:
-        for size in config.sizes:
-            for t in config.temperatures:
-                rs = [cells[f"n={n},N={size},T={t:g},net={k}"] for k in range(config.n_networks)]
-                kept = np.concatenate([np.asarray(r["kept"], dtype=bool) for r in rs])
-                late = np.concatenate([np.asarray(r["late_overlap"]) for r in rs])
-                state = solve_mixture(n, t, config.n_patterns)
-                barrier = mixture_line_barrier(n, t)
-                rows.append(
-                    {
-                        "n": n,
-                        "n_spins": size,
-                        "temperature": t,
-                        "kept_fraction": float(kept.mean()),
-                        "overlap_sim": float(late[kept].mean()) if kept.any() else None,
-                        "overlap_std": float(late[kept].std(ddof=1)) if kept.sum() > 1 else None,
-                        "overlap_theory": state.overlap,
-                        "stable_theory": state.stable,
-                        "min_eigenvalue": state.min_eigenvalue,
-                        "barrier": barrier,
-                        "barrier_scaled": None if barrier is None else size * barrier / t,
-                        "sweeps": max(r["sweeps"] for r in rs),
-                        "curve": rs[0]["mean_min_involved"],
-                        "check_sweeps": rs[0]["check_sweeps"],
-                    }
-                )
-    return rows
+def _row(config: MixtureConfig, cells: dict[str, Any], n: int, size: int, t: float) -> dict:
+    """One ``(n, N, T)``: retention and overlaps over all networks, next to the theory."""
+    rs = [cells[f"n={n},N={size},T={t:g},net={k}"] for k in range(config.n_networks)]
+    kept = np.concatenate([np.asarray(r["kept"], dtype=bool) for r in rs])
+    late = np.concatenate([np.asarray(r["late_overlap"]) for r in rs])
+    state = solve_mixture(n, t, config.n_patterns)
+    barrier = mixture_line_barrier(n, t)
+    return {
+        "n": n,
+        "n_spins": size,
+        "temperature": t,
+        "kept_fraction": float(kept.mean()),
+        "overlap_sim": float(late[kept].mean()) if kept.any() else None,
+        "overlap_std": float(late[kept].std(ddof=1)) if kept.sum() > 1 else None,
+        "overlap_theory": state.overlap,
+        "stable_theory": state.stable,
+        "min_eigenvalue": state.min_eigenvalue,
+        "barrier": barrier,
+        "barrier_scaled": None if barrier is None else size * barrier / t,
+        "sweeps": max(r["sweeps"] for r in rs),
+        "curve": rs[0]["mean_min_involved"],
+        "check_sweeps": rs[0]["check_sweeps"],
+    }
 
 
-def _thresholds(
-    config: MixtureConfig, rows: list[dict[str, Any]]
-) -> dict[tuple[int, int], dict[str, Any]]:
-    """Per ``(n, N)``: the theory's ``T_n`` and the simulated bracket."""
+def _summary(config: MixtureConfig, cells: dict[str, Any]) -> dict[tuple[int, int], dict]:
+    """Per ``(n, N)``: its ``rows`` (one per ``T``), the theory's ``T_n``, the simulated
+    bracket, and the largest fraction of chains keeping the mixture at a grid ``T`` in
+    ``(T_n, 1)`` (None if there is none)."""
     out: dict[tuple[int, int], dict[str, Any]] = {}
     for n in config.ns:
         th = mixture_critical_temperature(n, include_uninvolved=config.n_patterns > n)
         for size in config.sizes:
-            mine = [r for r in rows if r["n"] == n and r["n_spins"] == size]
-            lo, hi = drop_bracket(
-                [r["temperature"] for r in mine], [r["kept_fraction"] for r in mine]
-            )
+            rows = [_row(config, cells, n, size, t) for t in config.temperatures]
+            temperatures = [r["temperature"] for r in rows]
+            lo, hi = drop_bracket(temperatures, [r["kept_fraction"] for r in rows])
             est, half = (None, None) if hi is None else (0.5 * (lo + hi), 0.5 * (hi - lo))
             text = f">= {lo:g}: kept at every grid T < 1" if hi is None else f"in ({lo:g}, {hi:g}]"
+            t_n = th.critical_temperature
+            above = [r["kept_fraction"] for r in rows if t_n < r["temperature"] < 1]
             out[(n, size)] = {
-                "theory": th.critical_temperature,
+                "theory": t_n,
                 "unstable_direction": th.unstable_direction,
                 "simulated": est,
                 "half_width": half,
                 "bracket": text,
+                "kept_above": max(above, default=None),
+                "rows": rows,
             }
     return out
 
 
 def run(config: MixtureConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Simulate every ``(n, N, T, network)`` as a resumable cell; compare with the theory."""
-    cells = ctx.cells(_cell, _grid(config, ctx.device), run_dir)
-    rows = _rows(config, cells)
-    thresholds = _thresholds(config, rows)
+    summary = _summary(config, ctx.cells(_cell, _grid(config, ctx.device), run_dir))
+    rows = [r for d in summary.values() for r in d["rows"]]
     agree = [
         r["stable_theory"] == (r["kept_fraction"] >= 0.5) for r in rows if r["temperature"] < 1
     ]
     return {
         "n_patterns": config.n_patterns,
         "thresholds": {
-            f"n={n},N={size}": {k: v for k, v in d.items() if k != "half_width"}
-            for (n, size), d in thresholds.items()
+            f"n={n},N={size}": {
+                k: d[k] for k in ("theory", "unstable_direction", "simulated", "bracket")
+            }
+            for (n, size), d in summary.items()
         },
         "theory_sim_stability_agreement": float(np.mean(agree)) if agree else None,
         "max_abs_overlap_gap_where_kept": max(
@@ -296,8 +268,7 @@ def run(config: MixtureConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, An
 
 def report(config: MixtureConfig, run_dir: RunDir) -> None:
     """Headline (stability temperatures), the instability check, retention, literature."""
-    rows = _rows(config, {k: run_dir.load_cell(k) for k in _grid(config)})
-    thresholds = _thresholds(config, rows)
+    summary = _summary(config, {k: run_dir.load_cell(k) for k in _grid(config)})
     setting = (
         f"P = {config.n_patterns}, {config.replicas} chains x {config.n_networks} network(s) "
         f"per (n, N, T), at most {config.n_sweeps} sweeps"
@@ -320,26 +291,20 @@ def report(config: MixtureConfig, run_dir: RunDir) -> None:
         f"chains leave it early and the simulated threshold lies below T_n. {setting}."
     )
     formats = {"theory T_n (N = inf)": "{:.4f}", "AGS 1985 (quoted)": "{:.3f}"}
-    records = [{"n": n, "N": size, **d} for (n, size), d in thresholds.items()]
+    records = [{"n": n, "N": size, **d} for (n, size), d in summary.items()]
     run_dir.save_table(
         records_table("thresholds", records, columns, caption, formats=formats, headline=True)
     )
-    checks = []
-    for (n, size), d in thresholds.items():
-        above = [
-            r["kept_fraction"]
-            for r in rows
-            if r["n"] == n and r["n_spins"] == size and d["theory"] < r["temperature"] < 1
-        ]
-        if above:  # no claim to check where no grid temperature lies in (T_n, 1)
-            checks.append(
-                at_most(
-                    f"n = {n}, N = {size}: largest fraction of chains keeping the mixture at "
-                    f"a grid T in (T_n, 1) = ({d['theory']:.4f}, 1)",
-                    max(above),
-                    0.5,
-                )
-            )
+    checks = [
+        at_most(
+            f"n = {n}, N = {size}: largest fraction of chains keeping the mixture at "
+            f"a grid T in (T_n, 1) = ({d['theory']:.4f}, 1)",
+            d["kept_above"],
+            0.5,
+        )
+        for (n, size), d in summary.items()
+        if d["kept_above"] is not None  # no claim where no grid T lies in (T_n, 1)
+    ]
     if checks:
         run_dir.save_table(
             check_table(
@@ -373,31 +338,25 @@ def report(config: MixtureConfig, run_dir: RunDir) -> None:
         "pattern: theory m_n(T) against the late-time average of the chains that kept the "
         f"mixture (std over those chains). {setting}."
     )
+    rows = [r for d in summary.values() for r in d["rows"]]
     run_dir.save_table(records_table("retention", rows, columns, caption))
-    lit = [
-        (n, AGS_1985[n], thresholds[(n, config.sizes[0])]["theory"])
-        for n in config.ns
-        if n in AGS_1985
-    ]
+    lit = [(n, summary[(n, config.sizes[0])]["theory"]) for n in config.ns if n in AGS_1985]
     if lit:
         run_dir.save_table(
             comparison_table(
                 "literature",
-                [(f"T_{n} (AGS 1985, as quoted)", paper, ours, None) for n, paper, ours in lit],
+                [(f"T_{n} (AGS 1985, as quoted)", AGS_1985[n], ours, None) for n, ours in lit],
                 caption=(
                     "Stability temperatures quoted from Amit, Gutfreund & Sompolinsky, Phys. Rev. "
                     "A 32, 1007 (1985) (column 'paper') against our root finding (ours)."
                 ),
             )
         )
-    _figure(config, rows, thresholds, run_dir)
+    _figure(config, summary, run_dir)
 
 
 def _figure(
-    config: MixtureConfig,
-    rows: list[dict[str, Any]],
-    thresholds: dict[tuple[int, int], dict[str, Any]],
-    run_dir: RunDir,
+    config: MixtureConfig, summary: dict[tuple[int, int], dict[str, Any]], run_dir: RunDir
 ) -> None:
     grid = np.linspace(0.0, 1.0, 301)[:-1]
     big = max(config.sizes)
@@ -407,45 +366,28 @@ def _figure(
         for i, n in enumerate(config.ns):
             color = f"C{i}"
             m = mixture_overlap(n, grid)
-            t_n = thresholds[(n, big)]["theory"]
+            t_n = summary[(n, big)]["theory"]
             stable = grid < t_n
             ax1.plot(grid[stable], m[stable], color=color, lw=2, label=f"n = {n}")
             ax1.plot(grid[~stable], m[~stable], color=color, lw=1, ls="--")
-            pts = [r for r in rows if r["n"] == n and r["n_spins"] == big and r["overlap_sim"]]
-            ax1.errorbar(
-                [r["temperature"] for r in pts],
-                [r["overlap_sim"] for r in pts],
-                yerr=[r["overlap_std"] or 0.0 for r in pts],
-                fmt="o",
-                color=color,
-                ms=4,
-                capsize=2,
-            )
+            pts = [r for r in summary[(n, big)]["rows"] if r["overlap_sim"]]
+            bars: dict[str, Any] = dict(yerr="overlap_std", color=color, ms=4, capsize=2)
+            plot_records(ax1, pts, "temperature", "overlap_sim", "o", **bars)
             for k, size in enumerate(config.sizes):
-                mine = [r for r in rows if r["n"] == n and r["n_spins"] == size]
-                ax2.plot(
-                    [r["temperature"] for r in mine],
-                    [r["kept_fraction"] for r in mine],
-                    styles[k % len(styles)],
-                    color=color,
-                    label=f"n = {n}, N = {size}",
-                )
+                line = dict(color=color, label=f"n = {n}, N = {size}")
+                rows, fmt = summary[(n, size)]["rows"], styles[k % len(styles)]
+                plot_records(ax2, rows, "temperature", "kept_fraction", fmt, **line)
             if 0 < t_n < 1:
                 ax2.axvline(t_n, color=color, ls=":", lw=1)
         ax1.plot([], [], "k-", lw=2, label="theory, stable")
         ax1.plot([], [], "k--", lw=1, label="theory, unstable")
         ax1.plot([], [], "ko", ms=4, label="chains ± std")
         n_top = max(config.ns)
-        curves = [r for r in rows if r["n"] == n_top and r["n_spins"] == big]
+        curves = summary[(n_top, big)]["rows"]
         for j, r in enumerate(curves):
-            ax3.plot(
-                r["check_sweeps"],
-                r["curve"],
-                "o-",
-                ms=3,
-                color=_viridis(j, len(curves)),
-                label=f"T = {r['temperature']:g}",
-            )
+            shade = matplotlib.colormaps["viridis"](j / max(1, len(curves) - 1))
+            label = f"T = {r['temperature']:g}"
+            ax3.plot(r["check_sweeps"], r["curve"], "o-", ms=3, color=shade, label=label)
         ax1.set(xlabel="T", ylabel="overlap m_n", title=f"Overlaps m_n(T), N = {big}")
         ax1.legend(fontsize=8)
         ax2.set(
@@ -461,11 +403,6 @@ def _figure(
             title=f"n = {n_top}, N = {big}: symmetry breaking over time",
         )
         ax3.legend(fontsize=7)
-
-
-def _viridis(j: int, count: int) -> Any:
-    """The ``j``-th of ``count`` colours along viridis."""
-    return matplotlib.colormaps["viridis"](j / max(1, count - 1))
 
 
 register(
