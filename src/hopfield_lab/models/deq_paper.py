@@ -30,8 +30,10 @@ from hopfield_lab.solvers.options import SAFEGUARDS
 
 __all__ = [
     "ARCHITECTURES",
+    "HAM_ORDER",
     "MODELS",
     "PAPER_SAFEGUARD",
+    "TABLE2",
     "ModelSpec",
     "cost_per_iteration",
     "settings_for",
@@ -70,6 +72,33 @@ MODELS: dict[str, ModelSpec] = {
     "HAM-EO-DEQ": ModelSpec("ham", "even_odd", "anderson", 0.0),
 }
 """Table 2's rows by name."""
+
+HAM_ORDER = ("HAM", "HAM-DEQ", "HAM-EO", "HAM-EO-DEQ")
+"""The HAM rows in the paper's order of decreasing iterations."""
+
+# (depth, row) -> (iterations, iterations std, speedup, accuracy %, accuracy std)
+TABLE2: dict[tuple[int, str], tuple[float, float, float, float, float]] = {
+    (3, "CHN (10 epochs)"): (75.5, 2.1, 0.5, 97.9, 0.1),
+    (3, "CHN (3 epochs)"): (39.1, 3.8, 1.0, 97.0, 0.2),
+    (3, "CHN-DEQ"): (20.6, 0.2, 1.9, 97.2, 0.3),
+    (3, "CHN-EO"): (16.8, 0.5, 0.1, 97.1, 0.1),
+    (3, "CHN-EO-DEQ"): (16.2, 1.0, 0.1, 97.1, 0.2),
+    (3, "HAM"): (11.9, 0.4, 1.0, 97.9, 0.0),
+    (3, "HAM-DEQ"): (9.9, 0.3, 1.2, 97.9, 0.1),
+    (3, "HAM-EO"): (8.0, 0.2, 1.5, 97.9, 0.1),
+    (3, "HAM-EO-DEQ"): (6.6, 0.2, 1.8, 97.9, 0.1),
+    (5, "HAM"): (36.0, 1.8, 1.0, 97.1, 0.1),
+    (5, "HAM-DEQ"): (33.0, 0.6, 1.1, 97.1, 0.2),
+    (5, "HAM-EO"): (18.3, 0.5, 2.0, 97.1, 0.1),
+    (5, "HAM-EO-DEQ"): (17.7, 0.3, 2.0, 97.1, 0.1),
+    (7, "HAM"): (67.1, 2.9, 1.0, 95.6, 0.2),
+    (7, "HAM-DEQ"): (56.0, 1.4, 1.2, 95.6, 0.1),
+    (7, "HAM-EO"): (32.2, 0.8, 2.1, 95.5, 0.2),
+    (7, "HAM-EO-DEQ"): (31.0, 1.0, 2.2, 95.5, 0.2),
+}
+"""The paper's Table 2: ``(depth, row) -> (iterations, its std, speedup, accuracy %, its std)``
+over 5 seeds (the CHN rows after 10 and 3 epochs; the paper's CHN-EO was trained for 4 epochs
+only: it became unstable in the 5th)."""
 
 
 def settings_for(model: str, depth: int, tol: float = 1e-4, **extra: Any) -> DEQSettings:

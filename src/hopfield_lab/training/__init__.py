@@ -1,7 +1,8 @@
 """A small explicit training loop (mini-batches from tensors, checkpoints, exact resume, one
-divergence rule), the Madam optimizer of the DEQ paper, and the finite-step paper's objective
-(:class:`FiniteStepLoss`)."""
+divergence rule), the Madam optimizer of the DEQ paper, the finite-step paper's objective
+(:class:`FiniteStepLoss`) and the lecture notes' denoising protocol (:func:`train_denoiser`)."""
 
+from hopfield_lab.training.denoise import denoising_mse, pixel_noise, train_denoiser
 from hopfield_lab.training.finite_step import PENALTIES, FiniteStepLoss
 from hopfield_lab.training.loop import (
     BLOWUP_FACTOR,
@@ -26,8 +27,11 @@ __all__ = [
     "Stateful",
     "TrainConfig",
     "TrainResult",
+    "denoising_mse",
     "fit",
     "linear_decay",
     "load_checkpoint",
     "loss_blew_up",
+    "pixel_noise",
+    "train_denoiser",
 ]

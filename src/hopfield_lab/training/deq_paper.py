@@ -20,15 +20,22 @@ resumably through its checkpoint folder, and evaluates its solver, or several so
 same kind on the same weights (``eval_models``: synchronous/even-odd x Picard/Anderson share the
 fixed point of the same weights; ``"NAME@rule"`` evaluates NAME's solver with another Anderson
 safeguard).
+
+:func:`train_cells` lays out the grid of such runs an experiment computes (one per row, depth
+and seed, or one shared HAM per depth and seed whose weights every HAM solver is evaluated on),
+:func:`train_cell` is the work of one, and :func:`expand_shared` turns the results of shared
+cells back into one result per evaluated row.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 import time
 import typing
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +54,7 @@ from hopfield_lab.models.deq_paper import (
     split_variant,
 )
 from hopfield_lab.models.layered import DEQSettings, LayeredHopfield
-from hopfield_lab.runs import atomic_write_json, read_json
+from hopfield_lab.runs import atomic_write_json, cell_filename, read_json
 from hopfield_lab.training.loop import CHECKPOINT_NAME, TrainConfig, fit, load_checkpoint
 from hopfield_lab.training.madam import Madam, linear_decay
 
@@ -55,9 +62,12 @@ __all__ = [
     "TOLERANCES",
     "TrainSpec",
     "evaluate",
+    "expand_shared",
     "load_trained",
     "mse_loss",
     "train_and_evaluate",
+    "train_cell",
+    "train_cells",
 ]
 
 TOLERANCES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
@@ -308,3 +318,92 @@ def load_trained(spec: TrainSpec, root: str, dtype: torch.dtype = torch.float64)
     path = Path(root) / spec.train_dir / "checkpoints" / CHECKPOINT_NAME
     model.load_state_dict(load_checkpoint(path)["model"])
     return model
+
+
+def train_cells(
+    config: Any,
+    device: str = "cpu",
+    *,
+    variants: Callable[[str], list[str]] = lambda m: [m],
+    **spec: Any,
+) -> dict[str, dict[str, Any]]:
+    """The grid of cells ``depth=..,model=..,seed=..`` (CHN models at depth 3 only), each
+    with its checkpoints under ``train/<cell>`` of the run directory.
+
+    Args:
+        config: an experiment config with ``depths``, ``models``, ``seeds``,
+            ``shared_training`` (train one HAM per (depth, seed), key ``model=HAM-shared``,
+            with ``config.train_model``'s solver, default HAM-EO-DEQ's, and evaluate every HAM
+            solver of ``models`` on its weights) and the :class:`TrainSpec` fields it names
+            alike (``epochs``, ``n_train``, ...).
+        device: torch device of the cells.
+        variants: the evaluated solvers of a model (itself, plus safeguard variants).
+        **spec: further :class:`TrainSpec` fields (e.g. ``n_resid``).
+
+    Returns:
+        ``{key: {"spec": TrainSpec}}``.
+    """
+    shared = config.shared_training
+    own = {f.name for f in fields(TrainSpec)} - {"depth", "model", "seed", "device", *spec}
+    named = {k: getattr(config, k) for k in own if hasattr(config, k)}
+    base = TrainSpec(depth=0, model="", seed=0, device=device, **named, **spec)
+    cells: dict[str, dict[str, Any]] = {}
+    for depth, model, seed in itertools.product(config.depths, config.models, range(config.seeds)):
+        if MODELS[model].kind == "chn" and depth != 3:
+            continue
+        key = f"depth={depth},model={model},seed={seed}"
+        evals = variants(model)
+        if shared and MODELS[model].kind == "ham":
+            key = f"depth={depth},model=HAM-shared,seed={seed}"
+            evals = [v for m in config.models if MODELS[m].kind == "ham" for v in variants(m)]
+            model = getattr(config, "train_model", "HAM-EO-DEQ")
+        cell_spec = replace(
+            base,
+            depth=depth,
+            model=model,
+            seed=seed,
+            short_epochs=base.short_epochs if model == "CHN" else 0,
+            eval_models=tuple(evals) if len(evals) > 1 else (),
+            train_dir=f"train/{cell_filename(key)}",
+        )
+        cells.setdefault(key, {"spec": cell_spec})
+    return cells
+
+
+def train_cell(cell: dict[str, Any], root: str = ".") -> dict[str, Any]:
+    """The work of a cell of :func:`train_cells`: :func:`train_and_evaluate` of its spec,
+    checkpoints under the run directory ``root``."""
+    return train_and_evaluate(cell["spec"], root)
+
+
+def expand_shared(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per-row results from cells that evaluated several solvers (``eval_models``) on one
+    trained model: each evaluated name gets its own key (``model=<name>``); only the solver
+    that trained keeps the epoch time (the others trained none).
+
+    Args:
+        results: ``{cell key: result of train_and_evaluate}``.
+
+    Returns:
+        ``{key: result}``, a shared cell's key repeated once per evaluated name, with
+        ``final`` (that name's metrics), ``epoch_time_s`` (NaN for names that did not train),
+        ``history`` (empty for them) and the trained name's ``short`` stage.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for key, r in results.items():
+        if "models" not in r:
+            out[key] = r
+            continue
+        trained = r["trained_model"]
+        head, _, rest = key.partition("model=")
+        tail = rest.partition(",")[2]
+        for name, metrics in r["models"].items():
+            row = {
+                "final": metrics,
+                "epoch_time_s": r["epoch_time_s"] if name == trained else math.nan,
+                "history": r["history"] if name == trained else [],
+            }
+            if name == trained and "short" in r:
+                row["short"] = r["short"]
+            out[f"{head}model={name},{tail}" if tail else f"{head}model={name}"] = row
+    return out

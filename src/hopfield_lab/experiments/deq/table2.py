@@ -13,9 +13,9 @@ images); we train on MNIST (50,000) and test on MNIST's 10,000.
 Reported per row (mean ± std over seeds): iterations to convergence on the test set (hopdeq's
 count, times ``1 - damping``), the speedup in state updates w.r.t. the row's base model
 (``CHN (3 epochs)`` or ``HAM`` of the same depth; one CHN even-odd iteration counts ``2 x 10``
-local updates) and the test accuracy, beside the paper's values (:data:`PAPER`); the paper's
-claim that each HAM configuration needs fewer iterations than the one before it (HAM,
-HAM-DEQ, HAM-EO, HAM-EO-DEQ) as checks. Beyond the paper: the elapsed time per forward solve
+local updates) and the test accuracy, beside the paper's values
+(:data:`~hopfield_lab.models.deq_paper.TABLE2`); the paper's claim that each HAM configuration
+needs fewer iterations than the one before it (HAM, HAM-DEQ, HAM-EO, HAM-EO-DEQ) as checks. Beyond the paper: the elapsed time per forward solve
 (batch 64, no gradient, median over batches) and per training epoch, even-odd vs synchronous.
 
 Profiles. ``paper`` trains every row separately, as the paper did. ``quick`` and ``demo`` use
@@ -31,20 +31,6 @@ merit) re-measures every DEQ row on the same weights, reported as ``"HAM-DEQ [re
 safeguard]"``: it keeps far more extrapolations and needs fewer iterations, so with it HAM-DEQ
 overtakes HAM-EO and the paper's ordering no longer holds; the gap between the two rules is
 the safeguard's, not the method's.
-
-Paper's numbers (Table 2; iterations, speedup, accuracy %)::
-
-    3 layers  CHN (10 epochs) 75.5 (2.1) 0.5x 97.9 (0.1)   HAM        11.9 (0.4) 1x   97.9 (0.0)
-              CHN (3 epochs)  39.1 (3.8) 1x   97.0 (0.2)   HAM-DEQ     9.9 (0.3) 1.2x 97.9 (0.1)
-              CHN-DEQ         20.6 (0.2) 1.9x 97.2 (0.3)   HAM-EO      8.0 (0.2) 1.5x 97.9 (0.1)
-              CHN-EO          16.8 (0.5) 0.1x 97.1 (0.1)   HAM-EO-DEQ  6.6 (0.2) 1.8x 97.9 (0.1)
-              CHN-EO-DEQ      16.2 (1.0) 0.1x 97.1 (0.2)
-    5 layers  HAM 36.0 (1.8) 1x 97.1 (0.1); HAM-DEQ 33.0 (0.6) 1.1x 97.1 (0.2);
-              HAM-EO 18.3 (0.5) 2.0x 97.1 (0.1); HAM-EO-DEQ 17.7 (0.3) 2.0x 97.1 (0.1)
-    7 layers  HAM 67.1 (2.9) 1x 95.6 (0.2); HAM-DEQ 56.0 (1.4) 1.2x 95.6 (0.1);
-              HAM-EO 32.2 (0.8) 2.1x 95.5 (0.2); HAM-EO-DEQ 31.0 (1.0) 2.2x 95.5 (0.2)
-
-(The paper's CHN-EO was trained for 4 epochs only: it became unstable in the 5th.)
 """
 
 from __future__ import annotations
@@ -59,23 +45,19 @@ import numpy as np
 
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
-from hopfield_lab.experiments.deq._common import (
-    HAM_ORDER,
-    PAPER,
-    TrainingConfig,
-    expand_shared,
-    train_cell,
-    train_cells,
-)
+from hopfield_lab.experiments.deq._common import TrainingConfig
 from hopfield_lab.experiments.fields import Choice, Min, Range
 from hopfield_lab.models.deq_paper import (
+    HAM_ORDER,
     MODELS,
     PAPER_SAFEGUARD,
+    TABLE2,
     cost_per_iteration,
 )
 from hopfield_lab.runs import RunDir, Table, at_most, check_table, comparison_table, mean_std
 from hopfield_lab.runs.plots import figure, grouped_bars
 from hopfield_lab.solvers.options import SAFEGUARDS
+from hopfield_lab.training.deq_paper import expand_shared, train_cell, train_cells
 
 __all__ = ["Table2Config", "report", "run", "table_rows"]
 
@@ -194,7 +176,7 @@ def _sync_twin(config: Table2Config, row: str, model: str) -> str | None:
 def _paper(depth: int, row: str) -> tuple[float, ...] | None:
     """The paper's numbers of a row (its CHN trained 10 epochs), None for our own rows."""
     name = "CHN (10 epochs)" if row.startswith("CHN (") and "3 epochs" not in row else row
-    return PAPER.get((depth, name))
+    return TABLE2.get((depth, name))
 
 
 def _rows_of(config: Table2Config, run_dir: RunDir) -> dict[tuple[int, str], dict[str, Any]]:
