@@ -134,8 +134,10 @@ from hopfield_lab.analysis.retrieval import (
     END_STATE_KINDS,
     classify_end_states,
     count_distinct,
+    descent_summary,
     effective_patterns,
     modern_energy_scale,
+    retrieval_scores,
     sphere_check,
 )
 from hopfield_lab.analysis.spectra import (
@@ -182,6 +184,7 @@ __all__ = [
     "compactness",
     "count_distinct",
     "curvature",
+    "descent_summary",
     "descent_violations",
     "detailed_balance_residual",
     "distance_ratio",
@@ -213,6 +216,7 @@ __all__ = [
     "quantiles",
     "quench",
     "resolve_jacobian",
+    "retrieval_scores",
     "rise_over_slack",
     "rollout",
     "rounding_slack",

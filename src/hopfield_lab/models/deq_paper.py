@@ -17,6 +17,9 @@ or Anderson), the synchronous CHN damped. App. F and hopdeq's ``sweep.py`` fix t
   of ``diag(F F^T)``; hopdeq's 1e-10 is absolute;
 * "state updates" count the ``2 x 10`` local iterations of one CHN even-odd iteration
   (Table 2's footnote).
+
+The paper's Table 2 is :data:`TABLE2`; :func:`row_name`, :func:`base_row`, :func:`sync_twin`
+and :func:`paper_numbers` name the rows of a reproduction of it and relate them.
 """
 
 from __future__ import annotations
@@ -35,9 +38,13 @@ __all__ = [
     "PAPER_SAFEGUARD",
     "TABLE2",
     "ModelSpec",
+    "base_row",
     "cost_per_iteration",
+    "paper_numbers",
+    "row_name",
     "settings_for",
     "split_variant",
+    "sync_twin",
 ]
 
 ARCHITECTURES: dict[int, tuple[list[int], float]] = {
@@ -152,3 +159,36 @@ def cost_per_iteration(model: str, inner_iters: int = 10) -> int:
     """State updates per DEQ iteration: ``2 inner_iters`` for the CHN even-odd, else 1."""
     spec = MODELS[split_variant(model)[0]]
     return 2 * inner_iters if (spec.kind == "chn" and spec.scheme == "even_odd") else 1
+
+
+def row_name(variant: str) -> str:
+    """The table row of an evaluated solver: ``"HAM-DEQ@residual" -> "HAM-DEQ [residual
+    safeguard]"``; a plain name is its own row."""
+    model, _, rule = variant.partition("@")
+    return f"{model} [{rule} safeguard]" if rule else model
+
+
+def base_row(model: str, epochs: int, short_epochs: int) -> str:
+    """The row a model's speedup in state updates is measured against (Table 2): ``"HAM"`` for
+    a HAM; for a CHN, the CHN after ``short_epochs`` (the paper's ``"CHN (3 epochs)"``), or
+    after ``epochs`` when no short stage ran (``short_epochs`` not in ``(0, epochs)``)."""
+    if MODELS[split_variant(model)[0]].kind == "ham":
+        return "HAM"
+    short = 0 < short_epochs < epochs
+    return f"CHN ({short_epochs if short else epochs} epochs)"
+
+
+def sync_twin(row: str, model: str, epochs: int) -> str | None:
+    """The synchronous row with the same solver as the even-odd ``row`` of ``model`` (the CHN's
+    is its row after ``epochs``); ``None`` for a synchronous model."""
+    if MODELS[split_variant(model)[0]].scheme != "even_odd":
+        return None
+    twin = row.replace("-EO", "")
+    return f"CHN ({epochs} epochs)" if twin == "CHN" else twin
+
+
+def paper_numbers(depth: int, row: str) -> tuple[float, float, float, float, float] | None:
+    """The paper's numbers of a row (:data:`TABLE2`); ``None`` for rows the paper lacks. A CHN
+    row ``"CHN"`` or ``"CHN (N epochs)"`` reads the paper's 10-epoch CHN unless ``N = 3``."""
+    chn = row == "CHN" or (row.startswith("CHN (") and "3 epochs" not in row)
+    return TABLE2.get((depth, "CHN (10 epochs)" if chn else row))

@@ -43,7 +43,15 @@ from matplotlib.image import AxesImage
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.runs.rundir import RunDir
 
-__all__ = ["cell_edges", "curve_panels", "figure", "grouped_bars", "heatmap", "image_grid"]
+__all__ = [
+    "cell_edges",
+    "curve_panels",
+    "figure",
+    "grouped_bars",
+    "heatmap",
+    "image_grid",
+    "panel_grid",
+]
 
 _PANEL_SIZE = (5.2, 3.8)
 _CHAR_WIDTH = 0.56
@@ -298,3 +306,39 @@ def curve_panels(
         axes[0, 0].legend(fontsize=7)
         if title:
             fig.suptitle(title, fontsize=10)
+
+
+# --- h20b ---
+@contextmanager
+def panel_grid(
+    run_dir: RunDir,
+    name: str,
+    n: int,
+    *,
+    ncols: int,
+    panel: tuple[float, float] = _PANEL_SIZE,
+) -> Iterator[tuple[Any, list[Any]]]:
+    """A figure of ``n`` panels (one per setting) in rows of ``ncols``, saved as
+    ``figures/<name>.png`` like :func:`figure`; the places after the ``n``-th stay blank.
+
+    Args:
+        run_dir: the run directory.
+        name: the figure's name.
+        n: panels (>= 1).
+        ncols: panels per row (>= 1).
+        panel: inches per panel ``(width, height)``. Default ``5.2 x 3.8``.
+
+    Yields:
+        ``(fig, axes)``: the figure and its ``n`` axes in reading order.
+
+    Raises:
+        ConfigError: if ``n`` or ``ncols`` is below 1.
+    """
+    if n < 1 or ncols < 1:
+        raise ConfigError(f"panel_grid {name!r}: n and ncols must be >= 1; got {n}, {ncols}")
+    nrows = -(-n // ncols)
+    size = (panel[0] * ncols, panel[1] * nrows)
+    with figure(run_dir, name, nrows=nrows, ncols=ncols, size=size, squeeze=False) as (fig, axes):
+        for ax in axes.flat[n:]:
+            ax.axis("off")
+        yield fig, list(axes.flat[:n])

@@ -2,7 +2,12 @@
 divergence rule), the Madam optimizer of the DEQ paper, the finite-step paper's objective
 (:class:`FiniteStepLoss`) and the lecture notes' denoising protocol (:func:`train_denoiser`)."""
 
-from hopfield_lab.training.denoise import denoising_mse, pixel_noise, train_denoiser
+from hopfield_lab.training.denoise import (
+    denoiser_pictures,
+    denoising_mse,
+    pixel_noise,
+    train_denoiser,
+)
 from hopfield_lab.training.finite_step import PENALTIES, FiniteStepLoss
 from hopfield_lab.training.loop import (
     BLOWUP_FACTOR,
@@ -27,6 +32,7 @@ __all__ = [
     "Stateful",
     "TrainConfig",
     "TrainResult",
+    "denoiser_pictures",
     "denoising_mse",
     "fit",
     "linear_decay",

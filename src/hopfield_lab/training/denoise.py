@@ -6,7 +6,8 @@ Images are 32 x 32 with pixels in ``[-1, 1]``; the input gets Gaussian noise of 
 "noise 1.0" is the variance ``(2 * 0.5)^2``), and the target is the clean image. Training
 (:func:`train_denoiser`) minimises ``MSE + reg (mean |encoder weight| + mean |decoder
 weight|)`` with Adam; :func:`denoising_mse` measures the test MSE beside two baselines, the
-clamped noisy input and the all-background image.
+clamped noisy input and the all-background image; :func:`denoiser_pictures` keeps what
+Figs. 4.7-4.8 show.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from torch.nn import functional as F
 from hopfield_lab.models.networks import HopfieldDenoiser
 from hopfield_lab.training.loop import TrainConfig, fit
 
-__all__ = ["denoising_mse", "pixel_noise", "train_denoiser"]
+__all__ = ["denoiser_pictures", "denoising_mse", "pixel_noise", "train_denoiser"]
 
 
 def pixel_noise(clean: Tensor, std: float, generator: torch.Generator | None = None) -> Tensor:
@@ -109,3 +110,27 @@ def train_denoiser(
 
     result = fit(model, optimizer, loss_fn, (train,), options, run_dir=run_dir, eval_fn=eval_fn)
     return model, result.history
+
+
+@torch.no_grad()
+def denoiser_pictures(
+    model: HopfieldDenoiser, clean: Tensor, noise_std: float, seed: int
+) -> dict[str, Tensor]:
+    """Examples and the stages of the first one through the network (Figs. 4.7-4.8).
+
+    Args:
+        model: the trained denoiser (put in eval mode). clean: ``(n, 1, 32, 32)`` CPU images.
+        noise_std: noise std in ``[0, 1]`` units, drawn by a generator seeded ``seed``.
+        seed: the noise's seed.
+
+    Returns:
+        CPU tensors: ``clean``, ``noisy``, ``output`` ``(n, 32, 32)``; ``patterns`` ``(K, 5,
+        5)``; the first image's Hopfield ``logits`` and ``decoded`` logits ``(K, 36, 36)``.
+    """
+    model.eval()
+    noisy = pixel_noise(clean, noise_std, torch.Generator().manual_seed(seed))
+    device = next(model.parameters()).device
+    stages = {k: v.cpu() for k, v in model.stages(noisy.to(device)).items()}
+    out = {"clean": clean[:, 0], "noisy": noisy[:, 0], "output": stages["output"][:, 0]}
+    out |= {"patterns": model.hopfield.patterns[:, 0].cpu()}
+    return out | {"logits": stages["logits"][0], "decoded": stages["decoded"][0]}

@@ -24,7 +24,9 @@ safeguard).
 :func:`train_cells` lays out the grid of such runs an experiment computes (one per row, depth
 and seed, or one shared HAM per depth and seed whose weights every HAM solver is evaluated on),
 :func:`train_cell` is the work of one, and :func:`expand_shared` turns the results of shared
-cells back into one result per evaluated row.
+cells back into one result per evaluated row. Two diagnostics of App. E and Theorem 2:
+:func:`two_cycle_traces` (synchronous updates 2-cycle on an example, even-odd ones converge)
+and :func:`energies_by_scheme` (the HAM energy along synchronous and even-odd iterations).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from hopfield_lab.models.deq_paper import (
     settings_for,
     split_variant,
 )
-from hopfield_lab.models.layered import DEQSettings, LayeredHopfield
+from hopfield_lab.models.layered import DEQSettings, LayeredHopfield, sync_two_cycle_example
 from hopfield_lab.runs import atomic_write_json, cell_filename, read_json
 from hopfield_lab.training.loop import CHECKPOINT_NAME, TrainConfig, fit, load_checkpoint
 from hopfield_lab.training.madam import Madam, linear_decay
@@ -61,6 +63,7 @@ from hopfield_lab.training.madam import Madam, linear_decay
 __all__ = [
     "TOLERANCES",
     "TrainSpec",
+    "energies_by_scheme",
     "evaluate",
     "expand_shared",
     "load_trained",
@@ -68,6 +71,7 @@ __all__ = [
     "train_and_evaluate",
     "train_cell",
     "train_cells",
+    "two_cycle_traces",
 ]
 
 TOLERANCES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
@@ -406,4 +410,52 @@ def expand_shared(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
             if name == trained and "short" in r:
                 row["short"] = r["short"]
             out[f"{head}model={name},{tail}" if tail else f"{head}model={name}"] = row
+    return out
+
+
+@torch.no_grad()
+def two_cycle_traces() -> dict[str, Any]:
+    """App. E's problem 1 on :func:`~hopfield_lab.models.layered.sync_two_cycle_example`:
+    synchronous updates end in a 2-cycle (the residual stalls), even-odd updates converge.
+
+    Returns:
+        ``{"sync": ..., "even_odd": ...}``, each with ``residuals`` (relative residual per
+        iteration, tolerance 1e-12, at most 60 iterations), ``converged`` and ``iterations``;
+        and ``last_sync_states``: the last 4 of 12 synchronous states (they alternate).
+    """
+    model, x = sync_two_cycle_example()
+    out: dict[str, Any] = {}
+    for scheme in ("sync", "even_odd"):
+        res = model.solve(x, DEQSettings.of(scheme=scheme, tol=1e-12, max_iter=60))
+        out[scheme] = {
+            "residuals": res.residuals[:, 0].tolist(),  # type: ignore[index]
+            "converged": bool(res.converged.all()),
+            "iterations": int(res.n_steps[0]),
+        }
+    settings = DEQSettings.of(scheme="sync", tol=1e-12, max_iter=12)
+    traj = model.solve(x, settings, record_trajectory=True).trajectory
+    out["last_sync_states"] = traj[-4:, 0].tolist()  # type: ignore[index]
+    return out
+
+
+@torch.no_grad()
+def energies_by_scheme(model: LayeredHopfield, x: Tensor, n_steps: int) -> dict[str, Tensor]:
+    """The HAM energy (Eq. 3) after each of ``n_steps`` synchronous and even-odd iterations
+    from the zero state (Theorem 2: an exact even-odd half step minimises the energy over one
+    group, so it never rises; synchronous steps may raise it).
+
+    Args:
+        model: a HAM. x: ``(B, n_in)`` inputs. n_steps: iterations ``T``.
+
+    Returns:
+        ``{"sync": (T, B), "even_odd": (T, B)}`` energies.
+    """
+    out = {}
+    for scheme in ("sync", "even_odd"):
+        view = model.bind(x, scheme)
+        z, energies = view.initial_state(), []
+        for _ in range(n_steps):
+            z = view.update(z)
+            energies.append(view.energy(z))
+        out[scheme] = torch.stack(energies)  # (T, B)
     return out

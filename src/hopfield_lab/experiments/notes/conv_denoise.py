@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import torch
-from torch import Tensor
 
 from hopfield_lab.data import mnist32, mnist_tensors, subset
 from hopfield_lab.experiments.base import RunContext, register
@@ -39,10 +38,9 @@ from hopfield_lab.experiments.fields import (
     Seed,
 )
 from hopfield_lab.models.layers import count_parameters
-from hopfield_lab.models.networks import HopfieldDenoiser
 from hopfield_lab.runs import RunDir, Table, at_most, check_table, comparison_table
 from hopfield_lab.runs.plots import figure, image_grid
-from hopfield_lab.training import TrainConfig, denoising_mse, pixel_noise, train_denoiser
+from hopfield_lab.training import TrainConfig, denoiser_pictures, denoising_mse, train_denoiser
 
 __all__ = ["NOTES", "ConvDenoiseConfig", "report", "run"]
 
@@ -112,6 +110,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         run_dir=cell["train_dir"],
     )
     levels = sorted({config.noise_std, *config.eval_noise_stds})
+    pictures = denoiser_pictures(model, test[: config.n_examples], config.noise_std, config.seed)
     return {
         "params": count_parameters(model),
         "n_train": len(train),
@@ -122,22 +121,8 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         "beta": float(model.hopfield.beta.detach().cpu()),
         "bias": model.hopfield.bias.detach().cpu().tolist(),
         "gain": model.gain.detach().cpu().tolist(),
-        "pictures": _pictures(model, test, config),
+        "pictures": {k: v.double().round(decimals=4).tolist() for k, v in pictures.items()},
     }
-
-
-@torch.no_grad()
-def _pictures(model: HopfieldDenoiser, test: Tensor, config: ConvDenoiseConfig) -> dict[str, Any]:
-    """Examples (clean, noisy, output) and the stages of the first one (Figs. 4.7-4.8)."""
-    model.eval()
-    clean = test[: config.n_examples]
-    noisy = pixel_noise(clean, config.noise_std, torch.Generator().manual_seed(config.seed))
-    device = next(model.parameters()).device
-    stages = {k: v.cpu() for k, v in model.stages(noisy.to(device)).items()}
-    out = {"clean": clean[:, 0], "noisy": noisy[:, 0], "output": stages["output"][:, 0]}
-    out |= {"patterns": model.hopfield.patterns[:, 0].cpu()}
-    out |= {"logits": stages["logits"][0], "decoded": stages["decoded"][0]}
-    return {k: v.double().round(decimals=4).tolist() for k, v in out.items()}
 
 
 def run(config: ConvDenoiseConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
