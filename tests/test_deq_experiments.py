@@ -14,10 +14,7 @@ from hopfield_lab.experiments.base import get_experiment, report_run, resolve_co
 from hopfield_lab.experiments.deq import table2
 from hopfield_lab.models.deq_paper import TABLE2 as PAPER
 from hopfield_lab.models.deq_paper import (
-    base_row,
     cost_per_iteration,
-    paper_numbers,
-    row_name,
     settings_for,
     split_variant,
     sync_twin,

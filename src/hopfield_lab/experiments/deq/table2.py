@@ -4,11 +4,9 @@ Command::
 
     hopfield-lab run deq-table2 --profile quick   # 3-layer HAM rows, full MNIST, 10 epochs
 
-Setting: :mod:`hopfield_lab.training.deq_paper` and :mod:`hopfield_lab.models.deq_paper`
-(App. F: layer sizes, Madam, MSE, batch 64, damping 0.5 with doubled budgets for the
-synchronous CHN, Anderson window 4, recurrent backprop 8/16/24 iterations, relative residual
-1e-4, iterations counted like hopdeq's callback). The paper trained on EMNIST-MNIST (60,000
-images); we train on MNIST (50,000) and test on MNIST's 10,000.
+Setting: App. F as :mod:`hopfield_lab.training.deq_paper` and
+:mod:`hopfield_lab.models.deq_paper` state it; the paper trained on EMNIST-MNIST (60,000
+images), we train on MNIST (50,000) and test on MNIST's 10,000.
 
 Reported per row (mean ± std over seeds): iterations to convergence on the test set (hopdeq's
 count, times ``1 - damping``), the speedup in state updates w.r.t. the row's base model
@@ -57,15 +55,9 @@ from hopfield_lab.models.deq_paper import (
     row_name,
     sync_twin,
 )
-from hopfield_lab.runs import (
-    RunDir,
-    Table,
-    check_table,
-    comparison_table,
-    decreasing_checks,
-    mean_std,
-)
+from hopfield_lab.runs import RunDir, Table, check_table, comparison_table, mean_std
 from hopfield_lab.runs.plots import figure, grouped_bars
+from hopfield_lab.runs.table import decreasing_checks
 from hopfield_lab.solvers.options import SAFEGUARDS
 from hopfield_lab.training.deq_paper import expand_shared, train_cell, train_cells
 
@@ -190,10 +182,11 @@ def run(config: Table2Config, run_dir: RunDir, ctx: RunContext) -> dict[str, Any
             out[f"claim_ham_ordering_{depth}L"] = ordered
             out[f"ham_eo_speedup_{depth}L"] = rows[(depth, "HAM-EO")]["speedup"]
             out[f"ham_eo_deq_speedup_{depth}L"] = rows[(depth, "HAM-EO-DEQ")]["speedup"]
-        if config.compare_safeguard:  # the same solvers with the other safeguard: no claim
-            ordered = _decreasing_iters(rows, depth, _compared(config))
+        if rule := config.compare_safeguard:  # the same solvers, the other safeguard: no claim
+            compared = [row_name(f"{m}@{rule}") if "DEQ" in m else m for m in HAM_ORDER]
+            ordered = _decreasing_iters(rows, depth, compared)
             if ordered is not None:
-                out[f"ham_ordering_{depth}L_{config.compare_safeguard}_safeguard"] = ordered
+                out[f"ham_ordering_{depth}L_{rule}_safeguard"] = ordered
         gaps = [
             abs(s["accuracy"][0] - paper[3])
             for (d, r), s in rows.items()
@@ -202,12 +195,6 @@ def run(config: Table2Config, run_dir: RunDir, ctx: RunContext) -> dict[str, Any
         if gaps:
             out[f"max_abs_accuracy_gap_{depth}L"] = max(gaps)
     return out
-
-
-def _compared(config: Table2Config) -> list[str]:
-    """HAM_ORDER with the DEQ rows under ``compare_safeguard``."""
-    rule = config.compare_safeguard
-    return [row_name(f"{m}@{rule}") if "DEQ" in m else m for m in HAM_ORDER]
 
 
 def _decreasing_iters(rows: dict, depth: int, names: list[str] | tuple[str, ...]) -> bool | None:

@@ -170,10 +170,17 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
             }
             if name == first and res.energies is not None:
                 stats[name] |= descent_summary(model, q, res.energies)
-                if s_i == 0:
-                    out["energy_curves"] = _curves(res.energies.double())
-                if kind == "mask":
-                    out["examples"] = _examples(q, res.x, X[target_idx])
+                if s_i == 0:  # the first 40 steps: the mean and 12 trajectories
+                    e = res.energies[:40].double()  # (T, Q)
+                    out["energy_curves"] = {
+                        "mean": e.mean(1).tolist(),
+                        "samples": e[:, :12].T.tolist(),
+                    }
+                if kind == "mask":  # the first 6 queries
+                    shown = (("query", q), ("fixed_point", res.x), ("target", X[target_idx]))
+                    out["examples"] = {
+                        k: x[:6].double().cpu().round(decimals=3).tolist() for k, x in shown
+                    }
         ref = finals[first]
         for name, xs in finals.items() if len(finals) > 1 else ():
             rel = (xs - ref).norm(dim=1) / ref.norm(dim=1).clamp_min(1e-12)
@@ -193,18 +200,6 @@ def _solver_options(name: str, config: RetrievalConfig) -> dict[str, Any]:
         plain = {"merit": None} if name == "anderson-plain" else {}
         return {"method": "anderson", "window": config.anderson_window, **plain}
     return {"method": name}
-
-
-def _curves(e: Tensor, n: int = 12) -> dict[str, list]:
-    e = e[: min(e.shape[0], 40)]  # (T, Q)
-    return {"mean": e.mean(1).tolist(), "samples": e[:, :n].T.tolist()}
-
-
-def _examples(q: Tensor, fixed: Tensor, target: Tensor, n: int = 6) -> dict[str, list]:
-    return {
-        key: x[:n].double().cpu().round(decimals=3).tolist()
-        for key, x in (("query", q), ("fixed_point", fixed), ("target", target))
-    }
 
 
 def run(config: RetrievalConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
