@@ -69,24 +69,17 @@ class ResidualsConfig(TrainingConfig):
     n_energy: Annotated[int, Min(0)] = 200
 
 
-def _train_grid(config: ResidualsConfig, device: str = "cpu") -> dict[str, Any]:
-    """The training cells (see ``deq-table2``), each evaluated on ``n_resid`` test images."""
+def _grid(config: ResidualsConfig, device: str = "cpu") -> dict[str, Any]:
+    """The training cells (see ``deq-table2``), each evaluated on ``n_resid`` test images; the
+    2-cycle example; the energy along iterations of the first 3-layer HAM trained."""
     n_resid = config.n_resid or 10_000
-    return train_cells(config, device, n_test=n_resid, n_resid=n_resid)
-
-
-def _diagnostics(config: ResidualsConfig) -> dict[str, Any]:
-    """The 2-cycle example, and the energy along iterations of the first 3-layer HAM trained."""
-    cells: dict[str, Any] = {"two_cycle": {"kind": "two_cycle"}}
-    specs = [c["spec"] for c in _train_grid(config).values()]
+    cells = train_cells(config, device, n_test=n_resid, n_resid=n_resid)
+    specs = [c["spec"] for c in cells.values()]
     ham3 = [s for s in specs if s.depth == 3 and MODELS[s.model].kind == "ham"]
+    cells["two_cycle"] = {"kind": "two_cycle"}
     if config.n_energy and ham3:
         cells["ham_energy"] = {"kind": "energy", "spec": ham3[0], "config": config}
     return cells
-
-
-def _grid(config: ResidualsConfig, device: str = "cpu") -> dict[str, Any]:
-    return {**_train_grid(config, device), **_diagnostics(config)}
 
 
 def _cell(cell: dict[str, Any], root: str = ".") -> dict[str, Any]:
@@ -113,7 +106,8 @@ def _energy(spec: TrainSpec, config: ResidualsConfig, root: str) -> dict[str, An
 
 def _stats(config: ResidualsConfig, run_dir: RunDir) -> dict[tuple[int, str], dict[str, Any]]:
     """Per (depth, model): the histogram summed over seeds and mean iterations per tolerance."""
-    res = expand_shared({k: run_dir.load_cell(k) for k in _train_grid(config)})
+    trained = [k for k, cell in _grid(config).items() if "kind" not in cell]
+    res = expand_shared({k: run_dir.load_cell(k) for k in trained})
     stats = {}
     for depth, model in itertools.product(config.depths, config.models):
         if MODELS[model].kind == "chn" and depth != 3:
@@ -175,7 +169,7 @@ def report(config: ResidualsConfig, run_dir: RunDir) -> None:
         if all((depth, m) in stats for m in HAM_ORDER):
             it = {m: stats[(depth, m)]["iters_at_tol"]["0.0001"] for m in HAM_ORDER}
             checks += decreasing_checks(f"{depth}L {{name}}: iterations at 1e-4", it)
-    energy = run_dir.load_cell("ham_energy") if "ham_energy" in _diagnostics(config) else None
+    energy = run_dir.load_cell("ham_energy") if "ham_energy" in _grid(config) else None
     if energy:
         rate = energy["even_odd"]["rise_rate"]
         checks.append(equals("even-odd HAM: fraction of steps where the energy rises", rate))
