@@ -151,14 +151,8 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         stats, finals = {}, {}
         for name in config.solvers:
             start = time.perf_counter()
-            res = model.retrieve(
-                q,
-                tol=config.tol,
-                max_iter=config.max_iter,
-                energy=model.energy if name == first else None,
-                record_residuals=False,
-                **_solver_options(name, config),
-            )
+            energy = model.energy if name == first else None
+            res = model.retrieve(q, energy=energy, **_solver_options(name, config))
             wall = time.perf_counter() - start
             finals[name] = res.x
             stats[name] = retrieval_scores(model, res.x, target_idx, config.exact_threshold) | {
@@ -194,12 +188,14 @@ def _normalise(x: Tensor, mean: Tensor, config: RetrievalConfig) -> Tensor:
 
 
 def _solver_options(name: str, config: RetrievalConfig) -> dict[str, Any]:
+    """``ModernHopfield.retrieve``'s options for the solver ``name`` of ``config.solvers``."""
+    base = {"tol": config.tol, "max_iter": config.max_iter, "record_residuals": False}
     if name == "damped":
-        return {"method": "damped", "damping": 0.5}
+        return base | {"method": "damped", "damping": 0.5}
     if name.startswith("anderson"):
         plain = {"merit": None} if name == "anderson-plain" else {}
-        return {"method": "anderson", "window": config.anderson_window, **plain}
-    return {"method": name}
+        return base | {"method": "anderson", "window": config.anderson_window, **plain}
+    return base | {"method": name}
 
 
 def run(config: RetrievalConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
