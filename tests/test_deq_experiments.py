@@ -12,8 +12,13 @@ from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments import RunContext, run_experiment
 from hopfield_lab.experiments.base import get_experiment, report_run, resolve_config
 from hopfield_lab.experiments.deq import table2
-from hopfield_lab.experiments.deq._common import PAPER
-from hopfield_lab.models.deq_paper import cost_per_iteration, settings_for, split_variant
+from hopfield_lab.models.deq_paper import TABLE2 as PAPER
+from hopfield_lab.models.deq_paper import (
+    cost_per_iteration,
+    settings_for,
+    split_variant,
+    sync_twin,
+)
 from hopfield_lab.runs import Table
 from hopfield_lab.training.deq_paper import TOLERANCES, TrainSpec, train_and_evaluate
 
@@ -179,7 +184,7 @@ def test_safeguard_variants_parse_and_fail_clearly() -> None:
 def test_chn_speedups_without_a_short_stage() -> None:
     """With ``chn_short_epochs=0`` the CHN rows' base is the CHN itself (not a missing row),
     and the even-odd CHN's timing twin is that row."""
-    from hopfield_lab.experiments.deq.table2 import Table2Config, _sync_twin, table_rows
+    from hopfield_lab.experiments.deq.table2 import Table2Config, table_rows
 
     config = Table2Config(
         depths=(3,),
@@ -204,11 +209,11 @@ def test_chn_speedups_without_a_short_stage() -> None:
     assert set(rows) == {(3, "CHN (3 epochs)"), (3, "CHN-EO")}
     assert rows[(3, "CHN (3 epochs)")]["speedup"] == 1.0
     assert rows[(3, "CHN-EO")]["speedup"] == pytest.approx(0.14)
-    assert _sync_twin(config, "CHN-EO", "CHN-EO") == "CHN (3 epochs)"
-    assert _sync_twin(config, "CHN-EO-DEQ [residual safeguard]", "CHN-EO-DEQ") == (
+    assert sync_twin("CHN-EO", "CHN-EO", config.epochs) == "CHN (3 epochs)"
+    assert sync_twin("CHN-EO-DEQ [residual safeguard]", "CHN-EO-DEQ", config.epochs) == (
         "CHN-DEQ [residual safeguard]"
     )
-    assert _sync_twin(config, "CHN-DEQ", "CHN-DEQ") is None
+    assert sync_twin("CHN-DEQ", "CHN-DEQ", config.epochs) is None
 
 
 def test_table2_separate_training_reports_both_safeguards(tmp_path) -> None:

@@ -147,8 +147,10 @@ from hopfield_lab.analysis.retrieval import (
     END_STATE_KINDS,
     classify_end_states,
     count_distinct,
+    descent_summary,
     effective_patterns,
     modern_energy_scale,
+    retrieval_scores,
     sphere_check,
 )
 from hopfield_lab.analysis.spectra import (
@@ -196,6 +198,7 @@ __all__ = [
     "compactness",
     "count_distinct",
     "curvature",
+    "descent_summary",
     "descent_violations",
     "detailed_balance_residual",
     "distance_ratio",
@@ -234,6 +237,7 @@ __all__ = [
     "quench",
     "random_couplings",
     "resolve_jacobian",
+    "retrieval_scores",
     "rise_over_slack",
     "rollout",
     "rounding_slack",

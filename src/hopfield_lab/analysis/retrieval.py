@@ -18,7 +18,9 @@ spheres ``S_i = {xi : |xi - x_i| <= 1 / (beta P M)}`` (Def. 3.3.3).
 ``E = -lse(beta, X xi) + |xi|^2 / 2 + beta^-1 log P + M^2 / 2`` (Eq. 3.4), the ``scale`` that
 :func:`~hopfield_lab.analysis.energy_rises` needs to tell a rise from rounding: at ``beta =
 1e-4`` the constant ``log P / beta`` is about ``3e4`` while ``E`` is a few units, so rounding
-alone moves ``E`` by about ``1e-11``.
+alone moves ``E`` by about ``1e-11``. :func:`retrieval_scores` and :func:`descent_summary`
+measure a batch of retrievals: how many end at their stored pattern, and whether the energy
+obeyed Prop. 3.2 and Lemmas 3.2.1-3.2.2 along the way.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import math
 import torch
 from torch import Tensor
 
+from hopfield_lab.analysis.energy_rise import energy_rises, rise_over_slack
 from hopfield_lab.errors import ConfigError, check_range
 from hopfield_lab.models.modern import ModernHopfield
 
@@ -35,8 +38,10 @@ __all__ = [
     "END_STATE_KINDS",
     "classify_end_states",
     "count_distinct",
+    "descent_summary",
     "effective_patterns",
     "modern_energy_scale",
+    "retrieval_scores",
     "sphere_check",
 ]
 
@@ -151,4 +156,53 @@ def sphere_check(
         "max_update_distance_over_radius": float(dist1.max() / r),
         "max_distance_over_lemma_bound": float((dist1 / bound.clamp_min(1e-300)).max()),
         "frac_within_lemma_bound": float((dist1 <= bound * (1 + 1e-9)).double().mean()),
+    }
+
+
+def retrieval_scores(
+    model: ModernHopfield, fixed: Tensor, idx: Tensor, exact_threshold: float
+) -> dict[str, float]:
+    """Fractions of retrievals that end at their stored pattern.
+
+    Args:
+        model: the network with patterns ``X`` ``(P, N)``.
+        fixed: ``(Q, N)`` end states. idx: ``(Q,)`` index of each query's stored pattern.
+        exact_threshold: relative error ``|xi* - x| / |x|`` below which a retrieval is exact.
+
+    Returns:
+        ``accuracy`` (the nearest stored pattern is the original) and ``exact`` (in addition
+        the relative error is below ``exact_threshold``).
+    """
+    target = model.patterns[idx]  # (Q, N)
+    err = (fixed - target).norm(dim=1) / target.norm(dim=1)
+    hit = model.nearest(fixed) == idx
+    return {
+        "accuracy": float(hit.double().mean()),
+        "exact": float((hit & (err < exact_threshold)).double().mean()),
+    }
+
+
+def descent_summary(model: ModernHopfield, x0: Tensor, energies: Tensor) -> dict[str, float]:
+    """The energy's theorems along trajectories started at ``x0`` (notes ch. 3).
+
+    Prop. 3.2: ``E`` never rises (:func:`~hopfield_lab.analysis.energy_rises` with
+    :func:`modern_energy_scale`); Lemma 3.2.1: ``E >= 0``; Lemma 3.2.2 (ii): after one update
+    (in the patterns' convex hull) ``E <= beta^-1 ln P + M^2 / 2``.
+
+    Args:
+        model: the network. x0: ``(B, N)`` starting states.
+        energies: ``(T+1, B)`` energies along the trajectories (``T >= 1``).
+
+    Returns:
+        ``energy_increases`` (trajectories with a rise), ``max_rise_over_slack``,
+        ``min_energy`` and ``max_energy_after_one_step_over_bound`` (the largest ``E`` after one
+        update over Lemma 3.2.2's bound).
+    """
+    scale = modern_energy_scale(model, x0, energies)  # (B,)
+    bound = math.log(model.n_patterns) / model.beta + 0.5 * float(model.max_norm) ** 2
+    return {
+        "energy_increases": int(energy_rises(energies, scale).any(0).sum()),
+        "max_rise_over_slack": float(rise_over_slack(energies, scale).max()),
+        "min_energy": float(energies.min()),
+        "max_energy_after_one_step_over_bound": float(energies[1].double().max() / bound),
     }

@@ -20,6 +20,7 @@ from hopfield_lab.data.corruptions import (
     mask,
 )
 from hopfield_lab.data.digits import load_digits
+from hopfield_lab.data.memories import center_scale, image_memories
 from hopfield_lab.data.mnist import load_mnist, mnist_tensors
 from hopfield_lab.data.prototypes import (
     PROTOTYPE_METHODS,
@@ -58,6 +59,7 @@ __all__ = [
     "NoiseReading",
     "Split",
     "binary_prototypes",
+    "center_scale",
     "correlated_patterns",
     "corrupt",
     "digit_prototypes",
@@ -65,6 +67,7 @@ __all__ = [
     "flip_exact",
     "gaussian_noise",
     "hadamard_patterns",
+    "image_memories",
     "kmeans_prototypes",
     "load_digits",
     "load_mnist",

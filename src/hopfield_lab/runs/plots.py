@@ -50,6 +50,7 @@ __all__ = [
     "grouped_bars",
     "heatmap",
     "image_grid",
+    "panel_grid",
     "plot_records",
 ]
 
@@ -308,9 +309,6 @@ def curve_panels(
             fig.suptitle(title, fontsize=10)
 
 
-# --- h20c ---
-
-
 def plot_records(
     ax: Any,
     records: Sequence[Mapping[str, Any]],
@@ -339,3 +337,38 @@ def plot_records(
     if yerr is None:
         return ax.plot(xs, ys, fmt, **style)[0]
     return ax.errorbar(xs, ys, yerr=[r[yerr] or 0.0 for r in records], fmt=fmt, **style)
+
+
+@contextmanager
+def panel_grid(
+    run_dir: RunDir,
+    name: str,
+    n: int,
+    *,
+    ncols: int,
+    panel: tuple[float, float] = _PANEL_SIZE,
+) -> Iterator[tuple[Any, list[Any]]]:
+    """A figure of ``n`` panels (one per setting) in rows of ``ncols``, saved as
+    ``figures/<name>.png`` like :func:`figure`; the places after the ``n``-th stay blank.
+
+    Args:
+        run_dir: the run directory.
+        name: the figure's name.
+        n: panels (>= 1).
+        ncols: panels per row (>= 1).
+        panel: inches per panel ``(width, height)``. Default ``5.2 x 3.8``.
+
+    Yields:
+        ``(fig, axes)``: the figure and its ``n`` axes in reading order.
+
+    Raises:
+        ConfigError: if ``n`` or ``ncols`` is below 1.
+    """
+    if n < 1 or ncols < 1:
+        raise ConfigError(f"panel_grid {name!r}: n and ncols must be >= 1; got {n}, {ncols}")
+    nrows = -(-n // ncols)
+    size = (panel[0] * ncols, panel[1] * nrows)
+    with figure(run_dir, name, nrows=nrows, ncols=ncols, size=size, squeeze=False) as (fig, axes):
+        for ax in axes.flat[n:]:
+            ax.axis("off")
+        yield fig, list(axes.flat[:n])

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import os
 import re
@@ -50,6 +51,7 @@ __all__ = [
     "at_most",
     "check_table",
     "comparison_table",
+    "decreasing_checks",
     "descent_checks",
     "equals",
     "format_cell",
@@ -630,3 +632,21 @@ def check_table(
         verdict = None if c.holds is None else ("holds" if c.holds else "fails")
         rows.append([c.quantity, c.claim, c.ours, c.margin, verdict])
     return Table(name, list(CHECK_COLUMNS), rows, caption=caption, headline=headline)
+
+
+def decreasing_checks(quantity: str, values: Mapping[str, float]) -> list[Check]:
+    """The claim that each value is below the one before it (e.g. iterations of methods listed
+    from slowest to fastest): one :func:`at_most` row per value after the first, bounded by its
+    predecessor, the claim written ``"< NAME (value)"``.
+
+    Args:
+        quantity: the rows' quantity with a ``{name}`` field, e.g. ``"3L {name}: iterations"``.
+        values: ``{name: value}`` in the claimed order (at least two entries for a row).
+
+    Returns:
+        ``len(values) - 1`` :class:`Check` rows.
+    """
+    return [
+        at_most(quantity.format(name=b), values[b], values[a], claim=f"< {a} ({values[a]:.2f})")
+        for a, b in itertools.pairwise(values)
+    ]

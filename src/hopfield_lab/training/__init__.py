@@ -1,8 +1,15 @@
 """A small explicit training loop (mini-batches from tensors, checkpoints, exact resume, one
-divergence rule), the Madam optimizer of the DEQ paper, and the finite-step paper's objective
+divergence rule), the Madam optimizer of the DEQ paper, the finite-step paper's objective
 (:class:`FiniteStepLoss`) with its training and robustness evaluation (:func:`train_finite_step`,
-:func:`evaluate_finite_step`)."""
+:func:`evaluate_finite_step`), and the lecture notes' denoising protocol
+(:func:`train_denoiser`)."""
 
+from hopfield_lab.training.denoise import (
+    denoiser_pictures,
+    denoising_mse,
+    pixel_noise,
+    train_denoiser,
+)
 from hopfield_lab.training.finite_step import (
     DIAG_LANCZOS_ITERS,
     PENALTIES,
@@ -38,12 +45,16 @@ __all__ = [
     "Stateful",
     "TrainConfig",
     "TrainResult",
+    "denoiser_pictures",
+    "denoising_mse",
     "evaluate_finite_step",
     "fit",
     "linear_decay",
     "load_checkpoint",
     "loss_blew_up",
     "perturbation_bound",
+    "pixel_noise",
     "step_jacobian_norms",
+    "train_denoiser",
     "train_finite_step",
 ]

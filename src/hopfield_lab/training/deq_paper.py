@@ -20,15 +20,24 @@ resumably through its checkpoint folder, and evaluates its solver, or several so
 same kind on the same weights (``eval_models``: synchronous/even-odd x Picard/Anderson share the
 fixed point of the same weights; ``"NAME@rule"`` evaluates NAME's solver with another Anderson
 safeguard).
+
+:func:`train_cells` lays out the grid of such runs an experiment computes (one per row, depth
+and seed, or one shared HAM per depth and seed whose weights every HAM solver is evaluated on),
+:func:`train_cell` is the work of one, and :func:`expand_shared` turns the results of shared
+cells back into one result per evaluated row. Two diagnostics of App. E and Theorem 2:
+:func:`two_cycle_traces` (synchronous updates 2-cycle on an example, even-odd ones converge)
+and :func:`energies_by_scheme` (the HAM energy along synchronous and even-odd iterations).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 import time
 import typing
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +55,23 @@ from hopfield_lab.models.deq_paper import (
     settings_for,
     split_variant,
 )
-from hopfield_lab.models.layered import DEQSettings, LayeredHopfield
-from hopfield_lab.runs import atomic_write_json, read_json
+from hopfield_lab.models.layered import DEQSettings, LayeredHopfield, sync_two_cycle_example
+from hopfield_lab.runs import atomic_write_json, cell_filename, read_json
 from hopfield_lab.training.loop import CHECKPOINT_NAME, TrainConfig, fit, load_checkpoint
 from hopfield_lab.training.madam import Madam, linear_decay
 
 __all__ = [
     "TOLERANCES",
     "TrainSpec",
+    "energies_by_scheme",
     "evaluate",
+    "expand_shared",
     "load_trained",
     "mse_loss",
     "train_and_evaluate",
+    "train_cell",
+    "train_cells",
+    "two_cycle_traces",
 ]
 
 TOLERANCES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
@@ -308,3 +322,140 @@ def load_trained(spec: TrainSpec, root: str, dtype: torch.dtype = torch.float64)
     path = Path(root) / spec.train_dir / "checkpoints" / CHECKPOINT_NAME
     model.load_state_dict(load_checkpoint(path)["model"])
     return model
+
+
+def train_cells(
+    config: Any,
+    device: str = "cpu",
+    *,
+    variants: Callable[[str], list[str]] = lambda m: [m],
+    **spec: Any,
+) -> dict[str, dict[str, Any]]:
+    """The grid of cells ``depth=..,model=..,seed=..`` (CHN models at depth 3 only), each
+    with its checkpoints under ``train/<cell>`` of the run directory.
+
+    Args:
+        config: an experiment config with ``depths``, ``models``, ``seeds``,
+            ``shared_training`` (train one HAM per (depth, seed), key ``model=HAM-shared``,
+            with ``config.train_model``'s solver, default HAM-EO-DEQ's, and evaluate every HAM
+            solver of ``models`` on its weights) and the :class:`TrainSpec` fields it names
+            alike (``epochs``, ``n_train``, ...).
+        device: torch device of the cells.
+        variants: the evaluated solvers of a model (itself, plus safeguard variants).
+        **spec: further :class:`TrainSpec` fields (e.g. ``n_resid``).
+
+    Returns:
+        ``{key: {"spec": TrainSpec}}``.
+    """
+    shared = config.shared_training
+    own = {f.name for f in fields(TrainSpec)} - {"depth", "model", "seed", "device", *spec}
+    named = {k: getattr(config, k) for k in own if hasattr(config, k)}
+    base = TrainSpec(depth=0, model="", seed=0, device=device, **named, **spec)
+    cells: dict[str, dict[str, Any]] = {}
+    for depth, model, seed in itertools.product(config.depths, config.models, range(config.seeds)):
+        if MODELS[model].kind == "chn" and depth != 3:
+            continue
+        key = f"depth={depth},model={model},seed={seed}"
+        evals = variants(model)
+        if shared and MODELS[model].kind == "ham":
+            key = f"depth={depth},model=HAM-shared,seed={seed}"
+            evals = [v for m in config.models if MODELS[m].kind == "ham" for v in variants(m)]
+            model = getattr(config, "train_model", "HAM-EO-DEQ")
+        cell_spec = replace(
+            base,
+            depth=depth,
+            model=model,
+            seed=seed,
+            short_epochs=base.short_epochs if model == "CHN" else 0,
+            eval_models=tuple(evals) if len(evals) > 1 else (),
+            train_dir=f"train/{cell_filename(key)}",
+        )
+        cells.setdefault(key, {"spec": cell_spec})
+    return cells
+
+
+def train_cell(cell: dict[str, Any], root: str = ".") -> dict[str, Any]:
+    """The work of a cell of :func:`train_cells`: :func:`train_and_evaluate` of its spec,
+    checkpoints under the run directory ``root``."""
+    return train_and_evaluate(cell["spec"], root)
+
+
+def expand_shared(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per-row results from cells that evaluated several solvers (``eval_models``) on one
+    trained model: each evaluated name gets its own key (``model=<name>``); only the solver
+    that trained keeps the epoch time (the others trained none).
+
+    Args:
+        results: ``{cell key: result of train_and_evaluate}``.
+
+    Returns:
+        ``{key: result}``, a shared cell's key repeated once per evaluated name, with
+        ``final`` (that name's metrics), ``epoch_time_s`` (NaN for names that did not train),
+        ``history`` (empty for them) and the trained name's ``short`` stage.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for key, r in results.items():
+        if "models" not in r:
+            out[key] = r
+            continue
+        trained = r["trained_model"]
+        head, _, rest = key.partition("model=")
+        tail = rest.partition(",")[2]
+        for name, metrics in r["models"].items():
+            row = {
+                "final": metrics,
+                "epoch_time_s": r["epoch_time_s"] if name == trained else math.nan,
+                "history": r["history"] if name == trained else [],
+            }
+            if name == trained and "short" in r:
+                row["short"] = r["short"]
+            out[f"{head}model={name},{tail}" if tail else f"{head}model={name}"] = row
+    return out
+
+
+@torch.no_grad()
+def two_cycle_traces() -> dict[str, Any]:
+    """App. E's problem 1 on :func:`~hopfield_lab.models.layered.sync_two_cycle_example`:
+    synchronous updates end in a 2-cycle (the residual stalls), even-odd updates converge.
+
+    Returns:
+        ``{"sync": ..., "even_odd": ...}``, each with ``residuals`` (relative residual per
+        iteration, tolerance 1e-12, at most 60 iterations), ``converged`` and ``iterations``;
+        and ``last_sync_states``: the last 4 of 12 synchronous states (they alternate).
+    """
+    model, x = sync_two_cycle_example()
+    out: dict[str, Any] = {}
+    for scheme in ("sync", "even_odd"):
+        res = model.solve(x, DEQSettings.of(scheme=scheme, tol=1e-12, max_iter=60))
+        out[scheme] = {
+            "residuals": res.residuals[:, 0].tolist(),  # type: ignore[index]
+            "converged": bool(res.converged.all()),
+            "iterations": int(res.n_steps[0]),
+        }
+    settings = DEQSettings.of(scheme="sync", tol=1e-12, max_iter=12)
+    traj = model.solve(x, settings, record_trajectory=True).trajectory
+    out["last_sync_states"] = traj[-4:, 0].tolist()  # type: ignore[index]
+    return out
+
+
+@torch.no_grad()
+def energies_by_scheme(model: LayeredHopfield, x: Tensor, n_steps: int) -> dict[str, Tensor]:
+    """The HAM energy (Eq. 3) after each of ``n_steps`` synchronous and even-odd iterations
+    from the zero state (Theorem 2: an exact even-odd half step minimises the energy over one
+    group, so it never rises; synchronous steps may raise it).
+
+    Args:
+        model: a HAM. x: ``(B, n_in)`` inputs. n_steps: iterations ``T``.
+
+    Returns:
+        ``{"sync": (T, B), "even_odd": (T, B)}`` energies.
+    """
+    out = {}
+    for scheme in ("sync", "even_odd"):
+        view = model.bind(x, scheme)
+        z, energies = view.initial_state(), []
+        for _ in range(n_steps):
+            z = view.update(z)
+            energies.append(view.energy(z))
+        out[scheme] = torch.stack(energies)  # (T, B)
+    return out

@@ -16,47 +16,41 @@ Per configuration the figure shows the density (log colour scale) of log10 resid
 iteration, cumulated over seeds (Fig. 3: 3-layer CHN and HAM; Fig. 4: deeper HAMs), the 1e-4
 criterion (white dashed line), the mean number of iterations needed for each tolerance (cyan)
 and the mean at 1e-4 (white marker, Table 2's value). The headline table ``iters_at_tol``
-lists those means beside the paper's Table 2;
-the checks hold the paper's ordering of the HAM configurations.
-
-Beyond the paper:
-
-* ``two_cycle``: App. E's problem 1 on an example (a 3-layer HAM ``[1, 1, 1]``): synchronous
-  updates end in a 2-cycle (the residual stalls), even-odd splitting converges;
-* ``ham_energy``: the HAM energy (Eq. 3) along the iterations for a trained 3-layer HAM on test
-  samples, synchronous vs even-odd; each exact even-odd half step minimises the energy over
-  one group, so it never rises there (Theorem 2), while synchronous steps may raise it. A rise
-  counts by the library's one rule (:func:`~hopfield_lab.analysis.energy_rises`, without a
-  scale: beyond ``sqrt(eps) max |E|``).
+lists those means beside the paper's Table 2; the checks hold the paper's ordering of the HAM
+configurations. Beyond the paper: ``two_cycle``, App. E's problem 1 on an example
+(:func:`~hopfield_lab.training.deq_paper.two_cycle_traces`), and ``ham_energy``, Theorem 2 on
+a trained 3-layer HAM (:func:`~hopfield_lab.training.deq_paper.energies_by_scheme`; a rise
+counts by :func:`~hopfield_lab.analysis.energy_rises` without a scale: beyond ``sqrt(eps) max
+|E|``).
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import numpy as np
-import torch
 
 from hopfield_lab.analysis import LOG_RESIDUAL_BINS, energy_rises
 from hopfield_lab.data import mnist_tensors
 from hopfield_lab.experiments.base import RunContext, register
-from hopfield_lab.experiments.deq._common import (
-    HAM_ORDER,
-    PAPER,
-    TrainingConfig,
+from hopfield_lab.experiments.deq._common import TrainingConfig
+from hopfield_lab.experiments.fields import Min
+from hopfield_lab.models.deq_paper import HAM_ORDER, MODELS, paper_numbers, settings_for
+from hopfield_lab.runs import RunDir, Table, check_table, decreasing_checks, equals
+from hopfield_lab.runs.plots import figure, heatmap, panel_grid
+from hopfield_lab.training.deq_paper import (
+    TOLERANCES,
+    TrainSpec,
+    energies_by_scheme,
     expand_shared,
+    load_trained,
     train_cell,
     train_cells,
+    two_cycle_traces,
 )
-from hopfield_lab.experiments.fields import Min
-from hopfield_lab.models.deq_paper import MODELS, settings_for
-from hopfield_lab.models.layered import DEQSettings, sync_two_cycle_example
-from hopfield_lab.runs import RunDir, Table, at_most, check_table, equals
-from hopfield_lab.runs.plots import figure, heatmap
-from hopfield_lab.training.deq_paper import TOLERANCES, TrainSpec, load_trained
 
 __all__ = ["ResidualsConfig", "report", "run"]
 
@@ -75,86 +69,49 @@ class ResidualsConfig(TrainingConfig):
     n_energy: Annotated[int, Min(0)] = 200
 
 
-def _configs(config: ResidualsConfig) -> list[tuple[int, str]]:
-    return [
-        (d, m)
-        for d, m in itertools.product(config.depths, config.models)
-        if MODELS[m].kind == "ham" or d == 3
-    ]
-
-
-def _train_grid(config: ResidualsConfig, device: str = "cpu") -> dict[str, Any]:
-    """The training cells (see ``deq-table2``), each evaluated on ``n_resid`` test images."""
+def _grid(config: ResidualsConfig, device: str = "cpu") -> dict[str, Any]:
+    """The training cells (see ``deq-table2``), each evaluated on ``n_resid`` test images; the
+    2-cycle example; the energy along iterations of the first 3-layer HAM trained."""
     n_resid = config.n_resid or 10_000
-    return train_cells(config, device, n_test=n_resid, n_resid=n_resid)
-
-
-def _diagnostics(config: ResidualsConfig) -> dict[str, Any]:
-    """The 2-cycle example, and the energy along iterations of the first 3-layer HAM trained."""
-    cells: dict[str, Any] = {"two_cycle": {"kind": "two_cycle"}}
-    specs = [c["spec"] for c in _train_grid(config).values()]
+    cells = train_cells(config, device, n_test=n_resid, n_resid=n_resid)
+    specs = [c["spec"] for c in cells.values()]
     ham3 = [s for s in specs if s.depth == 3 and MODELS[s.model].kind == "ham"]
+    cells["two_cycle"] = {"kind": "two_cycle"}
     if config.n_energy and ham3:
         cells["ham_energy"] = {"kind": "energy", "spec": ham3[0], "config": config}
     return cells
 
 
-def _grid(config: ResidualsConfig, device: str = "cpu") -> dict[str, Any]:
-    return {**_train_grid(config, device), **_diagnostics(config)}
-
-
 def _cell(cell: dict[str, Any], root: str = ".") -> dict[str, Any]:
     kind = cell.get("kind", "train")
     if kind == "two_cycle":
-        return _two_cycle()
+        return two_cycle_traces()
     if kind == "energy":
         return _energy(cell["spec"], cell["config"], root)
     return train_cell(cell, root)
 
 
-def _two_cycle() -> dict[str, Any]:
-    """App. E problem 1 on an example: the synchronous residual stalls, even-odd converges."""
-    model, x = sync_two_cycle_example()
-    out: dict[str, Any] = {}
-    with torch.no_grad():
-        for scheme in ("sync", "even_odd"):
-            res = model.solve(x, DEQSettings.of(scheme=scheme, tol=1e-12, max_iter=60))
-            out[scheme] = {
-                "residuals": res.residuals[:, 0].tolist(),  # type: ignore[index]
-                "converged": bool(res.converged.all()),
-                "iterations": int(res.n_steps[0]),
-            }
-        settings = DEQSettings.of(scheme="sync", tol=1e-12, max_iter=12)
-        traj = model.solve(x, settings, record_trajectory=True).trajectory
-    out["last_sync_states"] = traj[-4:, 0].tolist()  # type: ignore[index]
-    return out
-
-
 def _energy(spec: TrainSpec, config: ResidualsConfig, root: str) -> dict[str, Any]:
     """HAM energy along synchronous and even-odd iterations on test images (trained HAM)."""
-    model = load_trained(spec, root)
     x = mnist_tensors(config.mnist_path)["test"][0][: config.n_energy].double()
+    steps = settings_for("HAM", 3).solver.max_iter
     out: dict[str, Any] = {"model": spec.model}
-    with torch.no_grad():
-        for scheme in ("sync", "even_odd"):
-            view = model.bind(x, scheme)
-            z, energies = view.initial_state(), []
-            for _ in range(settings_for("HAM", 3).solver.max_iter):
-                z = view.update(z)
-                energies.append(view.energy(z))
-            e = torch.stack(energies)  # (T, B)
-            out[scheme] = {
-                "rise_rate": float(energy_rises(e).double().mean()),
-                "excess": (e - e[-1]).mean(1).clamp_min(1e-16).tolist(),  # (T,)
-            }
+    for scheme, e in energies_by_scheme(load_trained(spec, root), x, steps).items():  # (T, B)
+        out[scheme] = {
+            "rise_rate": float(energy_rises(e).double().mean()),
+            "excess": (e - e[-1]).mean(1).clamp_min(1e-16).tolist(),  # (T,)
+        }
     return out
 
 
 def _stats(config: ResidualsConfig, run_dir: RunDir) -> dict[tuple[int, str], dict[str, Any]]:
     """Per (depth, model): the histogram summed over seeds and mean iterations per tolerance."""
-    res = expand_shared({k: run_dir.load_cell(k) for k in _train_grid(config)})
+    trained = [k for k, cell in _grid(config).items() if "kind" not in cell]
+    res = expand_shared({k: run_dir.load_cell(k) for k in trained})
     stats = {}
-    for depth, model in _configs(config):
+    for depth, model in itertools.product(config.depths, config.models):
+        if MODELS[model].kind == "chn" and depth != 3:
+            continue  # the CHN runs at depth 3 only
         runs = [res[f"depth={depth},model={model},seed={s}"]["final"] for s in range(config.seeds)]
         stats[(depth, model)] = {
             "hist": np.sum([np.asarray(r["hist"]) for r in runs], axis=0),  # (T, bins)
@@ -199,7 +156,7 @@ def report(config: ResidualsConfig, run_dir: RunDir) -> None:
         headline=True,
     )
     for (depth, model), s in stats.items():
-        paper = PAPER.get((depth, "CHN (10 epochs)" if model == "CHN" else model))
+        paper = paper_numbers(depth, model)
         its = [s["iters_at_tol"][f"{t:g}"] * s["euler"] for t in TOLERANCES]
         table.add_row(depth, model, paper[0] if paper else None, *its)
     run_dir.save_table(table)
@@ -211,10 +168,8 @@ def report(config: ResidualsConfig, run_dir: RunDir) -> None:
     for depth in config.depths:
         if all((depth, m) in stats for m in HAM_ORDER):
             it = {m: stats[(depth, m)]["iters_at_tol"]["0.0001"] for m in HAM_ORDER}
-            for a, b in itertools.pairwise(HAM_ORDER):
-                name = f"{depth}L {b}: iterations at 1e-4"
-                checks.append(at_most(name, it[b], it[a], claim=f"< {a} ({it[a]:.2f})"))
-    energy = run_dir.load_cell("ham_energy") if "ham_energy" in _diagnostics(config) else None
+            checks += decreasing_checks(f"{depth}L {{name}}: iterations at 1e-4", it)
+    energy = run_dir.load_cell("ham_energy") if "ham_energy" in _grid(config) else None
     if energy:
         rate = energy["even_odd"]["rise_rate"]
         checks.append(equals("even-odd HAM: fraction of steps where the energy rises", rate))
@@ -248,13 +203,9 @@ def _heatmaps(config: ResidualsConfig, stats: dict, run_dir: RunDir) -> None:
         confs = [m for (d, m) in stats if d == depth]
         if not confs:
             continue
-        nrow = (len(confs) + 3) // 4
-        size = (3.8 * 4, 3.2 * nrow)
         name = f"residuals_{depth}layers"
-        with figure(run_dir, name, nrows=nrow, ncols=4, size=size, squeeze=False) as (fig, axes):
-            for ax in axes.flat[len(confs) :]:
-                ax.axis("off")
-            for ax, model in zip(axes.flat, confs, strict=False):
+        with panel_grid(run_dir, name, len(confs), ncols=4, panel=(3.8, 3.2)) as (fig, axes):
+            for ax, model in zip(axes, confs, strict=True):
                 s = stats[(depth, model)]
                 hist = s["hist"].astype(float)  # (T, bins)
                 steps = np.arange(1, hist.shape[0] + 1)
@@ -283,23 +234,17 @@ def _two_cycle_report(two: dict[str, Any], run_dir: RunDir) -> None:
     run_dir.save_table(table)
 
 
+_QUICK = ResidualsConfig(depths=(3,), seeds=1, epochs=1, n_train=10000, n_resid=2000)
 register(
     name="deq-residuals",
     title="Hopfield networks as DEQs: residual density against iteration (sync vs even-odd)",
     paper="accelerating-hopfield-dynamics-deq, App. G",
     figure="Figures 3-4",
     profiles={
-        "demo": ResidualsConfig(
-            depths=(3,),
-            models=HAM_ORDER,
-            seeds=1,
-            epochs=1,
-            n_train=3200,
-            n_resid=1000,
-            n_energy=100,
-            shared_training=True,
+        "demo": replace(
+            _QUICK, models=HAM_ORDER, n_train=3200, n_resid=1000, n_energy=100, shared_training=True
         ),
-        "quick": ResidualsConfig(depths=(3,), seeds=1, epochs=1, n_train=10000, n_resid=2000),
+        "quick": _QUICK,
         "paper": ResidualsConfig(),
     },
     runtime={

@@ -4,19 +4,18 @@ Command::
 
     hopfield-lab run deq-table2 --profile quick   # 3-layer HAM rows, full MNIST, 10 epochs
 
-Setting: :mod:`hopfield_lab.training.deq_paper` and :mod:`hopfield_lab.models.deq_paper`
-(App. F: layer sizes, Madam, MSE, batch 64, damping 0.5 with doubled budgets for the
-synchronous CHN, Anderson window 4, recurrent backprop 8/16/24 iterations, relative residual
-1e-4, iterations counted like hopdeq's callback). The paper trained on EMNIST-MNIST (60,000
-images); we train on MNIST (50,000) and test on MNIST's 10,000.
+Setting: App. F as :mod:`hopfield_lab.training.deq_paper` and
+:mod:`hopfield_lab.models.deq_paper` state it; the paper trained on EMNIST-MNIST (60,000
+images), we train on MNIST (50,000) and test on MNIST's 10,000.
 
 Reported per row (mean ± std over seeds): iterations to convergence on the test set (hopdeq's
 count, times ``1 - damping``), the speedup in state updates w.r.t. the row's base model
 (``CHN (3 epochs)`` or ``HAM`` of the same depth; one CHN even-odd iteration counts ``2 x 10``
-local updates) and the test accuracy, beside the paper's values (:data:`PAPER`); the paper's
-claim that each HAM configuration needs fewer iterations than the one before it (HAM,
-HAM-DEQ, HAM-EO, HAM-EO-DEQ) as checks. Beyond the paper: the elapsed time per forward solve
-(batch 64, no gradient, median over batches) and per training epoch, even-odd vs synchronous.
+local updates) and the test accuracy, beside the paper's values
+(:data:`~hopfield_lab.models.deq_paper.TABLE2`); the paper's claim that each HAM configuration
+needs fewer iterations than the one before it (HAM, HAM-DEQ, HAM-EO, HAM-EO-DEQ) as checks.
+Beyond the paper: the elapsed time per forward solve (batch 64, no gradient, median over
+batches) and per training epoch, even-odd vs synchronous.
 
 Profiles. ``paper`` trains every row separately, as the paper did. ``quick`` and ``demo`` use
 ``shared_training``: one HAM per seed is trained (with HAM-EO-DEQ's solver, the cheapest) and
@@ -31,20 +30,6 @@ merit) re-measures every DEQ row on the same weights, reported as ``"HAM-DEQ [re
 safeguard]"``: it keeps far more extrapolations and needs fewer iterations, so with it HAM-DEQ
 overtakes HAM-EO and the paper's ordering no longer holds; the gap between the two rules is
 the safeguard's, not the method's.
-
-Paper's numbers (Table 2; iterations, speedup, accuracy %)::
-
-    3 layers  CHN (10 epochs) 75.5 (2.1) 0.5x 97.9 (0.1)   HAM        11.9 (0.4) 1x   97.9 (0.0)
-              CHN (3 epochs)  39.1 (3.8) 1x   97.0 (0.2)   HAM-DEQ     9.9 (0.3) 1.2x 97.9 (0.1)
-              CHN-DEQ         20.6 (0.2) 1.9x 97.2 (0.3)   HAM-EO      8.0 (0.2) 1.5x 97.9 (0.1)
-              CHN-EO          16.8 (0.5) 0.1x 97.1 (0.1)   HAM-EO-DEQ  6.6 (0.2) 1.8x 97.9 (0.1)
-              CHN-EO-DEQ      16.2 (1.0) 0.1x 97.1 (0.2)
-    5 layers  HAM 36.0 (1.8) 1x 97.1 (0.1); HAM-DEQ 33.0 (0.6) 1.1x 97.1 (0.2);
-              HAM-EO 18.3 (0.5) 2.0x 97.1 (0.1); HAM-EO-DEQ 17.7 (0.3) 2.0x 97.1 (0.1)
-    7 layers  HAM 67.1 (2.9) 1x 95.6 (0.2); HAM-DEQ 56.0 (1.4) 1.2x 95.6 (0.1);
-              HAM-EO 32.2 (0.8) 2.1x 95.5 (0.2); HAM-EO-DEQ 31.0 (1.0) 2.2x 95.5 (0.2)
-
-(The paper's CHN-EO was trained for 4 epochs only: it became unstable in the 5th.)
 """
 
 from __future__ import annotations
@@ -59,23 +44,22 @@ import numpy as np
 
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
-from hopfield_lab.experiments.deq._common import (
-    HAM_ORDER,
-    PAPER,
-    TrainingConfig,
-    expand_shared,
-    train_cell,
-    train_cells,
-)
+from hopfield_lab.experiments.deq._common import TrainingConfig
 from hopfield_lab.experiments.fields import Choice, Min, Range
 from hopfield_lab.models.deq_paper import (
+    HAM_ORDER,
     MODELS,
     PAPER_SAFEGUARD,
-    cost_per_iteration,
+    base_row,
+    paper_numbers,
+    row_name,
+    sync_twin,
 )
-from hopfield_lab.runs import RunDir, Table, at_most, check_table, comparison_table, mean_std
+from hopfield_lab.runs import RunDir, Table, check_table, comparison_table, mean_std
 from hopfield_lab.runs.plots import figure, grouped_bars
+from hopfield_lab.runs.table import decreasing_checks
 from hopfield_lab.solvers.options import SAFEGUARDS
+from hopfield_lab.training.deq_paper import expand_shared, train_cell, train_cells
 
 __all__ = ["Table2Config", "report", "run", "table_rows"]
 
@@ -84,6 +68,7 @@ _TABLE2_COLUMNS = [
     *("ours speedup", "paper acc", "paper acc ±", "ours acc", "ours acc ±", "acc gap"),
     "not converged (test)",
 ]
+_RATIO_COLUMNS = ("solve time EO/sync", "epoch time EO/sync")
 
 
 @dataclass(frozen=True)
@@ -134,11 +119,6 @@ def _grid(config: Table2Config, device: str = "cpu") -> dict[str, Any]:
     return train_cells(config, device, variants=variants, short_epochs=config.chn_short_epochs)
 
 
-def _row_name(variant: str) -> str:
-    model, _, rule = variant.partition("@")
-    return f"{model} [{rule} safeguard]" if rule else model
-
-
 def table_rows(
     config: Table2Config, results: dict[str, dict[str, Any]]
 ) -> dict[tuple[int, str], dict[str, Any]]:
@@ -151,7 +131,7 @@ def table_rows(
         runs = [results[k] for k in keys if k in results]
         if not runs:
             continue
-        stages = [("final", _row_name(variant))]
+        stages = [("final", row_name(variant))]
         if model == "CHN":
             stages = [("final", f"CHN ({config.epochs} epochs)")]
             if "short" in runs[0]:
@@ -166,35 +146,11 @@ def table_rows(
                 "not_converged": sum(m["not_converged"] for m in ms) / len(ms),
                 "solve_ms": mean_std([1e3 * m["solve_time_s"] for m in ms]),
                 "epoch_s": mean_std([r["epoch_time_s"] for r in runs]),
-                "cost": cost_per_iteration(model),
             }
     for (depth, _row), s in rows.items():
-        base = rows.get((depth, _base_row(config, s["model"])))
+        base = rows.get((depth, base_row(s["model"], config.epochs, config.chn_short_epochs)))
         s["speedup"] = base["updates"][0] / s["updates"][0] if base else None
     return rows
-
-
-def _base_row(config: Table2Config, model: str) -> str:
-    """The row a model's speedup is measured against: HAM, or the CHN after
-    ``chn_short_epochs`` (Table 2's base), or after ``epochs`` when no short stage ran."""
-    if MODELS[model].kind == "ham":
-        return "HAM"
-    short = 0 < config.chn_short_epochs < config.epochs
-    return f"CHN ({config.chn_short_epochs if short else config.epochs} epochs)"
-
-
-def _sync_twin(config: Table2Config, row: str, model: str) -> str | None:
-    """The synchronous row with the same solver as an even-odd row (``None`` otherwise)."""
-    if MODELS[model].scheme != "even_odd":
-        return None
-    twin = row.replace("-EO", "")
-    return f"CHN ({config.epochs} epochs)" if twin == "CHN" else twin  # the CHN's final row
-
-
-def _paper(depth: int, row: str) -> tuple[float, ...] | None:
-    """The paper's numbers of a row (its CHN trained 10 epochs), None for our own rows."""
-    name = "CHN (10 epochs)" if row.startswith("CHN (") and "3 epochs" not in row else row
-    return PAPER.get((depth, name))
 
 
 def _rows_of(config: Table2Config, run_dir: RunDir) -> dict[tuple[int, str], dict[str, Any]]:
@@ -226,24 +182,19 @@ def run(config: Table2Config, run_dir: RunDir, ctx: RunContext) -> dict[str, Any
             out[f"claim_ham_ordering_{depth}L"] = ordered
             out[f"ham_eo_speedup_{depth}L"] = rows[(depth, "HAM-EO")]["speedup"]
             out[f"ham_eo_deq_speedup_{depth}L"] = rows[(depth, "HAM-EO-DEQ")]["speedup"]
-        if config.compare_safeguard:  # the same solvers with the other safeguard: no claim
-            ordered = _decreasing_iters(rows, depth, _compared(config))
+        if rule := config.compare_safeguard:  # the same solvers, the other safeguard: no claim
+            compared = [row_name(f"{m}@{rule}") if "DEQ" in m else m for m in HAM_ORDER]
+            ordered = _decreasing_iters(rows, depth, compared)
             if ordered is not None:
-                out[f"ham_ordering_{depth}L_{config.compare_safeguard}_safeguard"] = ordered
+                out[f"ham_ordering_{depth}L_{rule}_safeguard"] = ordered
         gaps = [
             abs(s["accuracy"][0] - paper[3])
             for (d, r), s in rows.items()
-            if d == depth and (paper := _paper(d, r)) is not None
+            if d == depth and (paper := paper_numbers(d, r)) is not None
         ]
         if gaps:
             out[f"max_abs_accuracy_gap_{depth}L"] = max(gaps)
     return out
-
-
-def _compared(config: Table2Config) -> list[str]:
-    """HAM_ORDER with the DEQ rows under ``compare_safeguard``."""
-    rule = config.compare_safeguard
-    return [_row_name(f"{m}@{rule}") if "DEQ" in m else m for m in HAM_ORDER]
 
 
 def _decreasing_iters(rows: dict, depth: int, names: list[str] | tuple[str, ...]) -> bool | None:
@@ -275,9 +226,18 @@ def report(config: Table2Config, run_dir: RunDir) -> None:
         f"local updates per iteration) and test accuracy (%); {setting}.",
         headline=True,
     )
+    timing = Table(
+        "timing",
+        [*("layers", "model", "ms / forward solve", "±", "s / epoch"), *_RATIO_COLUMNS],
+        caption="Beyond the paper (which counted iterations only): wall time of one forward "
+        "solve (batch 64, no gradient, stop at the criterion, median over batches) and of one "
+        "training epoch (median over epochs; '—' for solvers evaluated on weights another "
+        "solver trained); the ratio compares an even-odd model with its synchronous twin "
+        "(same solver). Timings depend on the machine and its load.",
+    )
     comparison, checks = [], []
     for (depth, row), s in rows.items():
-        p_it, p_it_sd, p_sp, p_acc, p_acc_sd = _paper(depth, row) or (None,) * 5
+        p_it, p_it_sd, p_sp, p_acc, p_acc_sd = paper_numbers(depth, row) or (None,) * 5
         acc, acc_sd = s["accuracy"]
         ours = [*s["iters"], p_sp, s["speedup"], p_acc, p_acc_sd, acc, acc_sd]
         gap = None if p_acc is None else acc - p_acc
@@ -287,12 +247,14 @@ def report(config: Table2Config, run_dir: RunDir) -> None:
             (f"{depth}L {row}: speedup", p_sp, s["speedup"], None),
             (f"{depth}L {row}: test accuracy (%)", p_acc, acc, acc_sd),
         ]
+        twin = sync_twin(row, s["model"], config.epochs)
+        ref = rows.get((depth, twin)) if twin else None
+        ratios = [None if ref is None else s[k][0] / ref[k][0] for k in ("solve_ms", "epoch_s")]
+        timing.add_row(depth, row, *s["solve_ms"], s["epoch_s"][0], *ratios)
     for depth in config.depths:
         if all((depth, n) in rows for n in HAM_ORDER):
-            for a, b in itertools.pairwise(HAM_ORDER):
-                it_a, it_b = rows[(depth, a)]["iters"][0], rows[(depth, b)]["iters"][0]
-                claim = f"< {a} ({it_a:.2f})"
-                checks.append(at_most(f"{depth}L {b}: iterations", it_b, it_a, claim=claim))
+            it = {n: rows[(depth, n)]["iters"][0] for n in HAM_ORDER}
+            checks += decreasing_checks(f"{depth}L {{name}}: iterations", it)
     run_dir.save_table(table)
     if checks:
         run_dir.save_table(
@@ -308,11 +270,11 @@ def report(config: Table2Config, run_dir: RunDir) -> None:
     run_dir.save_table(
         comparison_table("comparison", comparison, f"Table 2, paper vs ours; {setting}.")
     )
-    _timing_table(config, rows, run_dir)
+    run_dir.save_table(timing)
     with figure(run_dir, "iterations", ncols=len(config.depths), squeeze=False) as (fig, axes):
         for ax, depth in zip(axes[0], config.depths, strict=True):
             names = [row for (d, row) in rows if d == depth]
-            paper = [(_paper(depth, r) or (np.nan,))[0] for r in names]
+            paper = [(paper_numbers(depth, r) or (np.nan,))[0] for r in names]
             ours = [rows[(depth, r)]["iters"] for r in names]
             grouped_bars(
                 ax,
@@ -324,31 +286,6 @@ def report(config: Table2Config, run_dir: RunDir) -> None:
             )
             ax.set(title=f"{depth} layers", ylabel="iterations to convergence")
         fig.suptitle("Table 2: iterations to convergence, ours vs paper")
-
-
-def _timing_table(
-    config: Table2Config, rows: dict[tuple[int, str], dict[str, Any]], run_dir: RunDir
-) -> None:
-    timing = Table(
-        "timing",
-        [
-            *("layers", "model", "ms / forward solve", "±", "s / epoch"),
-            *("solve time EO/sync", "epoch time EO/sync"),
-        ],
-        caption="Beyond the paper (which counted iterations only): wall time of one forward "
-        "solve (batch 64, no gradient, stop at the criterion, median over batches) and of one "
-        "training epoch (median over epochs; '—' for solvers evaluated on weights another "
-        "solver trained); the ratio compares an even-odd model with its synchronous twin "
-        "(same solver). Timings depend on the machine and its load.",
-    )
-    for (depth, row), s in rows.items():
-        twin = _sync_twin(config, row, s["model"])
-        ref = rows.get((depth, twin)) if twin else None
-        solve, epoch = s["solve_ms"][0], s["epoch_s"][0]
-        solve_ratio = None if ref is None else solve / ref["solve_ms"][0]
-        epoch_ratio = None if ref is None else epoch / ref["epoch_s"][0]
-        timing.add_row(depth, row, *s["solve_ms"], epoch, solve_ratio, epoch_ratio)
-    run_dir.save_table(timing)
 
 
 _QUICK = Table2Config(

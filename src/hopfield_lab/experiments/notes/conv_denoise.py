@@ -4,16 +4,13 @@ Command::
 
     hopfield-lab run convhnn-denoise --profile quick
 
-Setting (notes Sec. 4.3 and their code, ``MMforNN.ipynb`` cell 27). Images are MNIST padded to
-32 x 32 with pixels mapped to [-1, 1]; the input gets Gaussian noise of std ``noise_std = 0.5``
-in [0, 1] pixel units, i.e. **variance 1.0** on the [-1, 1] scale (the notes' "noise 1.0"); the
-target is the clean image. The network is
-:class:`~hopfield_lab.models.networks.HopfieldDenoiser`: ``ConvHNN2d(1, 9, 5x5)``, a linear
-convolutional autoencoder on its logits, and the Hopfield read-out (the recalled image ``X
-softmax(logits)`` summed over patches); its docstring gives the shapes and our readings of the
-notes (the 9 read-out gains that make the text's 742 parameters, the straight-through clamp
-without which training collapses to the blank image). Training: MSE + 0.01 (mean |encoder
-weight| + mean |decoder weight|), Adam lr 0.01, batch 512.
+Setting (notes Sec. 4.3 and their code, ``MMforNN.ipynb`` cell 27): the protocol of
+:mod:`hopfield_lab.training.denoise` (MNIST padded to 32 x 32 in [-1, 1]; Gaussian input noise
+of std ``noise_std = 0.5`` in [0, 1] pixel units, i.e. **variance 1.0** on the [-1, 1] scale,
+the notes' "noise 1.0"; MSE + 0.01 weight penalty, Adam lr 0.01, batch 512) on
+:class:`~hopfield_lab.models.networks.HopfieldDenoiser`, whose docstring gives the shapes and
+our readings of the notes (the 9 read-out gains that make the text's 742 parameters, the
+straight-through clamp without which training collapses to the blank image).
 
 The notes' number: test **MSE 4e-2** after 20 epochs (one run; their test images also went
 through random affine and contrast augmentation, which we do not apply). We report the test
@@ -28,8 +25,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import torch
-from torch import Tensor, nn
-from torch.nn import functional as F
 
 from hopfield_lab.data import mnist32, mnist_tensors, subset
 from hopfield_lab.experiments.base import RunContext, register
@@ -43,10 +38,9 @@ from hopfield_lab.experiments.fields import (
     Seed,
 )
 from hopfield_lab.models.layers import count_parameters
-from hopfield_lab.models.networks import HopfieldDenoiser
 from hopfield_lab.runs import RunDir, Table, at_most, check_table, comparison_table
 from hopfield_lab.runs.plots import figure, image_grid
-from hopfield_lab.training import TrainConfig, fit
+from hopfield_lab.training import TrainConfig, denoiser_pictures, denoising_mse, train_denoiser
 
 __all__ = ["NOTES", "ConvDenoiseConfig", "report", "run"]
 
@@ -86,30 +80,6 @@ class ConvDenoiseConfig(Config):
     mnist_path: MnistPath = ""
 
 
-def _noisy(clean: Tensor, std: float, generator: torch.Generator | None = None) -> Tensor:
-    """Add ``std`` noise in [0, 1] units to images in [-1, 1] (so ``2 std`` on their scale)."""
-    noise = torch.randn(clean.shape, generator=generator, dtype=clean.dtype)
-    return clean + 2.0 * std * noise.to(clean.device)
-
-
-@torch.no_grad()
-def _test_mse(
-    model: nn.Module, clean: Tensor, std: float, seed: int, batch: int = 1000
-) -> dict[str, float]:
-    """Test MSE of the model, of the clamped noisy input and of the blank image."""
-    model.eval()
-    device = next(model.parameters()).device
-    gen = torch.Generator().manual_seed(10_000 + seed)
-    sums = {"model": 0.0, "noisy_input": 0.0, "blank": 0.0}
-    for i in range(0, len(clean), batch):
-        c = clean[i : i + batch]
-        noisy = _noisy(c, std, gen)
-        sums["model"] += float(F.mse_loss(model(noisy.to(device)).cpu(), c, reduction="sum"))
-        sums["noisy_input"] += float(F.mse_loss(noisy.clamp(-1, 1), c, reduction="sum"))
-        sums["blank"] += float(F.mse_loss(torch.full_like(c, -1.0), c, reduction="sum"))
-    return {k: v / clean.numel() for k, v in sums.items()}
-
-
 def _grid(
     config: ConvDenoiseConfig, run_path: str = "", ctx: RunContext | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -127,52 +97,32 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         mnist32(subset(*raw[split], n, config.seed)[0]) * 2 - 1
         for split, n in (("train", config.n_train), ("val", config.n_val), ("test", config.n_test))
     )
-    torch.manual_seed(config.seed)
-    model = HopfieldDenoiser()
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-
-    def loss_fn(m: nn.Module, batch: tuple[Tensor, ...]) -> tuple[Tensor, dict[str, Any]]:
-        clean = batch[0]
-        mse = F.mse_loss(m(_noisy(clean, config.noise_std)), clean)
-        penalty = config.reg * m.regulariser()  # type: ignore[operator]
-        return mse + penalty, {"mse": mse.detach(), "reg": penalty.detach()}
-
-    def eval_fn(m: nn.Module) -> dict[str, Any]:
-        return {"val_mse": _test_mse(m, val, config.noise_std, config.seed)["model"]}
-
     options = TrainConfig(
         config.epochs, config.batch_size, config.seed, ctx.device, progress=ctx.progress
     )
-    history = fit(
-        model, optimizer, loss_fn, (train,), options, run_dir=cell["train_dir"], eval_fn=eval_fn
-    ).history
+    model, history = train_denoiser(
+        train,
+        val,
+        options,
+        noise_std=config.noise_std,
+        reg=config.reg,
+        lr=config.lr,
+        run_dir=cell["train_dir"],
+    )
     levels = sorted({config.noise_std, *config.eval_noise_stds})
+    pictures = denoiser_pictures(model, test[: config.n_examples], config.noise_std, config.seed)
     return {
         "params": count_parameters(model),
         "n_train": len(train),
         "n_test": len(test),
         "history": history,
-        "main": _test_mse(model, test, config.noise_std, config.seed),
-        "noise_curve": {str(s): _test_mse(model, test, s, config.seed) for s in levels},
+        "main": denoising_mse(model, test, config.noise_std, config.seed),
+        "noise_curve": {str(s): denoising_mse(model, test, s, config.seed) for s in levels},
         "beta": float(model.hopfield.beta.detach().cpu()),
         "bias": model.hopfield.bias.detach().cpu().tolist(),
         "gain": model.gain.detach().cpu().tolist(),
-        "pictures": _pictures(model, test, config),
+        "pictures": {k: v.double().round(decimals=4).tolist() for k, v in pictures.items()},
     }
-
-
-@torch.no_grad()
-def _pictures(model: HopfieldDenoiser, test: Tensor, config: ConvDenoiseConfig) -> dict[str, Any]:
-    """Examples (clean, noisy, output) and the stages of the first one (Figs. 4.7-4.8)."""
-    model.eval()
-    clean = test[: config.n_examples]
-    noisy = _noisy(clean, config.noise_std, torch.Generator().manual_seed(config.seed))
-    device = next(model.parameters()).device
-    stages = {k: v.cpu() for k, v in model.stages(noisy.to(device)).items()}
-    out = {"clean": clean[:, 0], "noisy": noisy[:, 0], "output": stages["output"][:, 0]}
-    out |= {"patterns": model.hopfield.patterns[:, 0].cpu()}
-    out |= {"logits": stages["logits"][0], "decoded": stages["decoded"][0]}
-    return {k: v.double().round(decimals=4).tolist() for k, v in out.items()}
 
 
 def run(config: ConvDenoiseConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
@@ -194,18 +144,13 @@ def report(config: ConvDenoiseConfig, run_dir: RunDir) -> None:
     """The notes' numbers against ours (headline), the noise table, three figures."""
     cell = run_dir.load_cell("model")
     main, history = cell["main"], cell["history"]
-    variance = (2 * config.noise_std) ** 2
+    at_noise = f"test MSE, noise variance {(2 * config.noise_std) ** 2:.3g}"
     run_dir.save_table(
         comparison_table(
             "convhnn_denoise",
             [
                 ("trainable parameters", NOTES["params"], cell["params"], None),
-                (
-                    f"test MSE, noise variance {variance:.3g}",
-                    NOTES["test_mse"],
-                    main["model"],
-                    None,
-                ),
+                (at_noise, NOTES["test_mse"], main["model"], None),
                 ("test MSE of the noisy input (clamped)", None, main["noisy_input"], None),
                 ("test MSE of the blank image", None, main["blank"], None),
                 ("final training MSE", None, history[-1]["train_mse"], None),

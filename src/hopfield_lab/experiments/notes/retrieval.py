@@ -5,23 +5,21 @@ Command::
     hopfield-lab run retrieval --profile quick
 
 Protocol. ``P`` MNIST training images are stored as the rows of ``X`` in
-:class:`~hopfield_lab.models.ModernHopfield`. Patterns are centred on their pixel mean and scaled
-to norm ``sqrt(N)`` (``normalize="center_scale"``): with raw pixels, heavy digits have larger
-norms and win every dot product, so many stored images are not even fixed points (their
-separation ``Delta_i`` of Def. 3.3.2 is negative); ``normalize="none"`` keeps raw pixels. Queries
-are stored images corrupted in pixel space (Gaussian noise of std ``sigma``, or the bottom
-``fraction`` of the image set to 0), then centred the same way and scaled to norm ``sqrt(N)``
-using only the query itself. Each query runs to a fixed point of ``xi <- X^T softmax(beta X
-xi)`` (Eq. 3.5) with Picard and Anderson iterations (relative residual ``tol``).
+:class:`~hopfield_lab.models.ModernHopfield`, centred on their pixel mean and scaled to norm
+``sqrt(N)`` (``normalize="center_scale"``; :mod:`hopfield_lab.data.memories` says why raw
+pixels fail); ``normalize="none"`` keeps raw pixels. Queries are stored images corrupted in
+pixel space (Gaussian noise of std ``sigma``, or the bottom ``fraction`` of the image set to 0),
+then normalised the same way, each using only itself. Each query runs to a fixed point of ``xi
+<- X^T softmax(beta X xi)`` (Eq. 3.5) with Picard and Anderson iterations (relative residual
+``tol``).
 
 Measured, per ``beta`` and corruption:
 
 * retrieval accuracy: the fixed point's nearest stored pattern is the original, and "exact" when
   in addition ``|xi* - x| / |x| < exact_threshold``;
-* the energy (Eq. 3.4) along every Picard trajectory. Prop. 3.2: it never rises (by the
-  library's rule, :func:`~hopfield_lab.analysis.energy_rises`, with the modern energy's
-  cancellation scale); Lemma 3.2.1: it is ``>= 0``; Lemma 3.2.2 (ii): after one update (in
-  the patterns' convex hull) it is ``<= beta^-1 ln P + M^2 / 2``;
+* the energy (Eq. 3.4) along every Picard trajectory
+  (:func:`~hopfield_lab.analysis.descent_summary`): Prop. 3.2, it never rises; Lemma 3.2.1, it
+  is ``>= 0``; Lemma 3.2.2 (ii), after one update it is ``<= beta^-1 ln P + M^2 / 2``;
 * iterations to convergence and time of Picard vs Anderson, did-not-converge counts, and
   whether both reach the same fixed point.
 
@@ -31,18 +29,15 @@ the headline is the theorems' checks.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Annotated, Any, Literal, cast
 
 import torch
 from torch import Tensor
 
-from hopfield_lab.analysis import energy_rises, rise_over_slack
-from hopfield_lab.analysis.retrieval import modern_energy_scale
-from hopfield_lab.data import gaussian_noise, load_digits, load_mnist, mask
+from hopfield_lab.analysis import descent_summary, retrieval_scores
+from hopfield_lab.data import center_scale, corrupt, image_memories
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import (
@@ -132,29 +127,6 @@ def _label(kind: str, level: float) -> str:
     return f"noise σ={level:g}" if kind == "noise" else f"mask {100 * level:g}%"
 
 
-@lru_cache(maxsize=4)
-def _problem(
-    dataset: str, n_patterns: int, n_queries: int, seed: int, mnist_path: str
-) -> tuple[Tensor, Tensor, Tensor, tuple[int, int]]:
-    """Stored raw patterns (P, N), query indices (Q,), pixel mean (N,), image shape."""
-    data = load_mnist(mnist_path or None) if dataset == "mnist" else load_digits(seed=seed)
-    gen = torch.Generator().manual_seed(seed)
-    if n_patterns > len(data.train):
-        raise ConfigError(
-            f"n_patterns must be <= {len(data.train)} for {dataset}; got {n_patterns}"
-        )
-    X = data.train.x[torch.randperm(len(data.train), generator=gen)[:n_patterns]].double()
-    queries = torch.randperm(n_patterns, generator=gen)[:n_queries]
-    return X, queries, X.mean(0), data.image_shape
-
-
-def _normalise(x: Tensor, mean: Tensor, mode: str) -> Tensor:
-    if mode == "none":
-        return x
-    c = x - mean
-    return c / c.norm(dim=1, keepdim=True).clamp_min(1e-12) * math.sqrt(x.shape[1])
-
-
 def _grid(config: RetrievalConfig, device: str = "cpu") -> dict[str, dict[str, Any]]:
     return {f"beta={b:g}": {"config": config, "beta": b, "device": device} for b in config.betas}
 
@@ -164,42 +136,26 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     config: RetrievalConfig = cell["config"]
     beta, device = float(cell["beta"]), cell.get("device", "cpu")
     dtype = torch.float64 if config.dtype == "float64" else torch.float32
-    X_raw, idx, mean, shape = _problem(
+    X_raw, idx, mean, shape = image_memories(
         config.dataset, config.n_patterns, config.n_queries, config.seed, config.mnist_path
     )
-    X = _normalise(X_raw, mean, config.normalize).to(dtype=dtype, device=device)
+    X = _normalise(X_raw, mean, config).to(dtype=dtype, device=device)
     model = ModernHopfield(X, beta=beta)
-    bound = math.log(model.n_patterns) / beta + 0.5 * float(model.max_norm) ** 2
-    target = X[idx.to(device)]
-    first = config.solvers[0]
+    first, target_idx = config.solvers[0], idx.to(device)
     out: dict[str, Any] = {"beta": beta, "image_shape": list(shape), "settings": {}}
     for s_i, (kind, level) in enumerate(config.settings):
         gen = torch.Generator().manual_seed(config.seed * 1000 + s_i)
-        clean = X_raw[idx]
-        corrupted = (
-            gaussian_noise(clean, level, generator=gen)
-            if kind == "noise"
-            else cast(Tensor, mask(clean, level, mode="bottom", image_shape=shape))
-        )
-        q = _normalise(corrupted, mean, config.normalize).to(dtype=dtype, device=device)
+        where = {"mode": "bottom", "image_shape": shape} if kind == "mask" else {}
+        corrupted = cast(Tensor, corrupt(X_raw[idx], kind, level, generator=gen, **where))
+        q = _normalise(corrupted, mean, config).to(dtype=dtype, device=device)
         stats, finals = {}, {}
         for name in config.solvers:
             start = time.perf_counter()
-            res = model.retrieve(
-                q,
-                tol=config.tol,
-                max_iter=config.max_iter,
-                energy=model.energy if name == first else None,
-                record_residuals=False,
-                **_solver_options(name, config),
-            )
+            energy = model.energy if name == first else None
+            res = model.retrieve(q, energy=energy, **_solver_options(name, config))
             wall = time.perf_counter() - start
             finals[name] = res.x
-            err = (res.x - target).norm(dim=1) / target.norm(dim=1)
-            hit = model.nearest(res.x) == idx.to(device)
-            stats[name] = {
-                "accuracy": float(hit.double().mean()),
-                "exact": float((hit & (err < config.exact_threshold)).double().mean()),
+            stats[name] = retrieval_scores(model, res.x, target_idx, config.exact_threshold) | {
                 "mean_steps": float(res.n_steps.double().mean()),
                 "max_steps": int(res.n_steps.max()),
                 "not_converged": res.n_not_converged,
@@ -207,18 +163,18 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
                 "evaluated_rows": int(res.stats.get("evaluated_rows", 0)),
             }
             if name == first and res.energies is not None:
-                e = res.energies  # (T+1, Q)
-                scale = modern_energy_scale(model, q, e)  # (Q,)
-                stats[name] |= {
-                    "energy_increases": int(energy_rises(e, scale).any(0).sum()),
-                    "max_rise_over_slack": float(rise_over_slack(e, scale).max()),
-                    "min_energy": float(e.min()),
-                    "max_energy_after_one_step_over_bound": float(e[1].double().max() / bound),
-                }
-                if s_i == 0:
-                    out["energy_curves"] = _curves(e.double())
-                if kind == "mask":
-                    out["examples"] = _examples(q, res.x, target)
+                stats[name] |= descent_summary(model, q, res.energies)
+                if s_i == 0:  # the first 40 steps: the mean and 12 trajectories
+                    e = res.energies[:40].double()  # (T, Q)
+                    out["energy_curves"] = {
+                        "mean": e.mean(1).tolist(),
+                        "samples": e[:, :12].T.tolist(),
+                    }
+                if kind == "mask":  # the first 6 queries
+                    shown = (("query", q), ("fixed_point", res.x), ("target", X[target_idx]))
+                    out["examples"] = {
+                        k: x[:6].double().cpu().round(decimals=3).tolist() for k, x in shown
+                    }
         ref = finals[first]
         for name, xs in finals.items() if len(finals) > 1 else ():
             rel = (xs - ref).norm(dim=1) / ref.norm(dim=1).clamp_min(1e-12)
@@ -227,31 +183,24 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _normalise(x: Tensor, mean: Tensor, config: RetrievalConfig) -> Tensor:
+    return x if config.normalize == "none" else center_scale(x, mean)
+
+
 def _solver_options(name: str, config: RetrievalConfig) -> dict[str, Any]:
+    """``ModernHopfield.retrieve``'s options for the solver ``name`` of ``config.solvers``."""
+    base = {"tol": config.tol, "max_iter": config.max_iter, "record_residuals": False}
     if name == "damped":
-        return {"method": "damped", "damping": 0.5}
+        return base | {"method": "damped", "damping": 0.5}
     if name.startswith("anderson"):
         plain = {"merit": None} if name == "anderson-plain" else {}
-        return {"method": "anderson", "window": config.anderson_window, **plain}
-    return {"method": name}
-
-
-def _curves(e: Tensor, n: int = 12) -> dict[str, list]:
-    e = e[: min(e.shape[0], 40)]  # (T, Q)
-    return {"mean": e.mean(1).tolist(), "samples": e[:, :n].T.tolist()}
-
-
-def _examples(q: Tensor, fixed: Tensor, target: Tensor, n: int = 6) -> dict[str, list]:
-    return {
-        key: x[:n].double().cpu().round(decimals=3).tolist()
-        for key, x in (("query", q), ("fixed_point", fixed), ("target", target))
-    }
+        return base | {"method": "anderson", "window": config.anderson_window, **plain}
+    return base | {"method": name}
 
 
 def run(config: RetrievalConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Run every beta as one resumable cell; summarise."""
-    grid = _grid(config, ctx.device)
-    cells = list(ctx.cells(_cell, grid, run_dir).values())
+    cells = list(ctx.cells(_cell, _grid(config, ctx.device), run_dir).values())
     first, labels = config.solvers[0], [_label(k, v) for k, v in config.settings]
     stats = [c["settings"][lab]["solvers"] for c in cells for lab in labels]  # cell-major
     out: dict[str, Any] = {
@@ -272,21 +221,16 @@ def report(config: RetrievalConfig, run_dir: RunDir) -> None:
     firsts = [c["settings"][lab]["solvers"][first] for c in cells for lab in labels]
     rises, n_traj = sum(f["energy_increases"] for f in firsts), config.n_queries * len(firsts)
     largest = max(f["max_rise_over_slack"] for f in firsts)
+    lowest = min(f["min_energy"] for f in firsts)
+    after_one = max(f["max_energy_after_one_step_over_bound"] for f in firsts)
+    lemma = "max E after one update / (ln P / beta + M^2 / 2) (Lemma 3.2.2 ii)"
     run_dir.save_table(
         check_table(
             "theory",
             [
                 *descent_checks(f"{first} trajectories", rises, n_traj, largest, "Prop. 3.2"),
-                at_least(
-                    "minimum energy along all trajectories (Lemma 3.2.1)",
-                    min(f["min_energy"] for f in firsts),
-                    0,
-                ),
-                at_most(
-                    "max E after one update / (ln P / beta + M^2 / 2) (Lemma 3.2.2 ii)",
-                    max(f["max_energy_after_one_step_over_bound"] for f in firsts),
-                    1,
-                ),
+                at_least("minimum energy along all trajectories (Lemma 3.2.1)", lowest, 0),
+                at_most(lemma, after_one, 1),
             ],
             caption="The notes' theorems on every trajectory of the first solver. An energy rise "
             "is a step above the rounding slack, 64 ulps of the energy's cancelling terms "
