@@ -12,12 +12,16 @@ probability vectors are closer than ``tol`` in L1 are one attractor
   chain is *censored* (its true length is unknown);
 * dwell times (lengths of the completed runs), transition counts between consecutive distinct
   attractors, and the occupation of each attractor (:func:`dwell_statistics`).
+
+:func:`chain_attractors` runs chains from given starts, quenches every visited state after a
+burn-in and labels it with its attractor.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,7 +30,14 @@ from torch import Tensor
 
 from hopfield_lab.errors import ConfigError, check_int
 
-__all__ = ["cluster_fixed_points", "dwell_statistics", "label_runs", "quench"]
+__all__ = [
+    "ChainAttractors",
+    "chain_attractors",
+    "cluster_fixed_points",
+    "dwell_statistics",
+    "label_runs",
+    "quench",
+]
 
 
 def quench(logits: Tensor, A: Tensor, steps: int) -> tuple[Tensor, Tensor]:
@@ -130,3 +141,60 @@ def dwell_statistics(seqs: Sequence[np.ndarray], n_attractors: int) -> dict[str,
         "max_dwell": int(max(dwell)) if dwell else 0,
         "censored": censored,
     }
+
+
+@dataclass(frozen=True)
+class ChainAttractors:
+    """What :func:`chain_attractors` returns.
+
+    Attributes:
+        centres: the attractors' fixed-point probabilities ``(P,)``, in order of first visit.
+        labels: ``(S, T - burn_in)`` long, the attractor of each chain at each kept step.
+        unconverged: fraction of quenched states whose last logit change exceeded ``1e-6``
+            times ``max(1, max |A|)``.
+    """
+
+    centres: list[Tensor]
+    labels: Tensor
+    unconverged: float
+
+
+def chain_attractors(
+    step: Callable[[Tensor], Tensor],
+    X: Tensor,
+    beta: float,
+    starts: Tensor,
+    steps: int,
+    burn_in: int,
+    quench_steps: int,
+    tol: float,
+) -> ChainAttractors:
+    """Run chains ``xi_{t+1} = step(xi_t)`` and label every state after ``burn_in`` with its
+    attractor: the logits ``l_t = beta X xi_t`` are quenched (:func:`quench`, ``A = beta X
+    X^T``) and the fixed points clustered (:func:`cluster_fixed_points`).
+
+    Args:
+        step: ``(S, N) -> (S, N)``, one (noisy) step of every chain.
+        X: ``(P, N)`` patterns. beta: inverse temperature (> 0).
+        starts: ``(S, N)`` initial states. steps: chain length (>= 1).
+        burn_in: first steps left out (``0 <= burn_in < steps``).
+        quench_steps: iteration budget of the quench. tol: L1 radius of one attractor.
+
+    Returns:
+        A :class:`ChainAttractors`.
+    """
+    check_int("steps", steps, 1)
+    check_int("burn_in", burn_in, 0, steps - 1)
+    xi, P = starts, X.shape[0]
+    logits = torch.empty(steps, len(starts), P, dtype=X.dtype)  # (T, S, P)
+    with torch.no_grad():
+        for t in range(steps):
+            xi = step(xi)  # (S, N)
+            logits[t] = beta * xi @ X.T  # (S, P)
+        A = beta * X @ X.T  # (P, P)
+        kept = logits[burn_in:]  # (T - burn_in, S, P)
+        probs, resid = quench(kept.reshape(-1, P), A, quench_steps)
+    centres: list[Tensor] = []
+    labels = cluster_fixed_points(probs, tol, centres).view(len(kept), -1).T  # (S, T - burn_in)
+    unconverged = float((resid > 1e-6 * max(1.0, float(A.abs().max()))).double().mean())
+    return ChainAttractors(centres, labels, unconverged)

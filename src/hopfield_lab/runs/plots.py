@@ -52,6 +52,7 @@ __all__ = [
     "image_grid",
     "panel_grid",
     "plot_records",
+    "plot_series",
 ]
 
 _PANEL_SIZE = (5.2, 3.8)
@@ -372,3 +373,38 @@ def panel_grid(
         for ax in axes.flat[n:]:
             ax.axis("off")
         yield fig, list(axes.flat[:n])
+
+
+# --- h20d ---
+
+
+def plot_series(
+    ax: Any,
+    x: Sequence[float] | np.ndarray | None,
+    series: Mapping[str, Sequence[float] | np.ndarray],
+    *,
+    styles: str | Sequence[str] = "o-",
+    colors: Sequence[Any] | None = None,
+    **plot_kw: Any,
+) -> None:
+    """Plot several labelled series against one x axis, one legend entry per series.
+
+    Args:
+        ax: the axes.
+        x: ``(n,)`` the shared x values, or None: each series against its index.
+        series: ``{label: (n,) values}``, drawn in order (matplotlib's colour cycle unless
+            ``colors`` is given).
+        styles: one format string for all series, or one per series. Default ``"o-"``.
+        colors: one colour per series. Default the colour cycle.
+        **plot_kw: passed to every ``ax.plot`` (``ms``, ``lw``, ...).
+    """
+    n = len(series)
+    fmts = [styles] * n if isinstance(styles, str) else list(styles)
+    if len(fmts) != n or (colors is not None and len(colors) != n):
+        raise ConfigError(f"plot_series: {n} series need {n} styles and colours")
+    for i, (label, values) in enumerate(series.items()):
+        kw = plot_kw if colors is None else {**plot_kw, "color": colors[i]}
+        if x is None:
+            ax.plot(values, fmts[i], label=label, **kw)
+        else:
+            ax.plot(x, values, fmts[i], label=label, **kw)

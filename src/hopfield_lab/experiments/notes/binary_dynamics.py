@@ -5,33 +5,24 @@ Command::
     hopfield-lab run binary-dynamics --profile quick
 
 Setting. Hebbian networks (Def. 2.1.4, ``J_ii = 0``, ``h = 0``) storing ``P = alpha N`` random
-unbiased patterns, for every load ``alpha`` in ``loads`` and ``n_networks`` pattern sets each;
-``n_replicas`` uniformly random initial states per network.
+unbiased patterns, for every load ``alpha`` in ``loads``, ``n_networks`` pattern sets each and
+``n_replicas`` uniformly random initial states per network. Measured:
 
-Measured:
+* Lemma 2.1.1 (the energy never rises under sequential dynamics for symmetric ``J`` with
+  ``J_ii >= 0``), (a) after every single-spin update on a network of ``check_n`` spins, the
+  energy recomputed from scratch in float64, and (b) per sweep along runs with ``N = n`` until
+  every replica reaches a fixed point. A rise counts by the library's one rule
+  (:mod:`hopfield_lab.analysis.energy_rise`: beyond 64 ulps of ``1/2 sum |J_ij| + sum |h_i|``,
+  the terms that cancel in ``L``). Two controls break a hypothesis, so the check can fail: an
+  asymmetric Gaussian ``J`` (zero diagonal) and the Hebbian ``J`` with ``J_ii = -1``.
+* Parallel dynamics ``s <- sgn(J s)``: the fraction of replicas ending in a fixed point, a
+  2-cycle or neither after ``n_sweeps``, against the load; the two-step Lyapunov function
+  ``E2`` (Goles et al. 1985, not in the notes; :mod:`hopfield_lab.analysis.parallel_dynamics`)
+  must never rise and be constant on a 2-cycle, while ``L`` itself may go up and down there.
+* An explicit 2-cycle on a small network (``example_n`` spins), with its states and energies.
 
-* Lemma 2.1.1 (energy never rises under sequential dynamics, for ``J`` symmetric with
-  ``J_ii >= 0``), two ways: (a) after every single-spin update, on a network of
-  ``check_n`` spins, with the energy recomputed from scratch in float64 (``check_sweeps * N``
-  updates per replica); (b) per sweep along full runs of :meth:`BinaryHopfield.run` with
-  ``N = n`` until every replica reaches a fixed point. A rise counts by the library's one rule
-  (:mod:`hopfield_lab.analysis.energy_rise`): beyond 64 ulps of ``1/2 sum |J_ij| + sum |h_i|``,
-  the size of the terms that cancel in ``L``. Two controls show that the check can fail when
-  the lemma's hypotheses do not hold: an asymmetric ``J`` (Gaussian, zero diagonal) and the
-  Hebbian ``J`` with a negative diagonal ``J_ii = -1``; both must show rises.
-* Parallel dynamics ``s <- sgn(J s)``: the fraction of replicas ending in a fixed point, in a
-  2-cycle (``s(t+1) = s(t-1) != s(t)``) or still moving after ``n_sweeps``, against the load.
-  For symmetric ``J`` the two-step function ``E2(t) = -s(t).J s(t-1) - h.(s(t) + s(t-1))``
-  never rises under parallel dynamics (a classical fact, Goles et al. 1985, not in the notes),
-  and it is constant on a 2-cycle; the number of rises is counted. The energy ``L`` itself may
-  go up and down along a 2-cycle.
-* An explicit 2-cycle: the first one found on a small network (``example_n`` spins), printed
-  with its states and energy sequence (table ``two_cycle_example``).
-
-The notes give no numbers here beyond "energy never rises" (0 rises); the headline check table
-holds those predictions. Sequential dynamics never cycles (0 replicas unsettled after
-``n_sweeps``, for enough sweeps). The Lyapunov maths (energy scale, ``E2``) is in
-:mod:`hopfield_lab.analysis.glauber`.
+The notes give no numbers beyond "the energy never rises" (0 rises) and sequential dynamics
+never cycles; the headline check table holds those predictions.
 """
 
 from __future__ import annotations
@@ -44,19 +35,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hopfield_lab.analysis import (
-    binary_energy_scale,
-    energy_rises,
-    rounding_slack,
-    single_spin_energies,
-    two_step_energy,
-)
+from hopfield_lab.analysis import binary_energy_scale, energy_rises, single_spin_energies
+from hopfield_lab.analysis.parallel_dynamics import find_two_cycle, parallel_outcomes
 from hopfield_lab.data.synthetic import random_patterns
 from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, NonEmpty, Range, Seed
 from hopfield_lab.models.binary import BinaryHopfield
 from hopfield_lab.runs import RunDir, Table, at_least, check_table, equals, records_table
-from hopfield_lab.runs.plots import figure
+from hopfield_lab.runs.plots import figure, plot_series
 
 __all__ = ["BinaryDynamicsConfig", "report", "run"]
 
@@ -132,36 +118,31 @@ def _per_update_rises(model: BinaryHopfield, S: Tensor, sweeps: int, gen: torch.
 
 def _load_cell(cell: dict[str, Any]) -> dict[str, Any]:
     config: BinaryDynamicsConfig = cell["config"]
-    alpha = float(cell["alpha"])
     gen = torch.Generator().manual_seed(config.seed * 7919 + int(cell["index"]))
-    n, R = config.n, config.n_replicas
+    alpha, n, R, nc = float(cell["alpha"]), config.n, config.n_replicas, config.check_n
     counts = [
         *("per_update_checks", "per_update_rises", "per_sweep_checks", "per_sweep_rises"),
         *("seq_unsettled", "par_fixed", "par_cycle2", "par_unsettled", "par_e2_checks"),
         *("par_e2_rises", "par_e2_cycle_changes", "par_energy_changes_on_cycles"),
         *("control_asym_rises", "control_negdiag_rises"),
     ]
-    out: dict[str, Any] = {"alpha": alpha, "P": _n_patterns(alpha, n), **dict.fromkeys(counts, 0)}
-    out.update(seq_sweeps=[], par_steps=[], mean_energy_curve=None)
+    out: dict[str, Any] = {"alpha": alpha, "P": _n_patterns(alpha, n)}
+    out |= dict.fromkeys(counts, 0) | {"seq_sweeps": [], "par_steps": []}
     curves = []
     for _ in range(config.n_networks):
         # (a) per-update check on a small network, and the two controls
-        Pc = _n_patterns(alpha, config.check_n)
-        xi_c = random_patterns(Pc, config.check_n, generator=gen, dtype=F64)
+        xi_c = random_patterns(_n_patterns(alpha, nc), nc, generator=gen, dtype=F64)
         m_c = BinaryHopfield.hebbian(xi_c)
-        S0 = random_patterns(R, config.check_n, generator=gen, dtype=F64)
+        S0 = random_patterns(R, nc, generator=gen, dtype=F64)
         out["per_update_rises"] += _per_update_rises(m_c, S0, config.check_sweeps, gen)
-        out["per_update_checks"] += R * config.check_sweeps * config.check_n
-        A = torch.randn(config.check_n, config.check_n, generator=gen, dtype=F64)
-        A.fill_diagonal_(0.0)
+        out["per_update_checks"] += R * config.check_sweeps * nc
+        A = torch.randn(nc, nc, generator=gen, dtype=F64).fill_diagonal_(0.0)
         out["control_asym_rises"] += _per_update_rises(BinaryHopfield(A), S0, 1, gen)
-        Jneg = m_c.J.clone()
-        Jneg.fill_diagonal_(-1.0)
+        Jneg = m_c.J.clone().fill_diagonal_(-1.0)
         out["control_negdiag_rises"] += _per_update_rises(BinaryHopfield(Jneg), S0, 1, gen)
 
         # (b) per-sweep check with the fast sequential dynamics, until fixed points
-        xi = random_patterns(out["P"], n, generator=gen, dtype=F64)
-        model = BinaryHopfield.hebbian(xi)
+        model = BinaryHopfield.hebbian(random_patterns(out["P"], n, generator=gen, dtype=F64))
         scale = binary_energy_scale(model.J, model.h)
         S0 = random_patterns(R, n, generator=gen, dtype=F64)
         seq = model.run(S0, n_sweeps=config.n_sweeps, generator=gen, record_every=1)
@@ -174,26 +155,9 @@ def _load_cell(cell: dict[str, Any]) -> dict[str, Any]:
 
         # (c) parallel dynamics from the same starts
         par = model.run(S0, dynamics="parallel", n_sweeps=config.n_sweeps, record_every=1)
-        out["par_fixed"] += int((par.converged & ~par.cycle2).sum())
-        out["par_cycle2"] += int(par.cycle2.sum())
-        out["par_unsettled"] += int((par.settled_sweep < 0).sum())
+        for k, v in parallel_outcomes(model, par, scale).items():
+            out[f"par_{k}"] += v
         out["par_steps"] += par.settled_sweep.tolist()
-        traj = par.trajectory  # (T, R, N)
-        if traj is not None and traj.shape[0] >= 2:
-            e2 = two_step_energy(model.J, model.h, traj)  # (T-1, R)
-            slack2 = rounding_slack(e2, 2 * scale)  # (R,): E2 sums |J_ij| twice
-            if e2.shape[0] >= 2:
-                out["par_e2_rises"] += int(energy_rises(e2, 2 * scale).sum())
-                out["par_e2_checks"] += (e2.shape[0] - 1) * R
-            cyc = par.cycle2
-            if cyc.any():
-                last = e2[-2:, cyc]  # E2 on the last two steps of cycling replicas
-                out["par_e2_cycle_changes"] += int(((last[-1] - last[0]).abs() > slack2[cyc]).sum())
-                E_cyc = par.energies[-2:, cyc]
-                slack = rounding_slack(par.energies, scale)[cyc]
-                out["par_energy_changes_on_cycles"] += int(
-                    ((E_cyc[1] - E_cyc[0]).abs() > slack).sum()
-                )
     width = max(len(c) for c in curves)
     padded = [torch.cat([c, c[-1:].expand(width - len(c))]) for c in curves]
     out["mean_energy_curve"] = torch.stack(padded).mean(0).tolist()
@@ -201,38 +165,25 @@ def _load_cell(cell: dict[str, Any]) -> dict[str, Any]:
 
 
 def _example_cell(cell: dict[str, Any]) -> dict[str, Any]:
-    """Search small Hebbian networks (P = 2, 3, ...) for a 2-cycle of parallel dynamics."""
+    """The first 2-cycle of parallel dynamics on small Hebbian networks (P = 2, 3, ...)."""
     config: BinaryDynamicsConfig = cell["config"]
     gen = torch.Generator().manual_seed(config.seed + 101)
-    n = config.example_n
-    for attempt in range(200):
-        P = 2 + attempt % 3
-        xi = random_patterns(P, n, generator=gen, dtype=F64)
-        model = BinaryHopfield.hebbian(xi)
-        S0 = random_patterns(64, n, generator=gen, dtype=F64)
-        par = model.run(S0, dynamics="parallel", n_sweeps=50, record_every=1)
-        if not par.cycle2.any():
-            continue
-        k = int(par.cycle2.nonzero()[0])
-        steps = int(par.settled_sweep[k]) + 2
-        if par.trajectory is None:
-            raise RuntimeError("BinaryHopfield.run returned no trajectory despite record_every")
-        traj = par.trajectory[: steps + 1, k]  # (steps + 1, N)
-        e2 = two_step_energy(model.J, model.h, traj[:, None, :])[:, 0]
-        seq = model.run(S0[k : k + 1], n_sweeps=50, generator=gen)
-        return {
-            "sequential_final": seq.states[0].tolist(),
-            "sequential_energy": float(seq.energies[-1, 0]),
-            "sequential_fixed": bool(seq.converged[0]),
-            "attempt": attempt,
-            "P": P,
-            "patterns": xi.tolist(),
-            "states": traj.tolist(),
-            "energies": model.energy(traj).tolist(),
-            "two_step": [None, *e2.tolist()],
-            "overlaps": (traj @ xi.T / n).tolist(),
-        }
-    return {}
+    cyc = find_two_cycle(config.example_n, gen)
+    if cyc is None:
+        return {}
+    seq = cyc.model.run(cyc.start[None], n_sweeps=50, generator=gen)
+    return {
+        "sequential_final": seq.states[0].tolist(),
+        "sequential_energy": float(seq.energies[-1, 0]),
+        "sequential_fixed": bool(seq.converged[0]),
+        "attempt": cyc.attempt,
+        "P": len(cyc.patterns),
+        "patterns": cyc.patterns.tolist(),
+        "states": cyc.trajectory.tolist(),
+        "energies": cyc.model.energy(cyc.trajectory).tolist(),
+        "two_step": [None, *cyc.two_step.tolist()],
+        "overlaps": (cyc.trajectory @ cyc.patterns.T / config.example_n).tolist(),
+    }
 
 
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
@@ -328,69 +279,45 @@ def report(config: BinaryDynamicsConfig, run_dir: RunDir) -> None:
     _figures(config, loads, run_dir)
 
 
-def _example_table(config: BinaryDynamicsConfig, example: dict[str, Any], run_dir: RunDir) -> None:
-    ex = Table(
-        "two_cycle_example",
-        ["t", "state s(t)", "L(s(t))", "E2(t)", "overlaps m_mu"],
-        caption=(
-            f"Parallel dynamics on a Hebbian network with N = {config.example_n}, "
-            f"P = {example['P']} (patterns: "
-            + ", ".join(_spins(p) for p in example["patterns"])
-            + "). The last two states repeat forever: a 2-cycle. The last row is where "
-            "sequential dynamics from the same s(0) stops."
-        ),
+def _example_table(config: BinaryDynamicsConfig, ex: dict[str, Any], run_dir: RunDir) -> None:
+    def overlaps(m: list[float]) -> str:
+        return " ".join(f"{v:+.2f}" for v in m)
+
+    steps = zip(*(ex[k] for k in ("states", "energies", "two_step", "overlaps")), strict=True)
+    rows = [[t, _spins(s), e, e2, overlaps(m)] for t, (s, e, e2, m) in enumerate(steps)]
+    final = torch.tensor(ex["sequential_final"], dtype=F64)
+    m_seq = torch.tensor(ex["patterns"], dtype=F64) @ final / config.example_n  # (P,)
+    final_state = _spins(ex["sequential_final"]) + (
+        " (fixed point)" if ex["sequential_fixed"] else " (not settled)"
     )
-    for t, (s, e, e2, m) in enumerate(
-        zip(
-            example["states"],
-            example["energies"],
-            example["two_step"],
-            example["overlaps"],
-            strict=True,
-        )
-    ):
-        ex.add_row(t, _spins(s), e, e2, " ".join(f"{v:+.2f}" for v in m))
-    xi_ex = torch.tensor(example["patterns"], dtype=F64)
-    s_seq = torch.tensor(example["sequential_final"], dtype=F64)
-    ex.add_row(
-        "sequential, from s(0)",
-        _spins(example["sequential_final"])
-        + (" (fixed point)" if example["sequential_fixed"] else " (not settled)"),
-        example["sequential_energy"],
-        None,
-        " ".join(f"{v:+.2f}" for v in (xi_ex @ s_seq / config.example_n).tolist()),
+    last = ["sequential, from s(0)", final_state, ex["sequential_energy"], None]
+    rows.append([*last, overlaps(m_seq.tolist())])
+    patterns = ", ".join(_spins(p) for p in ex["patterns"])
+    caption = (
+        f"Parallel dynamics on a Hebbian network with N = {config.example_n}, P = {ex['P']} "
+        f"(patterns: {patterns}). The last two states repeat forever: a 2-cycle. The last row "
+        "is where sequential dynamics from the same s(0) stops."
     )
-    run_dir.save_table(ex)
+    columns = ["t", "state s(t)", "L(s(t))", "E2(t)", "overlaps m_mu"]
+    run_dir.save_table(Table("two_cycle_example", columns, rows, caption=caption))
 
 
 def _figures(config: BinaryDynamicsConfig, loads: list[dict[str, Any]], run_dir: RunDir) -> None:
     n_tot = config.n_networks * config.n_replicas
-    alphas = [r["alpha"] for r in loads]
+    outcomes = {"2-cycle": "par_cycle2", "fixed point": "par_fixed", "unsettled": "par_unsettled"}
     with figure(run_dir, "parallel_outcomes_vs_load", size=(6.2, 4.2)) as (_, ax):
-        ax.plot(alphas, [r["par_cycle2"] / n_tot for r in loads], "o-", label="2-cycle")
-        ax.plot(alphas, [r["par_fixed"] / n_tot for r in loads], "s-", label="fixed point")
-        ax.plot(alphas, [r["par_unsettled"] / n_tot for r in loads], "^-", label="unsettled")
+        fractions = {q: [r[k] / n_tot for r in loads] for q, k in outcomes.items()}
+        plot_series(ax, [r["alpha"] for r in loads], fractions, styles=("o-", "s-", "^-"))
         ax.axvline(0.138, color="0.6", ls="--", lw=1, label="alpha_c = 0.138")
-        ax.set(
-            xscale="log",
-            xlabel="load alpha = P/N",
-            ylabel="fraction of random starts",
-            ylim=(-0.02, 1.02),
-            title=f"Parallel dynamics, N = {config.n}",
-        )
+        ax.set(xscale="log", xlabel="load alpha = P/N", ylabel="fraction of random starts")
+        ax.set(ylim=(-0.02, 1.02), title=f"Parallel dynamics, N = {config.n}")
         ax.legend(fontsize=8)
     with figure(run_dir, "sequential_energy", size=(6.2, 4.2)) as (_, ax):
+        curves = {f"alpha = {r['alpha']:g}": r["mean_energy_curve"] for r in loads}
         colors = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, len(loads)))
-        for r, color in zip(loads, colors, strict=True):  # one colour per load, in load order
-            curve = r["mean_energy_curve"]
-            ax.plot(
-                range(len(curve)), curve, "o-", ms=3, color=color, label=f"alpha = {r['alpha']:g}"
-            )
-        ax.set(
-            xlabel="sweep",
-            ylabel="mean energy per spin L/N",
-            title="Sequential dynamics: energy never rises (Lemma 2.1.1)",
-        )
+        plot_series(ax, None, curves, colors=list(colors), ms=3)
+        ax.set(xlabel="sweep", ylabel="mean energy per spin L/N")
+        ax.set_title("Sequential dynamics: energy never rises (Lemma 2.1.1)")
         ax.legend(fontsize=7)
 
 

@@ -21,13 +21,11 @@ readings of the notes):
 
 The notes apply a random affine transform and contrast jitter to the training *and test*
 images (:func:`~hopfield_lab.data.augment.notes_augment`). The paper profile trains with it
-(``augment=True``); demo and quick train on plain images. Every run reports the test accuracy
-on plain test images and on test images passed once through the transform (the notes' test
-condition); validation accuracy is recorded per epoch. The notes report one run each.
-
-The paper profile (augmented training, seed 0) measured before the run/report split: prototypes
-88.4 % plain / 52.5 % augmented test accuracy (notes 32 %), CE 1.48 (notes 1.8); CNN model
-89.9 % / 85.4 % (notes ~87 %), CE 0.49 (notes 0.7).
+(``augment=True``), demo and quick on plain images; every run reports the test accuracy on
+plain test images and on test images passed once through the transform (the notes' test
+condition), and the validation accuracy per epoch. The notes report one run each; our paper
+profile (seed 0, before the run/report split): prototypes 88.4 % plain / 52.5 % augmented, CE
+1.48; CNN model 89.9 % / 85.4 %, CE 0.49.
 """
 
 from __future__ import annotations
@@ -42,20 +40,13 @@ from torch.nn import functional as F
 
 from hopfield_lab.data import digit_prototypes, mnist32, mnist_tensors, notes_augment, subset
 from hopfield_lab.experiments.base import RunContext, register
-from hopfield_lab.experiments.fields import (
-    Config,
-    Min,
-    MnistPath,
-    NonEmpty,
-    Positive,
-    Seed,
-    Unique,
-)
+from hopfield_lab.experiments.fields import Config, Min, MnistPath, NonEmpty, Positive, Seed, Unique
 from hopfield_lab.models.layers import count_parameters
 from hopfield_lab.models.networks import CNNDeepHNN, PrototypeDeepHNN
 from hopfield_lab.runs import RunDir, comparison_table
 from hopfield_lab.runs.plots import figure, image_grid
 from hopfield_lab.training import TrainConfig, fit
+from hopfield_lab.training.classification import evaluate_classifier
 
 __all__ = ["NOTES", "DeepHNNConfig", "report", "run"]
 
@@ -68,6 +59,16 @@ NOTES = {
     "cnn_loss": 0.7,
 }
 
+#: Per model: its name in the tables and the notes' (parameters, test accuracy %, final CE).
+_MODELS: dict[str, tuple[str, float | None, float, float]] = {
+    "prototypes": ("prototype DeepHNN", None, NOTES["proto_accuracy"], NOTES["proto_loss"]),
+    "cnn": (
+        "CNN + DeepHNN + reducer",
+        NOTES["cnn_params"],
+        NOTES["cnn_accuracy"],
+        NOTES["cnn_loss"],
+    ),
+}
 
 Part = Literal["prototypes", "cnn"]
 
@@ -122,22 +123,6 @@ def _data(config: DeepHNNConfig) -> dict[str, tuple[Tensor, Tensor]]:
     return out
 
 
-@torch.no_grad()
-def _evaluate(model: nn.Module, x: Tensor, y: Tensor, batch: int = 4096) -> tuple[float, float]:
-    """Accuracy (%) and mean cross-entropy of ``model`` on ``(x, y)`` in eval mode."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    correct, loss = 0, 0.0
-    for i in range(0, len(x), batch):
-        xb, yb = x[i : i + batch].to(device), y[i : i + batch].to(device)
-        logits = model(xb)
-        correct += int((logits.argmax(1) == yb).sum())
-        loss += float(F.cross_entropy(logits, yb, reduction="sum"))
-    model.train(was_training)
-    return 100.0 * correct / len(x), loss / len(x)
-
-
 def _train(model: nn.Module, data: dict[str, Any], cell: dict[str, Any]) -> list[dict[str, Any]]:
     """Adam (optionally divided by 10 after ``decay``) on CE (+ ``reg`` times the regulariser)."""
     c: DeepHNNConfig = cell["config"]
@@ -157,7 +142,7 @@ def _train(model: nn.Module, data: dict[str, Any], cell: dict[str, Any]) -> list
         return ce + penalty, {"ce": ce.detach(), "reg": penalty.detach()}
 
     def eval_fn(m: nn.Module) -> dict[str, Any]:
-        acc, ce = _evaluate(m, *data["val"])
+        acc, ce = evaluate_classifier(m, *data["val"])
         return {"val_accuracy": acc, "val_ce": ce}
 
     options = TrainConfig(epochs, batch, c.seed, cell["device"], progress=cell["progress"])
@@ -192,7 +177,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         protos = digit_prototypes(x.flatten(1) * 2 - 1, y, config.proto_per_digit, seed=config.seed)
         torch.manual_seed(config.seed)
         model: nn.Module = PrototypeDeepHNN(protos, config.proto_beta)
-        acc0, ce0 = _evaluate(model, *data["test"])
+        acc0, ce0 = evaluate_classifier(model, *data["test"])
         out |= {"test_accuracy_untrained": acc0, "test_ce_untrained": ce0}
         out["patterns_before"] = protos.round(decimals=3).tolist()
     else:
@@ -200,8 +185,8 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         model = CNNDeepHNN()
     n_params = count_parameters(model)
     history = _train(model, data, cell)
-    acc, ce = _evaluate(model, *data["test"])
-    acc_aug, _ = _evaluate(model, *data["test_aug"])
+    acc, ce = evaluate_classifier(model, *data["test"])
+    acc_aug, _ = evaluate_classifier(model, *data["test_aug"])
     out |= {
         "params": n_params,
         "test_accuracy": acc,
@@ -225,24 +210,18 @@ _SUMMARY = ("params", "test_accuracy", "test_accuracy_augmented", "test_ce", "tr
 
 def run(config: DeepHNNConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train the requested models, one resumable cell each, and collect their test numbers."""
-    grid = _grid(config, str(run_dir.path), ctx)
-    cells = ctx.cells(_cell, grid, run_dir)
+    cells = ctx.cells(_cell, _grid(config, str(run_dir.path), ctx), run_dir)
     results: dict[str, Any] = {}
     if "model=prototypes" in cells:
         p = cells["model=prototypes"]
-        results["prototypes"] = {
-            "params": p["params"],
-            "test_accuracy_untrained": p["test_accuracy_untrained"],
-            "test_ce_untrained": p["test_ce_untrained"],
-            **{k: p[k] for k in _SUMMARY[1:]},
-        }
+        keys = ("params", _UNTRAINED, "test_ce_untrained", *_SUMMARY[1:])
+        results["prototypes"] = {k: p[k] for k in keys}
     if "model=cnn" in cells:
         c = cells["model=cnn"]
         results["cnn"] = {
             "params": c["params"],
             "params_match_notes": c["params"] == NOTES["cnn_params"],
-            **{k: c[k] for k in _SUMMARY[1:]},
-            "reducer_weights": c["reducer_weights"],
+            **{k: c[k] for k in (*_SUMMARY[1:], "reducer_weights")},
         }
     return results
 
@@ -251,27 +230,15 @@ def report(config: DeepHNNConfig, run_dir: RunDir) -> None:
     """The notes' numbers against ours (headline), training curves, patterns, reducer weights."""
     cells = {part: run_dir.load_cell(f"model={part}") for part in config.parts}
     rows: list[tuple[str, Any, Any, Any]] = []
-    if "prototypes" in cells:
-        p, acc = cells["prototypes"], NOTES["proto_accuracy"]
+    for part in (p for p in _MODELS if p in cells):
+        (name, params, acc, loss), c = _MODELS[part], cells[part]
+        rows.append((f"{name}: trainable parameters", params, c["params"], None))
+        if part == "prototypes":
+            rows.append((f"{name}: test accuracy before training (%)", None, c[_UNTRAINED], None))
         rows += [
-            ("prototype DeepHNN: trainable parameters", None, p["params"], None),
-            ("prototype DeepHNN: test accuracy before training (%)", None, p[_UNTRAINED], None),
-            ("prototype DeepHNN: test accuracy (%)", acc, p["test_accuracy"], None),
-            ("prototype DeepHNN: augmented test accuracy (%)", acc, p[_AUGMENTED], None),
-            ("prototype DeepHNN: final training CE", NOTES["proto_loss"], p["train_ce"], None),
-        ]
-    if "cnn" in cells:
-        c, acc = cells["cnn"], NOTES["cnn_accuracy"]
-        rows += [
-            (
-                "CNN + DeepHNN + reducer: trainable parameters",
-                NOTES["cnn_params"],
-                c["params"],
-                None,
-            ),
-            ("CNN + DeepHNN + reducer: test accuracy (%)", acc, c["test_accuracy"], None),
-            ("CNN + DeepHNN + reducer: augmented test accuracy (%)", acc, c[_AUGMENTED], None),
-            ("CNN + DeepHNN + reducer: final training CE", NOTES["cnn_loss"], c["train_ce"], None),
+            (f"{name}: test accuracy (%)", acc, c["test_accuracy"], None),
+            (f"{name}: augmented test accuracy (%)", acc, c[_AUGMENTED], None),
+            (f"{name}: final training CE", loss, c["train_ce"], None),
         ]
     n_test = next(iter(cells.values()))["n_test"]
     run_dir.save_table(

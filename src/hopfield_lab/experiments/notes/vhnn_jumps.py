@@ -6,32 +6,28 @@ Command::
 
 Setting. 30 patterns on 32 x 32 pixels, 3 per digit. The notes' hand-made prototypes are not
 available; ours are the signs of the 3 k-means centroids of each digit's MNIST training images
-(:func:`~hopfield_lab.data.prototypes.binary_prototypes`), so pixels are +-1 and every ``|x_i| =
-32``, close to the notes' near-binary patterns (``M = 31.39``). (The grey centroids themselves
-are a poor memory: their ``Delta_min`` is negative, and at ``beta = 0.063`` every start falls
-into one mixture state.) A :class:`~hopfield_lab.models.layers.VHNN` runs the chain
+(:func:`~hopfield_lab.data.prototypes.binary_prototypes`): pixels ``+-1``, ``|x_i| = 32``, close
+to the notes' near-binary patterns (``M = 31.39``). (The grey centroids are a poor memory:
+``Delta_min < 0``, and at ``beta = 0.063`` every start falls into one mixture state.) A
+:class:`~hopfield_lab.models.layers.VHNN` runs the chain
 
     p_t = softmax(beta X xi_t),   xi_{t+1} = X^T (p_t + eta sqrt(p_t (1 - p_t)) * eps_t)
 
-for ``steps`` steps from the notes' starts (stored patterns 0, 21 and 27) and from random
-states (``mean pattern + 10 N(0, I)``, notes cell 34), for each noise level ``eta`` and two
-betas: ``notes`` (0.063) and ``matched`` (``0.063 * 37.53 / Delta_min``, which gives our
-patterns the notes' softmax gap ``beta Delta_min = 2.36`` between the two closest patterns;
-with our ``Delta_min = 86`` the notes' beta makes our attractors much deeper than theirs). The
-chains of all settings share their noise draws (common random numbers).
+for ``steps`` steps from the notes' starts (patterns 0, 21, 27) and from random states (``mean
+pattern + 10 N(0, I)``, notes cell 34), for each noise level ``eta`` and two betas: ``notes``
+(0.063) and ``matched`` (``0.063 * 37.53 / Delta_min``: our patterns get the notes' softmax
+gap ``beta Delta_min = 2.36``; at the notes' beta our larger ``Delta_min`` makes the
+attractors much deeper). All settings share their noise draws (common random numbers).
 
-Every visited state is quenched to the fixed point of the noiseless update and fixed points
-closer than ``tol`` (L1, in probabilities) are one attractor
-(:mod:`hopfield_lab.analysis.attractors`); one attractor list serves every setting, so labels
-mean the same everywhere. The label sequences give the visited attractors, their occupation,
-the dwell times (the stay cut by the end of a chain is censored and left out of the mean) and
-the transition counts between consecutive distinct attractors.
+Every visited state is quenched to its noiseless fixed point, and fixed points closer than
+``tol`` (L1, in probabilities) are one attractor (:mod:`hopfield_lab.analysis.attractors`),
+with one attractor list for every setting. The label sequences give the visited attractors,
+their occupation, dwell times (the stay cut by a chain's end is censored, left out of the mean)
+and transition counts.
 
-The notes' numbers: ``M = 31.39``, ``Delta_min = 37.53`` and the separation condition's ``beta =
-0.0727`` (Sec. 3.4; ours by :func:`~hopfield_lab.models.modern.select_beta`); at ``beta =
-0.063`` and ``eta = 0.3`` the chain lives on **4 states**: two it hardly leaves, two it jumps
-between. Ours are computed for our prototypes, so the gaps reflect the pattern set as much as
-the dynamics.
+The notes: ``M = 31.39``, ``Delta_min = 37.53``, separation ``beta = 0.0727`` (Sec. 3.4; ours by
+:func:`~hopfield_lab.models.modern.select_beta`); at ``beta = 0.063``, ``eta = 0.3`` the chain
+lives on **4 states**, two it hardly leaves and two it jumps between.
 """
 
 from __future__ import annotations
@@ -43,7 +39,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hopfield_lab.analysis.attractors import cluster_fixed_points, dwell_statistics, quench
+from hopfield_lab.analysis.attractors import (
+    chain_attractors,
+    cluster_fixed_points,
+    dwell_statistics,
+)
 from hopfield_lab.data.prototypes import binary_prototypes
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
@@ -172,28 +172,22 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     beta = _betas(config, sel["delta_min"]).get(cell["mode"])
     if beta is None:
         return {"skipped": True}
-    P, N = X.shape
     gen = torch.Generator().manual_seed(1_000_003 * config.seed + 7919 * cell["seed"] + 1)
     starts = [X[i] for i in config.starts]
     for _ in range(config.random_starts):
-        starts.append(X.mean(0) + 10.0 * torch.randn(N, generator=gen, dtype=X.dtype))
-    xi = torch.stack(starts).unsqueeze(1)  # (S, 1, N)
-    model = VHNN(1, P, N, beta=beta, noise=cell["noise"]).double().eval()
+        starts.append(X.mean(0) + 10.0 * torch.randn(X.shape[1], generator=gen, dtype=X.dtype))
+    model = VHNN(1, len(X), X.shape[1], beta=beta, noise=cell["noise"]).double().eval()
     model.set_patterns(X.unsqueeze(0))
-    logits = torch.empty(config.steps, xi.shape[0], P, dtype=X.dtype)  # (T, S, P)
-    with torch.no_grad():
-        for t in range(config.steps):
-            xi = model.step(xi, stochastic=True, generator=gen)  # (S, 1, N)
-            logits[t] = beta * xi[:, 0] @ X.T  # (S, P)
-        A = beta * X @ X.T  # (P, P)
-        kept = logits[config.burn_in :]  # (T - burn_in, S, P)
-        probs, resid = quench(kept.reshape(-1, P), A, config.quench_steps)
-    centres: list[Tensor] = []
-    labels = cluster_fixed_points(probs, config.tol, centres).view(len(kept), -1).T  # (S, T')
+
+    def step(xi: Tensor) -> Tensor:  # (S, N) -> (S, N), through VHNN's (S, 1, N)
+        return model.step(xi[:, None], stochastic=True, generator=gen)[:, 0]
+
+    S0, T = torch.stack(starts), config.steps
+    chains = chain_attractors(step, X, beta, S0, T, config.burn_in, config.quench_steps, config.tol)
     return {
-        "centres": [c.tolist() for c in centres],
-        "labels": labels.tolist(),
-        "unconverged": float((resid > 1e-6 * max(1.0, float(A.abs().max()))).double().mean()),
+        "centres": [c.tolist() for c in chains.centres],
+        "labels": chains.labels.tolist(),
+        "unconverged": chains.unconverged,
     }
 
 
@@ -381,20 +375,19 @@ def _figures(
                 ax.set_yticks(range(len(top)), ticks, fontsize=5)
         fig.colorbar(image, ax=axes, label="log(1 + transition count)")
         fig.suptitle("Transitions from (rows) to (columns); ticks: the attractor's nearest pattern")
+    panels = {"n_visited_1pct": "attractors visited (> 1 %)", "jump_rate": "jumps per 1000 steps"}
+    panels["mean_dwell"] = "mean dwell time (steps)"
     with figure(run_dir, "noise_dependence", ncols=3, size=(13.0, 3.6)) as (_, axes):
         for j, mode in enumerate(betas):
-            st = [stats[(mode, e)] for e in etas]
-            label, color = f"{mode} (beta={betas[mode]:.3g})", f"C{j}"
+            st, label = [stats[(mode, e)] for e in etas], f"{mode} (beta={betas[mode]:.3g})"
+            for ax, key in zip(axes, panels, strict=True):
+                ax.plot(etas, [x[key] for x in st], "o-", color=f"C{j}", label=label)
             starts = [x["notes_starts_visited_1pct"] for x in st]
-            axes[0].plot(etas, [x["n_visited_1pct"] for x in st], "o-", color=color, label=label)
-            axes[0].plot(etas, starts, "x--", color=color, label=f"{mode}, from {config.starts}")
-            axes[1].plot(etas, [x["jump_rate"] for x in st], "o-", color=color, label=label)
-            axes[2].plot(etas, [x["mean_dwell"] for x in st], "o-", color=color, label=label)
+            axes[0].plot(etas, starts, "x--", color=f"C{j}", label=f"{mode}, from {config.starts}")
         axes[0].axhline(NOTES_STATES, color="gray", ls="--", label="notes (eta = 0.3)")
-        axes[0].set(xlabel="eta", ylabel="attractors visited (> 1 %)")
-        axes[1].set(xlabel="eta", ylabel="jumps per 1000 steps", yscale="symlog")
-        axes[2].set(xlabel="eta", ylabel="mean dwell time (steps)", yscale="log")
-        for ax in axes:
+        scales = ("linear", "symlog", "log")
+        for ax, ylabel, yscale in zip(axes, panels.values(), scales, strict=True):
+            ax.set(xlabel="eta", ylabel=ylabel, yscale=yscale)
             ax.legend(fontsize=7)
     top = order[: min(len(order), 8)]
     image_grid(

@@ -1,0 +1,108 @@
+"""Library code moved out of the notes' experiments by h20d: parallel dynamics and 2-cycles,
+chain attractors, the classifier metrics, and the ``plot_series`` report helper."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from hopfield_lab.analysis.attractors import chain_attractors, cluster_fixed_points, quench
+from hopfield_lab.analysis.glauber import two_step_energy
+from hopfield_lab.analysis.parallel_dynamics import find_two_cycle, parallel_outcomes
+from hopfield_lab.errors import ConfigError
+from hopfield_lab.models.binary import BinaryHopfield
+from hopfield_lab.runs import RunDir
+from hopfield_lab.runs.plots import figure, plot_series
+from hopfield_lab.training.classification import evaluate_classifier
+
+F64 = torch.float64
+
+
+def _spins(gen: torch.Generator, rows: int, n: int) -> torch.Tensor:
+    return torch.randint(0, 2, (rows, n), generator=gen).to(F64) * 2 - 1
+
+
+def test_parallel_outcomes_partition_the_replicas_and_e2_never_rises(gen) -> None:
+    model = BinaryHopfield.hebbian(_spins(gen, 8, 40))  # load 0.2: many 2-cycles
+    par = model.run(_spins(gen, 64, 40), dynamics="parallel", n_sweeps=60, record_every=1)
+    scale = 0.5 * float(model.J.abs().sum())
+    out = parallel_outcomes(model, par, scale)
+    assert out["fixed"] + out["cycle2"] + out["unsettled"] == 64
+    assert out["cycle2"] > 0  # the checks below are not vacuous
+    assert out["e2_checks"] == (par.trajectory.shape[0] - 2) * 64
+    assert out["e2_rises"] == 0 and out["e2_cycle_changes"] == 0  # symmetric J (Goles et al.)
+    # E2 recomputed by hand on one 2-cycling replica: equal on its last two steps
+    k = int(par.cycle2.nonzero()[0])
+    s = par.trajectory[:, k]  # (T, N)
+    e2 = [float(-s[t] @ model.J @ s[t - 1]) for t in (len(s) - 2, len(s) - 1)]
+    assert e2[0] == pytest.approx(e2[1], abs=1e-9)
+    with pytest.raises(ConfigError, match="parallel"):
+        parallel_outcomes(model, model.run(_spins(gen, 4, 40), n_sweeps=5), scale)
+
+
+def test_parallel_outcomes_sees_e2_rise_with_asymmetric_couplings(gen) -> None:
+    A = torch.randn(30, 30, generator=gen, dtype=F64).fill_diagonal_(0.0)
+    model = BinaryHopfield(A)
+    par = model.run(_spins(gen, 64, 30), dynamics="parallel", n_sweeps=40, record_every=1)
+    assert parallel_outcomes(model, par, 0.5 * float(A.abs().sum()))["e2_rises"] > 0
+
+
+def test_find_two_cycle_returns_a_true_cycle(gen) -> None:
+    cyc = find_two_cycle(12, torch.Generator().manual_seed(101))
+    assert cyc is not None
+    traj = cyc.trajectory  # (T + 1, N): the parallel map from start
+    assert torch.equal(traj[0], cyc.start)
+    for t in range(len(traj) - 1):
+        assert torch.equal(traj[t + 1], cyc.model.update(traj[t : t + 1])[0])
+    assert torch.equal(traj[-1], traj[-3]) and not torch.equal(traj[-1], traj[-2])
+    e2 = two_step_energy(cyc.model.J, cyc.model.h, traj[:, None, :])[:, 0]
+    assert torch.equal(e2, cyc.two_step)
+    assert bool((e2.diff() <= 1e-9).all())  # E2 never rises (symmetric J)
+    assert len(cyc.patterns) == 2 + cyc.attempt % 3
+
+
+def test_chain_attractors_of_a_noiseless_chain_are_its_fixed_points(gen) -> None:
+    X = _spins(gen, 5, 64)
+    beta = 0.2
+
+    def step(xi: torch.Tensor) -> torch.Tensor:  # the noiseless update X^T softmax(beta X xi)
+        return torch.softmax(beta * xi @ X.T, dim=-1) @ X
+
+    out = chain_attractors(step, X, beta, X.clone(), 30, 10, 300, 0.05)
+    assert out.labels.shape == (5, 20) and out.unconverged == 0.0
+    # patterns this far apart are their own attractors: five distinct, one per chain, kept
+    assert len(out.centres) == 5 and (out.labels == out.labels[:, :1]).all()
+    probs, _ = quench(beta * X @ X.T, beta * X @ X.T, 300)
+    labels = cluster_fixed_points(probs, 0.05, list(out.centres))
+    assert torch.equal(labels, out.labels[:, 0])
+    with pytest.raises(ConfigError, match="burn_in"):
+        chain_attractors(step, X, beta, X, 5, 5, 10, 0.05)
+
+
+def test_evaluate_classifier_matches_direct_metrics(gen) -> None:
+    model = nn.Linear(6, 3).double()
+    x, y = torch.randn(50, 6, generator=gen, dtype=F64), torch.randint(0, 3, (50,), generator=gen)
+    model.train()
+    acc, ce = evaluate_classifier(model, x, y, batch=7)
+    logits = model(x).detach()
+    assert acc == pytest.approx(100.0 * float((logits.argmax(1) == y).double().mean()))
+    assert ce == pytest.approx(float(F.cross_entropy(logits, y)), rel=1e-12)
+    assert model.training  # mode restored
+    with pytest.raises(ConfigError):
+        evaluate_classifier(model, x, y[:-1])
+
+
+def test_plot_series_draws_one_labelled_line_per_series(tmp_path) -> None:
+    rd = RunDir(tmp_path / "run")
+    with figure(rd, "series") as (_, ax):
+        plot_series(ax, [1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}, styles=("o-", "s--"))
+        plot_series(ax, None, {"c": [0, 1]}, colors=["k"], ms=3)
+        lines = ax.get_lines()
+        assert [ln.get_label() for ln in lines] == ["a", "b", "c"]
+        assert lines[1].get_linestyle() == "--" and lines[2].get_markersize() == 3
+        assert list(lines[2].get_xdata()) == [0, 1]
+        with pytest.raises(ConfigError, match="2 series"):
+            plot_series(ax, [1], {"a": [1], "b": [2]}, styles=("o-",))
+    assert (rd.figures_dir / "series.png").exists()
