@@ -5,29 +5,26 @@ Command::
     hopfield-lab run modern-beta-recipe --profile quick
 
 Setting (notes Sec. 4.4 and their code, cell 33). ``P = 30`` prototypes, 3 per digit, in
-``R^{32 x 32}``: MNIST digits padded by 2 pixels and mapped to ``[-1, 1]``. The notes' are
-hand-picked images; ours are k-means medoids per digit (:func:`~hopfield_lab.data.prototypes.
-prototype_problem`). From them: ``M = max_i |x_i|``, the separations ``Delta_i`` (Def. 3.3.2),
-``a`` and the smallest ``beta`` of Prop. 3.4's retrieval branch, solved exactly
-(:func:`~hopfield_lab.models.modern.select_beta`), and the sphere radius ``1 / (beta P M)``.
+``R^{32 x 32}`` (MNIST padded by 2 pixels, mapped to ``[-1, 1]``); the notes' are hand-picked,
+ours k-means medoids (:class:`~hopfield_lab.experiments.notes._common.PrototypeConfig`). From
+them: ``M = max_i |x_i|``, the separations ``Delta_i`` (Def. 3.3.2), ``a``, the smallest
+``beta`` of Prop. 3.4's retrieval branch solved exactly (:func:`~hopfield_lab.models.modern.
+select_beta`) and the sphere radius ``1 / (beta P M)``. With the prototypes stored in a
+:class:`~hopfield_lab.models.ModernHopfield`:
 
-With the prototypes stored in a :class:`~hopfield_lab.models.ModernHopfield`:
+* Prop. 3.4: queries uniform on the surface of every ``S_i`` map into ``S_i`` in one update
+  and their fixed point stays there; the one-step distance against Lemma 3.3.2's ``2 eps M``;
+* noisy test digits (pixel noise ``sigma`` in ``[-1, 1]`` units) run to a fixed point (Picard),
+  classified by the digit of the prototype with the largest softmax weight, at five betas
+  (``RULES``: ours, the notes' code rule ``((7 + u_5) / 8) / Delta_min``, their printed 0.0727,
+  the 0.063 they use, the contraction limit ``1 / m_max^2`` of Prop. 3.3), beside the nearest
+  prototype (largest dot product) without dynamics.
 
-* Prop. 3.4 checked: queries drawn uniformly on the surface of every ``S_i`` map into ``S_i``
-  after one update and their fixed point stays there; the one-step distance is compared with
-  Lemma 3.3.2's bound ``2 eps M``;
-* noisy test digits (pixel noise of std ``sigma`` in ``[-1, 1]`` units) run to a fixed point
-  (Picard) and are classified by the digit of the prototype with the largest softmax weight
-  there, at five betas: ours, the notes' code rule ``((7 + u_5) / 8) / Delta_min``, the notes'
-  printed 0.0727, the 0.063 they use, and the contraction limit ``1 / m_max^2`` (Prop. 3.3);
-  beside them the nearest prototype (largest dot product) without dynamics.
-
-The notes' numbers (Sec. 4.4, Table 4.1): ``M = 31.3933``, ``Delta_min = 37.5255`` (the table's
-30 ``Delta_i`` run from 35.19 to 131.74, mean 61.64), ``beta = 0.0727`` (then 0.063 is used).
-Their printed ``beta`` does not follow from their own ``M`` and ``Delta_min``: the exact root
-gives 0.3569, as do the text's 5 iterations ``u <- a + log u``; their code's rule gives 0.0679.
-The table shows all three (:mod:`hopfield_lab.models.beta_rule`). The notes give no retrieval
-accuracy for these prototypes (their 32 % of Sec. 4.2 is a trained DeepHNN).
+Finding: the notes' printed ``beta = 0.0727`` does not follow from their own ``M = 31.3933``
+and ``Delta_min = 37.5255`` (Table 4.1's 30 ``Delta_i`` run from 35.19 to 131.74): the exact
+root gives 0.3569, as do the text's 5 iterations ``u <- a + log u``; their code's rule gives
+0.0679 (:mod:`hopfield_lab.models.beta_rule`). The notes give no retrieval accuracy for these
+prototypes (their 32 % of Sec. 4.2 is a trained DeepHNN).
 """
 
 from __future__ import annotations
@@ -225,31 +222,20 @@ def report(config: BetaRecipeConfig, run_dir: RunDir) -> None:
             fmt="{:.4g}",
         )
     )
-    per_digit = Table(
-        "separation_per_digit",
-        [
-            "digit",
-            "notes Delta (sorted)",
-            "ours Delta (sorted)",
-            "notes min",
-            "ours min",
-            "gap min",
-        ],
-        caption="Table 4.1: Delta_i per digit, each digit's three values sorted decreasingly "
-        "(the notes' prototypes and ours are different images: compare ranges, not entries).",
-    )
+    per_digit: list[list[Any]] = []
     for c in sorted(set(labels.tolist())):
         ours = sorted(sep[labels == c].tolist(), reverse=True)
         theirs = sorted(notes.SEPARATION.get(c, ()), reverse=True)
-        per_digit.add_row(
-            c,
-            ", ".join(f"{v:.2f}" for v in theirs) if theirs else None,
-            ", ".join(f"{v:.2f}" for v in ours),
-            min(theirs) if theirs else None,
-            min(ours),
-            min(ours) - min(theirs) if theirs else None,
-        )
-    run_dir.save_table(per_digit)
+        low = min(theirs) if theirs else None
+        gap = None if low is None else min(ours) - low
+        per_digit.append([c, _listed(theirs), _listed(ours), low, min(ours), gap])
+    columns = ["digit", "notes Delta (sorted)", "ours Delta (sorted)", "notes min", "ours min"]
+    caption = (
+        "Table 4.1: Delta_i per digit, each digit's three values sorted decreasingly (the notes' "
+        "prototypes and ours are different images: compare ranges, not entries)."
+    )
+    columns.append("gap min")
+    run_dir.save_table(Table("separation_per_digit", columns, per_digit, caption=caption))
     sphere = res["sphere_check"]
     fractions = {
         "one update of xi on the surface of S_i lands in S_i": "frac_update_in_sphere",
@@ -289,6 +275,10 @@ def report(config: BetaRecipeConfig, run_dir: RunDir) -> None:
         )
     )
     _figures(config, res, proto, by_rule, run_dir)
+
+
+def _listed(values: list[float]) -> str | None:
+    return ", ".join(f"{v:.2f}" for v in values) if values else None
 
 
 def _noise_stat(sigma: str, key: str) -> Any:

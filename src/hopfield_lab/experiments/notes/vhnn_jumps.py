@@ -141,9 +141,7 @@ def _selection(X: Tensor) -> dict[str, float]:
 def _betas(config: VHNNJumpsConfig, delta_min: float) -> dict[str, float]:
     """The beta of each mode (``matched`` needs ``Delta_min > 0``; else it is skipped)."""
     betas = {"notes": config.beta, "matched": config.beta * notes.DELTA_MIN / delta_min}
-    out: dict[str, float] = {
-        m: betas[m] for m in config.beta_modes if m == "notes" or delta_min > 0
-    }
+    out = {str(m): betas[m] for m in config.beta_modes if m == "notes" or delta_min > 0}
     if not out:
         raise ConfigError(
             f"beta_modes=('matched',) needs patterns with Delta_min > 0; ours have {delta_min:.4g}"
@@ -256,15 +254,11 @@ def report(config: VHNNJumpsConfig, run_dir: RunDir) -> None:
     for mode, beta in betas.items():
         st, at = stats[(mode, main_eta)], f"[{mode}]"
         notes_gap, from_starts = notes.BETA_USED * notes.DELTA_MIN, st["notes_starts_visited_1pct"]
+        visited = f"{at} states visited > 1 % from the starts {config.starts}"
         rows += [
             (f"{at} beta", notes.BETA_USED, beta, None),
             (f"{at} beta Delta_min", notes_gap, beta * sel["delta_min"], None),
-            (
-                f"{at} states visited > 1 % from the starts {config.starts}",
-                NOTES_STATES,
-                from_starts,
-                None,
-            ),
+            (visited, NOTES_STATES, from_starts, None),
             (f"{at} attractors visited > 1 %, all chains", None, st["n_visited_1pct"], None),
             (f"{at} jumps per 1,000 steps", None, st["jump_rate"], None),
         ]
@@ -346,20 +340,17 @@ def _figures(
     etas, n_chains = list(config.noise_levels), len(config.starts) + config.random_starts
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
+    size, kw = (9.0, 1.1 * len(etas) + 0.8), {"squeeze": False, "sharex": True}
     for mode in betas:
-        size = (9.0, 1.1 * len(etas) + 0.8)
-        panels = figure(
-            run_dir, f"traces_{mode}", nrows=len(etas), size=size, squeeze=False, sharex=True
-        )
-        with panels as (_, axes):
+        traces = figure(run_dir, f"traces_{mode}", nrows=len(etas), size=size, **kw)
+        with traces as (_, axes):
             for ax, eta in zip(axes[:, 0], etas, strict=True):
                 for c, seq in enumerate(seqs[(mode, eta)][:n_chains]):
                     ax.plot(rank[seq] + 0.08 * c, drawstyle="steps-post", lw=0.7)
                 ax.set_ylabel(f"eta={eta}", fontsize=7)
             axes[-1, 0].set_xlabel("step")
-            axes[0, 0].set_title(
-                f"Attractor (rank by occupation) along each chain, beta {mode} = {betas[mode]:.4g}"
-            )
+            title = "Attractor (rank by occupation) along each chain"
+            axes[0, 0].set_title(f"{title}, beta {mode} = {betas[mode]:.4g}")
     top = order[: min(len(order), 12)]
     ticks = [f"{int(nearest[k])}" for k in top]
     counts = {g: np.log1p(st["transitions"][np.ix_(top, top)]) for g, st in stats.items()}
@@ -375,18 +366,18 @@ def _figures(
                 ax.set_yticks(range(len(top)), ticks, fontsize=5)
         fig.colorbar(image, ax=axes, label="log(1 + transition count)")
         fig.suptitle("Transitions from (rows) to (columns); ticks: the attractor's nearest pattern")
-    panels = {"n_visited_1pct": "attractors visited (> 1 %)", "jump_rate": "jumps per 1000 steps"}
-    panels["mean_dwell"] = "mean dwell time (steps)"
+    ylabels = {"n_visited_1pct": "attractors visited (> 1 %)", "jump_rate": "jumps per 1000 steps"}
+    ylabels["mean_dwell"] = "mean dwell time (steps)"
     with figure(run_dir, "noise_dependence", ncols=3, size=(13.0, 3.6)) as (_, axes):
         for j, mode in enumerate(betas):
             st, label = [stats[(mode, e)] for e in etas], f"{mode} (beta={betas[mode]:.3g})"
-            for ax, key in zip(axes, panels, strict=True):
+            for ax, key in zip(axes, ylabels, strict=True):
                 ax.plot(etas, [x[key] for x in st], "o-", color=f"C{j}", label=label)
             starts = [x["notes_starts_visited_1pct"] for x in st]
             axes[0].plot(etas, starts, "x--", color=f"C{j}", label=f"{mode}, from {config.starts}")
         axes[0].axhline(NOTES_STATES, color="gray", ls="--", label="notes (eta = 0.3)")
         scales = ("linear", "symlog", "log")
-        for ax, ylabel, yscale in zip(axes, panels.values(), scales, strict=True):
+        for ax, ylabel, yscale in zip(axes, ylabels.values(), scales, strict=True):
             ax.set(xlabel="eta", ylabel=ylabel, yscale=yscale)
             ax.legend(fontsize=7)
     top = order[: min(len(order), 8)]
