@@ -106,3 +106,39 @@ def test_plot_series_draws_one_labelled_line_per_series(tmp_path) -> None:
         with pytest.raises(ConfigError, match="2 series"):
             plot_series(ax, [1], {"a": [1], "b": [2]}, styles=("o-",))
     assert (rd.figures_dir / "series.png").exists()
+
+
+def test_end_state_statistics_small_and_large_beta(gen) -> None:
+    from hopfield_lab.analysis.retrieval_stats import end_state_statistics
+    from hopfield_lab.models import ModernHopfield
+
+    X = _spins(gen, 6, 50)
+    src = torch.arange(12) % 6
+    q = X[src] + 0.3 * torch.randn(12, 50, generator=gen, dtype=F64)
+    kw = {"single_threshold": 1.5, "global_fraction": 0.5, "tol": 1e-10, "max_iter": 2000}
+    # beta m_max^2 < 1: a contraction (Prop. 3.3), every query at the one global average
+    small, x, e = end_state_statistics(ModernHopfield(X, beta=1e-3), q, src, **kw)
+    assert small["frac_global"] == 1.0 and small["distinct_fixed_points"] == 1
+    assert torch.allclose(x, X.mean(0).expand_as(x), atol=1e-2)  # the mean, to O(beta)
+    # large beta: each query back at its own pattern, the energy never rising (Prop. 3.2)
+    large, x, e = end_state_statistics(ModernHopfield(X, beta=1.0), q, src, **kw)
+    assert large["frac_single_own"] == 1.0 and large["distinct_fixed_points"] == 6
+    assert torch.allclose(x, X[src], atol=1e-6)
+    assert large["energy_increases"] == 0 and large["max_rise_over_slack"] <= 1
+    assert e.shape[1] == 12 and large["min_energy"] == pytest.approx(float(e.min()))
+    fractions = sum(large[f"frac_{k}"] for k in ("global", "metastable", "single"))
+    assert fractions == pytest.approx(1.0)
+
+
+def test_classification_statistics_counts_the_right_labels(gen) -> None:
+    from hopfield_lab.analysis.retrieval_stats import classification_statistics
+    from hopfield_lab.models import ModernHopfield
+
+    X = _spins(gen, 4, 40)
+    labels = torch.tensor([0, 1, 2, 3])
+    q = X[torch.tensor([0, 1, 2, 3, 0, 1])]
+    truth = torch.tensor([0, 1, 2, 3, 3, 3])  # the last two are wrong on purpose
+    out = classification_statistics(ModernHopfield(X, beta=1.0), q, truth, labels, 1e-10, 500)
+    assert out["accuracy"] == pytest.approx(4 / 6)
+    assert out["mean_effective_patterns"] == pytest.approx(1.0, abs=1e-6)
+    assert out["frac_in_some_sphere"] == 1.0 and out["not_converged"] == 0

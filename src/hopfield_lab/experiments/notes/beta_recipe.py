@@ -37,7 +37,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hopfield_lab.analysis.retrieval import effective_patterns, sphere_check
+from hopfield_lab.analysis.retrieval import sphere_check
+from hopfield_lab.analysis.retrieval_stats import classification_statistics
 from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Min, NonEmpty, Positive
 from hopfield_lab.experiments.notes import _common as notes
@@ -132,22 +133,14 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         return sphere_check(
             ModernHopfield(X, beta=select_beta(X).beta), config.sphere_directions, gen
         )
-    device = torch.device(cell["device"])
     beta = _betas(X)[kind]
-    model = ModernHopfield(X.to(device), beta=beta)
+    model = ModernHopfield(X.to(torch.device(cell["device"])), beta=beta)
     queries, truth, _ = _queries(config)
-    out: dict[str, Any] = {"beta": beta, "noise": {}}
-    for sigma, q in queries.items():
-        res = model.retrieve(q.to(device), tol=config.tol, max_iter=config.max_iter)
-        p = model.probabilities(res.x)  # (Q, P)
-        out["noise"][f"{sigma:g}"] = {
-            "accuracy": float((labels.to(device)[p.argmax(1)] == truth.to(device)).double().mean()),
-            "mean_effective_patterns": float(effective_patterns(p).mean()),
-            "frac_in_some_sphere": float((model.sphere_index(res.x) >= 0).double().mean()),
-            "mean_steps": float(res.n_steps.double().mean()),
-            "not_converged": int(res.n_not_converged),
-        }
-    return out
+    noise = {
+        f"{s:g}": classification_statistics(model, q, truth, labels, config.tol, config.max_iter)
+        for s, q in queries.items()
+    }
+    return {"beta": beta, "noise": noise}
 
 
 def run(config: BetaRecipeConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:

@@ -5,31 +5,26 @@ Command::
     hopfield-lab run modern-beta-sweep --profile quick
 
 Setting. The stored patterns are the 30 MNIST prototypes of Table 4.1 (3 per digit, 32 x 32,
-pixels in ``[-1, 1]``, k-means medoids: :func:`~hopfield_lab.data.prototypes.
-prototype_problem`). Queries are stored patterns plus Gaussian pixel noise of std
-``noise_sigma`` ("a random perturbation of a stored pattern", Fig. 3.2), cycling over the
-patterns. For each ``beta`` of a log grid every query runs the update ``xi <- X^T softmax(beta X
-xi)`` (Eq. 3.5, plain Picard iteration: the CCCP descent itself) to a fixed point, recording
-the energy (Eq. 3.4) at every step.
+pixels in ``[-1, 1]``, k-means medoids:
+:class:`~hopfield_lab.experiments.notes._common.PrototypeConfig`). Queries are stored patterns
+plus Gaussian pixel noise of std ``noise_sigma`` ("a random perturbation of a stored pattern",
+Fig. 3.2), cycling over the patterns. For each ``beta`` of a log grid every query runs the
+update ``xi <- X^T softmax(beta X xi)`` (Eq. 3.5, Picard: the CCCP descent itself) to a fixed
+point, recording the energy (Eq. 3.4) at every step.
 
-Where a query ends is read from the softmax at its fixed point, through the effective number
-of patterns ``n_eff = exp(H(p))`` (:mod:`hopfield_lab.analysis.retrieval`): the global average
-(``n_eff >= global_fraction * P``; Fig. 3.1, small ``beta``: every input gives the same output,
-and for ``beta m_max^2 < 1`` Prop. 3.3 makes the update a contraction with a single fixed
-point), a single pattern (``n_eff < single_threshold``; Fig. 3.2, "local convergence to the
-stored pattern"), the query's own or another, or a metastable mixture in between (Fig. 3.2,
-larger temperature).
+Where a query ends is read from its softmax at the fixed point through ``n_eff = exp(H(p))``
+(:mod:`hopfield_lab.analysis.retrieval`): the global average (``n_eff >= global_fraction *
+P``; Fig. 3.1, small ``beta``, where ``beta m_max^2 < 1`` makes the update a contraction,
+Prop. 3.3), a single pattern (``n_eff < single_threshold``; Fig. 3.2), the query's own or
+another, or a metastable mixture in between (Fig. 3.2, larger temperature). Also per ``beta``:
+the distinct fixed points (merged when closer than ``1e-3`` relative) and Prop. 3.2 along
+every trajectory, by the library's energy-rise rule with the modern energy's cancellation
+scale (:func:`~hopfield_lab.analysis.retrieval.modern_energy_scale`: at ``beta = 1e-4`` the
+constant ``ln P / beta`` is ``3e4`` while ``E`` is a few units).
 
-Also measured per ``beta``: the number of distinct fixed points (merged when closer than
-``1e-3`` relative) and Prop. 3.2 along every trajectory, by the library's energy-rise rule
-with the modern energy's cancellation scale (:func:`~hopfield_lab.analysis.retrieval.
-modern_energy_scale`: at ``beta = 1e-4`` the constant ``ln P / beta`` is ``3e4`` while ``E`` is
-a few units). Vertical markers: the contraction limit ``1 / m_max^2`` (Prop. 3.3) and the
-``beta`` of Prop. 3.4 (:func:`~hopfield_lab.models.modern.select_beta`).
-
-The notes' figures are qualitative: at small ``beta`` every input ends at the same point; at
-large ``beta`` a perturbed pattern returns to itself; in between it ends at a mixture. The
-headline table turns these statements, and Props. 3.2-3.4, into checks.
+The notes' figures are qualitative; the headline table turns their statements, and Props.
+3.2-3.4, into checks, with the contraction limit ``1 / m_max^2`` and Prop. 3.4's ``beta``
+(:func:`~hopfield_lab.models.modern.select_beta`) marked on the figures.
 """
 
 from __future__ import annotations
@@ -41,27 +36,20 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hopfield_lab.analysis import energy_rises, rise_over_slack
-from hopfield_lab.analysis.retrieval import (
-    classify_end_states,
-    count_distinct,
-    effective_patterns,
-    modern_energy_scale,
-)
+from hopfield_lab.analysis.retrieval_stats import end_state_statistics
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Min, NonEmpty, Positive, Range
 from hopfield_lab.experiments.notes._common import PrototypeConfig
 from hopfield_lab.models import ModernHopfield, select_beta
 from hopfield_lab.runs import RunDir, records_table
-from hopfield_lab.runs.plots import curve_panels, figure, image_grid
+from hopfield_lab.runs.plots import curve_panels, figure, image_grid, plot_series
 from hopfield_lab.runs.table import at_least, check_table, descent_checks, equals
 
 __all__ = ["BetaSweepConfig", "report", "run"]
 
 _DEFAULT_BETAS = tuple(float(f"{b:.4g}") for b in np.logspace(-4, 0, 25))
 _FIG_BETAS = 6  # columns of the Fig. 3.2 panel
-_KINDS = ("global", "metastable", "single")  # classify_end_states' codes 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -120,33 +108,20 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
             "shape": list(shape),
         }
     beta = float(cell["beta"])
-    model = ModernHopfield(X, beta=beta)
-    res = model.retrieve(
-        q, tol=config.tol, max_iter=config.max_iter, energy=model.energy, record_residuals=False
+    stats, x, e = end_state_statistics(
+        ModernHopfield(X, beta=beta),
+        q,
+        src,
+        single_threshold=config.single_threshold,
+        global_fraction=config.global_fraction,
+        tol=config.tol,
+        max_iter=config.max_iter,
     )
-    p = model.probabilities(res.x)  # (Q, P)
-    n_eff = effective_patterns(p)
-    kind = classify_end_states(n_eff, len(X), config.single_threshold, config.global_fraction)
-    own = (p.argmax(1) == src) & (kind == 2)
-    e = res.energies  # (T+1, Q)
-    if e is None:
-        raise RuntimeError("fixed_point returned no energies although an energy was given")
-    scale = modern_energy_scale(model, q, e)  # (Q,)
     return {
         "beta": beta,
-        **{f"frac_{k}": float((kind == i).double().mean()) for i, k in enumerate(_KINDS)},
-        "frac_single_own": float(own.double().mean()),
-        "n_eff_median": float(n_eff.median()),
-        "n_eff_q25": float(n_eff.quantile(0.25)),
-        "n_eff_q75": float(n_eff.quantile(0.75)),
-        "distinct_fixed_points": count_distinct(res.x),
-        "mean_steps": float(res.n_steps.double().mean()),
-        "not_converged": int(res.n_not_converged),
-        "energy_increases": int(energy_rises(e, scale).any(0).sum()),
-        "max_rise_over_slack": float(rise_over_slack(e, scale).max()),
-        "min_energy": float(e.min()),
-        "energy_curves": e[: min(len(e), 60), :8].T.tolist(),
-        "example_fixed_points": res.x[: min(6, len(q))].round(decimals=3).tolist(),
+        **stats,
+        "energy_curves": e[: min(len(e), 60), :8].T.tolist(),  # e: (T + 1, Q)
+        "example_fixed_points": x[: min(6, len(q))].round(decimals=3).tolist(),
     }
 
 
@@ -174,45 +149,47 @@ def run(config: BetaSweepConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, 
 
 def report(config: BetaSweepConfig, run_dir: RunDir) -> None:
     """Headline checks (Figs. 3.1-3.2, Props. 3.2-3.4), the sweep table, four figures."""
-    grid = _grid(config)
-    problem = run_dir.load_cell("problem")
-    cells = [run_dir.load_cell(k) for k in grid if k != "problem"]
+    res, problem = run_dir.read_results(), run_dir.load_cell("problem")
+    cells = [run_dir.load_cell(k) for k in _grid(config) if k != "problem"]
     m_max2, beta_star = problem["m_max2"], problem["beta_star"]
     contraction = [c["distinct_fixed_points"] for c in cells if c["beta"] * m_max2 < 1.0]
-    above = [c for c in cells if beta_star is not None and c["beta"] >= beta_star]
-    first, last = cells[0], cells[-1]
-    rises, n_traj = sum(c["energy_increases"] for c in cells), len(cells) * config.n_queries
-    largest_rise = max(c["max_rise_over_slack"] for c in cells)
-    at_star = above[0]["frac_single_own"] if above else None
-    mixtures = max(c["frac_metastable"] for c in cells)
-    own = "fraction back at its own pattern"
+    n_traj, largest_rise = (
+        len(cells) * config.n_queries,
+        max(c["max_rise_over_slack"] for c in cells),
+    )
+    own, first, last = "fraction back at its own pattern", cells[0]["beta"], cells[-1]["beta"]
+    checks = [
+        *descent_checks("trajectories", res["energy_increases"], n_traj, largest_rise, "Prop. 3.2"),
+        at_least("minimum energy (Lemma 3.2.1)", min(c["min_energy"] for c in cells), 0),
+        equals(
+            "distinct fixed points, largest over beta m_max^2 < 1 (Prop. 3.3)",
+            max(contraction, default=None),
+            1,
+        ),
+        equals(
+            f"fraction at the global average, smallest beta {first:g} (Fig. 3.1)",
+            res["frac_global_at_smallest_beta"],
+            1,
+        ),
+        equals(
+            f"{own}, smallest beta >= Prop. 3.4 beta (Fig. 3.2)",
+            res["frac_single_own_at_prop_3_4_beta"],
+            1,
+        ),
+        equals(
+            f"{own}, largest beta {last:g} (Fig. 3.2)", res["frac_single_own_at_largest_beta"], 1
+        ),
+        at_least(
+            "largest fraction ending at a metastable mixture (Fig. 3.2)",
+            res["max_frac_metastable"],
+            1 / config.n_queries,
+            claim="> 0 in between",
+        ),
+    ]
     run_dir.save_table(
         check_table(
             "claims",
-            [
-                *descent_checks("trajectories", rises, n_traj, largest_rise, "Prop. 3.2"),
-                at_least("minimum energy (Lemma 3.2.1)", min(c["min_energy"] for c in cells), 0),
-                equals(
-                    "distinct fixed points, largest over beta m_max^2 < 1 (Prop. 3.3)",
-                    max(contraction) if contraction else None,
-                    1,
-                ),
-                equals(
-                    f"fraction at the global average, smallest beta {first['beta']:g} (Fig. 3.1)",
-                    first["frac_global"],
-                    1,
-                ),
-                equals(f"{own}, smallest beta >= Prop. 3.4 beta (Fig. 3.2)", at_star, 1),
-                equals(
-                    f"{own}, largest beta {last['beta']:g} (Fig. 3.2)", last["frac_single_own"], 1
-                ),
-                at_least(
-                    "largest fraction ending at a metastable mixture (Fig. 3.2)",
-                    mixtures,
-                    1 / config.n_queries,
-                    claim="> 0 in between",
-                ),
-            ],
+            checks,
             caption="Figs. 3.1-3.2 and Props. 3.2-3.4 as checks (the notes' figures give no "
             "numbers: the claims are what the text states). An energy rise is a step above the "
             "rounding slack, 64 ulps of the energy's cancelling terms (analysis.energy_rises "
@@ -255,14 +232,11 @@ def _figures(cells: list[dict[str, Any]], problem: dict[str, Any], run_dir: RunD
         if problem["beta_star"] is not None:
             ax.axvline(problem["beta_star"], color="k", ls="--", lw=1, label="Prop. 3.4 beta")
 
+    kinds = {"global average": "frac_global", "metastable mixture": "frac_metastable"}
+    kinds |= {"single pattern": "frac_single", "single, own pattern": "frac_single_own"}
     with figure(run_dir, "fractions_vs_beta", size=(6.5, 4.0)) as (_, ax):
-        for key, style, label in (
-            ("frac_global", "o-", "global average"),
-            ("frac_metastable", "s-", "metastable mixture"),
-            ("frac_single", "^-", "single pattern"),
-            ("frac_single_own", "v--", "single, own pattern"),
-        ):
-            ax.plot(betas, [c[key] for c in cells], style, label=label)
+        fractions = {label: [c[k] for c in cells] for label, k in kinds.items()}
+        plot_series(ax, betas, fractions, styles=("o-", "s-", "^-", "v--"))
         markers(ax)
         ax.set(xscale="log", xlabel="beta", ylabel="fraction of queries", ylim=(-0.02, 1.02))
         ax.set_title("Where retrieval ends (Figs. 3.1-3.2)")
