@@ -142,3 +142,37 @@ def test_classification_statistics_counts_the_right_labels(gen) -> None:
     assert out["accuracy"] == pytest.approx(4 / 6)
     assert out["mean_effective_patterns"] == pytest.approx(1.0, abs=1e-6)
     assert out["frac_in_some_sphere"] == 1.0 and out["not_converged"] == 0
+
+
+class _Reg(nn.Linear):
+    """A linear classifier whose regulariser is the mean absolute weight."""
+
+    def regulariser(self) -> torch.Tensor:
+        return self.weight.abs().mean()
+
+
+def test_train_classifier_learns_and_records_the_weighted_regulariser(gen) -> None:
+    from hopfield_lab.training import TrainConfig
+    from hopfield_lab.training.classification import train_classifier
+
+    x = torch.randn(256, 4, generator=gen)
+    y = (x[:, 0] > 0).long()  # linearly separable
+    torch.manual_seed(0)
+    model = _Reg(4, 2)
+    before, _ = evaluate_classifier(model, x, y)
+    out = train_classifier(
+        model,
+        (x, y),
+        TrainConfig(6, 32, 0, progress=False),
+        lr=0.05,
+        decay_epoch=3,
+        reg=0.01,
+        val=(x, y),
+    )
+    hist = out.history
+    assert len(hist) == 6 and hist[-1]["train_ce"] < hist[0]["train_ce"]
+    assert hist[-1]["val_accuracy"] > max(90.0, before)
+    # the last epoch's regulariser, weighted, is about reg * mean |W| of the final weights
+    assert hist[-1]["train_reg"] == pytest.approx(0.01 * float(model.regulariser()), rel=0.2)
+    with pytest.raises(ConfigError, match="lr"):
+        train_classifier(model, (x, y), TrainConfig(1, 32, 0, progress=False), lr=0.0)

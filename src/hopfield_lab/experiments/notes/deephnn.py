@@ -36,7 +36,6 @@ from typing import Annotated, Any, Literal
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from hopfield_lab.data import digit_prototypes, mnist32, mnist_tensors, notes_augment, subset
 from hopfield_lab.experiments.base import RunContext, register
@@ -45,8 +44,8 @@ from hopfield_lab.models.layers import count_parameters
 from hopfield_lab.models.networks import CNNDeepHNN, PrototypeDeepHNN
 from hopfield_lab.runs import RunDir, comparison_table
 from hopfield_lab.runs.plots import figure, image_grid
-from hopfield_lab.training import TrainConfig, fit
-from hopfield_lab.training.classification import evaluate_classifier
+from hopfield_lab.training import TrainConfig
+from hopfield_lab.training.classification import evaluate_classifier, train_classifier
 
 __all__ = ["NOTES", "DeepHNNConfig", "report", "run"]
 
@@ -129,25 +128,12 @@ def _train(model: nn.Module, data: dict[str, Any], cell: dict[str, Any]) -> list
     proto = cell["part"] == "prototypes"
     epochs, batch = (c.proto_epochs, c.proto_batch) if proto else (c.cnn_epochs, c.cnn_batch)
     lr, reg, decay = (c.proto_lr, 0.0, 0) if proto else (c.cnn_lr, c.reg, c.cnn_decay_epoch)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    scheduler = None
-    if 0 < decay < epochs:
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, [decay], gamma=0.1)
-
-    def loss_fn(m: nn.Module, b: tuple[Tensor, ...]) -> tuple[Tensor, dict[str, Any]]:
-        ce = F.cross_entropy(m(notes_augment(b[0]) if c.augment else b[0]), b[1])
-        if reg == 0:
-            return ce, {"ce": ce.detach()}
-        penalty = reg * m.regulariser()  # type: ignore[operator]
-        return ce + penalty, {"ce": ce.detach(), "reg": penalty.detach()}
-
-    def eval_fn(m: nn.Module) -> dict[str, Any]:
-        acc, ce = evaluate_classifier(m, *data["val"])
-        return {"val_accuracy": acc, "val_ce": ce}
-
     options = TrainConfig(epochs, batch, c.seed, cell["device"], progress=cell["progress"])
-    kw = {"run_dir": cell["train_dir"], "scheduler": scheduler, "eval_fn": eval_fn}
-    return fit(model, optimizer, loss_fn, data["train"], options, **kw).history
+    kw = {"transform": notes_augment if c.augment else None, "run_dir": cell["train_dir"]}
+    out = train_classifier(
+        model, data["train"], options, lr=lr, decay_epoch=decay, reg=reg, val=data["val"], **kw
+    )
+    return out.history
 
 
 def _grid(
