@@ -153,37 +153,22 @@ def report(config: BetaSweepConfig, run_dir: RunDir) -> None:
     cells = [run_dir.load_cell(k) for k in _grid(config) if k != "problem"]
     m_max2, beta_star = problem["m_max2"], problem["beta_star"]
     contraction = [c["distinct_fixed_points"] for c in cells if c["beta"] * m_max2 < 1.0]
-    n_traj, largest_rise = (
-        len(cells) * config.n_queries,
-        max(c["max_rise_over_slack"] for c in cells),
-    )
+    n_traj = len(cells) * config.n_queries
+    largest_rise = max(c["max_rise_over_slack"] for c in cells)
     own, first, last = "fraction back at its own pattern", cells[0]["beta"], cells[-1]["beta"]
+    prop_3_3 = "distinct fixed points, largest over beta m_max^2 < 1 (Prop. 3.3)"
+    fig_3_1 = f"fraction at the global average, smallest beta {first:g} (Fig. 3.1)"
+    at_star, at_last = f"{own}, smallest beta >= Prop. 3.4 beta", f"{own}, largest beta {last:g}"
+    mixtures = "largest fraction ending at a metastable mixture (Fig. 3.2)"
     checks = [
         *descent_checks("trajectories", res["energy_increases"], n_traj, largest_rise, "Prop. 3.2"),
         at_least("minimum energy (Lemma 3.2.1)", min(c["min_energy"] for c in cells), 0),
-        equals(
-            "distinct fixed points, largest over beta m_max^2 < 1 (Prop. 3.3)",
-            max(contraction, default=None),
-            1,
-        ),
-        equals(
-            f"fraction at the global average, smallest beta {first:g} (Fig. 3.1)",
-            res["frac_global_at_smallest_beta"],
-            1,
-        ),
-        equals(
-            f"{own}, smallest beta >= Prop. 3.4 beta (Fig. 3.2)",
-            res["frac_single_own_at_prop_3_4_beta"],
-            1,
-        ),
-        equals(
-            f"{own}, largest beta {last:g} (Fig. 3.2)", res["frac_single_own_at_largest_beta"], 1
-        ),
+        equals(prop_3_3, max(contraction, default=None), 1),
+        equals(fig_3_1, res["frac_global_at_smallest_beta"], 1),
+        equals(f"{at_star} (Fig. 3.2)", res["frac_single_own_at_prop_3_4_beta"], 1),
+        equals(f"{at_last} (Fig. 3.2)", res["frac_single_own_at_largest_beta"], 1),
         at_least(
-            "largest fraction ending at a metastable mixture (Fig. 3.2)",
-            res["max_frac_metastable"],
-            1 / config.n_queries,
-            claim="> 0 in between",
+            mixtures, res["max_frac_metastable"], 1 / config.n_queries, claim="> 0 in between"
         ),
     ]
     run_dir.save_table(
@@ -241,12 +226,11 @@ def _figures(cells: list[dict[str, Any]], problem: dict[str, Any], run_dir: RunD
         ax.set(xscale="log", xlabel="beta", ylabel="fraction of queries", ylim=(-0.02, 1.02))
         ax.set_title("Where retrieval ends (Figs. 3.1-3.2)")
     with figure(run_dir, "effective_patterns", size=(6.5, 4.0)) as (_, ax):
-        ax.plot(betas, [c["n_eff_median"] for c in cells], "o-", label="median n_eff")
+        keys = {"median n_eff": "n_eff_median", "distinct fixed pts": "distinct_fixed_points"}
+        counts = {label: [c[k] for c in cells] for label, k in keys.items()}
+        plot_series(ax, betas, counts, styles=("o-", "s--"))
         low, high = [c["n_eff_q25"] for c in cells], [c["n_eff_q75"] for c in cells]
         ax.fill_between(betas, low, high, alpha=0.3, label="n_eff, quartiles")
-        ax.plot(
-            betas, [c["distinct_fixed_points"] for c in cells], "s--", label="distinct fixed pts"
-        )
         markers(ax)
         ax.set(xscale="log", yscale="log", xlabel="beta", ylabel="count")
         ax.set_title("Effective patterns at the fixed point")

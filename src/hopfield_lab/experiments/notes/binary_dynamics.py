@@ -79,20 +79,13 @@ class BinaryDynamicsConfig(Config):
     def memory(self) -> dict[str, tuple[float, str]]:
         """The ``n x n`` couplings with ``P = max(loads) n`` patterns; the ``check_n`` network's
         ``check_sweeps * check_n`` recomputed energies of every replica (float64)."""
-        p = max(1, round(max(self.loads) * self.n))
+        n, R, m = self.n, self.n_replicas, self.check_n
+        p = max(1, round(max(self.loads) * n))
+        check = f"energies of the per-update check at check_n = {m}"
         return {
-            "n": (
-                8.0 * self.n * (self.n + p + self.n_replicas),
-                f"couplings and patterns at n = {self.n}",
-            ),
-            "n_replicas": (
-                8.0 * self.n * self.n_replicas,
-                f"{self.n_replicas} replicas of {self.n} spins",
-            ),
-            "check_n": (
-                8.0 * self.check_n * (self.check_n + self.check_sweeps * self.n_replicas),
-                f"energies of the per-update check at check_n = {self.check_n}",
-            ),
+            "n": (8.0 * n * (n + p + R), f"couplings and patterns at n = {n}"),
+            "n_replicas": (8.0 * n * R, f"{R} replicas of {n} spins"),
+            "check_n": (8.0 * m * (m + self.check_sweeps * R), check),
         }
 
 

@@ -4,20 +4,19 @@ Command::
 
     hopfield-lab run deephnn-mnist --profile quick
 
-Setting (the notes' code, ``MMforNN.ipynb`` cells 17 and 21, and Sec. 4.2); the two networks
-are :class:`~hopfield_lab.models.networks.PrototypeDeepHNN` and
-:class:`~hopfield_lab.models.networks.CNNDeepHNN` (their docstrings give the layers and our
-readings of the notes):
+Setting (the notes' code, ``MMforNN.ipynb`` cells 17 and 21, and Sec. 4.2): MNIST digits
+zero-padded to 32 x 32, pixels in [0, 1], and two networks (their docstrings give the layers
+and our readings of the notes):
 
-* images are MNIST digits zero-padded to 32 x 32, pixels in [0, 1];
-* **prototype model**: ``DeepHNN(1, 10, 1024, deep=3)`` with ``beta = 0.07`` frozen, its 30
-  patterns initialised with 3 k-means centroids per digit (Lloyd, seeded:
-  :func:`~hopfield_lab.data.prototypes.digit_prototypes`; the notes' are hand-picked images),
-  inputs standardised per image; patterns and bias trained with cross-entropy, Adam (lr 1e-3),
-  batch 16,384, 40 epochs. Notes: loss 1.8, **32 %** test accuracy;
-* **CNN model**: 56,440 trainable parameters, as the notes say; Adam lr 0.01 for 15 epochs
-  then 1e-3 for 15 (cell 21; the text says 40 epochs at 0.01), batch 2,048, loss ``CE + 0.01
-  (mean |conv weight| + max_c (mean_f W_{c, f})^2)``. Notes: loss 0.7, **~87 %** test accuracy.
+* :class:`~hopfield_lab.models.networks.PrototypeDeepHNN`, ``DeepHNN(1, 10, 1024, deep=3)``
+  with ``beta = 0.07`` frozen and 30 patterns initialised with 3 k-means centroids per digit
+  (:func:`~hopfield_lab.data.prototypes.digit_prototypes`; the notes' are hand-picked), inputs
+  standardised per image; patterns and bias trained on cross-entropy. Notes: CE 1.8, **32 %**;
+* :class:`~hopfield_lab.models.networks.CNNDeepHNN`, 56,440 trainable parameters as in the
+  notes, trained on ``CE + 0.01 (mean |conv weight| + max_c (mean_f W_{c, f})^2)`` with the
+  learning rate divided by 10 halfway (cell 21; the text says 40 epochs at 0.01). Notes: CE
+  0.7, **~87 %**. Both train with Adam (:func:`~hopfield_lab.training.classification.
+  train_classifier`); epochs, batches and rates are the config's.
 
 The notes apply a random affine transform and contrast jitter to the training *and test*
 images (:func:`~hopfield_lab.data.augment.notes_augment`). The paper profile trains with it
@@ -122,20 +121,6 @@ def _data(config: DeepHNNConfig) -> dict[str, tuple[Tensor, Tensor]]:
     return out
 
 
-def _train(model: nn.Module, data: dict[str, Any], cell: dict[str, Any]) -> list[dict[str, Any]]:
-    """Adam (optionally divided by 10 after ``decay``) on CE (+ ``reg`` times the regulariser)."""
-    c: DeepHNNConfig = cell["config"]
-    proto = cell["part"] == "prototypes"
-    epochs, batch = (c.proto_epochs, c.proto_batch) if proto else (c.cnn_epochs, c.cnn_batch)
-    lr, reg, decay = (c.proto_lr, 0.0, 0) if proto else (c.cnn_lr, c.reg, c.cnn_decay_epoch)
-    options = TrainConfig(epochs, batch, c.seed, cell["device"], progress=cell["progress"])
-    kw = {"transform": notes_augment if c.augment else None, "run_dir": cell["train_dir"]}
-    out = train_classifier(
-        model, data["train"], options, lr=lr, decay_epoch=decay, reg=reg, val=data["val"], **kw
-    )
-    return out.history
-
-
 def _grid(
     config: DeepHNNConfig, run_path: str = "", ctx: RunContext | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -155,22 +140,29 @@ def _grid(
 
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Train one model (resumable through its checkpoint) and evaluate it."""
-    config: DeepHNNConfig = cell["config"]
-    data = _data(config)
+    c: DeepHNNConfig = cell["config"]
+    data, proto = _data(c), cell["part"] == "prototypes"
     out: dict[str, Any] = {}
-    if cell["part"] == "prototypes":
+    if proto:
         x, y = data["train"]
-        protos = digit_prototypes(x.flatten(1) * 2 - 1, y, config.proto_per_digit, seed=config.seed)
-        torch.manual_seed(config.seed)
-        model: nn.Module = PrototypeDeepHNN(protos, config.proto_beta)
+        protos = digit_prototypes(x.flatten(1) * 2 - 1, y, c.proto_per_digit, seed=c.seed)
+        torch.manual_seed(c.seed)
+        model: nn.Module = PrototypeDeepHNN(protos, c.proto_beta)
         acc0, ce0 = evaluate_classifier(model, *data["test"])
         out |= {"test_accuracy_untrained": acc0, "test_ce_untrained": ce0}
         out["patterns_before"] = protos.round(decimals=3).tolist()
     else:
-        torch.manual_seed(config.seed)
+        torch.manual_seed(c.seed)
         model = CNNDeepHNN()
     n_params = count_parameters(model)
-    history = _train(model, data, cell)
+    # Adam on CE (+ reg times the regulariser), the learning rate / 10 after the decay epoch
+    epochs, batch = (c.proto_epochs, c.proto_batch) if proto else (c.cnn_epochs, c.cnn_batch)
+    lr, reg, decay = (c.proto_lr, 0.0, 0) if proto else (c.cnn_lr, c.reg, c.cnn_decay_epoch)
+    options = TrainConfig(epochs, batch, c.seed, cell["device"], progress=cell["progress"])
+    kw = {"transform": notes_augment if c.augment else None, "run_dir": cell["train_dir"]}
+    history = train_classifier(
+        model, data["train"], options, lr=lr, decay_epoch=decay, reg=reg, val=data["val"], **kw
+    ).history
     acc, ce = evaluate_classifier(model, *data["test"])
     acc_aug, _ = evaluate_classifier(model, *data["test_aug"])
     out |= {
