@@ -226,11 +226,11 @@ def _figures(cells: list[dict[str, Any]], problem: dict[str, Any], run_dir: RunD
         ax.set(xscale="log", xlabel="beta", ylabel="fraction of queries", ylim=(-0.02, 1.02))
         ax.set_title("Where retrieval ends (Figs. 3.1-3.2)")
     with figure(run_dir, "effective_patterns", size=(6.5, 4.0)) as (_, ax):
-        keys = {"median n_eff": "n_eff_median", "distinct fixed pts": "distinct_fixed_points"}
-        counts = {label: [c[k] for c in cells] for label, k in keys.items()}
-        plot_series(ax, betas, counts, styles=("o-", "s--"))
+        ax.plot(betas, [c["n_eff_median"] for c in cells], "o-", label="median n_eff")
         low, high = [c["n_eff_q25"] for c in cells], [c["n_eff_q75"] for c in cells]
         ax.fill_between(betas, low, high, alpha=0.3, label="n_eff, quartiles")
+        distinct = [c["distinct_fixed_points"] for c in cells]
+        ax.plot(betas, distinct, "s--", label="distinct fixed pts")
         markers(ax)
         ax.set(xscale="log", yscale="log", xlabel="beta", ylabel="count")
         ax.set_title("Effective patterns at the fixed point")
