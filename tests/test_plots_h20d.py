@@ -173,6 +173,8 @@ def test_train_classifier_learns_and_records_the_weighted_regulariser(gen) -> No
     assert len(hist) == 6 and hist[-1]["train_ce"] < hist[0]["train_ce"]
     assert hist[-1]["val_accuracy"] > max(90.0, before)
     # the last epoch's regulariser, weighted, is about reg * mean |W| of the final weights
-    assert hist[-1]["train_reg"] == pytest.approx(0.01 * float(model.regulariser()), rel=0.2)
+    assert hist[-1]["train_reg"] == pytest.approx(
+        0.01 * float(model.regulariser().detach()), rel=0.2
+    )
     with pytest.raises(ConfigError, match="lr"):
         train_classifier(model, (x, y), TrainConfig(1, 32, 0, progress=False), lr=0.0)
