@@ -126,16 +126,9 @@ def _grid(
 ) -> dict[str, dict[str, Any]]:
     """One cell per model; its checkpoints go to ``<run_path>/train_<part>``."""
     ctx = ctx or RunContext()
-    return {
-        f"model={part}": {
-            "config": config,
-            "part": part,
-            "train_dir": str(Path(run_path) / f"train_{part}"),
-            "device": ctx.device,
-            "progress": ctx.progress,
-        }
-        for part in config.parts
-    }
+    shared = {"config": config, "device": ctx.device, "progress": ctx.progress}
+    train_dir = {p: str(Path(run_path) / f"train_{p}") for p in config.parts}
+    return {f"model={p}": shared | {"part": p, "train_dir": train_dir[p]} for p in config.parts}
 
 
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:

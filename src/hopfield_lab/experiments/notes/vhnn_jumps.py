@@ -123,10 +123,6 @@ class VHNNJumpsConfig(Config):
             raise ConfigError("need at least one start: starts is empty and random_starts = 0")
 
 
-def _patterns(config: VHNNJumpsConfig) -> Tensor:
-    return binary_prototypes(config.mnist_path, config.per_digit, config.seed)  # (P, N)
-
-
 def _selection(X: Tensor) -> dict[str, float]:
     """``M``, ``Delta_min`` and Prop. 3.4's rule (``a``, ``u``, ``beta_star``, ``radius``; NaN
     when ``Delta_min <= 0``: no beta separates the patterns)."""
@@ -162,7 +158,7 @@ def _grid(config: VHNNJumpsConfig) -> dict[str, dict[str, Any]]:
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     """The pattern set, or the chains of one beta, noise level and seed: quenched, clustered."""
     config: VHNNJumpsConfig = cell["config"]
-    X = _patterns(config)
+    X = binary_prototypes(config.mnist_path, config.per_digit, config.seed)  # (P, N)
     sel = _selection(X)
     if "mode" not in cell:
         betas = _betas(config, sel["delta_min"])
