@@ -6,8 +6,8 @@ softmax(beta X xi*)`` then says where it ended (:mod:`hopfield_lab.analysis.retr
 
 * :func:`end_state_statistics`: the fractions of global-average, metastable and single-pattern
   end states (and of queries back at their own pattern), the quartiles of ``n_eff``, the
-  distinct fixed points, and Prop. 3.2 (the energy never rises) along every trajectory by the
-  library's energy-rise rule with :func:`~hopfield_lab.analysis.retrieval.modern_energy_scale`;
+  distinct fixed points, and Prop. 3.2 (the energy never rises) and Lemma 3.2.1 (``E >= 0``)
+  along every trajectory (:func:`~hopfield_lab.analysis.retrieval.descent_summary`);
 * :func:`classification_statistics`: queries classified by the label of the pattern with the
   largest weight ``argmax_i p_i``, with ``n_eff`` and the fraction of fixed points inside some
   sphere ``S_i`` of Prop. 3.4.
@@ -19,12 +19,11 @@ from typing import Any
 
 from torch import Tensor
 
-from hopfield_lab.analysis.energy_rise import energy_rises, rise_over_slack
 from hopfield_lab.analysis.retrieval import (
     classify_end_states,
     count_distinct,
+    descent_summary,
     effective_patterns,
-    modern_energy_scale,
 )
 from hopfield_lab.models.modern import ModernHopfield
 
@@ -70,7 +69,7 @@ def end_state_statistics(
     e = res.energies  # (T+1, Q)
     if e is None:
         raise RuntimeError("fixed_point returned no energies although an energy was given")
-    scale = modern_energy_scale(model, queries, e)  # (Q,)
+    descent = descent_summary(model, queries, e)
     stats = {
         **{f"frac_{k}": float((kind == i).double().mean()) for i, k in enumerate(_KEYS)},
         "frac_single_own": float(own.double().mean()),
@@ -80,9 +79,7 @@ def end_state_statistics(
         "distinct_fixed_points": count_distinct(res.x),
         "mean_steps": float(res.n_steps.double().mean()),
         "not_converged": int(res.n_not_converged),
-        "energy_increases": int(energy_rises(e, scale).any(0).sum()),
-        "max_rise_over_slack": float(rise_over_slack(e, scale).max()),
-        "min_energy": float(e.min()),
+        **{k: descent[k] for k in ("energy_increases", "max_rise_over_slack", "min_energy")},
     }
     return stats, res.x, e
 
