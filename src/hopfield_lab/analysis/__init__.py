@@ -36,7 +36,8 @@ Modern Hopfield retrieval (notes ch. 3-4): where it ends (:func:`effective_patte
 :func:`classify_end_states`, :func:`count_distinct`), Prop. 3.4 on the spheres
 (:func:`sphere_check`), the energy's rounding scale (:func:`modern_energy_scale`); attractors of
 noisy chains (:func:`quench`, :func:`cluster_fixed_points`, :func:`label_runs`,
-:func:`dwell_statistics`).
+:func:`dwell_statistics`, :func:`chain_attractors`); statistics of a batch of retrievals
+(:func:`end_state_statistics`, :func:`classification_statistics`).
 
 Finite-size estimates of a transition from a grid (the capacity alpha_c(N)):
 :func:`level_crossing`, :func:`drop_bracket`, :func:`fit_inverse_sqrt` (``a + b / sqrt(N)``),
@@ -54,7 +55,8 @@ Binary networks (notes ch. 2.1), exact chains on ``2^N`` states: :func:`transiti
 :func:`glauber_samples` (an observable along Glauber chains). Simulation protocols that record
 overlaps and states: :func:`hebbian_retrieval`, :func:`glauber_retention`,
 :func:`overlap_checkpoints` (with :func:`keeps_mixture`), :func:`random_couplings`,
-:func:`glauber_state_counts`, :func:`magnetization_samples`.
+:func:`glauber_state_counts`, :func:`magnetization_samples`; parallel dynamics' outcomes and
+2-cycles (:func:`parallel_outcomes`, :func:`find_two_cycle`).
 """
 
 from hopfield_lab.analysis.adversarial import (
@@ -66,6 +68,8 @@ from hopfield_lab.analysis.adversarial import (
     success_rate,
 )
 from hopfield_lab.analysis.attractors import (
+    ChainAttractors,
+    chain_attractors,
     cluster_fixed_points,
     dwell_statistics,
     label_runs,
@@ -137,6 +141,7 @@ from hopfield_lab.analysis.jacobian_stats import (
     undamped,
 )
 from hopfield_lab.analysis.landscape import PCAPlane, pca_plane
+from hopfield_lab.analysis.parallel_dynamics import TwoCycle, find_two_cycle, parallel_outcomes
 from hopfield_lab.analysis.perturbation import (
     ProductBoundCheck,
     check_product_bound,
@@ -153,6 +158,7 @@ from hopfield_lab.analysis.retrieval import (
     retrieval_scores,
     sphere_check,
 )
+from hopfield_lab.analysis.retrieval_stats import classification_statistics, end_state_statistics
 from hopfield_lab.analysis.spectra import (
     is_symmetric,
     jacobian_spectrum,
@@ -175,6 +181,7 @@ __all__ = [
     "NORM_KINDS",
     "ROUNDING_ULPS",
     "BasinGraph",
+    "ChainAttractors",
     "ClusterCounts",
     "DescentViolations",
     "Embedding",
@@ -184,6 +191,7 @@ __all__ = [
     "PGDResult",
     "ProductBoundCheck",
     "ResidualCounts",
+    "TwoCycle",
     "TwoNNResult",
     "all_states",
     "autograd_jacobian",
@@ -191,7 +199,9 @@ __all__ = [
     "batch_jacobian",
     "binary_energy_scale",
     "bootstrap_crossings",
+    "chain_attractors",
     "check_product_bound",
+    "classification_statistics",
     "classify_end_states",
     "cluster_counts",
     "cluster_fixed_points",
@@ -207,11 +217,13 @@ __all__ = [
     "dwell_statistics",
     "effective_patterns",
     "embed",
+    "end_state_statistics",
     "energy_along",
     "energy_bands",
     "energy_increase_rate",
     "energy_rises",
     "exact_burn_in",
+    "find_two_cycle",
     "fit_inverse_sqrt",
     "g_test",
     "glauber_retention",
@@ -230,6 +242,7 @@ __all__ = [
     "magnetization_samples",
     "modern_energy_scale",
     "overlap_checkpoints",
+    "parallel_outcomes",
     "pca_plane",
     "pgd_attack",
     "product_bound",

@@ -375,9 +375,6 @@ def panel_grid(
         yield fig, list(axes.flat[:n])
 
 
-# --- h20d ---
-
-
 def plot_series(
     ax: Any,
     x: Sequence[float] | np.ndarray | None,

@@ -2,8 +2,9 @@
 divergence rule), the Madam optimizer of the DEQ paper, the finite-step paper's objective
 (:class:`FiniteStepLoss`) with its training and robustness evaluation (:func:`train_finite_step`,
 :func:`evaluate_finite_step`), and the lecture notes' denoising protocol
-(:func:`train_denoiser`)."""
+(:func:`train_denoiser`) and classifier training (:func:`train_classifier`)."""
 
+from hopfield_lab.training.classification import evaluate_classifier, train_classifier
 from hopfield_lab.training.denoise import (
     denoiser_pictures,
     denoising_mse,
@@ -47,6 +48,7 @@ __all__ = [
     "TrainResult",
     "denoiser_pictures",
     "denoising_mse",
+    "evaluate_classifier",
     "evaluate_finite_step",
     "fit",
     "linear_decay",
@@ -55,6 +57,7 @@ __all__ = [
     "perturbation_bound",
     "pixel_noise",
     "step_jacobian_norms",
+    "train_classifier",
     "train_denoiser",
     "train_finite_step",
 ]

@@ -1,4 +1,4 @@
-"""Library code moved out of deq-table2, deq-residuals, retrieval and convhnn-denoise: the
+"""Library code of deq-table2, deq-residuals, retrieval and convhnn-denoise: the
 mathematics it states (Theorem 2 and App. E of the DEQ paper, Prop. 3.2 and Lemmas 3.2.1-3.2.2
 of the notes, the noise model of the denoiser) and the protocol rules (Table 2's rows, the
 grid of training cells, the expansion of shared cells)."""

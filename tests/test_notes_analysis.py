@@ -1,5 +1,5 @@
-"""Library code moved out of the notes' experiments by h20d: parallel dynamics and 2-cycles,
-chain attractors, the classifier metrics, and the ``plot_series`` report helper."""
+"""Analysis and training code of the notes' experiments: parallel dynamics and 2-cycles, chain
+attractors, retrieval-batch statistics and the classifier's training and metrics."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from hopfield_lab.analysis.glauber import two_step_energy
 from hopfield_lab.analysis.parallel_dynamics import find_two_cycle, parallel_outcomes
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.models.binary import BinaryHopfield
-from hopfield_lab.runs import RunDir
-from hopfield_lab.runs.plots import figure, plot_series
 from hopfield_lab.training.classification import evaluate_classifier
 
 F64 = torch.float64
@@ -92,20 +90,6 @@ def test_evaluate_classifier_matches_direct_metrics(gen) -> None:
     assert model.training  # mode restored
     with pytest.raises(ConfigError):
         evaluate_classifier(model, x, y[:-1])
-
-
-def test_plot_series_draws_one_labelled_line_per_series(tmp_path) -> None:
-    rd = RunDir(tmp_path / "run")
-    with figure(rd, "series") as (_, ax):
-        plot_series(ax, [1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}, styles=("o-", "s--"))
-        plot_series(ax, None, {"c": [0, 1]}, colors=["k"], ms=3)
-        lines = ax.get_lines()
-        assert [ln.get_label() for ln in lines] == ["a", "b", "c"]
-        assert lines[1].get_linestyle() == "--" and lines[2].get_markersize() == 3
-        assert list(lines[2].get_xdata()) == [0, 1]
-        with pytest.raises(ConfigError, match="2 series"):
-            plot_series(ax, [1], {"a": [1], "b": [2]}, styles=("o-",))
-    assert (rd.figures_dir / "series.png").exists()
 
 
 def test_end_state_statistics_small_and_large_beta(gen) -> None:
