@@ -29,8 +29,7 @@ class TrainingConfig(Config):
         depths: numbers of layers (CHN models run at depth 3 only, as in the paper).
         models: rows of Table 2 (:data:`~hopfield_lab.models.deq_paper.MODELS`).
         seeds: seeds per row. epochs: training epochs (paper: 5 seeds, 10 epochs).
-        n_train: training images (0: all 50,000).
-        mnist_path: optional user MNIST.
+        n_train: training images (0: all 50,000). mnist_path: optional user MNIST.
         shared_training: train one HAM per (depth, seed) with one solver's settings
             (``train_model``'s, default HAM-EO-DEQ's) and evaluate every HAM row's solver on its
             weights (1/4 of the training cost); False (the paper): each row trains its own.

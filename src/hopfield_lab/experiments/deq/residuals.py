@@ -1,9 +1,5 @@
 """Figures 3-4 of the DEQ paper: relative residual against iteration over the test set.
 
-Command::
-
-    hopfield-lab run deq-residuals --profile quick   # 3-layer CHN and HAM configurations
-
 Setting: the models of ``deq-table2`` (:mod:`hopfield_lab.training.deq_paper`), trained
 the same way; then, on the test set, every sample runs the full forward budget and its
 relative residual ``r_t = |s_{t+1} - s_t| / |s_{t+1}|`` between successive outputs of the

@@ -1,9 +1,5 @@
 """Table 2 of the DEQ paper: iterations to convergence, speedup and MNIST accuracy.
 
-Command::
-
-    hopfield-lab run deq-table2 --profile quick   # 3-layer HAM rows, full MNIST, 10 epochs
-
 Setting: App. F as :mod:`hopfield_lab.training.deq_paper` and
 :mod:`hopfield_lab.models.deq_paper` state it; the paper trained on EMNIST-MNIST (60,000
 images), we train on MNIST (50,000) and test on MNIST's 10,000.

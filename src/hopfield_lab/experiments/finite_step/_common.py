@@ -95,8 +95,7 @@ def train_pair(
     """
     cells = pair_cells(config)
     for cell in cells.values():
-        cell["device"] = ctx.device
-        cell["train_dir"] = str(run_dir.path / "train" / cell["method"])
+        cell.update(device=ctx.device, train_dir=str(run_dir.path / "train" / cell["method"]))
     metrics = ctx.cells(_pair_cell, cells, run_dir)
     return {
         c["method"]: (_pair_model(config.pair, c["method"], c["train_dir"], ctx.device), metrics[k])

@@ -1,9 +1,5 @@
 """Figure 1 of the finite-step paper: energy bands and perturbation growth, Base vs JacQ.
 
-Command::
-
-    hopfield-lab run finite-step-energy --profile demo|quick|paper
-
 Setting (Sec. 5.2): tanh, ``K = 5``, ``a = 0.5``; Base and JacQ trained as in Table 1
 (:mod:`~hopfield_lab.experiments.finite_step._common`). On ``n_eval`` test images:
 
@@ -18,13 +14,10 @@ Setting (Sec. 5.2): tanh, ``K = 5``, ``a = 0.5``; Base and JacQ trained as in Ta
 
 A fact the paper does not state, checked here: for a monotone activation ``Phi`` is convex, so
 ``E = |v|^2/2 - Phi(Mv)`` is majorised at ``v_k`` by a quadratic of curvature 1 and every step
-with ``0 < a < 2`` decreases ``E`` whatever ``|J_T|`` (see
-:mod:`hopfield_lab.models.finite_step`): energy increases should never be observed, and the
-descent condition (8) can fail at every step while the energy still decreases.
-
-The paper reports no numbers for Figure 1; the claims table holds its qualitative claims.
-``run`` trains the pair and computes every curve and number (cells ``method=*`` and
-``curves,method=*``); ``report`` draws the tables and the figure from them.
+with ``0 < a < 2`` decreases ``E`` whatever ``|J_T|`` (see :mod:`hopfield_lab.models.finite_step`):
+energy increases should never be observed, and the descent condition (8) can fail at every step
+while the energy still decreases. The paper reports no numbers for Figure 1; the claims table
+holds its qualitative claims.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """Figure 2 of the finite-step paper: energy geometry on a PCA slice under growing noise.
 
-Command::
-
-    hopfield-lab run finite-step-landscape --profile demo|quick|paper
-
 Setting (App. A): Base and JacQ as in Figure 1 (tanh, ``K = 5``, ``a = 0.5``). Hidden states
 ``v_k`` of ``n_pca`` test trajectories of both models are pooled and projected on a shared
-two-dimensional PCA plane ``v = mu + s_1 p_1 + s_2 p_2``. For each model:
+two-dimensional PCA plane ``v = mu + s_1 p_1 + s_2 p_2`` (:func:`~hopfield_lab.analysis.pca_plane`).
+For each model:
 
 * (a, d) the energy ``E(v)`` (Eq. 3) on that plane, with the decision regions obtained by
   running ``K`` steps from every grid point and reading the classifier;
@@ -18,10 +15,6 @@ two-dimensional PCA plane ``v = mu + s_1 p_1 + s_2 p_2``. For each model:
 Measured (the paper reports no numbers for Figure 2; the table holds its claims): the fraction
 of noise levels whose prediction stays that of the clean input, the spread of the final states
 ``|v_K(sigma) - v_K(0)| / |v_K(0)|``, and energy monotonicity along every trajectory.
-
-``run`` trains the pair and computes the plane (:func:`~hopfield_lab.analysis.pca_plane`), the
-grids and the trajectories (cells ``plane`` and ``landscape,method=*``); ``report`` draws the
-figure and the claims table from them.
 """
 
 from __future__ import annotations
@@ -56,11 +49,9 @@ class LandscapeConfig(Config):
     Attributes:
         pair: the trained Base/JacQ pair (as Figure 1).
         image: index of the clean test image (0..9999).
-        n_levels: noise levels from 0 to ``max_sigma`` (>= 2; paper: 0 to 0.55).
-        max_sigma: the largest noise level (> 0).
+        n_levels, max_sigma: noise levels from 0 to ``max_sigma`` (paper: 0 to 0.55).
         n_pca: test images whose trajectories define the PCA plane (>= 3).
-        grid: grid points per axis of the landscape (>= 4).
-        seed: seeds the noise direction.
+        grid: grid points per axis of the landscape. seed: seeds the noise direction.
     """
 
     pair: PairConfig = field(default_factory=PairConfig)

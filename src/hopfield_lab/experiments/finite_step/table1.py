@@ -1,21 +1,13 @@
 """Table 1 of the finite-step paper: clean and noisy MNIST accuracy, 3 activations x 4 methods x K.
 
-Command::
-
-    hopfield-lab run finite-step-table1 --profile demo    # ReLU, Base vs JacQ, K = 1, 3
-    hopfield-lab run finite-step-table1 --profile quick   # the headline claim, trained models
-    hopfield-lab run finite-step-table1 --profile grid    # all 36 cells, reduced training
-    hopfield-lab run finite-step-table1 --profile paper   # 100 epochs, 10 seeds (App. E)
-
 The claim (Sec. 5.1, Table 1): for ReLU with ``K = 3`` and ``5`` steps, JacQ's noisy accuracy
 (sigma = 0.25) is about 10 points above Base's (paper: 90.56 vs 80.32 and 92.23 vs 79.40) at
-equal clean accuracy (97-98%), and the highest of Base, JacF, Lip and JacQ. ``quick`` trains
-ReLU Base, Lip and JacQ at ``K = 3, 5``, 3 seeds, on the full training split for 10 epochs, and
-reports each difference with its spread over seeds and paired per seed (tables ``claims`` and
-``differences``; ``jacq_minus_base_noisy_relu_k3`` etc. in ``results.json``). ``grid`` is the
-whole table at 2 epochs on 15,000 images (clean 88-93%, the methods hardly differ); the command
-line accepts ``demo``, ``quick`` and ``paper`` only, so it is ``--profile paper --set seeds=2
-epochs=2 n_train=15000 tune_epochs=2 tune_n_train=8000 tune_n_val=5000 jacq_lams=1,10
+equal clean accuracy (97-98%), and the highest of Base, JacF, Lip and JacQ. ``quick`` (ReLU
+Base, Lip and JacQ, ``K = 3, 5``) reports each difference with its spread over seeds and paired
+per seed (tables ``claims``, ``differences``; ``jacq_minus_base_noisy_relu_k3`` etc. in
+``results.json``). The whole table at 2 epochs on 15,000 images (clean 88-93%, the methods hardly
+differ) is the ``grid`` profile, which the command line does not offer: ``--profile paper --set
+seeds=2 epochs=2 n_train=15000 tune_epochs=2 tune_n_train=8000 tune_n_val=5000 jacq_lams=1,10
 jacq_ms=1,0.5 jacf_lams=0.001,0.01 lip_lams=0.01,0.1``.
 
 Findings (numbers: the registry's ``expected`` and the quick run's tables). JacQ beats Base by
@@ -41,9 +33,6 @@ split; the test set is never used for choices) among the values whose clean vali
 is at least ``tune_min_clean`` (table ``tuning``); the main grid uses them for every activation
 and ``K``. Beyond the paper: accuracy against the noise level (``robustness``) and trajectory
 diagnostics (Jacobian norms, descent-condition violations, energy increases).
-
-``run`` trains and evaluates (cells under ``cells/``, checkpoints under ``train/``); ``report``
-draws every table and figure from those files.
 """
 
 from __future__ import annotations
@@ -78,7 +67,7 @@ from hopfield_lab.runs import (
     mean_std,
     records_table,
 )
-from hopfield_lab.runs.plots import figure
+from hopfield_lab.runs.plots import figure, plot_series
 from hopfield_lab.training import RegSettings, evaluate_finite_step, train_finite_step
 
 __all__ = ["PAPER", "Table1Config", "report", "run"]
@@ -119,20 +108,17 @@ class Table1Config(Config):
     """Config of Table 1.
 
     Attributes:
-        activations: subset of relu, sigmoid, tanh.
-        methods: subset of base, jacf, lip, jacq.
+        activations, methods: subsets of relu, sigmoid, tanh and of base, jacf, lip, jacq.
         Ks: numbers of steps (App. E step size: 1 for K = 1, 0.5 otherwise).
-        seeds: number of seeds per setting (mean +- std over seeds; paper: 10).
-        epochs: training epochs (paper: 100). n_train: training images (0 = all 50,000).
-        n_test: test images evaluated (0 = all 10,000; fewer only for smoke tests).
+        seeds: seeds per setting (mean +- std over seeds; paper: 10). epochs: paper: 100.
+        n_train, n_test: training and test images (0 = all 50,000 / 10,000).
         hidden: hidden units N (paper: 128). lr: Adam learning rate. batch_size: mini-batch.
         noise_sigma: test-time Gaussian noise std (paper: 0.25).
-        inputs: input scale the models are trained on, ``"pixels"`` (``[0, 1]``, default) or
-            ``"standardized"`` (MNIST mean and std); see the module docstring.
-        noise_on: where the noise is added on standardised inputs: ``"pixels"`` (before the
-            standardisation, default) or ``"inputs"`` (after it).
-        clip_noisy: clip the noisy image to the valid range (default True: the reading that
-            reproduces the paper's Base, see the module docstring).
+        inputs, noise_on, clip_noisy: the noise reading (see the module docstring): the input
+            scale trained on, ``"pixels"`` (``[0, 1]``, default) or ``"standardized"`` (MNIST
+            mean and std); on standardised inputs, noise added to the ``"pixels"`` (default) or
+            to the ``"inputs"``; whether the noisy image is clipped to the valid range (default
+            True: the reading that reproduces the paper's Base).
         noise_curve: test noise levels of the robustness curves (beyond the paper).
         tune: choose regulariser strengths on the validation split first.
         tune_epochs, tune_n_train, tune_n_val: size of each tuning run (0 = whole split).
@@ -275,23 +261,11 @@ def _choose(config: Table1Config, tuned: dict[str, dict[str, Any]]) -> RegSettin
 
 def _tune_grid(config: Table1Config) -> dict[str, dict[str, Any]]:
     """The tuning cells: every candidate on ReLU, ``K = 3``, seed 0, with the typed config."""
-    default = _default_reg(config)
+    default, setting = _default_reg(config), dict(stage="tune", activation="relu", K=3, seed=0)
     return {
-        key: dict(
-            config=config,
-            stage="tune",
-            activation="relu",
-            method=method,
-            K=3,
-            seed=0,
-            reg=replace(default, **params),
-        )
+        key: dict(config=config, method=method, reg=replace(default, **params), **setting)
         for key, (method, params) in _candidates(config).items()
     }
-
-
-def _main_key(act: str, method: str, K: int, seed: int) -> str:
-    return _key(act=act, method=method, K=K, seed=seed)
 
 
 def _grid(config: Table1Config) -> dict[str, dict[str, Any]]:
@@ -299,7 +273,7 @@ def _grid(config: Table1Config) -> dict[str, dict[str, Any]]:
     chosen regularisers."""
     combos = itertools.product(config.activations, config.methods, config.Ks, range(config.seeds))
     return {
-        _main_key(a, m, K, s): dict(
+        _key(act=a, method=m, K=K, seed=s): dict(
             config=config, stage="main", activation=a, method=m, K=K, seed=s
         )
         for a, m, K, s in combos
@@ -333,7 +307,7 @@ _Runs = dict[tuple[str, str, int], list[dict[str, Any]]]
 def _by_setting(config: Table1Config, res: dict[str, dict[str, Any]]) -> _Runs:
     settings = itertools.product(config.activations, config.methods, config.Ks)
     return {
-        (a, m, K): [res[_main_key(a, m, K, seed)] for seed in range(config.seeds)]
+        (a, m, K): [res[_key(act=a, method=m, K=K, seed=seed)] for seed in range(config.seeds)]
         for a, m, K in settings
     }
 
@@ -347,9 +321,8 @@ def _diff_key(a: str, b: str, K: int) -> str:
 
 
 def _pairs(config: Table1Config) -> list[tuple[str, str]]:
-    if "relu" not in config.activations:
-        return []
-    return [(a, b) for a, b in _PAIRS if {a, b} <= set(config.methods)]
+    methods = set(config.methods) if "relu" in config.activations else set()
+    return [(a, b) for a, b in _PAIRS if {a, b} <= methods]
 
 
 def _differences(config: Table1Config, runs: _Runs) -> dict[str, Any]:
@@ -404,12 +377,9 @@ def _summary(config: Table1Config, runs: _Runs, chosen: RegSettings) -> dict[str
     if "relu" in config.activations:
         relu = [v for s, vs in clean.items() if s[0] == "relu" for v in vs]
         out["min_clean_accuracy_relu"] = min(relu)
-    out["mean_abs_gap_clean"] = statistics.fmean(
-        abs(statistics.fmean(v) - PAPER[s][0]) for s, v in clean.items()
-    )
-    out["mean_abs_gap_noisy"] = statistics.fmean(
-        abs(statistics.fmean(v) - PAPER[s][2]) for s, v in noisy.items()
-    )
+    for name, accuracy, j in (("clean", clean, 0), ("noisy", noisy, 2)):
+        gaps = (abs(statistics.fmean(v) - PAPER[s][j]) for s, v in accuracy.items())
+        out[f"mean_abs_gap_{name}"] = statistics.fmean(gaps)
     out["train_time_s"] = sum(r["train_time_s"] for rs in runs.values() for r in rs)
     return out
 
@@ -437,9 +407,7 @@ def _stats(config: Table1Config, runs: _Runs) -> dict[tuple[str, str, int], dict
             for name in rs[0]["noisy_readings"]
         }
         if config.noise_curve:
-            s["curve"] = [
-                statistics.fmean(r["curve"][i] for r in rs) for i in range(len(config.noise_curve))
-            ]
+            s["curve"] = [statistics.fmean(c) for c in zip(*(r["curve"] for r in rs), strict=True)]
             s |= dict(zip(_sigma_columns(config), s["curve"], strict=True))
         stats[act, method, K] = s
     return stats
@@ -500,22 +468,16 @@ def _tables(config: Table1Config, runs: _Runs, stats: dict, run_dir: RunDir) -> 
             f"{best_text}. Regularisers: {results.get('chosen_regularisers')}.",
         )
     accuracies = [
-        s | {"accuracy": label, "paper": PAPER[key][j], "paper ±": PAPER[key][j + 1], "ours": s[k]}
+        s
+        | {"accuracy": label, "paper": PAPER[key][j], "paper ±": PAPER[key][j + 1]}
+        | {"ours": s[k][0], "ours ±": s[k][1], "gap": s[k][0] - PAPER[key][j]}
         for key, s in stats.items()
         for j, label, k in ((0, "test", "clean"), (2, "noisy", "noisy"))
     ]
     yield records_table(
         "table1",
         accuracies,
-        {
-            **_SETTING,
-            "accuracy": "accuracy",
-            "paper": "paper",
-            "paper ±": "paper ±",
-            "ours": lambda r: r["ours"][0],
-            "ours ±": lambda r: r["ours"][1],
-            "gap": lambda r: r["ours"][0] - r["paper"],
-        },
+        {**_SETTING, **{c: c for c in ("accuracy", "paper", "paper ±", "ours", "ours ±", "gap")}},
         f"Table 1: clean and noisy (σ = {sigma}, {reading}) MNIST test accuracy (%), mean ± "
         f"std over {seeds} seed(s), {config.epochs} epoch(s) on {config.n_train or 'all'} "
         "training images; paper: 10 seeds, 100 epochs.",
@@ -671,11 +633,8 @@ def _figures(config: Table1Config, stats: dict, runs: _Runs, run_dir: RunDir) ->
             run_dir, "robustness_curves", nrows=len(Ks), ncols=len(acts), size=size, squeeze=False
         ) as (fig, ax):
             for (r, K), (c, act) in itertools.product(enumerate(Ks), enumerate(acts)):
-                for j, m in enumerate(methods):
-                    curve = stats[act, m, K]["curve"]
-                    ax[r, c].plot(
-                        config.noise_curve, curve, "o-", color=f"C{j}", ms=3, label=_NAMES[m]
-                    )
+                curves = {_NAMES[m]: stats[act, m, K]["curve"] for m in methods}
+                plot_series(ax[r, c], config.noise_curve, curves, ms=3)
                 ax[r, c].axvline(config.noise_sigma, color="0.6", lw=0.8, ls="--")
                 ax[r, c].set(title=f"{act}, K = {K}", xlabel="test noise σ", ylabel="accuracy (%)")
             ax[0, 0].legend(fontsize=7)
@@ -696,17 +655,6 @@ _GRID = Table1Config(
     jacf_lams=(1e-3, 1e-2),
     lip_lams=(1e-2, 1e-1),
 )
-_QUICK = Table1Config(
-    activations=("relu",),
-    methods=("base", "lip", "jacq"),
-    Ks=(3, 5),
-    seeds=3,
-    epochs=10,
-    tune_epochs=4,
-    jacq_lams=(1.0, 10.0),
-    jacq_ms=(1.0, 2.0),
-    lip_lams=(1e-2, 1e-1),
-)
 register(
     Experiment(
         name="finite-step-table1",
@@ -725,7 +673,17 @@ register(
                 n_train=10000,
                 tune=False,
             ),
-            "quick": _QUICK,
+            "quick": Table1Config(
+                activations=("relu",),
+                methods=("base", "lip", "jacq"),
+                Ks=(3, 5),
+                seeds=3,
+                epochs=10,
+                tune_epochs=4,
+                jacq_lams=(1.0, 10.0),
+                jacq_ms=(1.0, 2.0),
+                lip_lams=(1e-2, 1e-1),
+            ),
             "grid": _GRID,
             "paper": Table1Config(),
         },
