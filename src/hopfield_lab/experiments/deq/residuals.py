@@ -8,16 +8,13 @@ relative residual ``r_t = |s_{t+1} - s_t| / |s_{t+1}|`` between successive outpu
 The demo profile trains one HAM (HAM-EO-DEQ's solver) and records the four HAM solvers on its
 weights (``shared_training``); quick and paper train each configuration.
 
-Per configuration the figure shows the density (log colour scale) of log10 residual against
-iteration, cumulated over seeds (Fig. 3: 3-layer CHN and HAM; Fig. 4: deeper HAMs), the 1e-4
-criterion (white dashed line), the mean number of iterations needed for each tolerance (cyan)
-and the mean at 1e-4 (white marker, Table 2's value). The headline table ``iters_at_tol``
-lists those means beside the paper's Table 2; the checks hold the paper's ordering of the HAM
-configurations. Beyond the paper: ``two_cycle``, App. E's problem 1 on an example
-(:func:`~hopfield_lab.training.deq_paper.two_cycle_traces`), and ``ham_energy``, Theorem 2 on
-a trained 3-layer HAM (:func:`~hopfield_lab.training.deq_paper.energies_by_scheme`; a rise
-counts by :func:`~hopfield_lab.analysis.energy_rises` without a scale: beyond ``sqrt(eps) max
-|E|``).
+The figures show, per configuration, the density of log10 residual against iteration summed
+over seeds (Fig. 3: 3-layer CHN and HAM; Fig. 4: deeper HAMs) and the mean iterations needed for
+each tolerance, which the headline table ``iters_at_tol`` lists beside Table 2. Beyond the paper:
+``two_cycle``, App. E's problem 1 on an example
+(:func:`~hopfield_lab.training.deq_paper.two_cycle_traces`), and ``ham_energy``, Theorem 2 on a
+trained 3-layer HAM (:func:`~hopfield_lab.training.deq_paper.energies_by_scheme`; a rise counts
+by :func:`~hopfield_lab.analysis.energy_rises` without a scale: beyond ``sqrt(eps) max |E|``).
 """
 
 from __future__ import annotations

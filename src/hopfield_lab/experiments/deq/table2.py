@@ -4,14 +4,11 @@ Setting: App. F as :mod:`hopfield_lab.training.deq_paper` and
 :mod:`hopfield_lab.models.deq_paper` state it; the paper trained on EMNIST-MNIST (60,000
 images), we train on MNIST (50,000) and test on MNIST's 10,000.
 
-Reported per row (mean ± std over seeds): iterations to convergence on the test set (hopdeq's
-count, times ``1 - damping``), the speedup in state updates w.r.t. the row's base model
-(``CHN (3 epochs)`` or ``HAM`` of the same depth; one CHN even-odd iteration counts ``2 x 10``
-local updates) and the test accuracy, beside the paper's values
-(:data:`~hopfield_lab.models.deq_paper.TABLE2`); the paper's claim that each HAM configuration
-needs fewer iterations than the one before it (HAM, HAM-DEQ, HAM-EO, HAM-EO-DEQ) as checks.
-Beyond the paper: the elapsed time per forward solve (batch 64, no gradient, median over
-batches) and per training epoch, even-odd vs synchronous.
+Per row (mean ± std over seeds): iterations to convergence on the test set (hopdeq's count,
+times ``1 - damping``), the speedup in state updates w.r.t. the row's base (``CHN (3 epochs)`` or
+``HAM`` of the same depth) and the test accuracy, beside
+:data:`~hopfield_lab.models.deq_paper.TABLE2`; the paper's ordering of the HAM configurations as
+checks; beyond the paper, the wall time per forward solve and per epoch (table ``timing``).
 
 Profiles. ``paper`` trains every row separately, as the paper did. ``quick`` and ``demo`` use
 ``shared_training``: one HAM per seed is trained (with HAM-EO-DEQ's solver, the cheapest) and

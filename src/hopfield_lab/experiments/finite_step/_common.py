@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 
 from hopfield_lab.data import NoiseReading, mnist_tensors, subset
 from hopfield_lab.experiments.base import RunContext
@@ -18,9 +18,10 @@ from hopfield_lab.models import FiniteStepHopfield
 from hopfield_lab.runs import RunDir
 from hopfield_lab.training import RegSettings, evaluate_finite_step, train_finite_step
 
-__all__ = ["PAIR_METHODS", "HasPair", "PairConfig", "pair_cells", "train_pair"]
+__all__ = ["PAIR_METHODS", "PairConfig", "pair_cells", "train_pair"]
 
-PAIR_METHODS = ("base", "jacq")
+PAIR_METHODS = {"base": "Base", "jacq": "JacQ"}
+"""The pair's methods and their names in figures."""
 
 
 @dataclass(frozen=True)
@@ -46,20 +47,13 @@ class PairConfig(Config):
     mnist_path: MnistPath = ""
 
 
-class HasPair(Protocol):
-    """An experiment config holding the trained pair's settings (Figures 1 and 2)."""
-
-    @property
-    def pair(self) -> PairConfig: ...
-
-
-def pair_cells(config: HasPair) -> dict[str, dict[str, Any]]:
-    """The grid of :func:`train_pair`: one cell per method, holding the typed ``config``."""
-    return {f"method={m}": {"config": config, "method": m} for m in PAIR_METHODS}
+def pair_cells(pair: PairConfig) -> dict[str, dict[str, Any]]:
+    """The grid of :func:`train_pair`: one cell per method, holding the typed ``pair``."""
+    return {f"method={m}": {"config": pair, "method": m} for m in PAIR_METHODS}
 
 
 def _pair_cell(cell: dict[str, Any]) -> dict[str, Any]:
-    pair: PairConfig = cell["config"].pair
+    pair: PairConfig = cell["config"]
     model = _pair_model(pair, cell["method"], cell["train_dir"], cell.get("device", "cpu"))
     x, y = mnist_tensors(pair.mnist_path)["test"]
     return evaluate_finite_step(
@@ -85,7 +79,7 @@ def _pair_model(pair: PairConfig, method: str, train_dir: str, device: str) -> F
 
 
 def train_pair(
-    config: HasPair, run_dir: RunDir, ctx: RunContext
+    pair: PairConfig, run_dir: RunDir, ctx: RunContext
 ) -> dict[str, tuple[FiniteStepHopfield, dict[str, Any]]]:
     """Train (or resume, or load) Base and JacQ; return ``{method: (model, test metrics)}``.
 
@@ -93,11 +87,11 @@ def train_pair(
     :func:`~hopfield_lab.training.evaluate_finite_step`; noise under the default reading,
     sigma = 0.25); the models are loaded from their checkpoints under ``train/<method>``.
     """
-    cells = pair_cells(config)
+    cells = pair_cells(pair)
     for cell in cells.values():
         cell.update(device=ctx.device, train_dir=str(run_dir.path / "train" / cell["method"]))
     metrics = ctx.cells(_pair_cell, cells, run_dir)
     return {
-        c["method"]: (_pair_model(config.pair, c["method"], c["train_dir"], ctx.device), metrics[k])
+        c["method"]: (_pair_model(pair, c["method"], c["train_dir"], ctx.device), metrics[k])
         for k, c in cells.items()
     }

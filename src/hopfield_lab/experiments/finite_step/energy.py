@@ -35,7 +35,7 @@ from hopfield_lab.analysis import (
     energy_increase_rate,
 )
 from hopfield_lab.data import mnist_tensors
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Config, Positive
 from hopfield_lab.experiments.finite_step._common import (
     PAIR_METHODS,
@@ -58,12 +58,13 @@ class EnergyConfig(Config):
     eps: Annotated[float, Positive] = 1e-3
 
 
-_grid = pair_cells  # the training cells (Base and JacQ) with the typed config
+def _grid(config: EnergyConfig) -> dict[str, dict[str, Any]]:
+    return pair_cells(config.pair)  # the training cells (Base and JacQ)
 
 
 def run(config: EnergyConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train Base and JacQ (resumable), then compute every trajectory diagnostic."""
-    pair = train_pair(config, run_dir, ctx)
+    pair = train_pair(config.pair, run_dir, ctx)
     x, _ = mnist_tensors(config.pair.mnist_path)["test"]
     x = x[: config.pair.n_eval].double()
     gen = torch.Generator().manual_seed(config.pair.seed)
@@ -165,16 +166,13 @@ def report(config: EnergyConfig, run_dir: RunDir) -> None:
         )
     )
     with figure(run_dir, "figure1", ncols=3, size=(13, 3.6)) as (_, axes):
-        for ax, method, title in ((axes[0], "base", "(a) Base"), (axes[1], "jacq", "(b) JacQ")):
-            c = curves[method]
+        for i, (method, c) in enumerate(curves.items()):  # (a) Base, (b) JacQ, both in (c)
             k = range(len(c["energy_mean"]))
             mean, std = torch.tensor(c["energy_mean"]), torch.tensor(c["energy_std"])
-            ax.plot(k, mean, "o-")
-            ax.fill_between(k, mean - std, mean + std, alpha=0.3)
-            ax.set(title=f"{title}: energy E(v_k), mean ± std", xlabel="step k", ylabel="E")
-        for i, method in enumerate(PAIR_METHODS):
-            c = curves[method]
-            k = range(len(c["rho_median"]))
+            axes[i].plot(k, mean, "o-")
+            axes[i].fill_between(k, mean - std, mean + std, alpha=0.3)
+            title = f"({'ab'[i]}) {PAIR_METHODS[method]}: energy E(v_k), mean ± std"
+            axes[i].set(title=title, xlabel="step k", ylabel="E")
             axes[2].plot(k, c["rho_median"], "o-", color=f"C{i}", label=method)
             axes[2].fill_between(k, c["rho_q25"], c["rho_q75"], color=f"C{i}", alpha=0.25)
         axes[2].axhline(1.0, color="0.5", lw=0.8, ls="--")
@@ -184,29 +182,26 @@ def report(config: EnergyConfig, run_dir: RunDir) -> None:
 
 _QUICK_PAIR = PairConfig(epochs=3, n_train=20000, n_eval=1000)
 register(
-    Experiment(
-        name="finite-step-energy",
-        title="Finite-step energy bands and perturbation growth, Base vs JacQ (tanh, K = 5)",
-        paper="finite-step-hopfield-dynamics, Sec. 5.2 and App. B",
-        figure="Figure 1",
-        config_cls=EnergyConfig,
-        profiles={
-            "demo": EnergyConfig(pair=replace(_QUICK_PAIR, epochs=1, n_train=5000, n_eval=300)),
-            "quick": EnergyConfig(pair=_QUICK_PAIR),
-            "paper": EnergyConfig(),
-        },
-        runtime={"demo": "~6 s", "quick": "~40 s of one core", "paper": "~1 GPU-hour"},
-        memory={"quick": "1.6 GiB"},
-        claim=(
-            "JacQ's energy bands are narrower than Base's and shrink along the K steps, and JacQ "
-            "contracts perturbations (median rho_K < 1); the energy never rises (convex Phi)."
-        ),
-        expected=(
-            "Energy std at k = K: Base / JacQ 37; JacQ's band shrinks to 0.04 of its k = 0 width; "
-            "JacQ median rho_K 0.14 (Base 0.79); no energy rise; the product bound holds for "
-            "every sample (test clean / noisy: Base 92.4 / 77.9%, JacQ 90.0 / 87.1%)."
-        ),
-        run=run,
-        report=report,
-    )
+    name="finite-step-energy",
+    title="Finite-step energy bands and perturbation growth, Base vs JacQ (tanh, K = 5)",
+    paper="finite-step-hopfield-dynamics, Sec. 5.2 and App. B",
+    figure="Figure 1",
+    profiles={
+        "demo": EnergyConfig(pair=replace(_QUICK_PAIR, epochs=1, n_train=5000, n_eval=300)),
+        "quick": EnergyConfig(pair=_QUICK_PAIR),
+        "paper": EnergyConfig(),
+    },
+    runtime={"demo": "~6 s", "quick": "~40 s of one core", "paper": "~1 GPU-hour"},
+    memory={"quick": "1.6 GiB"},
+    claim=(
+        "JacQ's energy bands are narrower than Base's and shrink along the K steps, and JacQ "
+        "contracts perturbations (median rho_K < 1); the energy never rises (convex Phi)."
+    ),
+    expected=(
+        "Energy std at k = K: Base / JacQ 37; JacQ's band shrinks to 0.04 of its k = 0 width; "
+        "JacQ median rho_K 0.14 (Base 0.79); no energy rise; the product bound holds for "
+        "every sample (test clean / noisy: Base 92.4 / 77.9%, JacQ 90.0 / 87.1%)."
+    ),
+    run=run,
+    report=report,
 )

@@ -1,9 +1,8 @@
 """Figure 2 of the finite-step paper: energy geometry on a PCA slice under growing noise.
 
-Setting (App. A): Base and JacQ as in Figure 1 (tanh, ``K = 5``, ``a = 0.5``). Hidden states
-``v_k`` of ``n_pca`` test trajectories of both models are pooled and projected on a shared
-two-dimensional PCA plane ``v = mu + s_1 p_1 + s_2 p_2`` (:func:`~hopfield_lab.analysis.pca_plane`).
-For each model:
+Setting (App. A): Base and JacQ as in Figure 1 (tanh, ``K = 5``, ``a = 0.5``). Hidden states ``v_k``
+of ``n_pca`` test trajectories of both models are pooled and projected on a shared two-dimensional
+PCA plane ``v = mu + s_1 p_1 + s_2 p_2`` (:func:`~hopfield_lab.analysis.pca_plane`). For each model:
 
 * (a, d) the energy ``E(v)`` (Eq. 3) on that plane, with the decision regions obtained by
   running ``K`` steps from every grid point and reading the classifier;
@@ -12,8 +11,8 @@ For each model:
   (start: green circle, end: red star; fainter for larger ``sigma``);
 * (c, f) the energy sequences ``E(v_k)`` of those trajectories.
 
-Measured (the paper reports no numbers for Figure 2; the table holds its claims): the fraction
-of noise levels whose prediction stays that of the clean input, the spread of the final states
+Measured (the paper reports no numbers for Figure 2; the table holds its claims): the fraction of
+noise levels whose prediction stays that of the clean input, the spread of the final states
 ``|v_K(sigma) - v_K(0)| / |v_K(0)|``, and energy monotonicity along every trajectory.
 """
 
@@ -28,7 +27,7 @@ import torch
 
 from hopfield_lab.analysis import energy_along, energy_increase_rate, pca_plane
 from hopfield_lab.data import mnist_tensors
-from hopfield_lab.experiments.base import Experiment, RunContext, register
+from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Config, Min, Positive, Range, Seed
 from hopfield_lab.experiments.finite_step._common import (
     PAIR_METHODS,
@@ -63,12 +62,13 @@ class LandscapeConfig(Config):
     seed: Seed = 0
 
 
-_grid = pair_cells  # the training cells (Base and JacQ) with the typed config
+def _grid(config: LandscapeConfig) -> dict[str, dict[str, Any]]:
+    return pair_cells(config.pair)  # the training cells (Base and JacQ)
 
 
 def run(config: LandscapeConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train (or load) the pair, build the shared plane, and evaluate both models on it."""
-    pair = train_pair(config, run_dir, ctx)
+    pair = train_pair(config.pair, run_dir, ctx)
     x_test, _ = mnist_tensors(config.pair.mnist_path)["test"]
     x0 = x_test[config.image : config.image + 1]
     sigmas = torch.linspace(0.0, config.max_sigma, config.n_levels)
@@ -131,7 +131,7 @@ def report(config: LandscapeConfig, run_dir: RunDir) -> None:
             cell = run_dir.load_cell(f"landscape,method={method}")
             energy_grid = np.asarray(cell["energy_grid"])
             t2 = np.asarray(cell["trajectories"])  # (K + 1, L, 2)
-            name, (ax_a, ax_b, ax_c) = ("Base" if method == "base" else "JacQ"), axes[row]
+            name, (ax_a, ax_b, ax_c) = PAIR_METHODS[method], axes[row]
             ax_a.imshow(np.asarray(cell["classes"]), extent=extent, **_REGIONS)
             cs = ax_a.contour(S1, S2, energy_grid, levels=15, colors="k", linewidths=0.6)
             ax_a.clabel(cs, fontsize=6)
@@ -182,33 +182,30 @@ def report(config: LandscapeConfig, run_dir: RunDir) -> None:
 
 _QUICK_PAIR = PairConfig(epochs=3, n_train=20000, n_eval=1000)
 register(
-    Experiment(
-        name="finite-step-landscape",
-        title="Energy landscape, decision regions and noisy trajectories on a PCA slice",
-        paper="finite-step-hopfield-dynamics, App. A",
-        figure="Figure 2",
-        config_cls=LandscapeConfig,
-        profiles={
-            "demo": LandscapeConfig(
-                pair=replace(_QUICK_PAIR, epochs=1, n_train=5000, n_eval=300),
-                n_pca=300,
-                grid=40,
-            ),
-            "quick": LandscapeConfig(pair=_QUICK_PAIR),
-            "paper": LandscapeConfig(grid=120),
-        },
-        runtime={"demo": "~4 s", "quick": "~40 s of one core", "paper": "~1 GPU-hour"},
-        memory={"quick": "1.2 GiB"},
-        claim=(
-            "Noisy variants of a test image stay in the clean image's basin more often under "
-            "JacQ than under Base, and their final states spread less."
+    name="finite-step-landscape",
+    title="Energy landscape, decision regions and noisy trajectories on a PCA slice",
+    paper="finite-step-hopfield-dynamics, App. A",
+    figure="Figure 2",
+    profiles={
+        "demo": LandscapeConfig(
+            pair=replace(_QUICK_PAIR, epochs=1, n_train=5000, n_eval=300),
+            n_pca=300,
+            grid=40,
         ),
-        expected=(
-            "Both models keep the clean prediction at every noise level on the quick image "
-            "(JacQ - Base 0, the claim's >= 0 holds only weakly); the largest final-state spread "
-            "is 1.06 for Base and 0.52 for JacQ (ratio 2.0); no energy rise."
-        ),
-        run=run,
-        report=report,
-    )
+        "quick": LandscapeConfig(pair=_QUICK_PAIR),
+        "paper": LandscapeConfig(grid=120),
+    },
+    runtime={"demo": "~4 s", "quick": "~40 s of one core", "paper": "~1 GPU-hour"},
+    memory={"quick": "1.2 GiB"},
+    claim=(
+        "Noisy variants of a test image stay in the clean image's basin more often under "
+        "JacQ than under Base, and their final states spread less."
+    ),
+    expected=(
+        "Both models keep the clean prediction at every noise level on the quick image "
+        "(JacQ - Base 0, the claim's >= 0 holds only weakly); the largest final-state spread "
+        "is 1.06 for Base and 0.52 for JacQ (ratio 2.0); no energy rise."
+    ),
+    run=run,
+    report=report,
 )
