@@ -1,7 +1,4 @@
-"""Experiments of the DEQ paper (Goemaere et al., "Accelerating Hopfield network dynamics").
-
-Every module in this package is imported (and so registered) automatically.
-"""
+"""Experiments of the DEQ paper (Goemaere et al., "Accelerating Hopfield network dynamics")."""
 
 from hopfield_lab._discovery import import_submodules
 

@@ -50,8 +50,7 @@ __all__ = ["ResidualsConfig", "report", "run"]
 
 @dataclass(frozen=True)
 class ResidualsConfig(TrainingConfig):
-    """Config of Figures 3-4 (what is trained: :class:`~hopfield_lab.experiments.deq._common.
-    TrainingConfig`).
+    """Config of Figures 3-4 (the fields of what is trained: :class:`.TrainingConfig`).
 
     Attributes:
         n_resid: test images whose residual curves are recorded (0: all 10,000).

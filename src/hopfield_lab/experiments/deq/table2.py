@@ -66,8 +66,7 @@ _RATIO_COLUMNS = ("solve time EO/sync", "epoch time EO/sync")
 
 @dataclass(frozen=True)
 class Table2Config(TrainingConfig):
-    """Config of Table 2 (what is trained: :class:`~hopfield_lab.experiments.deq._common.
-    TrainingConfig`).
+    """Config of Table 2 (the fields of what is trained: :class:`.TrainingConfig`).
 
     Attributes:
         chn_short_epochs: the CHN is also evaluated after this many epochs (paper: 3; 0:

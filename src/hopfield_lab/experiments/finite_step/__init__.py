@@ -1,7 +1,4 @@
-"""Experiments of the finite-step paper (Table 1, Figures 1-2).
-
-Every module in this package is imported (and so registered) automatically.
-"""
+"""Experiments of the finite-step paper (Table 1, Figures 1-2); every module is registered."""
 
 from hopfield_lab._discovery import import_submodules
 

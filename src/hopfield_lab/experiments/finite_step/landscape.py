@@ -46,8 +46,7 @@ class LandscapeConfig(Config):
     """Config of Figure 2.
 
     Attributes:
-        pair: the trained Base/JacQ pair (as Figure 1).
-        image: index of the clean test image (0..9999).
+        pair: the trained Base/JacQ pair (as Figure 1). image: index of the clean test image.
         n_levels, max_sigma: noise levels from 0 to ``max_sigma`` (paper: 0 to 0.55).
         n_pca: test images whose trajectories define the PCA plane (>= 3).
         grid: grid points per axis of the landscape. seed: seeds the noise direction.
@@ -74,13 +73,10 @@ def run(config: LandscapeConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, 
     sigmas = torch.linspace(0.0, config.max_sigma, config.n_levels)
     xi = torch.randn(1, x0.shape[1], generator=torch.Generator().manual_seed(config.seed))
     starts = x0 + sigmas.view(-1, 1) * xi  # (L, d)
-
     sample = x_test[: config.n_pca]
-    with torch.no_grad():  # both models' states, ((K + 1) n_pca * 2, d)
-        pooled = torch.cat(
-            [m.trajectory(sample).reshape(-1, x0.shape[1]) for m, _ in pair.values()]
-        )
-    plane = pca_plane(pooled, config.grid)
+    with torch.no_grad():  # both models' states, each ((K + 1) n_pca, d)
+        states = [m.trajectory(sample).reshape(-1, x0.shape[1]) for m, _ in pair.values()]
+    plane = pca_plane(torch.cat(states), config.grid)
     points = plane.points()  # (G^2, d)
     run_dir.save_cell("plane", {"s1": plane.s1.tolist(), "s2": plane.s2.tolist()})
     out: dict[str, Any] = {"sigmas": sigmas.tolist()}
@@ -142,15 +138,13 @@ def report(config: LandscapeConfig, run_dir: RunDir) -> None:
                 ax_b.plot(t2[:, j, 0], t2[:, j, 1], "-", color="w", alpha=alpha, lw=1.2)
                 ax_b.plot(t2[0, j, 0], t2[0, j, 1], "o", color="limegreen", alpha=alpha, ms=5)
                 ax_b.plot(t2[-1, j, 0], t2[-1, j, 1], "*", color="red", alpha=alpha, ms=9)
-            ax_b.set(
-                title=f"({'be'[row]}) {name}: trajectories, σ = 0 … {config.max_sigma:g}", **pcs
-            )
+            title = f"({'be'[row]}) {name}: trajectories, σ = 0 … {config.max_sigma:g}"
+            ax_b.set(title=title, **pcs)
             for j, (sigma, energies) in enumerate(zip(sigmas, cell["energies"], strict=True)):
                 label = f"σ={sigma:.2f}" if j in (0, len(sigmas) - 1) else None
                 ax_c.plot(energies, "o-", ms=3, color=colours(j / len(sigmas)), label=label)
-            ax_c.set(
-                title=f"({'cf'[row]}) {name}: E(v_k) per noise level", xlabel="step k", ylabel="E"
-            )
+            title = f"({'cf'[row]}) {name}: E(v_k) per noise level"
+            ax_c.set(title=title, xlabel="step k", ylabel="E")
             ax_c.legend(fontsize=7)
 
     b, j = out["base"], out["jacq"]

@@ -396,8 +396,7 @@ def _sigma_columns(config: Table1Config) -> list[str]:
 
 def _stats(config: Table1Config, runs: _Runs) -> dict[tuple[str, str, int], dict[str, Any]]:
     """Per setting: its names, ``(mean, std)`` over seeds of the accuracies and diagnostics, the
-    mean noisy accuracy per reading (keyed by the reading's name) and along the curve (a list,
-    and keyed by :func:`_sigma_columns`)."""
+    mean noisy accuracy per reading and along the curve (a list, and by :func:`_sigma_columns`)."""
     stats = {}
     for (act, method, K), rs in runs.items():
         s: dict[str, Any] = {"activation": act, "method": _NAMES[method], "K": K}
@@ -562,15 +561,11 @@ def _claims(config: Table1Config, results: dict[str, Any], stats: dict) -> list[
     for K in (K for K in config.Ks if K > 1):
         for b in (b for a, b in _pairs(config) if a == "jacq"):
             d = results[_diff_key("jacq", b, K)]
-            checks.append(
-                at_least(
-                    f"JacQ - {_NAMES[b]} noisy accuracy, K = {K} (mean of {config.seeds} paired "
-                    f"seeds; {d['seeds_positive']} positive)",
-                    d["mean"],
-                    0.0,
-                    claim=f"> 0 (paper {d['paper']:+.2f})",
-                )
+            label = (
+                f"JacQ - {_NAMES[b]} noisy accuracy, K = {K} (mean of {config.seeds} paired "
+                f"seeds; {d['seeds_positive']} positive)"
             )
+            checks.append(at_least(label, d["mean"], 0.0, claim=f"> 0 (paper {d['paper']:+.2f})"))
         if ("jacq", "base") in _pairs(config):
             clean = stats["relu", "jacq", K]["clean"][0] - stats["relu", "base", K]["clean"][0]
             label = f"JacQ - Base clean accuracy, K = {K}"
@@ -608,8 +603,7 @@ def _figures(config: Table1Config, stats: dict, runs: _Runs, run_dir: RunDir) ->
         with figure(run_dir, "paired_noisy", ncols=len(Ks), size=size, squeeze=False) as (fig, ax):
             for panel, K in zip(ax[0], Ks, strict=True):
                 for seed_runs in zip(*(runs["relu", m, K] for m in methods), strict=True):
-                    noisy = [r["noisy"] for r in seed_runs]
-                    panel.plot(x, noisy, "o-", color="0.4", ms=4, lw=1)
+                    panel.plot(x, [r["noisy"] for r in seed_runs], "o-", color="0.4", ms=4, lw=1)
                 paper = [PAPER["relu", m, K][2] for m in methods]
                 panel.plot(x, paper, "x--", color="C3", label="paper (mean)")
                 panel.set(
