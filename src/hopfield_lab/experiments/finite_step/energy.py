@@ -7,10 +7,9 @@ Setting (Sec. 5.2): tanh, ``K = 5``, ``a = 0.5``; Base and JacQ trained as in Ta
 * (c) the distance ratio ``rho_k = |v_k^(1) - v_k^(2)| / |v_0^(1) - v_0^(2)|`` (Eq. 10) from
   ``x`` and ``x + eps u`` (``u`` a random unit direction per image), median and quartiles;
 * the product bound ``prod_k |(1 - a) I + a J_T(v_k)|_2`` of App. B.1
-  (:func:`~hopfield_lab.training.perturbation_bound`) against the observed ``rho_k`` (it holds
-  to first order in ``eps``), the Jacobian norms along the trajectories, the rate of
-  descent-condition violations ``a > 1/(1 + |J_T(v_k)|)`` (Eq. 8) and of energy increases
-  (Eq. 5).
+  (:func:`~hopfield_lab.training.perturbation_bound`) against the observed ``rho_k`` (it holds to
+  first order in ``eps``), the Jacobian norms along the trajectories, the rate of descent-condition
+  violations ``a > 1/(1 + |J_T(v_k)|)`` (Eq. 8) and of energy increases (Eq. 5).
 
 A fact the paper does not state, checked here: for a monotone activation ``Phi`` is convex, so
 ``E = |v|^2/2 - Phi(Mv)`` is majorised at ``v_k`` by a quadratic of curvature 1 and every step
