@@ -8,7 +8,7 @@ Per row (mean ± std over seeds): iterations to convergence on the test set (hop
 times ``1 - damping``), the speedup in state updates w.r.t. the row's base (``CHN (3 epochs)`` or
 ``HAM`` of the same depth) and the test accuracy, beside
 :data:`~hopfield_lab.models.deq_paper.TABLE2`; the paper's ordering of the HAM configurations as
-checks; beyond the paper, the wall time per forward solve and per epoch (table ``timing``).
+checks; beyond the paper, the elapsed time per forward solve and per epoch (table ``timing``).
 
 Profiles. ``paper`` trains every row separately, as the paper did. ``quick`` and ``demo`` use
 ``shared_training``: one HAM per seed is trained (with HAM-EO-DEQ's solver, the cheapest) and
