@@ -1,9 +1,5 @@
 """ConvHNN2d denoising autoencoder on MNIST with 742 parameters (notes Sec. 4.3, Fig. 4.8).
 
-Command::
-
-    hopfield-lab run convhnn-denoise --profile quick
-
 Setting (notes Sec. 4.3 and their code, ``MMforNN.ipynb`` cell 27): the protocol of
 :mod:`hopfield_lab.training.denoise` (MNIST padded to 32 x 32 in [-1, 1]; Gaussian input noise
 of std ``noise_std = 0.5`` in [0, 1] pixel units, i.e. **variance 1.0** on the [-1, 1] scale,
@@ -186,10 +182,6 @@ def report(config: ConvDenoiseConfig, run_dir: RunDir) -> None:
             f"std {config.noise_std}); Fig. 4.8 shows variance 1.44 (std 0.6).",
         )
     )
-    _figures(config, cell, run_dir)
-
-
-def _figures(config: ConvDenoiseConfig, cell: dict[str, Any], run_dir: RunDir) -> None:
     pics = cell["pictures"]
     image_grid(
         run_dir,
