@@ -1,9 +1,5 @@
 """Storage capacity of the Hebbian binary Hopfield network and its (alpha, T) phase diagram.
 
-Command::
-
-    hopfield-lab run capacity --profile quick
-
 Setting (lecture notes ch. 2, with the capacity alpha_c ~ 0.138 of Amit, Gutfreund and
 Sompolinsky 1985/87, "AGS"): ``P = round(alpha N)`` unbiased random patterns stored by Hebb's
 rule (Def. 2.1.4, ``J_ii = 0``, ``h = 0``).
@@ -76,8 +72,7 @@ class CapacityConfig(Config):
     """Config of the capacity experiment (see the module docstring).
 
     Attributes:
-        sizes: network sizes ``N`` of part 1.
-        alphas: loads of part 1 (strictly increasing).
+        sizes, alphas: network sizes ``N`` and loads (strictly increasing) of part 1.
         n_trials: retrieval trials per (N, alpha) (distinct start patterns, over as many
             networks as needed).
         n_starts: most start patterns per network (the replicas of one run).
@@ -86,10 +81,8 @@ class CapacityConfig(Config):
         success_overlap: final overlap above which a trial counts as retrieved.
         mean_threshold: the mean-overlap level of the second alpha_c estimate.
         pd_n: spins of the phase-diagram networks (0 skips part 2).
-        pd_alphas: loads of the phase diagram.
-        pd_temperatures: temperatures of the phase diagram.
-        pd_trials: replicas per phase-diagram cell.
-        pd_sweeps: Glauber sweeps per phase-diagram run.
+        pd_alphas, pd_temperatures: loads and temperatures of the phase diagram.
+        pd_trials: replicas per phase-diagram cell. pd_sweeps: Glauber sweeps per run.
         pd_measure: final sweeps over which the overlap is averaged (<= pd_sweeps).
         dtype: ``"float32"`` or ``"float64"`` for couplings and states.
         seed: seeds everything.
@@ -339,31 +332,6 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
     }
     records = [r for rs in rows.values() for r in rs]
     run_dir.save_table(records_table("retrieval_vs_load", records, columns, caption))
-    if config.pd_n:
-        alpha_columns = [f"alpha = {a:g}" for a in config.pd_alphas]
-        pd_table = Table(
-            "phase_diagram",
-            ["T", *alpha_columns],
-            caption=(
-                f"Mean overlap with the start pattern after {config.pd_sweeps} Glauber sweeps "
-                f"(averaged over the last {config.pd_measure} and {config.pd_trials} replicas), "
-                f"N = {config.pd_n}."
-            ),
-            formats=dict.fromkeys(alpha_columns, "{:.3f}"),
-        )
-        for t, row in zip(config.pd_temperatures, _phase_grid(config, cells), strict=True):
-            pd_table.add_row(t, *row.tolist())
-        run_dir.save_table(pd_table)
-    _figures(config, rows, cells, run_dir)
-
-
-def _figures(
-    config: CapacityConfig,
-    rows: dict[int, list[dict]],
-    cells: dict[str, dict[str, Any]],
-    run_dir: RunDir,
-) -> None:
-    ags = cells["ags"]
     with figure(run_dir, "retrieval_vs_load", ncols=2, size=(11, 4.2)) as (_, axes):
         for N, rs in rows.items():
             plot_records(axes[0], rs, "alpha", "mean", ms=4, label=f"N = {N}")
@@ -379,28 +347,41 @@ def _figures(
             title="alpha_c(N): where this fraction crosses 1/2",
         )
         axes[1].axhline(0.5, color="0.6", lw=1)
-    if not config.pd_n:
-        return
-    with figure(run_dir, "phase_diagram", size=(6.4, 4.8)) as (fig, ax):
-        a, t = np.asarray(config.pd_alphas), np.asarray(config.pd_temperatures)
-        label = "mean overlap m with the start pattern"
-        heatmap(fig, ax, a, t, _phase_grid(config, cells), label=label, vmin=0, vmax=1)
-        la, tm = np.asarray(ags["alphas"]), np.asarray(ags["T_M"])
-        ax.plot(
-            np.concatenate([[0.0], la[tm > 0], [ags["alpha_c"]]]),
-            np.concatenate([[1.0], tm[tm > 0], [0.0]]),
-            "w--",
-            lw=2,
-            label="AGS retrieval line T_M",
+    if config.pd_n:
+        alpha_columns = [f"alpha = {a:g}" for a in config.pd_alphas]
+        phase = _phase_grid(config, cells)  # (n_T, n_alpha)
+        pd_table = Table(
+            "phase_diagram",
+            ["T", *alpha_columns],
+            [[t, *row] for t, row in zip(config.pd_temperatures, phase.tolist(), strict=True)],
+            caption=(
+                f"Mean overlap with the start pattern after {config.pd_sweeps} Glauber sweeps "
+                f"(averaged over the last {config.pd_measure} and {config.pd_trials} replicas), "
+                f"N = {config.pd_n}."
+            ),
+            formats=dict.fromkeys(alpha_columns, "{:.3f}"),
         )
-        ax.set(
-            xlabel="load alpha",
-            ylabel="temperature T",
-            title=f"Retrieval phase diagram, Glauber, N = {config.pd_n}",
-            xlim=(0, a.max() * 1.05 + 0.005),
-            ylim=(0, t.max() * 1.05 + 0.05),
-        )
-        ax.legend(fontsize=8, loc="upper right")
+        run_dir.save_table(pd_table)
+        with figure(run_dir, "phase_diagram", size=(6.4, 4.8)) as (fig, ax):
+            a, t = np.asarray(config.pd_alphas), np.asarray(config.pd_temperatures)
+            label = "mean overlap m with the start pattern"
+            heatmap(fig, ax, a, t, phase, label=label, vmin=0, vmax=1)
+            la, tm = np.asarray(ags["alphas"]), np.asarray(ags["T_M"])
+            ax.plot(
+                np.concatenate([[0.0], la[tm > 0], [ags["alpha_c"]]]),
+                np.concatenate([[1.0], tm[tm > 0], [0.0]]),
+                "w--",
+                lw=2,
+                label="AGS retrieval line T_M",
+            )
+            ax.set(
+                xlabel="load alpha",
+                ylabel="temperature T",
+                title=f"Retrieval phase diagram, Glauber, N = {config.pd_n}",
+                xlim=(0, a.max() * 1.05 + 0.005),
+                ylim=(0, t.max() * 1.05 + 0.05),
+            )
+            ax.legend(fontsize=8, loc="upper right")
 
 
 _QUICK = CapacityConfig(
