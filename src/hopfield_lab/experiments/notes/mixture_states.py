@@ -1,9 +1,5 @@
 """Stability of symmetric mixture states: mean-field thresholds against Glauber dynamics.
 
-Command::
-
-    hopfield-lab run mixture-states --profile quick
-
 Setting (lecture notes, ch. 2, Sec. 2.2.2). A Hebbian network ``BinaryHopfield.hebbian`` stores
 ``P`` random ``+-1`` patterns of ``N`` spins at low load. For each ``n`` in ``ns`` and each
 temperature ``T``, ``replicas`` chains start exactly at the symmetric mixture
@@ -32,9 +28,8 @@ of a small unstable eigenvalue just above ``T_n``. The report checks what the th
 at any ``N``: above ``T_n`` (and below 1) no grid temperature keeps the mixture in more than
 half the chains.
 
-Literature: Amit, Gutfreund & Sompolinsky, Phys. Rev. A 32, 1007 (1985) quote ``n = 3``:
-0.461, ``n = 5``: 0.385 (as commonly cited); table ``literature`` sets them beside our
-root-finding values (reference values only, never used in a computation).
+Table ``literature`` sets our ``T_n`` beside the values quoted from Amit, Gutfreund & Sompolinsky
+(1985), :data:`AGS_1985` (reference values only, never used in a computation).
 """
 
 from __future__ import annotations
@@ -72,6 +67,7 @@ __all__ = ["AGS_1985", "MixtureConfig", "report", "run"]
 #: Stability temperatures of symmetric n-mixtures as quoted from Amit, Gutfreund & Sompolinsky,
 #: Phys. Rev. A 32, 1007 (1985) (reference values for the report only).
 AGS_1985: dict[int, float] = {3: 0.461, 5: 0.385}
+_Temperatures = Annotated[tuple[float, ...], NonEmpty, NonNegative]
 
 
 @dataclass(frozen=True)
@@ -93,13 +89,7 @@ class MixtureConfig(Config):
     ns: Annotated[tuple[int, ...], NonEmpty, Range(1, 20)] = (1, 3, 5)
     sizes: Annotated[tuple[int, ...], NonEmpty, Min(8)] = (400, 1600)
     n_patterns: Annotated[int, Min(1)] = 6
-    temperatures: Annotated[tuple[float, ...], NonEmpty, NonNegative] = (
-        0.0,
-        0.15,
-        0.25,
-        0.35,
-        0.45,
-    )
+    temperatures: _Temperatures = (0.0, 0.15, 0.25, 0.35, 0.45)
     replicas: Annotated[int, Min(1)] = 12
     n_sweeps: Annotated[int, Min(1)] = 40
     check_every: Annotated[int, Min(1), AtMost("n_sweeps")] = 5
@@ -180,10 +170,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         "initial_overlaps": m0.tolist(),
         "final_overlaps": hist[-1].tolist(),
         "mean_min_involved": [float(m0[:n].min()), *min_involved.tolist()],
-        "check_sweeps": [
-            0,
-            *(min((i + 1) * config.check_every, sweeps) for i in range(len(hist))),
-        ],
+        "check_sweeps": [0, *(min((i + 1) * config.check_every, sweeps) for i in range(len(hist)))],
     }
 
 
@@ -352,12 +339,6 @@ def report(config: MixtureConfig, run_dir: RunDir) -> None:
                 ),
             )
         )
-    _figure(config, summary, run_dir)
-
-
-def _figure(
-    config: MixtureConfig, summary: dict[tuple[int, int], dict[str, Any]], run_dir: RunDir
-) -> None:
     grid = np.linspace(0.0, 1.0, 301)[:-1]
     big = max(config.sizes)
     styles = ["o:", "s--", "^-", "d-.", "v-"]
