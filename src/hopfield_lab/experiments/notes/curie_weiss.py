@@ -1,9 +1,5 @@
 """Curie-Weiss magnetisation: mean-field theory against Glauber simulations at finite N.
 
-Command::
-
-    hopfield-lab run curie-weiss --profile quick
-
 Setting (lecture notes, ch. 2, Sec. 2.2.1). ``BinaryHopfield.curie_weiss(N, J, h)``:
 ``J_ij = J/N`` (``i != j``), uniform field ``h``. For every size ``N`` and temperature ``T``,
 ``replicas`` chains start all up and run Glauber (heat-bath) dynamics at ``T``: ``burn_in``
@@ -216,16 +212,8 @@ def report(config: CurieWeissConfig, run_dir: RunDir) -> None:
     )
     by_t = [r for t in config.temperatures for r in rows if r["temperature"] == t]
     run_dir.save_table(records_table("finite_size", by_t, columns, caption))
-    _magnetization_figure(config, rows, run_dir)
-    _free_energy_figure(config, rows, run_dir)
-
-
-def _magnetization_figure(
-    config: CurieWeissConfig, rows: list[dict[str, Any]], run_dir: RunDir
-) -> None:
     J, h = config.J, config.h
-    t_hi = max(max(config.temperatures), 1.5 * J)
-    grid = np.linspace(0.02 * J, t_hi, 300)
+    grid = np.linspace(0.02 * J, max(*config.temperatures, 1.5 * J), 300)
     with figure(run_dir, "magnetization", size=(6.5, 4.4)) as (_, ax):
         ax.plot(
             grid, np.abs(equilibrium_magnetization(1.0 / grid, J, h)), "k-", lw=2, label="N = ∞"
@@ -240,12 +228,6 @@ def _magnetization_figure(
         ax.axvline(J, color="0.6", lw=0.8, ls=":", label="T_c = J")
         ax.set(xlabel="temperature T", ylabel="E|m|", title="Curie-Weiss magnetisation vs T")
         ax.legend(fontsize=8)
-
-
-def _free_energy_figure(
-    config: CurieWeissConfig, rows: list[dict[str, Any]], run_dir: RunDir
-) -> None:
-    J, h = config.J, config.h
     n_big = max(config.sizes)
     sim_big = {r["temperature"]: r for r in rows if r["n"] == n_big}
     m = np.linspace(-0.999, 0.999, 400)
