@@ -1,21 +1,14 @@
 """Glauber dynamics samples the Gibbs distribution iff J is symmetric (notes, Theorem 2.1).
 
-Command::
-
-    hopfield-lab run detailed-balance --profile quick
-
-Setting. ``N <= 10`` spins (all ``2^N`` states enumerated), temperature ``T = 1/beta``, and the
-three coupling matrices of :func:`~hopfield_lab.analysis.random_couplings`: ``symmetric`` (an SK
-sample), ``hebbian`` and ``asymmetric`` (``J_ij``, ``J_ji`` independent), with zero diagonal and
-a random field. ``n_repeats`` batches of ``n_chains`` independent Glauber chains with uniformly
-random site choice (the chain ``W`` of Lemma 2.1.3; Def. 2.1.5) start uniformly and run ``t``
-sweeps (:func:`~hopfield_lab.analysis.glauber_state_counts`). The burn-in ``t`` is the first (at
-least ``burn_in``) at which the exact ``TV(p_t, pi)`` is below 1/20 of the sampling noise floor
-(the mean TV of a multinomial sample of ``n_chains`` from ``pi``), so its bias is negligible.
-Each batch is compared with the Gibbs law ``exp(-beta L(s))/Z``, ``L(s) = -1/2 s.J s - h.s``,
-and with the exact ``pi`` of ``W`` by total variation and a G-test (exact up to the chi-square
-approximation, the samples being independent); the chain maths is
-:mod:`hopfield_lab.analysis.glauber`.
+Setting. ``N <= 10`` spins (all ``2^N`` states enumerated) at ``T = 1/beta``, with the three
+couplings of :func:`~hopfield_lab.analysis.random_couplings` (``asymmetric``: ``J_ij``, ``J_ji``
+independent). ``n_repeats`` batches of ``n_chains`` independent Glauber chains (the chain ``W``
+of Lemma 2.1.3; Def. 2.1.5) run from uniform starts
+(:func:`~hopfield_lab.analysis.glauber_state_counts`) until the exact ``TV(p_t, pi)`` is below
+1/20 of the sampling noise floor (:func:`~hopfield_lab.analysis.exact_burn_in`). Each batch is
+compared with the Gibbs law ``exp(-beta L(s))/Z``, ``L(s) = -1/2 s.J s - h.s``, and with the
+exact ``pi`` of ``W`` (:mod:`hopfield_lab.analysis.glauber`) by total variation and a G-test
+(exact up to the chi-square approximation: the samples are independent).
 
 What Theorem 2.1 predicts. With ``J`` symmetric and ``J_ii = 0`` the Gibbs law satisfies
 detailed balance ``p(s) W(s, F_i s) = p(F_i s) W(F_i s, s)``: the ratio of the two flip
@@ -63,7 +56,7 @@ from hopfield_lab.experiments.fields import (
     Unique,
 )
 from hopfield_lab.runs import RunDir, at_least, at_most, check_table, records_table
-from hopfield_lab.runs.plots import figure
+from hopfield_lab.runs.plots import panel_grid
 
 __all__ = ["COUPLINGS", "DetailedBalanceConfig", "report", "run"]
 
@@ -128,10 +121,9 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         field_scale=config.field_scale,
         n_patterns=config.hebbian_patterns,
     )
-    laws = {"gibbs": torch.softmax(-model.energy(all_states(n)) / T, 0).numpy()}  # (M,)
     W = transition_matrix(model, T)
     pi = stationary_law(W)
-    laws["pi"] = pi.numpy()
+    laws = {"gibbs": torch.softmax(-model.energy(all_states(n)) / T, 0).numpy(), "pi": pi.numpy()}
     rng = np.random.default_rng(config.seed)
     floor = sampling_noise_floor(laws["pi"], config.n_chains, config.noise_draws, rng)
     burn, p_t = exact_burn_in(W, n, pi, floor / 20, config.burn_in, config.max_burn_in)
@@ -244,9 +236,8 @@ def report(config: DetailedBalanceConfig, run_dir: RunDir) -> None:
     )
     run_dir.save_table(records_table("stationary_vs_gibbs", cells, columns, caption))
     k = len(cells)
-    size = (4.4 * k, 4.4)
-    with figure(run_dir, "stationary_vs_gibbs", ncols=k, size=size, squeeze=False) as (fig, axes):
-        for ax, r in zip(axes[0], cells, strict=True):
+    with panel_grid(run_dir, "stationary_vs_gibbs", k, ncols=k, panel=(4.4, 4.4)) as (fig, axes):
+        for ax, r in zip(axes, cells, strict=True):
             g, pi, emp = (np.asarray(r[key]) for key in ("gibbs", "pi", "empirical"))
             lo = max(min(g.min(), pi.min()), 0.5 / config.n_chains)
             ax.loglog([lo, 1], [lo, 1], color="0.6", lw=1, label="y = x")
