@@ -123,14 +123,9 @@ class CapacityConfig(Config):
         what = f"N x N couplings and alpha N x N patterns at N = {n}, {self.dtype}"
         out = {"sizes": (need(n, self.alphas), what)}
         if pd:
-            out["pd_n"] = (
-                need(pd, self.pd_alphas),
-                f"the phase diagram's couplings and patterns at N = {pd}",
-            )
+            what = f"the phase diagram's couplings and patterns at N = {pd}"
+            out["pd_n"] = (need(pd, self.pd_alphas), what)
         return out
-
-
-# --- cells -----------------------------------------------------------------------------------
 
 
 def _grid(config: CapacityConfig) -> dict[str, dict[str, Any]]:
@@ -198,9 +193,6 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     return kinds[cell["kind"]](cell)
 
 
-# --- summary ---------------------------------------------------------------------------------
-
-
 def _rows(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> dict[int, list[dict]]:
     """Per N, one row per load: the final overlaps' mean, std and fraction above
     ``success_overlap``, the mean settling sweep, the RS overlap, and the overlaps split per
@@ -229,16 +221,6 @@ def _rows(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> dict[int,
     return out
 
 
-def _phase_grid(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> np.ndarray:
-    """``(n_T, n_alpha)`` mean overlaps of the phase diagram."""
-    return np.array(
-        [
-            [cells[f"pd,alpha={a:g},T={t:g}"]["mean_overlap"] for a in config.pd_alphas]
-            for t in config.pd_temperatures
-        ]
-    )
-
-
 def run(config: CapacityConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Every (N, alpha) and (alpha, T) as a resumable cell; alpha_c(N), its drift and spread."""
     cells = ctx.cells(_cell, _grid(config), run_dir)
@@ -256,7 +238,10 @@ def run(config: CapacityConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, A
     )
     known = [(N, v) for N, v in ac_frac.items() if v is not None]
     fit = fit_inverse_sqrt([n for n, _ in known], [v for _, v in known])
-    pd_summary = {"phase_mean_overlap": _phase_grid(config, cells).tolist()} if config.pd_n else {}
+    phase = [  # (n_T, n_alpha) mean overlaps of the phase diagram (none when pd_n = 0)
+        [cells[f"pd,alpha={a:g},T={t:g}"]["mean_overlap"] for a in config.pd_alphas]
+        for t in (config.pd_temperatures if config.pd_n else ())
+    ]
     return {
         "alpha_c_by_N": {str(N): v for N, v in ac_frac.items()},
         "alpha_c_mean_overlap_by_N": {str(N): v for N, v in ac_mean.items()},
@@ -264,11 +249,8 @@ def run(config: CapacityConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, A
         "alpha_c_extrapolated_std": std_intercept if fit else None,
         "alpha_c_std_by_N": {str(N): v for N, v in std_by_n.items()},
         "ags_alpha_c": cells["ags"]["alpha_c"],
-        **pd_summary,
+        **({"phase_mean_overlap": phase} if config.pd_n else {}),
     }
-
-
-# --- report ----------------------------------------------------------------------------------
 
 
 def report(config: CapacityConfig, run_dir: RunDir) -> None:
@@ -349,11 +331,11 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
         axes[1].axhline(0.5, color="0.6", lw=1)
     if config.pd_n:
         alpha_columns = [f"alpha = {a:g}" for a in config.pd_alphas]
-        phase = _phase_grid(config, cells)  # (n_T, n_alpha)
+        phase = res["phase_mean_overlap"]  # (n_T, n_alpha)
         pd_table = Table(
             "phase_diagram",
             ["T", *alpha_columns],
-            [[t, *row] for t, row in zip(config.pd_temperatures, phase.tolist(), strict=True)],
+            [[t, *row] for t, row in zip(config.pd_temperatures, phase, strict=True)],
             caption=(
                 f"Mean overlap with the start pattern after {config.pd_sweeps} Glauber sweeps "
                 f"(averaged over the last {config.pd_measure} and {config.pd_trials} replicas), "
@@ -367,13 +349,9 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
             label = "mean overlap m with the start pattern"
             heatmap(fig, ax, a, t, phase, label=label, vmin=0, vmax=1)
             la, tm = np.asarray(ags["alphas"]), np.asarray(ags["T_M"])
-            ax.plot(
-                np.concatenate([[0.0], la[tm > 0], [ags["alpha_c"]]]),
-                np.concatenate([[1.0], tm[tm > 0], [0.0]]),
-                "w--",
-                lw=2,
-                label="AGS retrieval line T_M",
-            )
+            line_a = np.concatenate([[0.0], la[tm > 0], [ags["alpha_c"]]])  # from (0, 1)
+            line_t = np.concatenate([[1.0], tm[tm > 0], [0.0]])  # to (alpha_c, 0)
+            ax.plot(line_a, line_t, "w--", lw=2, label="AGS retrieval line T_M")
             ax.set(
                 xlabel="load alpha",
                 ylabel="temperature T",
