@@ -7,12 +7,10 @@ temperature ``T``, ``replicas`` chains start exactly at the symmetric mixture
 dynamics at ``T`` (``T = 0``: sequential dynamics) for up to ``n_sweeps`` sweeps, reading the
 Mattis overlaps ``m_mu = xi^mu . s / N`` every ``check_every`` sweeps.
 
-A chain *keeps the mixture* when, at the end, its ``n`` involved overlaps are all at least half
-their mean and that mean exceeds ``3 / sqrt(N)`` (:func:`~hopfield_lab.analysis.keeps_mixture`;
-for ``n = 1``: a macroscopic overlap). The run stops early once no chain keeps the mixture. The
-*simulated threshold* is the midpoint between the largest grid temperature below which
-(inclusive) at least half of the chains keep the mixture at every grid point, and the next one
-(± half their distance).
+A chain *keeps the mixture* when its final overlaps pass
+:func:`~hopfield_lab.analysis.keeps_mixture` (symmetric and macroscopic); the run stops early
+once none does. The *simulated threshold* is the midpoint (± half width) of the grid bracket
+where the fraction keeping it first drops below 1/2 (:func:`~hopfield_lab.analysis.drop_bracket`).
 
 Theory (:mod:`hopfield_lab.theory.hopfield_mixtures`): the overlap ``m_n(T)`` solving
 ``m_n = E_z[z tanh(m_n z / T)] / n`` and the temperature ``T_n`` (``N = inf``) below which the
@@ -80,9 +78,8 @@ class MixtureConfig(Config):
         n_patterns: ``P``, with ``max(ns) <= P <= min(sizes)`` (``P > n`` gives uninvolved
             directions).
         temperatures: Glauber temperatures, ``0 <= T`` (0: zero-temperature dynamics).
-        replicas: chains per ``(n, T, network)``.
+        replicas: chains per ``(n, T, network)``. n_networks: independent pattern draws.
         n_sweeps: maximum sweeps per chain. check_every: sweeps between overlap readings.
-        n_networks: independent pattern draws.
         seed: seeds patterns and chains.
     """
 
@@ -140,8 +137,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Chains started at the symmetric n-mixture of one network, at one temperature."""
     config: MixtureConfig = cell["config"]
     n, T, network = int(cell["n"]), float(cell["temperature"]), int(cell["network"])
-    n_spins = int(cell["n_spins"])
-    device = cell.get("device", "cpu")
+    n_spins, device = int(cell["n_spins"]), cell.get("device", "cpu")
     xi = _patterns(config, n_spins, network).to(device)
     s0 = torch.where(xi[:n].sum(0) >= 0, 1.0, -1.0).to(xi.dtype)  # (N,) the mixture
     gen = torch.Generator(device=device).manual_seed(int(cell["seed"]))
@@ -208,8 +204,7 @@ def _summary(config: MixtureConfig, cells: dict[str, Any]) -> dict[tuple[int, in
         th = mixture_critical_temperature(n, include_uninvolved=config.n_patterns > n)
         for size in config.sizes:
             rows = [_row(config, cells, n, size, t) for t in config.temperatures]
-            temperatures = [r["temperature"] for r in rows]
-            lo, hi = drop_bracket(temperatures, [r["kept_fraction"] for r in rows])
+            lo, hi = drop_bracket(config.temperatures, [r["kept_fraction"] for r in rows])
             est, half = (None, None) if hi is None else (0.5 * (lo + hi), 0.5 * (hi - lo))
             text = f">= {lo:g}: kept at every grid T < 1" if hi is None else f"in ({lo:g}, {hi:g}]"
             t_n = th.critical_temperature
@@ -342,8 +337,7 @@ def report(config: MixtureConfig, run_dir: RunDir) -> None:
     grid = np.linspace(0.0, 1.0, 301)[:-1]
     big = max(config.sizes)
     styles = ["o:", "s--", "^-", "d-.", "v-"]
-    with figure(run_dir, "mixture_stability", ncols=3, size=(15, 4.6)) as (_, axes):
-        ax1, ax2, ax3 = axes
+    with figure(run_dir, "mixture_stability", ncols=3, size=(15, 4.6)) as (_, (ax1, ax2, ax3)):
         for i, n in enumerate(config.ns):
             color = f"C{i}"
             m = mixture_overlap(n, grid)
