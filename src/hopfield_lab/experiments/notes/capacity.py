@@ -15,14 +15,13 @@ over networks (the trials of one network share ``J``). At finite ``N`` the trans
 and lies at larger loads for smaller ``N``: the 1/sqrt(N) fluctuations of the crosstalk noise
 let small networks keep patterns a little beyond alpha_c.
 
-Part 2, phase diagram (:func:`~hopfield_lab.analysis.glauber_retention`): Glauber chains
-(Lemma 2.1.3) of ``pd_n`` spins start at stored patterns; their overlap with the start pattern,
-averaged over the last ``pd_measure`` sweeps and the replicas, is drawn over (alpha, T) with the
-AGS retrieval line ``T_M(alpha)`` of the replica-symmetric equations
-(:mod:`hopfield_lab.theory.ags`), whose end points ``T_M(0) = 1`` and ``alpha_c(T = 0) =
-0.1379`` the headline table sets beside the notes' values. Retrieval states are metastable
-below ``T_M`` (global minima only below a lower line ``T_c``, not drawn), which is what
-dynamics started at a pattern probes.
+Part 2, phase diagram: the overlap of Glauber chains of ``pd_n`` spins with the stored pattern
+they start at (:func:`~hopfield_lab.analysis.glauber_retention`), averaged over the replicas, is
+drawn over (alpha, T) with the AGS retrieval line ``T_M(alpha)`` of the replica-symmetric
+equations (:mod:`hopfield_lab.theory.ags`), whose end points ``T_M(0) = 1`` and
+``alpha_c(T = 0) = 0.1379`` the headline table sets beside the notes' values. Retrieval states
+are metastable below ``T_M`` (global minima only below a lower line ``T_c``, not drawn), which
+is what dynamics started at a pattern probes.
 """
 
 from __future__ import annotations

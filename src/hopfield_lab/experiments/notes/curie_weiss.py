@@ -2,10 +2,9 @@
 
 Setting (lecture notes, ch. 2, Sec. 2.2.1). ``BinaryHopfield.curie_weiss(N, J, h)``:
 ``J_ij = J/N`` (``i != j``), uniform field ``h``. For every size ``N`` and temperature ``T``,
-``replicas`` chains start all up and run Glauber (heat-bath) dynamics at ``T``: ``burn_in``
-sweeps, then ``n_samples`` measurements of ``m = (1/N) sum_i s_i``, one every ``sample_every``
-sweeps. Each chain's time average of ``|m|`` is one estimate; tables give the mean over chains
-and its standard error. Three predictions are compared:
+``replicas`` Glauber (heat-bath) chains start all up and are sampled by
+:func:`~hopfield_lab.analysis.magnetization_samples`; each chain's time average of ``|m|`` is
+one estimate (tables: mean over chains and its standard error). Three predictions are compared:
 
 * the mean-field ``m*(T)`` (largest root of ``m = tanh(beta (J m + h))``, Eq. 2.8,
   :mod:`hopfield_lab.theory.curie_weiss`): 0 above ``T_c = J``, ``~ sqrt(3 (T_c - T))`` below;
@@ -17,10 +16,9 @@ and its standard error. Three predictions are compared:
   the kink at ``T_c``, shrinking as ``N`` grows (table ``finite_size``, figure
   ``magnetization``).
 
-The figure ``free_energy`` shows the Landau ``f(m) - min f`` at a few temperatures beside the
-finite-``N`` estimate ``-(T/N) ln P_N(m)`` (exact law, largest ``N``) and, at simulated
-temperatures, the same estimate from the chains' histogram of ``m``. The notes give no numbers
-beyond ``T_c = J`` and the square-root law, both checked in ``tests/test_theory.py``.
+Figure ``free_energy``: the Landau ``f(m) - min f`` beside ``-(T/N) ln P_N(m)`` (largest ``N``)
+from the exact law and from the chains' histogram. The notes give no numbers beyond ``T_c = J``
+and the square-root law, both checked in ``tests/test_theory.py``.
 """
 
 from __future__ import annotations
