@@ -105,8 +105,7 @@ def _grid(config: CurieWeissConfig, device: str = "cpu") -> dict[str, dict[str, 
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Glauber chains for one ``(N, T)``: per-chain mean ``|m|`` and the histogram of ``m``."""
     config: CurieWeissConfig = cell["config"]
-    n, T = int(cell["n"]), float(cell["temperature"])
-    device = cell.get("device", "cpu")
+    n, T, device = int(cell["n"]), float(cell["temperature"]), cell.get("device", "cpu")
     gen = torch.Generator(device=device).manual_seed(int(cell["seed"]))
     model = BinaryHopfield.curie_weiss(n, config.J, config.h).to(device)
     s = torch.ones(config.replicas, n, dtype=torch.float64, device=device)  # all up
@@ -213,9 +212,8 @@ def report(config: CurieWeissConfig, run_dir: RunDir) -> None:
     J, h = config.J, config.h
     grid = np.linspace(0.02 * J, max(*config.temperatures, 1.5 * J), 300)
     with figure(run_dir, "magnetization", size=(6.5, 4.4)) as (_, ax):
-        ax.plot(
-            grid, np.abs(equilibrium_magnetization(1.0 / grid, J, h)), "k-", lw=2, label="N = ∞"
-        )
+        m_inf = np.abs(equilibrium_magnetization(1.0 / grid, J, h))
+        ax.plot(grid, m_inf, "k-", lw=2, label="N = ∞")
         for i, n in enumerate(config.sizes):
             exact = [finite_size_mean_abs_magnetization(n, 1.0 / t, J, h) for t in grid]
             ax.plot(grid, exact, color=f"C{i}", lw=1, ls="--")
