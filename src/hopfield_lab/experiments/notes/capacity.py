@@ -72,9 +72,8 @@ class CapacityConfig(Config):
 
     Attributes:
         sizes, alphas: network sizes ``N`` and loads (strictly increasing) of part 1.
-        n_trials: retrieval trials per (N, alpha) (distinct start patterns, over as many
-            networks as needed).
-        n_starts: most start patterns per network (the replicas of one run).
+        n_trials: retrieval trials per (N, alpha), over as many networks as needed.
+        n_starts: most start patterns (replicas of one run) per network.
         start_noise: fraction of the start pattern's spins flipped before the dynamics.
         max_sweeps: most sweeps of sequential dynamics.
         success_overlap: final overlap above which a trial counts as retrieved.

@@ -16,15 +16,13 @@ Theory (:mod:`hopfield_lab.theory.hopfield_mixtures`): the overlap ``m_n(T)`` so
 ``m_n = E_z[z tanh(m_n z / T)] / n`` and the temperature ``T_n`` (``N = inf``) below which the
 smallest eigenvalue of the free-energy Hessian (Lemma 2.2.3) is positive: 1 for ``n = 1``,
 about 0.46 for ``n = 3`` and 0.385 for ``n = 5``, never for even ``n``. At finite ``N`` the
-mixture below ``T_n`` is only a *shallow* minimum: the free-energy barrier per spin towards a
-pure state (table ``retention``: ``dF`` along the straight line,
-:func:`~hopfield_lab.theory.mixture_line_barrier`, an upper bound) falls from ~1e-2 at
-``T = 0.15`` to ~1e-5 near ``T_n``, and a barrier of ``N dF / T`` of a few units is crossed
-within a few sweeps. So chains leave the mixture well *below* ``T_n``, the threshold rising
-towards ``T_n`` as ``N`` grows; this dominates, at the sizes a CPU affords, the opposite effect
-of a small unstable eigenvalue just above ``T_n``. The report checks what the theory guarantees
-at any ``N``: above ``T_n`` (and below 1) no grid temperature keeps the mixture in more than
-half the chains.
+mixture below ``T_n`` is only a *shallow* minimum: its barrier per spin towards a pure state
+(``dF`` on the straight line, an upper bound, :func:`~hopfield_lab.theory.mixture_line_barrier`;
+table ``retention``) falls towards ~1e-5 near ``T_n``, and ``N dF / T`` of a few units is crossed
+within a few sweeps. So chains leave the mixture well *below* ``T_n`` (the threshold rising
+towards ``T_n`` with ``N``), which at CPU sizes outweighs the small unstable eigenvalue just
+above ``T_n``. The report checks what the theory guarantees at any ``N``: above ``T_n`` (and
+below 1) no grid temperature keeps the mixture in more than half the chains.
 
 Table ``literature`` sets our ``T_n`` beside the values quoted from Amit, Gutfreund & Sompolinsky
 (1985), :data:`AGS_1985` (reference values only, never used in a computation).

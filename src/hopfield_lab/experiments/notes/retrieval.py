@@ -1,13 +1,12 @@
 """Retrieval of corrupted MNIST digits by a modern Hopfield memory (lecture notes, ch. 3).
 
 Protocol. ``P`` MNIST training images are stored as the rows of ``X`` in
-:class:`~hopfield_lab.models.ModernHopfield`, centred on their pixel mean and scaled to norm
-``sqrt(N)`` (``normalize="center_scale"``; :mod:`hopfield_lab.data.memories` says why raw
-pixels fail); ``normalize="none"`` keeps raw pixels. Queries are stored images corrupted in
-pixel space (Gaussian noise of std ``sigma``, or the bottom ``fraction`` of the image set to 0),
-then normalised the same way, each using only itself. Each query runs to a fixed point of ``xi
-<- X^T softmax(beta X xi)`` (Eq. 3.5) with Picard and Anderson iterations (relative residual
-``tol``).
+:class:`~hopfield_lab.models.ModernHopfield`, normalised by
+:func:`~hopfield_lab.data.center_scale` (``normalize="none"`` keeps raw pixels;
+:mod:`hopfield_lab.data.memories` says why they fail). Queries are stored images corrupted in
+pixel space (Gaussian noise of std ``sigma``, or the bottom ``fraction`` set to 0), then
+normalised the same way, and run to a fixed point of ``xi <- X^T softmax(beta X xi)`` (Eq. 3.5)
+with Picard and Anderson iterations (relative residual ``tol``).
 
 Measured, per ``beta`` and corruption:
 
