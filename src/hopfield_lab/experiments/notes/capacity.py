@@ -258,6 +258,7 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
     res = run_dir.read_results()
     ags = cells["ags"]
     ac_frac, ac_std = res["alpha_c_by_N"], res["alpha_c_std_by_N"]
+    ac_mean = res["alpha_c_mean_overlap_by_N"]
     known = [str(N) for N in config.sizes if ac_frac.get(str(N)) is not None]
     sim = ("alpha_c(N) from simulations (no crossing in the grid)", None, None)
     if known:
@@ -294,9 +295,7 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
         "N": lambda N: N,
         "alpha_c (fraction = 1/2)": lambda N: ac_frac[str(N)],
         "bootstrap std": lambda N: ac_std.get(str(N)),
-        f"alpha_c (mean m = {config.mean_threshold:g})": (
-            lambda N: res["alpha_c_mean_overlap_by_N"][str(N)]
-        ),
+        f"alpha_c (mean m = {config.mean_threshold:g})": lambda N: ac_mean[str(N)],
     }
     run_dir.save_table(records_table("alpha_c_vs_N", config.sizes, columns, caption))
     caption = (

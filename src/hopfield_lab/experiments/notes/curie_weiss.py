@@ -131,21 +131,19 @@ def _rows(config: CurieWeissConfig, cells: dict[str, dict[str, Any]]) -> list[di
     """Per ``(N, T)``: chain mean and standard error, exact ``E_N|m|`` and mean-field ``m*``."""
     J, h = config.J, config.h
     rows = []
-    for key in _grid(config):
-        r = cells[key]
+    for r in (cells[key] for key in _grid(config)):
         n, beta = r["n"], 1.0 / r["temperature"]
         chains = np.asarray(r["mean_abs_m_chains"])
-        rows.append(
-            {
-                "n": n,
-                "temperature": r["temperature"],
-                "sim": float(chains.mean()),
-                "sem": float(chains.std(ddof=1) / np.sqrt(chains.size)),
-                "exact": finite_size_mean_abs_magnetization(n, beta, J, h),
-                "mean_field": float(abs(equilibrium_magnetization(beta, J, h))),
-                "counts": r["counts"],
-            }
-        )
+        row = {
+            "n": n,
+            "temperature": r["temperature"],
+            "sim": float(chains.mean()),
+            "sem": float(chains.std(ddof=1) / np.sqrt(chains.size)),
+            "exact": finite_size_mean_abs_magnetization(n, beta, J, h),
+            "mean_field": float(abs(equilibrium_magnetization(beta, J, h))),
+            "counts": r["counts"],
+        }
+        rows.append(row)
     return rows
 
 

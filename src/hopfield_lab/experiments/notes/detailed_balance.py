@@ -111,8 +111,7 @@ def _grid(config: DetailedBalanceConfig) -> dict[str, dict[str, Any]]:
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     """One coupling: exact W, pi and Gibbs; burn-in; repeated G-tests of independent chains."""
     config: DetailedBalanceConfig = cell["config"]
-    kind = cell["coupling"]
-    T, n = config.temperature, config.n
+    kind, T, n = cell["coupling"], config.temperature, config.n
     model = random_couplings(
         kind,
         n,
