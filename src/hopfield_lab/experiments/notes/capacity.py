@@ -8,12 +8,11 @@ Part 1, retrieval vs load at ``T = 0`` (:func:`~hopfield_lab.analysis.hebbian_re
 sequential dynamics from a stored pattern to a fixed point). A trial retrieves when the final
 overlap ``m > success_overlap`` (0.9: AGS predict ``m >= 0.967`` in the retrieval phase, ``m``
 well below 0.5 beyond alpha_c); ``alpha_c(N)`` is the load where the fraction of retrieving
-trials crosses 1/2 (and, second estimate, where the mean overlap crosses ``mean_threshold``),
-interpolated linearly on the grid. A fit ``alpha_c(N) = a + b / sqrt(N)`` (heuristic; none with
-fewer than 3 sizes) extrapolates to ``a``, compared with 0.138; spreads come from a bootstrap
-over networks (the trials of one network share ``J``). At finite ``N`` the transition is smooth
-and lies at larger loads for smaller ``N``: the 1/sqrt(N) fluctuations of the crosstalk noise
-let small networks keep patterns a little beyond alpha_c.
+trials crosses 1/2 (second estimate: where the mean overlap crosses ``mean_threshold``),
+interpolated linearly on the grid, with a bootstrap spread over networks and a heuristic fit
+``a + b / sqrt(N)`` extrapolating to ``a`` (compared with 0.138). At finite ``N`` the transition
+is smooth and lies at larger loads for smaller ``N``: the 1/sqrt(N) crosstalk fluctuations let
+small networks keep patterns a little beyond alpha_c.
 
 Part 2, phase diagram: the overlap of Glauber chains of ``pd_n`` spins with the stored pattern
 they start at (:func:`~hopfield_lab.analysis.glauber_retention`), averaged over the replicas, is

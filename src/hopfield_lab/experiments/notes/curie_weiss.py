@@ -54,8 +54,7 @@ class CurieWeissConfig(Config):
     """Config of the Curie-Weiss experiment (see the module docstring).
 
     Attributes:
-        sizes: numbers of spins ``N`` to simulate.
-        temperatures: Glauber temperatures ``T > 0``.
+        sizes, temperatures: numbers of spins ``N`` and Glauber temperatures ``T > 0``.
         J: coupling (``T_c = J``). h: uniform field.
         replicas: independent chains per ``(N, T)``.
         burn_in: sweeps before the first measurement.

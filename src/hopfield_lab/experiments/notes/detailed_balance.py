@@ -79,11 +79,10 @@ class DetailedBalanceConfig(Config):
 
     Attributes:
         n: spins ``N`` (2 to 10: all ``2^N`` states are enumerated). temperature: ``T``.
-        couplings: which coupling matrices to test.
+        couplings: which coupling matrices to test. hebbian_patterns: patterns of the Hebbian one.
         coupling_scale: scale of ``J``. field_scale: standard deviation of the field entries.
-        hebbian_patterns: patterns of the Hebbian coupling.
-        n_chains: independent chains per repeat, one sample each.
-        n_repeats: independent batches of ``n_chains`` chains (one G-test each).
+        n_chains, n_repeats: independent chains per batch (one sample each) and batches (one
+            G-test each).
         burn_in, max_burn_in: least and most sweeps before the sample is taken.
         noise_draws: multinomial draws for the sampling noise floor.
         seed: seeds couplings and chains.

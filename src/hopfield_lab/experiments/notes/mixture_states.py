@@ -71,8 +71,7 @@ class MixtureConfig(Config):
     """Config of the mixture-state experiment (see the module docstring).
 
     Attributes:
-        ns: mixture sizes ``n`` (1 = pure state), each in [1, 20].
-        sizes: numbers of spins ``N`` (finite-size study).
+        ns, sizes: mixture sizes ``n`` (1 = pure state) and numbers of spins ``N``.
         n_patterns: ``P``, with ``max(ns) <= P <= min(sizes)`` (``P > n`` gives uninvolved
             directions).
         temperatures: Glauber temperatures, ``0 <= T`` (0: zero-temperature dynamics).
