@@ -8,10 +8,9 @@ the notes' "noise 1.0"; MSE + 0.01 weight penalty, Adam lr 0.01, batch 512) on
 our readings of the notes (the 9 read-out gains that make the text's 742 parameters, the
 straight-through clamp without which training collapses to the blank image).
 
-The notes' number: test **MSE 4e-2** after 20 epochs (one run; their test images also went
-through random affine and contrast augmentation, which we do not apply). We report the test
-MSE at the training noise and, beyond the notes, at other noise levels (Fig. 4.8 uses variance
-1.44) next to two baselines: the clamped noisy input and the all-background image.
+The notes' number: test **MSE 4e-2** after 20 epochs (one run; their test images also went through
+random affine and contrast augmentation, which we do not apply). Beyond the notes: other test noise
+levels (Fig. 4.8 uses variance 1.44) and two baselines, the clamped noisy input and the blank image.
 """
 
 from __future__ import annotations

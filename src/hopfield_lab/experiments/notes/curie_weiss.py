@@ -12,9 +12,8 @@ one estimate (tables: mean over chains and its standard error). Three prediction
   (:func:`~hopfield_lab.theory.finite_size_magnetization_law`), which a converged chain must
   reproduce: the headline table checks every ``(N, T)`` against it within three standard
   errors, so a failure measures the simulation (equilibration, statistics), not the limit;
-* finite-size rounding: ``E_N |m| ~ N^{-1/2}`` above ``T_c`` and a smooth crossover instead of
-  the kink at ``T_c``, shrinking as ``N`` grows (table ``finite_size``, figure
-  ``magnetization``).
+* finite-size rounding: ``E_N |m| ~ N^{-1/2}`` above ``T_c``, a smooth crossover instead of the
+  kink at ``T_c`` that shrinks as ``N`` grows (table ``finite_size``, figure ``magnetization``).
 
 Figure ``free_energy``: the Landau ``f(m) - min f`` beside ``-(T/N) ln P_N(m)`` (largest ``N``)
 from the exact law and from the chains' histogram. The notes give no numbers beyond ``T_c = J``

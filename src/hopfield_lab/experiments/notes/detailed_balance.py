@@ -10,17 +10,16 @@ compared with the Gibbs law ``exp(-beta L(s))/Z``, ``L(s) = -1/2 s.J s - h.s``, 
 exact ``pi`` of ``W`` (:mod:`hopfield_lab.analysis.glauber`) by total variation and a G-test
 (exact up to the chi-square approximation: the samples are independent).
 
-What Theorem 2.1 predicts. With ``J`` symmetric and ``J_ii = 0`` the Gibbs law satisfies
-detailed balance ``p(s) W(s, F_i s) = p(F_i s) W(F_i s, s)``: the ratio of the two flip
-probabilities is ``exp(-2 beta s_i phi_i)``, which equals ``exp(-beta (L(F_i s) - L(s)))``
-because ``phi_i`` does not depend on ``s_i``. So ``pi = Gibbs`` exactly, the G-test p-value is
-uniform on (0, 1) and the TV sits at the noise floor. With ``J`` asymmetric no law satisfies
-detailed balance: the "flux" ``2 s_i phi_i`` around the 4-cycle ``s, F_i s, F_j F_i s, F_j s``
-sums to ``2 (J_ij - J_ji) s_i s_j`` times a sign, not 0 (the proof of Theorem 2.1 with
-Lemma 2.1.4). The chain is still ergodic and the samples follow its unique ``pi`` (the G-test
-against ``pi`` passes), but ``pi`` is not the Gibbs law of ``L`` (which only sees the symmetric
-part of ``J``): the G-test against Gibbs rejects (p ~ 0) and the detailed-balance residual is
-of order 1.
+What Theorem 2.1 predicts. With ``J`` symmetric and ``J_ii = 0`` the Gibbs law satisfies detailed
+balance ``p(s) W(s, F_i s) = p(F_i s) W(F_i s, s)``: the ratio of the two flip probabilities is
+``exp(-2 beta s_i phi_i)``, which equals ``exp(-beta (L(F_i s) - L(s)))`` because ``phi_i`` does not
+depend on ``s_i``. So ``pi = Gibbs`` exactly, the G-test p-value is uniform on (0, 1) and the TV
+sits at the noise floor. With ``J`` asymmetric no law satisfies detailed balance: the "flux"
+``2 s_i phi_i`` around the 4-cycle ``s, F_i s, F_j F_i s, F_j s`` sums to
+``2 (J_ij - J_ji) s_i s_j`` times a sign, not 0 (the proof of Theorem 2.1 with Lemma 2.1.4). The
+chain is still ergodic and the samples follow its unique ``pi`` (the G-test against ``pi`` passes),
+but ``pi`` is not the Gibbs law of ``L`` (which only sees the symmetric part of ``J``): the G-test
+against Gibbs rejects (p ~ 0) and the detailed-balance residual is of order 1.
 """
 
 from __future__ import annotations
