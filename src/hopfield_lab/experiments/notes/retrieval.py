@@ -10,8 +10,7 @@ with Picard and Anderson iterations (relative residual ``tol``).
 
 Measured, per ``beta`` and corruption:
 
-* retrieval accuracy: the fixed point's nearest stored pattern is the original, and "exact" when
-  in addition ``|xi* - x| / |x| < exact_threshold``;
+* retrieval accuracy, nearest-pattern and exact (:func:`~hopfield_lab.analysis.retrieval_scores`);
 * the energy (Eq. 3.4) along every Picard trajectory
   (:func:`~hopfield_lab.analysis.descent_summary`): Prop. 3.2, it never rises; Lemma 3.2.1, it
   is ``>= 0``; Lemma 3.2.2 (ii), after one update it is ``<= beta^-1 ln P + M^2 / 2``;
