@@ -1,9 +1,5 @@
 """Storage capacity of the Hebbian binary Hopfield network and its (alpha, T) phase diagram.
 
-Command::
-
-    hopfield-lab run capacity --profile quick
-
 Setting (lecture notes ch. 2, with the capacity alpha_c ~ 0.138 of Amit, Gutfreund and
 Sompolinsky 1985/87, "AGS"): ``P = round(alpha N)`` unbiased random patterns stored by Hebb's
 rule (Def. 2.1.4, ``J_ii = 0``, ``h = 0``).
@@ -12,21 +8,19 @@ Part 1, retrieval vs load at ``T = 0`` (:func:`~hopfield_lab.analysis.hebbian_re
 sequential dynamics from a stored pattern to a fixed point). A trial retrieves when the final
 overlap ``m > success_overlap`` (0.9: AGS predict ``m >= 0.967`` in the retrieval phase, ``m``
 well below 0.5 beyond alpha_c); ``alpha_c(N)`` is the load where the fraction of retrieving
-trials crosses 1/2 (and, second estimate, where the mean overlap crosses ``mean_threshold``),
-interpolated linearly on the grid. A fit ``alpha_c(N) = a + b / sqrt(N)`` (heuristic; none with
-fewer than 3 sizes) extrapolates to ``a``, compared with 0.138; spreads come from a bootstrap
-over networks (the trials of one network share ``J``). At finite ``N`` the transition is smooth
-and lies at larger loads for smaller ``N``: the 1/sqrt(N) fluctuations of the crosstalk noise
-let small networks keep patterns a little beyond alpha_c.
+trials crosses 1/2 (second estimate: where the mean overlap crosses ``mean_threshold``),
+interpolated linearly on the grid, with a bootstrap spread over networks and a heuristic fit
+``a + b / sqrt(N)`` extrapolating to ``a`` (compared with 0.138). At finite ``N`` the transition
+is smooth and lies at larger loads for smaller ``N``: the 1/sqrt(N) crosstalk fluctuations let
+small networks keep patterns a little beyond alpha_c.
 
-Part 2, phase diagram (:func:`~hopfield_lab.analysis.glauber_retention`): Glauber chains
-(Lemma 2.1.3) of ``pd_n`` spins start at stored patterns; their overlap with the start pattern,
-averaged over the last ``pd_measure`` sweeps and the replicas, is drawn over (alpha, T) with the
-AGS retrieval line ``T_M(alpha)`` of the replica-symmetric equations
-(:mod:`hopfield_lab.theory.ags`), whose end points ``T_M(0) = 1`` and ``alpha_c(T = 0) =
-0.1379`` the headline table sets beside the notes' values. Retrieval states are metastable
-below ``T_M`` (global minima only below a lower line ``T_c``, not drawn), which is what
-dynamics started at a pattern probes.
+Part 2, phase diagram: the overlap of Glauber chains of ``pd_n`` spins with the stored pattern
+they start at (:func:`~hopfield_lab.analysis.glauber_retention`), averaged over the replicas, is
+drawn over (alpha, T) with the AGS retrieval line ``T_M(alpha)`` of the replica-symmetric
+equations (:mod:`hopfield_lab.theory.ags`), whose end points ``T_M(0) = 1`` and
+``alpha_c(T = 0) = 0.1379`` the headline table sets beside the notes' values. Retrieval states
+are metastable below ``T_M`` (global minima only below a lower line ``T_c``, not drawn), which
+is what dynamics started at a pattern probes.
 """
 
 from __future__ import annotations
@@ -76,20 +70,16 @@ class CapacityConfig(Config):
     """Config of the capacity experiment (see the module docstring).
 
     Attributes:
-        sizes: network sizes ``N`` of part 1.
-        alphas: loads of part 1 (strictly increasing).
-        n_trials: retrieval trials per (N, alpha) (distinct start patterns, over as many
-            networks as needed).
-        n_starts: most start patterns per network (the replicas of one run).
+        sizes, alphas: network sizes ``N`` and loads (strictly increasing) of part 1.
+        n_trials: retrieval trials per (N, alpha), over as many networks as needed.
+        n_starts: most start patterns (replicas of one run) per network.
         start_noise: fraction of the start pattern's spins flipped before the dynamics.
         max_sweeps: most sweeps of sequential dynamics.
         success_overlap: final overlap above which a trial counts as retrieved.
         mean_threshold: the mean-overlap level of the second alpha_c estimate.
         pd_n: spins of the phase-diagram networks (0 skips part 2).
-        pd_alphas: loads of the phase diagram.
-        pd_temperatures: temperatures of the phase diagram.
-        pd_trials: replicas per phase-diagram cell.
-        pd_sweeps: Glauber sweeps per phase-diagram run.
+        pd_alphas, pd_temperatures: loads and temperatures of the phase diagram.
+        pd_trials: replicas per phase-diagram cell. pd_sweeps: Glauber sweeps per run.
         pd_measure: final sweeps over which the overlap is averaged (<= pd_sweeps).
         dtype: ``"float32"`` or ``"float64"`` for couplings and states.
         seed: seeds everything.
@@ -130,14 +120,9 @@ class CapacityConfig(Config):
         what = f"N x N couplings and alpha N x N patterns at N = {n}, {self.dtype}"
         out = {"sizes": (need(n, self.alphas), what)}
         if pd:
-            out["pd_n"] = (
-                need(pd, self.pd_alphas),
-                f"the phase diagram's couplings and patterns at N = {pd}",
-            )
+            what = f"the phase diagram's couplings and patterns at N = {pd}"
+            out["pd_n"] = (need(pd, self.pd_alphas), what)
         return out
-
-
-# --- cells -----------------------------------------------------------------------------------
 
 
 def _grid(config: CapacityConfig) -> dict[str, dict[str, Any]]:
@@ -205,9 +190,6 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     return kinds[cell["kind"]](cell)
 
 
-# --- summary ---------------------------------------------------------------------------------
-
-
 def _rows(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> dict[int, list[dict]]:
     """Per N, one row per load: the final overlaps' mean, std and fraction above
     ``success_overlap``, the mean settling sweep, the RS overlap, and the overlaps split per
@@ -236,16 +218,6 @@ def _rows(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> dict[int,
     return out
 
 
-def _phase_grid(config: CapacityConfig, cells: dict[str, dict[str, Any]]) -> np.ndarray:
-    """``(n_T, n_alpha)`` mean overlaps of the phase diagram."""
-    return np.array(
-        [
-            [cells[f"pd,alpha={a:g},T={t:g}"]["mean_overlap"] for a in config.pd_alphas]
-            for t in config.pd_temperatures
-        ]
-    )
-
-
 def run(config: CapacityConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Every (N, alpha) and (alpha, T) as a resumable cell; alpha_c(N), its drift and spread."""
     cells = ctx.cells(_cell, _grid(config), run_dir)
@@ -263,7 +235,10 @@ def run(config: CapacityConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, A
     )
     known = [(N, v) for N, v in ac_frac.items() if v is not None]
     fit = fit_inverse_sqrt([n for n, _ in known], [v for _, v in known])
-    pd_summary = {"phase_mean_overlap": _phase_grid(config, cells).tolist()} if config.pd_n else {}
+    phase = [  # (n_T, n_alpha) mean overlaps of the phase diagram (none when pd_n = 0)
+        [cells[f"pd,alpha={a:g},T={t:g}"]["mean_overlap"] for a in config.pd_alphas]
+        for t in (config.pd_temperatures if config.pd_n else ())
+    ]
     return {
         "alpha_c_by_N": {str(N): v for N, v in ac_frac.items()},
         "alpha_c_mean_overlap_by_N": {str(N): v for N, v in ac_mean.items()},
@@ -271,11 +246,8 @@ def run(config: CapacityConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, A
         "alpha_c_extrapolated_std": std_intercept if fit else None,
         "alpha_c_std_by_N": {str(N): v for N, v in std_by_n.items()},
         "ags_alpha_c": cells["ags"]["alpha_c"],
-        **pd_summary,
+        **({"phase_mean_overlap": phase} if config.pd_n else {}),
     }
-
-
-# --- report ----------------------------------------------------------------------------------
 
 
 def report(config: CapacityConfig, run_dir: RunDir) -> None:
@@ -285,6 +257,7 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
     res = run_dir.read_results()
     ags = cells["ags"]
     ac_frac, ac_std = res["alpha_c_by_N"], res["alpha_c_std_by_N"]
+    ac_mean = res["alpha_c_mean_overlap_by_N"]
     known = [str(N) for N in config.sizes if ac_frac.get(str(N)) is not None]
     sim = ("alpha_c(N) from simulations (no crossing in the grid)", None, None)
     if known:
@@ -321,9 +294,7 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
         "N": lambda N: N,
         "alpha_c (fraction = 1/2)": lambda N: ac_frac[str(N)],
         "bootstrap std": lambda N: ac_std.get(str(N)),
-        f"alpha_c (mean m = {config.mean_threshold:g})": (
-            lambda N: res["alpha_c_mean_overlap_by_N"][str(N)]
-        ),
+        f"alpha_c (mean m = {config.mean_threshold:g})": lambda N: ac_mean[str(N)],
     }
     run_dir.save_table(records_table("alpha_c_vs_N", config.sizes, columns, caption))
     caption = (
@@ -339,31 +310,6 @@ def report(config: CapacityConfig, run_dir: RunDir) -> None:
     }
     records = [r for rs in rows.values() for r in rs]
     run_dir.save_table(records_table("retrieval_vs_load", records, columns, caption))
-    if config.pd_n:
-        alpha_columns = [f"alpha = {a:g}" for a in config.pd_alphas]
-        pd_table = Table(
-            "phase_diagram",
-            ["T", *alpha_columns],
-            caption=(
-                f"Mean overlap with the start pattern after {config.pd_sweeps} Glauber sweeps "
-                f"(averaged over the last {config.pd_measure} and {config.pd_trials} replicas), "
-                f"N = {config.pd_n}."
-            ),
-            formats=dict.fromkeys(alpha_columns, "{:.3f}"),
-        )
-        for t, row in zip(config.pd_temperatures, _phase_grid(config, cells), strict=True):
-            pd_table.add_row(t, *row.tolist())
-        run_dir.save_table(pd_table)
-    _figures(config, rows, cells, run_dir)
-
-
-def _figures(
-    config: CapacityConfig,
-    rows: dict[int, list[dict]],
-    cells: dict[str, dict[str, Any]],
-    run_dir: RunDir,
-) -> None:
-    ags = cells["ags"]
     with figure(run_dir, "retrieval_vs_load", ncols=2, size=(11, 4.2)) as (_, axes):
         for N, rs in rows.items():
             plot_records(axes[0], rs, "alpha", "mean", ms=4, label=f"N = {N}")
@@ -379,28 +325,37 @@ def _figures(
             title="alpha_c(N): where this fraction crosses 1/2",
         )
         axes[1].axhline(0.5, color="0.6", lw=1)
-    if not config.pd_n:
-        return
-    with figure(run_dir, "phase_diagram", size=(6.4, 4.8)) as (fig, ax):
-        a, t = np.asarray(config.pd_alphas), np.asarray(config.pd_temperatures)
-        label = "mean overlap m with the start pattern"
-        heatmap(fig, ax, a, t, _phase_grid(config, cells), label=label, vmin=0, vmax=1)
-        la, tm = np.asarray(ags["alphas"]), np.asarray(ags["T_M"])
-        ax.plot(
-            np.concatenate([[0.0], la[tm > 0], [ags["alpha_c"]]]),
-            np.concatenate([[1.0], tm[tm > 0], [0.0]]),
-            "w--",
-            lw=2,
-            label="AGS retrieval line T_M",
+    if config.pd_n:
+        alpha_columns = [f"alpha = {a:g}" for a in config.pd_alphas]
+        phase = res["phase_mean_overlap"]  # (n_T, n_alpha)
+        pd_table = Table(
+            "phase_diagram",
+            ["T", *alpha_columns],
+            [[t, *row] for t, row in zip(config.pd_temperatures, phase, strict=True)],
+            caption=(
+                f"Mean overlap with the start pattern after {config.pd_sweeps} Glauber sweeps "
+                f"(averaged over the last {config.pd_measure} and {config.pd_trials} replicas), "
+                f"N = {config.pd_n}."
+            ),
+            formats=dict.fromkeys(alpha_columns, "{:.3f}"),
         )
-        ax.set(
-            xlabel="load alpha",
-            ylabel="temperature T",
-            title=f"Retrieval phase diagram, Glauber, N = {config.pd_n}",
-            xlim=(0, a.max() * 1.05 + 0.005),
-            ylim=(0, t.max() * 1.05 + 0.05),
-        )
-        ax.legend(fontsize=8, loc="upper right")
+        run_dir.save_table(pd_table)
+        with figure(run_dir, "phase_diagram", size=(6.4, 4.8)) as (fig, ax):
+            a, t = np.asarray(config.pd_alphas), np.asarray(config.pd_temperatures)
+            label = "mean overlap m with the start pattern"
+            heatmap(fig, ax, a, t, phase, label=label, vmin=0, vmax=1)
+            la, tm = np.asarray(ags["alphas"]), np.asarray(ags["T_M"])
+            line_a = np.concatenate([[0.0], la[tm > 0], [ags["alpha_c"]]])  # from (0, 1)
+            line_t = np.concatenate([[1.0], tm[tm > 0], [0.0]])  # to (alpha_c, 0)
+            ax.plot(line_a, line_t, "w--", lw=2, label="AGS retrieval line T_M")
+            ax.set(
+                xlabel="load alpha",
+                ylabel="temperature T",
+                title=f"Retrieval phase diagram, Glauber, N = {config.pd_n}",
+                xlim=(0, a.max() * 1.05 + 0.005),
+                ylim=(0, t.max() * 1.05 + 0.05),
+            )
+            ax.legend(fontsize=8, loc="upper right")
 
 
 _QUICK = CapacityConfig(

@@ -1,9 +1,5 @@
 """ConvHNN2d denoising autoencoder on MNIST with 742 parameters (notes Sec. 4.3, Fig. 4.8).
 
-Command::
-
-    hopfield-lab run convhnn-denoise --profile quick
-
 Setting (notes Sec. 4.3 and their code, ``MMforNN.ipynb`` cell 27): the protocol of
 :mod:`hopfield_lab.training.denoise` (MNIST padded to 32 x 32 in [-1, 1]; Gaussian input noise
 of std ``noise_std = 0.5`` in [0, 1] pixel units, i.e. **variance 1.0** on the [-1, 1] scale,
@@ -12,10 +8,9 @@ the notes' "noise 1.0"; MSE + 0.01 weight penalty, Adam lr 0.01, batch 512) on
 our readings of the notes (the 9 read-out gains that make the text's 742 parameters, the
 straight-through clamp without which training collapses to the blank image).
 
-The notes' number: test **MSE 4e-2** after 20 epochs (one run; their test images also went
-through random affine and contrast augmentation, which we do not apply). We report the test
-MSE at the training noise and, beyond the notes, at other noise levels (Fig. 4.8 uses variance
-1.44) next to two baselines: the clamped noisy input and the all-background image.
+The notes' number: test **MSE 4e-2** after 20 epochs (one run; their test images also went through
+random affine and contrast augmentation, which we do not apply). Beyond the notes: other test noise
+levels (Fig. 4.8 uses variance 1.44) and two baselines, the clamped noisy input and the blank image.
 """
 
 from __future__ import annotations
@@ -186,10 +181,6 @@ def report(config: ConvDenoiseConfig, run_dir: RunDir) -> None:
             f"std {config.noise_std}); Fig. 4.8 shows variance 1.44 (std 0.6).",
         )
     )
-    _figures(config, cell, run_dir)
-
-
-def _figures(config: ConvDenoiseConfig, cell: dict[str, Any], run_dir: RunDir) -> None:
     pics = cell["pictures"]
     image_grid(
         run_dir,

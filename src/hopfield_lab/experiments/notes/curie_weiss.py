@@ -1,15 +1,10 @@
 """Curie-Weiss magnetisation: mean-field theory against Glauber simulations at finite N.
 
-Command::
-
-    hopfield-lab run curie-weiss --profile quick
-
 Setting (lecture notes, ch. 2, Sec. 2.2.1). ``BinaryHopfield.curie_weiss(N, J, h)``:
 ``J_ij = J/N`` (``i != j``), uniform field ``h``. For every size ``N`` and temperature ``T``,
-``replicas`` chains start all up and run Glauber (heat-bath) dynamics at ``T``: ``burn_in``
-sweeps, then ``n_samples`` measurements of ``m = (1/N) sum_i s_i``, one every ``sample_every``
-sweeps. Each chain's time average of ``|m|`` is one estimate; tables give the mean over chains
-and its standard error. Three predictions are compared:
+``replicas`` Glauber (heat-bath) chains start all up and are sampled by
+:func:`~hopfield_lab.analysis.magnetization_samples`; each chain's time average of ``|m|`` is
+one estimate (tables: mean over chains and its standard error). Three predictions are compared:
 
 * the mean-field ``m*(T)`` (largest root of ``m = tanh(beta (J m + h))``, Eq. 2.8,
   :mod:`hopfield_lab.theory.curie_weiss`): 0 above ``T_c = J``, ``~ sqrt(3 (T_c - T))`` below;
@@ -17,14 +12,12 @@ and its standard error. Three predictions are compared:
   (:func:`~hopfield_lab.theory.finite_size_magnetization_law`), which a converged chain must
   reproduce: the headline table checks every ``(N, T)`` against it within three standard
   errors, so a failure measures the simulation (equilibration, statistics), not the limit;
-* finite-size rounding: ``E_N |m| ~ N^{-1/2}`` above ``T_c`` and a smooth crossover instead of
-  the kink at ``T_c``, shrinking as ``N`` grows (table ``finite_size``, figure
-  ``magnetization``).
+* finite-size rounding: ``E_N |m| ~ N^{-1/2}`` above ``T_c``, a smooth crossover instead of the
+  kink at ``T_c`` that shrinks as ``N`` grows (table ``finite_size``, figure ``magnetization``).
 
-The figure ``free_energy`` shows the Landau ``f(m) - min f`` at a few temperatures beside the
-finite-``N`` estimate ``-(T/N) ln P_N(m)`` (exact law, largest ``N``) and, at simulated
-temperatures, the same estimate from the chains' histogram of ``m``. The notes give no numbers
-beyond ``T_c = J`` and the square-root law, both checked in ``tests/test_theory.py``.
+Figure ``free_energy``: the Landau ``f(m) - min f`` beside ``-(T/N) ln P_N(m)`` (largest ``N``)
+from the exact law and from the chains' histogram. The notes give no numbers beyond ``T_c = J``
+and the square-root law, both checked in ``tests/test_theory.py``.
 """
 
 from __future__ import annotations
@@ -60,8 +53,7 @@ class CurieWeissConfig(Config):
     """Config of the Curie-Weiss experiment (see the module docstring).
 
     Attributes:
-        sizes: numbers of spins ``N`` to simulate.
-        temperatures: Glauber temperatures ``T > 0``.
+        sizes, temperatures: numbers of spins ``N`` and Glauber temperatures ``T > 0``.
         J: coupling (``T_c = J``). h: uniform field.
         replicas: independent chains per ``(N, T)``.
         burn_in: sweeps before the first measurement.
@@ -111,8 +103,7 @@ def _grid(config: CurieWeissConfig, device: str = "cpu") -> dict[str, dict[str, 
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Glauber chains for one ``(N, T)``: per-chain mean ``|m|`` and the histogram of ``m``."""
     config: CurieWeissConfig = cell["config"]
-    n, T = int(cell["n"]), float(cell["temperature"])
-    device = cell.get("device", "cpu")
+    n, T, device = int(cell["n"]), float(cell["temperature"]), cell.get("device", "cpu")
     gen = torch.Generator(device=device).manual_seed(int(cell["seed"]))
     model = BinaryHopfield.curie_weiss(n, config.J, config.h).to(device)
     s = torch.ones(config.replicas, n, dtype=torch.float64, device=device)  # all up
@@ -138,21 +129,19 @@ def _rows(config: CurieWeissConfig, cells: dict[str, dict[str, Any]]) -> list[di
     """Per ``(N, T)``: chain mean and standard error, exact ``E_N|m|`` and mean-field ``m*``."""
     J, h = config.J, config.h
     rows = []
-    for key in _grid(config):
-        r = cells[key]
+    for r in (cells[key] for key in _grid(config)):
         n, beta = r["n"], 1.0 / r["temperature"]
         chains = np.asarray(r["mean_abs_m_chains"])
-        rows.append(
-            {
-                "n": n,
-                "temperature": r["temperature"],
-                "sim": float(chains.mean()),
-                "sem": float(chains.std(ddof=1) / np.sqrt(chains.size)),
-                "exact": finite_size_mean_abs_magnetization(n, beta, J, h),
-                "mean_field": float(abs(equilibrium_magnetization(beta, J, h))),
-                "counts": r["counts"],
-            }
-        )
+        row = {
+            "n": n,
+            "temperature": r["temperature"],
+            "sim": float(chains.mean()),
+            "sem": float(chains.std(ddof=1) / np.sqrt(chains.size)),
+            "exact": finite_size_mean_abs_magnetization(n, beta, J, h),
+            "mean_field": float(abs(equilibrium_magnetization(beta, J, h))),
+            "counts": r["counts"],
+        }
+        rows.append(row)
     return rows
 
 
@@ -216,20 +205,11 @@ def report(config: CurieWeissConfig, run_dir: RunDir) -> None:
     )
     by_t = [r for t in config.temperatures for r in rows if r["temperature"] == t]
     run_dir.save_table(records_table("finite_size", by_t, columns, caption))
-    _magnetization_figure(config, rows, run_dir)
-    _free_energy_figure(config, rows, run_dir)
-
-
-def _magnetization_figure(
-    config: CurieWeissConfig, rows: list[dict[str, Any]], run_dir: RunDir
-) -> None:
     J, h = config.J, config.h
-    t_hi = max(max(config.temperatures), 1.5 * J)
-    grid = np.linspace(0.02 * J, t_hi, 300)
+    grid = np.linspace(0.02 * J, max(*config.temperatures, 1.5 * J), 300)
     with figure(run_dir, "magnetization", size=(6.5, 4.4)) as (_, ax):
-        ax.plot(
-            grid, np.abs(equilibrium_magnetization(1.0 / grid, J, h)), "k-", lw=2, label="N = ∞"
-        )
+        m_inf = np.abs(equilibrium_magnetization(1.0 / grid, J, h))
+        ax.plot(grid, m_inf, "k-", lw=2, label="N = ∞")
         for i, n in enumerate(config.sizes):
             exact = [finite_size_mean_abs_magnetization(n, 1.0 / t, J, h) for t in grid]
             ax.plot(grid, exact, color=f"C{i}", lw=1, ls="--")
@@ -240,12 +220,6 @@ def _magnetization_figure(
         ax.axvline(J, color="0.6", lw=0.8, ls=":", label="T_c = J")
         ax.set(xlabel="temperature T", ylabel="E|m|", title="Curie-Weiss magnetisation vs T")
         ax.legend(fontsize=8)
-
-
-def _free_energy_figure(
-    config: CurieWeissConfig, rows: list[dict[str, Any]], run_dir: RunDir
-) -> None:
-    J, h = config.J, config.h
     n_big = max(config.sizes)
     sim_big = {r["temperature"]: r for r in rows if r["n"] == n_big}
     m = np.linspace(-0.999, 0.999, 400)

@@ -1,33 +1,25 @@
 """Glauber dynamics samples the Gibbs distribution iff J is symmetric (notes, Theorem 2.1).
 
-Command::
+Setting. ``N <= 10`` spins (all ``2^N`` states enumerated) at ``T = 1/beta``, with the three
+couplings of :func:`~hopfield_lab.analysis.random_couplings` (``asymmetric``: ``J_ij``, ``J_ji``
+independent). ``n_repeats`` batches of ``n_chains`` independent Glauber chains (the chain ``W``
+of Lemma 2.1.3; Def. 2.1.5) run from uniform starts
+(:func:`~hopfield_lab.analysis.glauber_state_counts`) until the exact ``TV(p_t, pi)`` is below
+1/20 of the sampling noise floor (:func:`~hopfield_lab.analysis.exact_burn_in`). Each batch is
+compared with the Gibbs law ``exp(-beta L(s))/Z``, ``L(s) = -1/2 s.J s - h.s``, and with the
+exact ``pi`` of ``W`` (:mod:`hopfield_lab.analysis.glauber`) by total variation and a G-test
+(exact up to the chi-square approximation: the samples are independent).
 
-    hopfield-lab run detailed-balance --profile quick
-
-Setting. ``N <= 10`` spins (all ``2^N`` states enumerated), temperature ``T = 1/beta``, and the
-three coupling matrices of :func:`~hopfield_lab.analysis.random_couplings`: ``symmetric`` (an SK
-sample), ``hebbian`` and ``asymmetric`` (``J_ij``, ``J_ji`` independent), with zero diagonal and
-a random field. ``n_repeats`` batches of ``n_chains`` independent Glauber chains with uniformly
-random site choice (the chain ``W`` of Lemma 2.1.3; Def. 2.1.5) start uniformly and run ``t``
-sweeps (:func:`~hopfield_lab.analysis.glauber_state_counts`). The burn-in ``t`` is the first (at
-least ``burn_in``) at which the exact ``TV(p_t, pi)`` is below 1/20 of the sampling noise floor
-(the mean TV of a multinomial sample of ``n_chains`` from ``pi``), so its bias is negligible.
-Each batch is compared with the Gibbs law ``exp(-beta L(s))/Z``, ``L(s) = -1/2 s.J s - h.s``,
-and with the exact ``pi`` of ``W`` by total variation and a G-test (exact up to the chi-square
-approximation, the samples being independent); the chain maths is
-:mod:`hopfield_lab.analysis.glauber`.
-
-What Theorem 2.1 predicts. With ``J`` symmetric and ``J_ii = 0`` the Gibbs law satisfies
-detailed balance ``p(s) W(s, F_i s) = p(F_i s) W(F_i s, s)``: the ratio of the two flip
-probabilities is ``exp(-2 beta s_i phi_i)``, which equals ``exp(-beta (L(F_i s) - L(s)))``
-because ``phi_i`` does not depend on ``s_i``. So ``pi = Gibbs`` exactly, the G-test p-value is
-uniform on (0, 1) and the TV sits at the noise floor. With ``J`` asymmetric no law satisfies
-detailed balance: the "flux" ``2 s_i phi_i`` around the 4-cycle ``s, F_i s, F_j F_i s, F_j s``
-sums to ``2 (J_ij - J_ji) s_i s_j`` times a sign, not 0 (the proof of Theorem 2.1 with
-Lemma 2.1.4). The chain is still ergodic and the samples follow its unique ``pi`` (the G-test
-against ``pi`` passes), but ``pi`` is not the Gibbs law of ``L`` (which only sees the symmetric
-part of ``J``): the G-test against Gibbs rejects (p ~ 0) and the detailed-balance residual is
-of order 1.
+What Theorem 2.1 predicts. With ``J`` symmetric and ``J_ii = 0`` the Gibbs law satisfies detailed
+balance ``p(s) W(s, F_i s) = p(F_i s) W(F_i s, s)``: the ratio of the two flip probabilities is
+``exp(-2 beta s_i phi_i)``, which equals ``exp(-beta (L(F_i s) - L(s)))`` because ``phi_i`` does not
+depend on ``s_i``. So ``pi = Gibbs`` exactly, the G-test p-value is uniform on (0, 1) and the TV
+sits at the noise floor. With ``J`` asymmetric no law satisfies detailed balance: the "flux"
+``2 s_i phi_i`` around the 4-cycle ``s, F_i s, F_j F_i s, F_j s`` sums to
+``2 (J_ij - J_ji) s_i s_j`` times a sign, not 0 (the proof of Theorem 2.1 with Lemma 2.1.4). The
+chain is still ergodic and the samples follow its unique ``pi`` (the G-test against ``pi`` passes),
+but ``pi`` is not the Gibbs law of ``L`` (which only sees the symmetric part of ``J``): the G-test
+against Gibbs rejects (p ~ 0) and the detailed-balance residual is of order 1.
 """
 
 from __future__ import annotations
@@ -63,7 +55,7 @@ from hopfield_lab.experiments.fields import (
     Unique,
 )
 from hopfield_lab.runs import RunDir, at_least, at_most, check_table, records_table
-from hopfield_lab.runs.plots import figure
+from hopfield_lab.runs.plots import panel_grid
 
 __all__ = ["COUPLINGS", "DetailedBalanceConfig", "report", "run"]
 
@@ -86,11 +78,10 @@ class DetailedBalanceConfig(Config):
 
     Attributes:
         n: spins ``N`` (2 to 10: all ``2^N`` states are enumerated). temperature: ``T``.
-        couplings: which coupling matrices to test.
+        couplings: which coupling matrices to test. hebbian_patterns: patterns of the Hebbian one.
         coupling_scale: scale of ``J``. field_scale: standard deviation of the field entries.
-        hebbian_patterns: patterns of the Hebbian coupling.
-        n_chains: independent chains per repeat, one sample each.
-        n_repeats: independent batches of ``n_chains`` chains (one G-test each).
+        n_chains, n_repeats: independent chains per batch (one sample each) and batches (one
+            G-test each).
         burn_in, max_burn_in: least and most sweeps before the sample is taken.
         noise_draws: multinomial draws for the sampling noise floor.
         seed: seeds couplings and chains.
@@ -118,8 +109,7 @@ def _grid(config: DetailedBalanceConfig) -> dict[str, dict[str, Any]]:
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     """One coupling: exact W, pi and Gibbs; burn-in; repeated G-tests of independent chains."""
     config: DetailedBalanceConfig = cell["config"]
-    kind = cell["coupling"]
-    T, n = config.temperature, config.n
+    kind, T, n = cell["coupling"], config.temperature, config.n
     model = random_couplings(
         kind,
         n,
@@ -128,10 +118,9 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         field_scale=config.field_scale,
         n_patterns=config.hebbian_patterns,
     )
-    laws = {"gibbs": torch.softmax(-model.energy(all_states(n)) / T, 0).numpy()}  # (M,)
     W = transition_matrix(model, T)
     pi = stationary_law(W)
-    laws["pi"] = pi.numpy()
+    laws = {"gibbs": torch.softmax(-model.energy(all_states(n)) / T, 0).numpy(), "pi": pi.numpy()}
     rng = np.random.default_rng(config.seed)
     floor = sampling_noise_floor(laws["pi"], config.n_chains, config.noise_draws, rng)
     burn, p_t = exact_burn_in(W, n, pi, floor / 20, config.burn_in, config.max_burn_in)
@@ -244,9 +233,8 @@ def report(config: DetailedBalanceConfig, run_dir: RunDir) -> None:
     )
     run_dir.save_table(records_table("stationary_vs_gibbs", cells, columns, caption))
     k = len(cells)
-    size = (4.4 * k, 4.4)
-    with figure(run_dir, "stationary_vs_gibbs", ncols=k, size=size, squeeze=False) as (fig, axes):
-        for ax, r in zip(axes[0], cells, strict=True):
+    with panel_grid(run_dir, "stationary_vs_gibbs", k, ncols=k, panel=(4.4, 4.4)) as (fig, axes):
+        for ax, r in zip(axes, cells, strict=True):
             g, pi, emp = (np.asarray(r[key]) for key in ("gibbs", "pi", "empirical"))
             lo = max(min(g.min(), pi.min()), 0.5 / config.n_chains)
             ax.loglog([lo, 1], [lo, 1], color="0.6", lw=1, label="y = x")

@@ -1,9 +1,5 @@
 """Stability of symmetric mixture states: mean-field thresholds against Glauber dynamics.
 
-Command::
-
-    hopfield-lab run mixture-states --profile quick
-
 Setting (lecture notes, ch. 2, Sec. 2.2.2). A Hebbian network ``BinaryHopfield.hebbian`` stores
 ``P`` random ``+-1`` patterns of ``N`` spins at low load. For each ``n`` in ``ns`` and each
 temperature ``T``, ``replicas`` chains start exactly at the symmetric mixture
@@ -11,30 +7,25 @@ temperature ``T``, ``replicas`` chains start exactly at the symmetric mixture
 dynamics at ``T`` (``T = 0``: sequential dynamics) for up to ``n_sweeps`` sweeps, reading the
 Mattis overlaps ``m_mu = xi^mu . s / N`` every ``check_every`` sweeps.
 
-A chain *keeps the mixture* when, at the end, its ``n`` involved overlaps are all at least half
-their mean and that mean exceeds ``3 / sqrt(N)`` (:func:`~hopfield_lab.analysis.keeps_mixture`;
-for ``n = 1``: a macroscopic overlap). The run stops early once no chain keeps the mixture. The
-*simulated threshold* is the midpoint between the largest grid temperature below which
-(inclusive) at least half of the chains keep the mixture at every grid point, and the next one
-(± half their distance).
+A chain *keeps the mixture* when its final overlaps pass
+:func:`~hopfield_lab.analysis.keeps_mixture` (symmetric and macroscopic); the run stops early
+once none does. The *simulated threshold* is the midpoint (± half width) of the grid bracket
+where the fraction keeping it first drops below 1/2 (:func:`~hopfield_lab.analysis.drop_bracket`).
 
 Theory (:mod:`hopfield_lab.theory.hopfield_mixtures`): the overlap ``m_n(T)`` solving
 ``m_n = E_z[z tanh(m_n z / T)] / n`` and the temperature ``T_n`` (``N = inf``) below which the
 smallest eigenvalue of the free-energy Hessian (Lemma 2.2.3) is positive: 1 for ``n = 1``,
 about 0.46 for ``n = 3`` and 0.385 for ``n = 5``, never for even ``n``. At finite ``N`` the
-mixture below ``T_n`` is only a *shallow* minimum: the free-energy barrier per spin towards a
-pure state (table ``retention``: ``dF`` along the straight line,
-:func:`~hopfield_lab.theory.mixture_line_barrier`, an upper bound) falls from ~1e-2 at
-``T = 0.15`` to ~1e-5 near ``T_n``, and a barrier of ``N dF / T`` of a few units is crossed
-within a few sweeps. So chains leave the mixture well *below* ``T_n``, the threshold rising
-towards ``T_n`` as ``N`` grows; this dominates, at the sizes a CPU affords, the opposite effect
-of a small unstable eigenvalue just above ``T_n``. The report checks what the theory guarantees
-at any ``N``: above ``T_n`` (and below 1) no grid temperature keeps the mixture in more than
-half the chains.
+mixture below ``T_n`` is only a *shallow* minimum: its barrier per spin towards a pure state
+(``dF`` on the straight line, an upper bound, :func:`~hopfield_lab.theory.mixture_line_barrier`;
+table ``retention``) falls towards ~1e-5 near ``T_n``, and ``N dF / T`` of a few units is crossed
+within a few sweeps. So chains leave the mixture well *below* ``T_n`` (the threshold rising
+towards ``T_n`` with ``N``), which at CPU sizes outweighs the small unstable eigenvalue just
+above ``T_n``. The report checks what the theory guarantees at any ``N``: above ``T_n`` (and
+below 1) no grid temperature keeps the mixture in more than half the chains.
 
-Literature: Amit, Gutfreund & Sompolinsky, Phys. Rev. A 32, 1007 (1985) quote ``n = 3``:
-0.461, ``n = 5``: 0.385 (as commonly cited); table ``literature`` sets them beside our
-root-finding values (reference values only, never used in a computation).
+Table ``literature`` sets our ``T_n`` beside the values quoted from Amit, Gutfreund & Sompolinsky
+(1985), :data:`AGS_1985` (reference values only, never used in a computation).
 """
 
 from __future__ import annotations
@@ -72,6 +63,7 @@ __all__ = ["AGS_1985", "MixtureConfig", "report", "run"]
 #: Stability temperatures of symmetric n-mixtures as quoted from Amit, Gutfreund & Sompolinsky,
 #: Phys. Rev. A 32, 1007 (1985) (reference values for the report only).
 AGS_1985: dict[int, float] = {3: 0.461, 5: 0.385}
+_Temperatures = Annotated[tuple[float, ...], NonEmpty, NonNegative]
 
 
 @dataclass(frozen=True)
@@ -79,27 +71,19 @@ class MixtureConfig(Config):
     """Config of the mixture-state experiment (see the module docstring).
 
     Attributes:
-        ns: mixture sizes ``n`` (1 = pure state), each in [1, 20].
-        sizes: numbers of spins ``N`` (finite-size study).
+        ns, sizes: mixture sizes ``n`` (1 = pure state) and numbers of spins ``N``.
         n_patterns: ``P``, with ``max(ns) <= P <= min(sizes)`` (``P > n`` gives uninvolved
             directions).
         temperatures: Glauber temperatures, ``0 <= T`` (0: zero-temperature dynamics).
-        replicas: chains per ``(n, T, network)``.
+        replicas: chains per ``(n, T, network)``. n_networks: independent pattern draws.
         n_sweeps: maximum sweeps per chain. check_every: sweeps between overlap readings.
-        n_networks: independent pattern draws.
         seed: seeds patterns and chains.
     """
 
     ns: Annotated[tuple[int, ...], NonEmpty, Range(1, 20)] = (1, 3, 5)
     sizes: Annotated[tuple[int, ...], NonEmpty, Min(8)] = (400, 1600)
     n_patterns: Annotated[int, Min(1)] = 6
-    temperatures: Annotated[tuple[float, ...], NonEmpty, NonNegative] = (
-        0.0,
-        0.15,
-        0.25,
-        0.35,
-        0.45,
-    )
+    temperatures: _Temperatures = (0.0, 0.15, 0.25, 0.35, 0.45)
     replicas: Annotated[int, Min(1)] = 12
     n_sweeps: Annotated[int, Min(1)] = 40
     check_every: Annotated[int, Min(1), AtMost("n_sweeps")] = 5
@@ -140,19 +124,14 @@ def _grid(config: MixtureConfig, device: str = "cpu") -> dict[str, dict[str, Any
     }
 
 
-def _patterns(config: MixtureConfig, n_spins: int, network: int) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(config.seed * 10_007 + 31 * n_spins + network)
-    bits = torch.randint(0, 2, (config.n_patterns, n_spins), generator=gen)
-    return (2.0 * bits - 1.0).double()  # (P, N)
-
-
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Chains started at the symmetric n-mixture of one network, at one temperature."""
     config: MixtureConfig = cell["config"]
     n, T, network = int(cell["n"]), float(cell["temperature"]), int(cell["network"])
-    n_spins = int(cell["n_spins"])
-    device = cell.get("device", "cpu")
-    xi = _patterns(config, n_spins, network).to(device)
+    n_spins, device = int(cell["n_spins"]), cell.get("device", "cpu")
+    draw = torch.Generator().manual_seed(config.seed * 10_007 + 31 * n_spins + network)
+    bits = torch.randint(0, 2, (config.n_patterns, n_spins), generator=draw)  # one network
+    xi = (2.0 * bits - 1.0).double().to(device)  # (P, N)
     s0 = torch.where(xi[:n].sum(0) >= 0, 1.0, -1.0).to(xi.dtype)  # (N,) the mixture
     gen = torch.Generator(device=device).manual_seed(int(cell["seed"]))
     m0 = (s0 @ xi.T / n_spins).cpu().numpy()  # (P,)
@@ -180,10 +159,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         "initial_overlaps": m0.tolist(),
         "final_overlaps": hist[-1].tolist(),
         "mean_min_involved": [float(m0[:n].min()), *min_involved.tolist()],
-        "check_sweeps": [
-            0,
-            *(min((i + 1) * config.check_every, sweeps) for i in range(len(hist))),
-        ],
+        "check_sweeps": [0, *(min((i + 1) * config.check_every, sweeps) for i in range(len(hist)))],
     }
 
 
@@ -221,8 +197,7 @@ def _summary(config: MixtureConfig, cells: dict[str, Any]) -> dict[tuple[int, in
         th = mixture_critical_temperature(n, include_uninvolved=config.n_patterns > n)
         for size in config.sizes:
             rows = [_row(config, cells, n, size, t) for t in config.temperatures]
-            temperatures = [r["temperature"] for r in rows]
-            lo, hi = drop_bracket(temperatures, [r["kept_fraction"] for r in rows])
+            lo, hi = drop_bracket(config.temperatures, [r["kept_fraction"] for r in rows])
             est, half = (None, None) if hi is None else (0.5 * (lo + hi), 0.5 * (hi - lo))
             text = f">= {lo:g}: kept at every grid T < 1" if hi is None else f"in ({lo:g}, {hi:g}]"
             t_n = th.critical_temperature
@@ -246,6 +221,11 @@ def run(config: MixtureConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, An
     agree = [
         r["stable_theory"] == (r["kept_fraction"] >= 0.5) for r in rows if r["temperature"] < 1
     ]
+    gaps = [  # where the theory is stable and chains kept the mixture
+        abs(r["overlap_sim"] - r["overlap_theory"])
+        for r in rows
+        if r["overlap_sim"] is not None and r["stable_theory"]
+    ]
     return {
         "n_patterns": config.n_patterns,
         "thresholds": {
@@ -255,14 +235,7 @@ def run(config: MixtureConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, An
             for (n, size), d in summary.items()
         },
         "theory_sim_stability_agreement": float(np.mean(agree)) if agree else None,
-        "max_abs_overlap_gap_where_kept": max(
-            (
-                abs(r["overlap_sim"] - r["overlap_theory"])
-                for r in rows
-                if r["overlap_sim"] is not None and r["stable_theory"]
-            ),
-            default=None,
-        ),
+        "max_abs_overlap_gap_where_kept": max(gaps, default=None),
     }
 
 
@@ -352,17 +325,10 @@ def report(config: MixtureConfig, run_dir: RunDir) -> None:
                 ),
             )
         )
-    _figure(config, summary, run_dir)
-
-
-def _figure(
-    config: MixtureConfig, summary: dict[tuple[int, int], dict[str, Any]], run_dir: RunDir
-) -> None:
     grid = np.linspace(0.0, 1.0, 301)[:-1]
     big = max(config.sizes)
     styles = ["o:", "s--", "^-", "d-.", "v-"]
-    with figure(run_dir, "mixture_stability", ncols=3, size=(15, 4.6)) as (_, axes):
-        ax1, ax2, ax3 = axes
+    with figure(run_dir, "mixture_stability", ncols=3, size=(15, 4.6)) as (_, (ax1, ax2, ax3)):
         for i, n in enumerate(config.ns):
             color = f"C{i}"
             m = mixture_overlap(n, grid)

@@ -1,22 +1,16 @@
 """Retrieval of corrupted MNIST digits by a modern Hopfield memory (lecture notes, ch. 3).
 
-Command::
-
-    hopfield-lab run retrieval --profile quick
-
 Protocol. ``P`` MNIST training images are stored as the rows of ``X`` in
-:class:`~hopfield_lab.models.ModernHopfield`, centred on their pixel mean and scaled to norm
-``sqrt(N)`` (``normalize="center_scale"``; :mod:`hopfield_lab.data.memories` says why raw
-pixels fail); ``normalize="none"`` keeps raw pixels. Queries are stored images corrupted in
-pixel space (Gaussian noise of std ``sigma``, or the bottom ``fraction`` of the image set to 0),
-then normalised the same way, each using only itself. Each query runs to a fixed point of ``xi
-<- X^T softmax(beta X xi)`` (Eq. 3.5) with Picard and Anderson iterations (relative residual
-``tol``).
+:class:`~hopfield_lab.models.ModernHopfield`, normalised by
+:func:`~hopfield_lab.data.center_scale` (``normalize="none"`` keeps raw pixels;
+:mod:`hopfield_lab.data.memories` says why they fail). Queries are stored images corrupted in
+pixel space (Gaussian noise of std ``sigma``, or the bottom ``fraction`` set to 0), then
+normalised the same way, and run to a fixed point of ``xi <- X^T softmax(beta X xi)`` (Eq. 3.5)
+with Picard and Anderson iterations (relative residual ``tol``).
 
 Measured, per ``beta`` and corruption:
 
-* retrieval accuracy: the fixed point's nearest stored pattern is the original, and "exact" when
-  in addition ``|xi* - x| / |x| < exact_threshold``;
+* retrieval accuracy, nearest-pattern and exact (:func:`~hopfield_lab.analysis.retrieval_scores`);
 * the energy (Eq. 3.4) along every Picard trajectory
   (:func:`~hopfield_lab.analysis.descent_summary`): Prop. 3.2, it never rises; Lemma 3.2.1, it
   is ``>= 0``; Lemma 3.2.2 (ii), after one update it is ``<= beta^-1 ln P + M^2 / 2``;
@@ -52,7 +46,7 @@ from hopfield_lab.experiments.fields import (
 )
 from hopfield_lab.models import ModernHopfield
 from hopfield_lab.runs import RunDir, Table, records_table
-from hopfield_lab.runs.plots import curve_panels, figure, image_grid
+from hopfield_lab.runs.plots import curve_panels, figure, image_grid, plot_series
 from hopfield_lab.runs.table import at_least, at_most, check_table, descent_checks
 
 __all__ = ["RetrievalConfig", "report", "run"]
@@ -117,14 +111,10 @@ class RetrievalConfig(Config):
             raise ConfigError("noise_sigmas or mask_fractions must not be empty")
 
     @property
-    def settings(self) -> list[tuple[str, float]]:
-        """The corruption settings ``(kind, level)`` in report order."""
-        noise = [("noise", s) for s in self.noise_sigmas]
-        return noise + [("mask", f) for f in self.mask_fractions]
-
-
-def _label(kind: str, level: float) -> str:
-    return f"noise σ={level:g}" if kind == "noise" else f"mask {100 * level:g}%"
+    def settings(self) -> dict[str, tuple[str, float]]:
+        """The corruption settings ``{label: (kind, level)}`` in report order."""
+        noise = {f"noise σ={s:g}": ("noise", s) for s in self.noise_sigmas}
+        return noise | {f"mask {100 * f:g}%": ("mask", f) for f in self.mask_fractions}
 
 
 def _grid(config: RetrievalConfig, device: str = "cpu") -> dict[str, dict[str, Any]]:
@@ -143,7 +133,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     model = ModernHopfield(X, beta=beta)
     first, target_idx = config.solvers[0], idx.to(device)
     out: dict[str, Any] = {"beta": beta, "image_shape": list(shape), "settings": {}}
-    for s_i, (kind, level) in enumerate(config.settings):
+    for s_i, (label, (kind, level)) in enumerate(config.settings.items()):
         gen = torch.Generator().manual_seed(config.seed * 1000 + s_i)
         where = {"mode": "bottom", "image_shape": shape} if kind == "mask" else {}
         corrupted = cast(Tensor, corrupt(X_raw[idx], kind, level, generator=gen, **where))
@@ -179,7 +169,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         for name, xs in finals.items() if len(finals) > 1 else ():
             rel = (xs - ref).norm(dim=1) / ref.norm(dim=1).clamp_min(1e-12)
             stats[name]["agrees_with_first"] = float((rel < 1e-3).double().mean())
-        out["settings"][_label(kind, level)] = {"kind": kind, "level": level, "solvers": stats}
+        out["settings"][label] = {"kind": kind, "level": level, "solvers": stats}
     return out
 
 
@@ -201,7 +191,7 @@ def _solver_options(name: str, config: RetrievalConfig) -> dict[str, Any]:
 def run(config: RetrievalConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Run every beta as one resumable cell; summarise."""
     cells = list(ctx.cells(_cell, _grid(config, ctx.device), run_dir).values())
-    first, labels = config.solvers[0], [_label(k, v) for k, v in config.settings]
+    first, labels = config.solvers[0], list(config.settings)
     stats = [c["settings"][lab]["solvers"] for c in cells for lab in labels]  # cell-major
     out: dict[str, Any] = {
         "best_exact_accuracy": {
@@ -217,12 +207,14 @@ def run(config: RetrievalConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, 
 def report(config: RetrievalConfig, run_dir: RunDir) -> None:
     """Theorem checks (headline), accuracy and solver tables, four figures."""
     cells = [run_dir.load_cell(k) for k in _grid(config)]
-    first, labels = config.solvers[0], [_label(k, v) for k, v in config.settings]
-    firsts = [c["settings"][lab]["solvers"][first] for c in cells for lab in labels]
-    rises, n_traj = sum(f["energy_increases"] for f in firsts), config.n_queries * len(firsts)
-    largest = max(f["max_rise_over_slack"] for f in firsts)
-    lowest = min(f["min_energy"] for f in firsts)
-    after_one = max(f["max_energy_after_one_step_over_bound"] for f in firsts)
+    first, labels, betas = config.solvers[0], list(config.settings), [c["beta"] for c in cells]
+    # firsts[i][j]: the first solver's numbers at betas[i] and the setting labels[j]
+    firsts = [[c["settings"][lab]["solvers"][first] for lab in labels] for c in cells]
+    flat = [f for fs in firsts for f in fs]
+    rises, n_traj = sum(f["energy_increases"] for f in flat), config.n_queries * len(flat)
+    largest = max(f["max_rise_over_slack"] for f in flat)
+    lowest = min(f["min_energy"] for f in flat)
+    after_one = max(f["max_energy_after_one_step_over_bound"] for f in flat)
     lemma = "max E after one update / (ln P / beta + M^2 / 2) (Lemma 3.2.2 ii)"
     run_dir.save_table(
         check_table(
@@ -244,9 +236,8 @@ def report(config: RetrievalConfig, run_dir: RunDir) -> None:
         caption=f"Retrieval accuracy of {first} fixed points over {config.n_queries} queries "
         f"per setting, P = {config.n_patterns} stored {config.dataset} images.",
     )
-    for c in cells:
-        s = [c["settings"][lab]["solvers"][first] for lab in labels]
-        acc.add_row(c["beta"], *[f["exact"] for f in s], *[f["accuracy"] for f in s])
+    for beta, fs in zip(betas, firsts, strict=True):
+        acc.add_row(beta, *[f["exact"] for f in fs], *[f["accuracy"] for f in fs])
     run_dir.save_table(acc)
     runs = [
         {"beta": c["beta"], "setting": lab, "solver": name, **st}
@@ -270,17 +261,10 @@ def report(config: RetrievalConfig, run_dir: RunDir) -> None:
             "and the fraction of queries whose fixed point matches the first solver's.",
         )
     )
-    _figures(config, cells, labels, run_dir)
-
-
-def _figures(
-    config: RetrievalConfig, cells: list[dict[str, Any]], labels: list[str], run_dir: RunDir
-) -> None:
-    first, betas = config.solvers[0], [c["beta"] for c in cells]
     with figure(run_dir, "accuracy_vs_beta", size=(6.0, 4.0)) as (_, ax):
-        for lab in labels:
-            exact = [c["settings"][lab]["solvers"][first]["exact"] for c in cells]
-            ax.plot(betas, exact, "o-", label=lab)
+        plot_series(
+            ax, betas, {lab: [fs[j]["exact"] for fs in firsts] for j, lab in enumerate(labels)}
+        )
         ax.set(xscale="log", xlabel="beta", ylabel="exact retrieval accuracy", ylim=(-0.02, 1.02))
         ax.set_title(f"Retrieval vs beta (P = {config.n_patterns})")
     with figure(run_dir, "iterations_vs_beta", size=(6.0, 4.0)) as (_, ax):
