@@ -43,6 +43,7 @@ from hopfield_lab.experiments.fields import (
     Positive,
     Range,
     Seed,
+    Unique,
 )
 from hopfield_lab.models import ModernHopfield
 from hopfield_lab.runs import RunDir, Table, records_table
@@ -52,6 +53,8 @@ from hopfield_lab.runs.table import at_least, at_most, check_table, descent_chec
 __all__ = ["RetrievalConfig", "report", "run"]
 
 Solver = Literal["picard", "damped", "anderson", "anderson-plain"]
+_SOLVERS: tuple[Solver, ...] = ("picard", "anderson", "anderson-plain")
+_BETAS = (0.005, 0.01, 0.015, 0.02, 0.05, 0.1)
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,11 @@ class RetrievalConfig(Config):
     dataset: Literal["mnist", "digits"] = "mnist"
     n_patterns: Annotated[int, Min(2)] = 1000
     n_queries: Annotated[int, Min(1), AtMost("n_patterns")] = 128
-    betas: Annotated[tuple[float, ...], NonEmpty, Positive] = (0.005, 0.01, 0.015, 0.02, 0.05, 0.1)
-    noise_sigmas: Annotated[tuple[float, ...], Min(0)] = (0.3, 0.6)
-    mask_fractions: Annotated[tuple[float, ...], Range(0.0, 1.0, open_high=True)] = (0.5,)
+    betas: Annotated[tuple[float, ...], NonEmpty, Unique, Positive] = _BETAS
+    noise_sigmas: Annotated[tuple[float, ...], Unique, Min(0)] = (0.3, 0.6)
+    mask_fractions: Annotated[tuple[float, ...], Unique, Range(0.0, 1.0, open_high=True)] = (0.5,)
     normalize: Literal["center_scale", "none"] = "center_scale"
-    solvers: Annotated[tuple[Solver, ...], NonEmpty] = ("picard", "anderson", "anderson-plain")
+    solvers: Annotated[tuple[Solver, ...], NonEmpty, Unique] = _SOLVERS
     tol: Annotated[float, Positive] = 1e-5
     max_iter: Annotated[int, Min(1)] = 300
     anderson_window: Annotated[int, Min(1)] = 5
