@@ -219,7 +219,7 @@ register(
     name="convhnn-denoise",
     title="ConvHNN2d denoising autoencoder on MNIST (742 parameters, test MSE ~4e-2)",
     paper="continuous-hopfield-networks-notes, Sec. 4.3",
-    figure="Sec. 4.3 (Figs. 4.7-4.8)",
+    figure="Figs. 4.7-4.8",
     profiles={
         "demo": replace(_PAPER, n_train=3000, n_test=1000, epochs=2, batch_size=128),
         "quick": replace(_PAPER, n_train=12_000, n_test=2000, epochs=4, batch_size=128),
