@@ -1,9 +1,5 @@
 """Table 4.1 of the lecture notes: the beta recipe of Prop. 3.4 on MNIST prototypes.
 
-Command::
-
-    hopfield-lab run modern-beta-recipe --profile quick
-
 Setting (notes Sec. 4.4 and their code, cell 33). ``P = 30`` prototypes, 3 per digit, in
 ``R^{32 x 32}`` (MNIST padded by 2 pixels, mapped to ``[-1, 1]``); the notes' are hand-picked,
 ours k-means medoids (:class:`~hopfield_lab.experiments.notes._common.PrototypeConfig`). From

@@ -1,9 +1,5 @@
 """Figures 3.1 and 3.2 of the lecture notes: where retrieval ends as beta grows.
 
-Command::
-
-    hopfield-lab run modern-beta-sweep --profile quick
-
 Setting. The stored patterns are the 30 MNIST prototypes of Table 4.1 (3 per digit, 32 x 32,
 pixels in ``[-1, 1]``, k-means medoids:
 :class:`~hopfield_lab.experiments.notes._common.PrototypeConfig`). Queries are stored patterns

@@ -1,9 +1,5 @@
 """Sequential vs parallel dynamics of the binary Hopfield network (lecture notes, ch. 2.1).
 
-Command::
-
-    hopfield-lab run binary-dynamics --profile quick
-
 Setting. Hebbian networks (Def. 2.1.4, ``J_ii = 0``, ``h = 0``) storing ``P = alpha N`` random
 unbiased patterns, for every load ``alpha`` in ``loads``, ``n_networks`` pattern sets each and
 ``n_replicas`` uniformly random initial states per network. Measured:

@@ -1,9 +1,5 @@
 """DeepHNN on MNIST: prototypes as patterns, and CNN + DeepHNN + convex reducer (notes Sec. 4.2).
 
-Command::
-
-    hopfield-lab run deephnn-mnist --profile quick
-
 Setting (the notes' code, ``MMforNN.ipynb`` cells 17 and 21, and Sec. 4.2): MNIST digits
 zero-padded to 32 x 32, pixels in [0, 1], and two networks (their docstrings give the layers
 and our readings of the notes):

@@ -1,9 +1,5 @@
 """VHNN's stochastic jumps between attractors (notes Sec. 4.4, "A Simple Experiment").
 
-Command::
-
-    OMP_NUM_THREADS=1 hopfield-lab run vhnn-jumps --profile quick
-
 Setting. 30 patterns on 32 x 32 pixels, 3 per digit. The notes' hand-made prototypes are not
 available; ours are the signs of the 3 k-means centroids of each digit's MNIST training images
 (:func:`~hopfield_lab.data.prototypes.binary_prototypes`): pixels ``+-1``, ``|x_i| = 32``, close
