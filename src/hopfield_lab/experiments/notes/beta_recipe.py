@@ -11,16 +11,14 @@ select_beta`) and the sphere radius ``1 / (beta P M)``. With the prototypes stor
 * Prop. 3.4: queries uniform on the surface of every ``S_i`` map into ``S_i`` in one update
   and their fixed point stays there; the one-step distance against Lemma 3.3.2's ``2 eps M``;
 * noisy test digits (pixel noise ``sigma`` in ``[-1, 1]`` units) run to a fixed point (Picard),
-  classified by the digit of the prototype with the largest softmax weight, at five betas
-  (``RULES``: ours, the notes' code rule ``((7 + u_5) / 8) / Delta_min``, their printed 0.0727,
-  the 0.063 they use, the contraction limit ``1 / m_max^2`` of Prop. 3.3), beside the nearest
-  prototype (largest dot product) without dynamics.
+  classified by the digit of the prototype with the largest softmax weight, at the five betas
+  of ``RULES`` (the notes' code rule is ``((7 + u_5) / 8) / Delta_min``; the contraction limit
+  is Prop. 3.3's), beside the nearest prototype (largest dot product) without dynamics.
 
 Finding: the notes' printed ``beta = 0.0727`` does not follow from their own ``M = 31.3933``
-and ``Delta_min = 37.5255`` (Table 4.1's 30 ``Delta_i`` run from 35.19 to 131.74): the exact
-root gives 0.3569, as do the text's 5 iterations ``u <- a + log u``; their code's rule gives
-0.0679 (:mod:`hopfield_lab.models.beta_rule`). The notes give no retrieval accuracy for these
-prototypes (their 32 % of Sec. 4.2 is a trained DeepHNN).
+and ``Delta_min = 37.5255``: the exact root gives 0.3569, as do the text's 5 iterations ``u <-
+a + log u``; their code's rule gives 0.0679 (:mod:`hopfield_lab.models.beta_rule`). The notes
+give no retrieval accuracy for these prototypes (their 32 % of Sec. 4.2 is a trained DeepHNN).
 """
 
 from __future__ import annotations
@@ -211,20 +209,19 @@ def report(config: BetaRecipeConfig, run_dir: RunDir) -> None:
             fmt="{:.4g}",
         )
     )
+    columns = ["digit", "notes Delta (sorted)", "ours Delta (sorted)", "notes min", "ours min"]
     per_digit: list[list[Any]] = []
     for c in sorted(set(labels.tolist())):
         ours = sorted(sep[labels == c].tolist(), reverse=True)
         theirs = sorted(notes.SEPARATION.get(c, ()), reverse=True)
-        low = min(theirs) if theirs else None
+        low = min(theirs, default=None)
         gap = None if low is None else min(ours) - low
         per_digit.append([c, _listed(theirs), _listed(ours), low, min(ours), gap])
-    columns = ["digit", "notes Delta (sorted)", "ours Delta (sorted)", "notes min", "ours min"]
     caption = (
         "Table 4.1: Delta_i per digit, each digit's three values sorted decreasingly (the notes' "
         "prototypes and ours are different images: compare ranges, not entries)."
     )
-    columns.append("gap min")
-    run_dir.save_table(Table("separation_per_digit", columns, per_digit, caption=caption))
+    run_dir.save_table(Table("separation_per_digit", [*columns, "gap min"], per_digit, caption))
     sphere = res["sphere_check"]
     fractions = {
         "one update of xi on the surface of S_i lands in S_i": "frac_update_in_sphere",
@@ -263,7 +260,7 @@ def report(config: BetaRecipeConfig, run_dir: RunDir) -> None:
             "prototype, P = the global average). Last row: nearest prototype by dot product.",
         )
     )
-    _figures(config, res, proto, by_rule, run_dir)
+    _figures(config, proto, by_rule, run_dir)
 
 
 def _listed(values: list[float]) -> str | None:
@@ -275,12 +272,9 @@ def _noise_stat(sigma: str, key: str) -> Any:
 
 
 def _figures(
-    config: BetaRecipeConfig,
-    res: dict[str, Any],
-    proto: dict[str, Any],
-    by_rule: dict[str, dict[str, Any]],
-    run_dir: RunDir,
+    config: BetaRecipeConfig, proto: dict[str, Any], by_rule: dict[str, Any], run_dir: RunDir
 ) -> None:
+    """The prototypes, Prop. 3.4's condition against beta, accuracy against noise."""
     labels, k = proto["labels"], config.per_class
     columns = [[i for i, c in enumerate(labels) if c == d] for d in sorted(set(labels))]
     image_grid(
@@ -289,14 +283,14 @@ def _figures(
         [[proto["images"][col[i]] for col in columns] for i in range(k)],
         shape=tuple(proto["shape"]),
         titles=[[f"Δ={proto['separation'][col[i]]:.1f}" for col in columns] for i in range(k)],
-        title=f"Prototypes ({config.prototypes}), M = {res['max_norm']:.2f}",
+        title=f"Prototypes ({config.prototypes}), M = {proto['max_norm']:.2f}",
         vmin=-1,
         vmax=1,
         cell=(1.1, 1.2),
     )
-    lo, hi = math.log10(res["beta_minus"]) - 1, math.log10(res["beta"]) + 1
+    lo, hi = math.log10(proto["beta_minus"]) - 1, math.log10(proto["beta"]) + 1
     grid = np.logspace(lo, hi, 400)
-    P, M, d = res["n_patterns"], res["max_norm"], res["separation_min"]
+    P, M, d, a = len(proto["images"]), proto["max_norm"], proto["separation_min"], proto["a"]
     with figure(run_dir, "beta_condition", size=(6.5, 4.2)) as (_, ax):
         # beta * gap = u - log u - a with u = beta Delta_min: dimensionless, O(a)
         gaps = [float(b) * beta_condition_gap(float(b), d, P, M) for b in grid]
@@ -306,7 +300,7 @@ def _figures(
             beta = c["beta"]
             ax.axvline(beta, ls="--", lw=0.8, color=f"C{i + 1}", label=f"{RULES[r]}: {beta:.3g}")
         ax.set(xscale="log", xlabel="beta", ylabel="beta x gap (>= 0: Prop. 3.4 holds)")
-        ax.set(ylim=(-res["a"] - 1.0, res["a"] + 1.0), title="Prop. 3.4 condition, our prototypes")
+        ax.set(ylim=(-a - 1.0, a + 1.0), title="Prop. 3.4 condition, our prototypes")
         ax.legend(fontsize=6)
     with figure(run_dir, "accuracy_vs_noise", size=(6.0, 4.0)) as (_, ax):
         for r, c in by_rule.items():

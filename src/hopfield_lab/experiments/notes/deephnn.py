@@ -44,24 +44,11 @@ from hopfield_lab.training.classification import evaluate_classifier, train_clas
 
 __all__ = ["NOTES", "DeepHNNConfig", "report", "run"]
 
-#: The notes' numbers (Sec. 4.2): test accuracy (%), final training loss, parameter count.
-NOTES = {
-    "proto_accuracy": 32.0,
-    "proto_loss": 1.8,
-    "cnn_params": 56_440,
-    "cnn_accuracy": 87.0,
-    "cnn_loss": 0.7,
-}
-
-#: Per model: its name in the tables and the notes' (parameters, test accuracy %, final CE).
-_MODELS: dict[str, tuple[str, float | None, float, float]] = {
-    "prototypes": ("prototype DeepHNN", None, NOTES["proto_accuracy"], NOTES["proto_loss"]),
-    "cnn": (
-        "CNN + DeepHNN + reducer",
-        NOTES["cnn_params"],
-        NOTES["cnn_accuracy"],
-        NOTES["cnn_loss"],
-    ),
+#: Per model: its name in the tables and the notes' numbers (Sec. 4.2): trainable parameters,
+#: test accuracy (%), final training CE.
+NOTES: dict[str, tuple[str, int | None, float, float]] = {
+    "prototypes": ("prototype DeepHNN", None, 32.0, 1.8),
+    "cnn": ("CNN + DeepHNN + reducer", 56_440, 87.0, 0.7),
 }
 
 Part = Literal["prototypes", "cnn"]
@@ -73,8 +60,8 @@ class DeepHNNConfig(Config):
 
     Attributes:
         parts: which models to train: ``prototypes`` and/or ``cnn``.
-        n_train: training images (0 = all 50,000). n_test: test images (0 = all 10,000).
-        n_val: validation images for the per-epoch curve (0 = all 10,000).
+        n_train, n_val, n_test: training, validation (the per-epoch curve) and test images
+            (0 = all 50,000, 10,000, 10,000).
         seed: seeds the subsets, the prototypes, the initialisation and the shuffles.
         proto_epochs, proto_batch, proto_lr: training of the prototype model (notes: 40,
             16,384, Adam default 1e-3). proto_beta: its frozen beta (0.07).
@@ -143,7 +130,6 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     else:
         torch.manual_seed(c.seed)
         model = CNNDeepHNN()
-    n_params = count_parameters(model)
     # Adam on CE (+ reg times the regulariser), the learning rate / 10 after the decay epoch
     epochs, batch = (c.proto_epochs, c.proto_batch) if proto else (c.cnn_epochs, c.cnn_batch)
     lr, reg, decay = (c.proto_lr, 0.0, 0) if proto else (c.cnn_lr, c.reg, c.cnn_decay_epoch)
@@ -155,7 +141,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     acc, ce = evaluate_classifier(model, *data["test"])
     acc_aug, _ = evaluate_classifier(model, *data["test_aug"])
     out |= {
-        "params": n_params,
+        "params": count_parameters(model),
         "test_accuracy": acc,
         "test_accuracy_augmented": acc_aug,
         "test_ce": ce,
@@ -171,8 +157,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_UNTRAINED, _AUGMENTED = "test_accuracy_untrained", "test_accuracy_augmented"
-_SUMMARY = ("params", "test_accuracy", "test_accuracy_augmented", "test_ce", "train_ce")
+_SUMMARY = ("test_accuracy", "test_accuracy_augmented", "test_ce", "train_ce")
 
 
 def run(config: DeepHNNConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
@@ -181,14 +166,14 @@ def run(config: DeepHNNConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, An
     results: dict[str, Any] = {}
     if "model=prototypes" in cells:
         p = cells["model=prototypes"]
-        keys = ("params", _UNTRAINED, "test_ce_untrained", *_SUMMARY[1:])
+        keys = ("params", "test_accuracy_untrained", "test_ce_untrained", *_SUMMARY)
         results["prototypes"] = {k: p[k] for k in keys}
     if "model=cnn" in cells:
         c = cells["model=cnn"]
         results["cnn"] = {
             "params": c["params"],
-            "params_match_notes": c["params"] == NOTES["cnn_params"],
-            **{k: c[k] for k in (*_SUMMARY[1:], "reducer_weights")},
+            "params_match_notes": c["params"] == NOTES["cnn"][1],
+            **{k: c[k] for k in (*_SUMMARY, "reducer_weights")},
         }
     return results
 
@@ -197,14 +182,15 @@ def report(config: DeepHNNConfig, run_dir: RunDir) -> None:
     """The notes' numbers against ours (headline), training curves, patterns, reducer weights."""
     cells = {part: run_dir.load_cell(f"model={part}") for part in config.parts}
     rows: list[tuple[str, Any, Any, Any]] = []
-    for part in (p for p in _MODELS if p in cells):
-        (name, params, acc, loss), c = _MODELS[part], cells[part]
+    for part in (p for p in NOTES if p in cells):
+        (name, params, acc, loss), c = NOTES[part], cells[part]
         rows.append((f"{name}: trainable parameters", params, c["params"], None))
         if part == "prototypes":
-            rows.append((f"{name}: test accuracy before training (%)", None, c[_UNTRAINED], None))
+            before = c["test_accuracy_untrained"]
+            rows.append((f"{name}: test accuracy before training (%)", None, before, None))
         rows += [
             (f"{name}: test accuracy (%)", acc, c["test_accuracy"], None),
-            (f"{name}: augmented test accuracy (%)", acc, c[_AUGMENTED], None),
+            (f"{name}: augmented test accuracy (%)", acc, c["test_accuracy_augmented"], None),
             (f"{name}: final training CE", loss, c["train_ce"], None),
         ]
     n_test = next(iter(cells.values()))["n_test"]
@@ -231,8 +217,6 @@ def report(config: DeepHNNConfig, run_dir: RunDir) -> None:
             axes[1].plot(epochs, [h["val_accuracy"] for h in hist], color=f"C{j}", label=part)
         axes[0].set(xlabel="epoch", ylabel="training loss", title="Loss (cf. notes Fig. 4.6)")
         axes[1].set(xlabel="epoch", ylabel="validation accuracy (%)", title="Accuracy")
-        for ax in axes:
-            ax.legend(fontsize=8)
     if "prototypes" in cells:
         image_grid(
             run_dir,

@@ -16,10 +16,9 @@ gap ``beta Delta_min = 2.36``; at the notes' beta our larger ``Delta_min`` makes
 attractors much deeper). All settings share their noise draws (common random numbers).
 
 Every visited state is quenched to its noiseless fixed point, and fixed points closer than
-``tol`` (L1, in probabilities) are one attractor (:mod:`hopfield_lab.analysis.attractors`),
-with one attractor list for every setting. The label sequences give the visited attractors,
-their occupation, dwell times (the stay cut by a chain's end is censored, left out of the mean)
-and transition counts.
+``tol`` (L1, in probabilities) are one attractor, with one attractor list for every setting;
+the label sequences give occupation, dwell times and transitions
+(:mod:`hopfield_lab.analysis.attractors`).
 
 The notes: ``M = 31.39``, ``Delta_min = 37.53``, separation ``beta = 0.0727`` (Sec. 3.4; ours by
 :func:`~hopfield_lab.models.modern.select_beta`); at ``beta = 0.063``, ``eta = 0.3`` the chain
@@ -29,17 +28,14 @@ lives on **4 states**, two it hardly leaves and two it jumps between.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import product
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from hopfield_lab.analysis.attractors import (
-    chain_attractors,
-    cluster_fixed_points,
-    dwell_statistics,
-)
+from hopfield_lab.analysis import chain_attractors, cluster_fixed_points, dwell_statistics
 from hopfield_lab.data.prototypes import binary_prototypes
 from hopfield_lab.errors import ConfigError
 from hopfield_lab.experiments.base import RunContext, register
@@ -77,12 +73,10 @@ class VHNNJumpsConfig(Config):
 
     Attributes:
         beta: inverse temperature of the VHNN (notes: 0.063).
-        beta_modes: ``notes`` (``beta`` itself) and/or ``matched`` (``beta * Delta_min^notes /
-            Delta_min^ours``: the notes' softmax gap ``beta Delta_min = 2.36``).
-        noise_levels: noise levels ``eta`` to compare (notes: 0.3), in ``(0, 100]``: the noise
-            ``eta sqrt(p (1 - p)) eps`` is added to probabilities in ``[0, 1]``, so at
-            ``eta = 100`` it is already 50 times the largest signal and the chain a random walk
-            (``--set noise_levels=1e30`` is refused, not computed).
+        beta_modes: ``notes`` (``beta`` itself) and/or ``matched`` (rescaled to the notes'
+            softmax gap ``beta Delta_min``).
+        noise_levels: noise levels ``eta`` (notes: 0.3), in ``(0, 100]``: the noise is added to
+            probabilities in ``[0, 1]``, so at 100 it is already 50 times the largest signal.
         steps: chain length per start (notes' animation: 4,096 frames).
         burn_in: first steps of every chain left out of the statistics (the transient from a
             random start into its first basin is not a noise-driven jump).
@@ -92,8 +86,7 @@ class VHNNJumpsConfig(Config):
         quench_steps: deterministic iterations used to find a state's attractor.
         tol: L1 distance of fixed-point probabilities below which two are one attractor.
         per_digit: prototypes per digit (notes: 3, i.e. 30 patterns).
-        seed: seeds the prototypes and the chains.
-        mnist_path: optional user MNIST ("" = bundled).
+        seed: seeds the prototypes and the chains. mnist_path: user MNIST ("" = bundled).
     """
 
     beta: Annotated[float, Positive] = 0.063
@@ -142,13 +135,11 @@ def _betas(config: VHNNJumpsConfig, delta_min: float) -> dict[str, float]:
 
 
 def _grid(config: VHNNJumpsConfig) -> dict[str, dict[str, Any]]:
-    cells: dict[str, dict[str, Any]] = {"patterns": {"config": config}}
-    for mode in config.beta_modes:
-        for eta in config.noise_levels:
-            for s in range(config.seeds):
-                cell = {"config": config, "mode": mode, "noise": eta, "seed": s}
-                cells[f"beta={mode},eta={eta},seed={s}"] = cell
-    return cells
+    cells = {
+        f"beta={m},eta={e},seed={s}": {"config": config, "mode": m, "noise": e, "seed": s}
+        for m, e, s in product(config.beta_modes, config.noise_levels, range(config.seeds))
+    }
+    return {"patterns": {"config": config}} | cells
 
 
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
@@ -309,8 +300,8 @@ def report(config: VHNNJumpsConfig, run_dir: RunDir) -> None:
     )
     for (mode, eta), st in stats.items():
         run_dir.save_table(
-            Table(
-                _transitions_name(mode, eta),
+            Table(  # a safe file name for any eta (1e-05 -> 1em05)
+                f"transitions_{mode}_eta{eta}".replace(".", "p").replace("+", "").replace("-", "m"),
                 ["from \\ to"] + [str(int(k)) for k in order],
                 [[str(int(i))] + [int(st["transitions"][i, j]) for j in order] for i in order],
                 caption=f"Transition counts between attractors, beta {mode} = "
@@ -318,11 +309,6 @@ def report(config: VHNNJumpsConfig, run_dir: RunDir) -> None:
             )
         )
     _figures(config, betas, s, run_dir)
-
-
-def _transitions_name(mode: str, eta: float) -> str:
-    """The transition table's name, a safe file name for any ``eta`` (``1e-05`` -> ``1em05``)."""
-    return f"transitions_{mode}_eta{eta}".replace(".", "p").replace("+", "").replace("-", "m")
 
 
 def _figures(
@@ -384,7 +370,6 @@ def _figures(
 
 
 _PAPER = VHNNJumpsConfig()
-_QUICK_ETAS = (0.1, 0.3, 0.5, 1.0, 2.0, 3.0)
 
 register(
     name="vhnn-jumps",
