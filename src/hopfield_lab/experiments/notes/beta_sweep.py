@@ -1,26 +1,21 @@
 """Figures 3.1 and 3.2 of the lecture notes: where retrieval ends as beta grows.
 
 Setting. The stored patterns are the 30 MNIST prototypes of Table 4.1 (3 per digit, 32 x 32,
-pixels in ``[-1, 1]``, k-means medoids:
-:class:`~hopfield_lab.experiments.notes._common.PrototypeConfig`). Queries are stored patterns
-plus Gaussian pixel noise of std ``noise_sigma`` ("a random perturbation of a stored pattern",
-Fig. 3.2), cycling over the patterns. For each ``beta`` of a log grid every query runs the
-update ``xi <- X^T softmax(beta X xi)`` (Eq. 3.5, Picard: the CCCP descent itself) to a fixed
-point, recording the energy (Eq. 3.4) at every step.
+pixels in ``[-1, 1]``: :class:`~hopfield_lab.experiments.notes._common.PrototypeConfig`).
+Queries are stored patterns plus Gaussian pixel noise of std ``noise_sigma`` ("a random
+perturbation of a stored pattern", Fig. 3.2), cycling over the patterns. For each ``beta`` of a
+log grid every query runs the update ``xi <- X^T softmax(beta X xi)`` (Eq. 3.5, Picard: the
+CCCP descent itself) to a fixed point, recording the energy (Eq. 3.4) at every step.
 
-Where a query ends is read from its softmax at the fixed point through ``n_eff = exp(H(p))``
-(:mod:`hopfield_lab.analysis.retrieval`): the global average (``n_eff >= global_fraction *
-P``; Fig. 3.1, small ``beta``, where ``beta m_max^2 < 1`` makes the update a contraction,
-Prop. 3.3), a single pattern (``n_eff < single_threshold``; Fig. 3.2), the query's own or
-another, or a metastable mixture in between (Fig. 3.2, larger temperature). Also per ``beta``:
-the distinct fixed points (merged when closer than ``1e-3`` relative) and Prop. 3.2 along
-every trajectory, by the library's energy-rise rule with the modern energy's cancellation
-scale (:func:`~hopfield_lab.analysis.retrieval.modern_energy_scale`: at ``beta = 1e-4`` the
-constant ``ln P / beta`` is ``3e4`` while ``E`` is a few units).
-
-The notes' figures are qualitative; the headline table turns their statements, and Props.
-3.2-3.4, into checks, with the contraction limit ``1 / m_max^2`` and Prop. 3.4's ``beta``
-(:func:`~hopfield_lab.models.modern.select_beta`) marked on the figures.
+Where a query ends is read from ``n_eff = exp(H(p))`` of its softmax at the fixed point
+(:func:`~hopfield_lab.analysis.retrieval_stats.end_state_statistics`): the global average
+(Fig. 3.1, small ``beta``; ``beta m_max^2 < 1`` makes the update a contraction, Prop. 3.3), a
+single pattern (Fig. 3.2), the query's own or another, or a metastable mixture in between
+(Fig. 3.2, larger temperature); distinct fixed points are merged when closer than ``1e-3``
+relative. Prop. 3.2 is checked on every trajectory with the modern energy's cancellation scale
+(:func:`~hopfield_lab.analysis.retrieval.modern_energy_scale`: at ``beta = 1e-4`` the constant
+``ln P / beta`` is ``3e4`` while ``E`` is a few units). The notes' figures are qualitative; the
+headline table turns their statements, and Props. 3.2-3.4, into checks.
 """
 
 from __future__ import annotations
@@ -95,12 +90,11 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
         except ConfigError:  # Delta_min <= 0: no beta satisfies Prop. 3.4
             beta_star = None
         m_max = float((X - X.mean(0)).norm(dim=1).max())
-        examples = q[: min(4, len(q))].round(decimals=3).tolist()
         return {
             "n_patterns": len(X),
             "m_max2": m_max**2,
             "beta_star": beta_star,
-            "queries": examples,
+            "queries": q[: min(4, len(q))].round(decimals=3).tolist(),
             "shape": list(shape),
         }
     beta = float(cell["beta"])

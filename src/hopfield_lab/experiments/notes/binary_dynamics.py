@@ -7,10 +7,9 @@ unbiased patterns, for every load ``alpha`` in ``loads``, ``n_networks`` pattern
 * Lemma 2.1.1 (the energy never rises under sequential dynamics for symmetric ``J`` with
   ``J_ii >= 0``), (a) after every single-spin update on a network of ``check_n`` spins, the
   energy recomputed from scratch in float64, and (b) per sweep along runs with ``N = n`` until
-  every replica reaches a fixed point. A rise counts by the library's one rule
-  (:mod:`hopfield_lab.analysis.energy_rise`: beyond 64 ulps of ``1/2 sum |J_ij| + sum |h_i|``,
-  the terms that cancel in ``L``). Two controls break a hypothesis, so the check can fail: an
-  asymmetric Gaussian ``J`` (zero diagonal) and the Hebbian ``J`` with ``J_ii = -1``.
+  every replica reaches a fixed point, a rise counted by the library's one rule
+  (:mod:`hopfield_lab.analysis.energy_rise`). Two controls break a hypothesis, so the check can
+  fail: an asymmetric Gaussian ``J`` (zero diagonal) and the Hebbian ``J`` with ``J_ii = -1``.
 * Parallel dynamics ``s <- sgn(J s)``: the fraction of replicas ending in a fixed point, a
   2-cycle or neither after ``n_sweeps``, against the load; the two-step Lyapunov function
   ``E2`` (Goles et al. 1985, not in the notes; :mod:`hopfield_lab.analysis.parallel_dynamics`)
@@ -53,11 +52,9 @@ class BinaryDynamicsConfig(Config):
     Attributes:
         n: spins ``N`` of the networks of the per-sweep and parallel runs.
         loads: loads ``alpha = P/N`` (``P = max(1, round(alpha N))``), each in (0, 10].
-        n_networks: pattern sets per load.
-        n_replicas: random initial states per network.
+        n_networks, n_replicas: pattern sets per load, random initial states per network.
         n_sweeps: maximum sweeps (sequential) and parallel steps.
-        check_n: spins of the networks of the per-update energy check.
-        check_sweeps: sweeps of single-spin updates in the per-update check.
+        check_n, check_sweeps: spins and sweeps of single-spin updates of the per-update check.
         example_n: spins of the small network where a 2-cycle example is searched (2 to 24).
         seed: seeds everything.
     """
@@ -300,7 +297,6 @@ def _figures(config: BinaryDynamicsConfig, loads: list[dict[str, Any]], run_dir:
         ax.axvline(0.138, color="0.6", ls="--", lw=1, label="alpha_c = 0.138")
         ax.set(xscale="log", xlabel="load alpha = P/N", ylabel="fraction of random starts")
         ax.set(ylim=(-0.02, 1.02), title=f"Parallel dynamics, N = {config.n}")
-        ax.legend(fontsize=8)
     with figure(run_dir, "sequential_energy", size=(6.2, 4.2)) as (_, ax):
         curves = {f"alpha = {r['alpha']:g}": r["mean_energy_curve"] for r in loads}
         colors = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, len(loads)))
