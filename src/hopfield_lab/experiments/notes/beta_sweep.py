@@ -94,7 +94,7 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
             "n_patterns": len(X),
             "m_max2": m_max**2,
             "beta_star": beta_star,
-            "queries": q[: min(4, len(q))].round(decimals=3).tolist(),
+            "queries": q[:4].round(decimals=3).tolist(),
             "shape": list(shape),
         }
     beta = float(cell["beta"])
@@ -110,8 +110,8 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     return {
         "beta": beta,
         **stats,
-        "energy_curves": e[: min(len(e), 60), :8].T.tolist(),  # e: (T + 1, Q)
-        "example_fixed_points": x[: min(6, len(q))].round(decimals=3).tolist(),
+        "energy_curves": e[:60, :8].T.tolist(),  # e: (T + 1, Q)
+        "example_fixed_points": x[:6].round(decimals=3).tolist(),
     }
 
 
@@ -121,7 +121,7 @@ def run(config: BetaSweepConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, 
     problem = cells.pop("problem")
     ordered = list(cells.values())
     beta_star = problem["beta_star"]
-    first_single = next((c for c in ordered if beta_star and c["beta"] >= beta_star), None)
+    at_star = (c["frac_single_own"] for c in ordered if beta_star and c["beta"] >= beta_star)
     return {
         "n_patterns": problem["n_patterns"],
         "contraction_beta": 1.0 / problem["m_max2"],
@@ -129,9 +129,7 @@ def run(config: BetaSweepConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, 
         "energy_increases": sum(c["energy_increases"] for c in ordered),
         "frac_global_at_smallest_beta": ordered[0]["frac_global"],
         "frac_single_own_at_largest_beta": ordered[-1]["frac_single_own"],
-        "frac_single_own_at_prop_3_4_beta": (
-            first_single["frac_single_own"] if first_single else None
-        ),
+        "frac_single_own_at_prop_3_4_beta": next(at_star, None),
         "max_frac_metastable": max(c["frac_metastable"] for c in ordered),
         "not_converged": sum(c["not_converged"] for c in ordered),
     }

@@ -273,11 +273,9 @@ def _example_table(config: BinaryDynamicsConfig, ex: dict[str, Any], run_dir: Ru
     rows = [[t, _spins(s), e, e2, overlaps(m)] for t, (s, e, e2, m) in enumerate(steps)]
     final = torch.tensor(ex["sequential_final"], dtype=F64)
     m_seq = torch.tensor(ex["patterns"], dtype=F64) @ final / config.example_n  # (P,)
-    final_state = _spins(ex["sequential_final"]) + (
-        " (fixed point)" if ex["sequential_fixed"] else " (not settled)"
-    )
-    last = ["sequential, from s(0)", final_state, ex["sequential_energy"], None]
-    rows.append([*last, overlaps(m_seq.tolist())])
+    end = " (fixed point)" if ex["sequential_fixed"] else " (not settled)"
+    last = ["sequential, from s(0)", _spins(ex["sequential_final"]) + end, ex["sequential_energy"]]
+    rows.append([*last, None, overlaps(m_seq.tolist())])
     patterns = ", ".join(_spins(p) for p in ex["patterns"])
     caption = (
         f"Parallel dynamics on a Hebbian network with N = {config.example_n}, P = {ex['P']} "

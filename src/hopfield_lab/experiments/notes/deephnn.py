@@ -25,7 +25,7 @@ profile (seed 0, before the run/report split): prototypes 88.4 % plain / 52.5 % 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import torch
@@ -230,16 +230,13 @@ def report(config: DeepHNNConfig, run_dir: RunDir) -> None:
             ax.set(xlabel="digit (feature)", ylabel="channel", title="Convex reducer weights")
 
 
-_PAPER = DeepHNNConfig(augment=True)
-
 register(
     name="deephnn-mnist",
     title="DeepHNN on MNIST: prototypes (~32 %) and CNN + DeepHNN + convex reducer (~87 %)",
     paper="continuous-hopfield-networks-notes, Sec. 4.2",
     figure="Sec. 4.2 (Figs. 4.5-4.6)",
     profiles={
-        "demo": replace(
-            _PAPER,
+        "demo": DeepHNNConfig(
             n_train=6000,
             n_val=2000,
             n_test=2000,
@@ -248,9 +245,10 @@ register(
             cnn_epochs=4,
             cnn_decay_epoch=3,
             cnn_batch=256,
+            augment=True,
         ),
-        "quick": replace(_PAPER, cnn_epochs=8, cnn_decay_epoch=6, augment=False),
-        "paper": _PAPER,
+        "quick": DeepHNNConfig(cnn_epochs=8, cnn_decay_epoch=6),
+        "paper": DeepHNNConfig(augment=True),
     },
     runtime={"demo": "~20 s", "quick": "~1.5 min", "paper": "~3 min CPU, < 1 min GPU"},
     memory={"quick": "1.4 GiB"},

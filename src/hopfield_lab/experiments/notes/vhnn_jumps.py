@@ -20,14 +20,13 @@ Every visited state is quenched to its noiseless fixed point, and fixed points c
 the label sequences give occupation, dwell times and transitions
 (:mod:`hopfield_lab.analysis.attractors`).
 
-The notes: ``M = 31.39``, ``Delta_min = 37.53``, separation ``beta = 0.0727`` (Sec. 3.4; ours by
-:func:`~hopfield_lab.models.modern.select_beta`); at ``beta = 0.063``, ``eta = 0.3`` the chain
-lives on **4 states**, two it hardly leaves and two it jumps between.
+The notes' claim: at ``beta = 0.063``, ``eta = 0.3`` the chain lives on **4 states**, two it
+hardly leaves and two it jumps between.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import product
 from typing import Annotated, Any, Literal
 
@@ -147,10 +146,10 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     config: VHNNJumpsConfig = cell["config"]
     X = binary_prototypes(config.mnist_path, config.per_digit, config.seed)  # (P, N)
     sel = _selection(X)
+    betas = _betas(config, sel["delta_min"])
     if "mode" not in cell:
-        betas = _betas(config, sel["delta_min"])
         return {"patterns": X.int().tolist(), "selection": sel, "betas": betas}
-    beta = _betas(config, sel["delta_min"]).get(cell["mode"])
+    beta = betas.get(cell["mode"])
     if beta is None:
         return {"skipped": True}
     gen = torch.Generator().manual_seed(1_000_003 * config.seed + 7919 * cell["seed"] + 1)
@@ -329,7 +328,7 @@ def _figures(
             axes[-1, 0].set_xlabel("step")
             title = "Attractor (rank by occupation) along each chain"
             axes[0, 0].set_title(f"{title}, beta {mode} = {betas[mode]:.4g}")
-    top = order[: min(len(order), 12)]
+    top = order[:12]
     ticks = [f"{int(nearest[k])}" for k in top]
     counts = {g: np.log1p(st["transitions"][np.ix_(top, top)]) for g, st in stats.items()}
     vmax = max(1e-9, *(c.max() for c in counts.values()))
@@ -358,7 +357,7 @@ def _figures(
         for ax, ylabel, yscale in zip(axes, ylabels.values(), scales, strict=True):
             ax.set(xlabel="eta", ylabel=ylabel, yscale=yscale)
             ax.legend(fontsize=7)
-    top = order[: min(len(order), 8)]
+    top = order[:8]
     image_grid(
         run_dir,
         "attractors",
@@ -369,17 +368,15 @@ def _figures(
     )
 
 
-_PAPER = VHNNJumpsConfig()
-
 register(
     name="vhnn-jumps",
     title="VHNN: stochastic jumps between attractors vs the noise level",
     paper="continuous-hopfield-networks-notes, Sec. 4.4",
     figure="Sec. 4.4 (VHNN animation, Table 4.1)",
     profiles={
-        "demo": replace(_PAPER, noise_levels=(0.3, 1.5), steps=2000, random_starts=2, seeds=1),
-        "quick": replace(_PAPER, noise_levels=(0.1, 0.3, 0.5, 1.0, 2.0, 3.0), steps=4096, seeds=1),
-        "paper": _PAPER,
+        "demo": VHNNJumpsConfig(noise_levels=(0.3, 1.5), steps=2000, random_starts=2, seeds=1),
+        "quick": VHNNJumpsConfig(noise_levels=(0.1, 0.3, 0.5, 1.0, 2.0, 3.0), steps=4096, seeds=1),
+        "paper": VHNNJumpsConfig(),
     },
     runtime={"demo": "~20 s", "quick": "~1 min", "paper": "~8 min (1 CPU thread)"},
     memory={"quick": "1.1 GiB"},
