@@ -98,15 +98,8 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
             "shape": list(shape),
         }
     beta = float(cell["beta"])
-    stats, x, e = end_state_statistics(
-        ModernHopfield(X, beta=beta),
-        q,
-        src,
-        single_threshold=config.single_threshold,
-        global_fraction=config.global_fraction,
-        tol=config.tol,
-        max_iter=config.max_iter,
-    )
+    kw = {k: getattr(config, k) for k in ("single_threshold", "global_fraction", "tol", "max_iter")}
+    stats, x, e = end_state_statistics(ModernHopfield(X, beta=beta), q, src, **kw)
     return {
         "beta": beta,
         **stats,
