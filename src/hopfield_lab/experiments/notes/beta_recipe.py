@@ -31,8 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hopfield_lab.analysis.retrieval import sphere_check
-from hopfield_lab.analysis.retrieval_stats import classification_statistics
+from hopfield_lab.analysis import classification_statistics, sphere_check
 from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Min, NonEmpty, Positive
 from hopfield_lab.experiments.notes import _common as notes
@@ -91,9 +90,8 @@ def _betas(X: Tensor) -> dict[str, float]:
     sel = select_beta(X)
     m_max = float((X - X.mean(0)).norm(dim=1).max())
     code = notes_iteration_beta(len(X), sel.max_norm, sel.separation_min)[1]
-    return dict(
-        zip(RULES, (sel.beta, code, notes.BETA, notes.BETA_USED, 1.0 / m_max**2), strict=True)
-    )
+    betas = (sel.beta, code, notes.BETA, notes.BETA_USED, 1.0 / m_max**2)
+    return dict(zip(RULES, betas, strict=True))
 
 
 _SELECTION = ("max_norm", "separation_min", "separation_mean", "a", "beta", "beta_minus", "radius")
@@ -213,10 +211,9 @@ def report(config: BetaRecipeConfig, run_dir: RunDir) -> None:
     per_digit: list[list[Any]] = []
     for c in sorted(set(labels.tolist())):
         ours = sorted(sep[labels == c].tolist(), reverse=True)
-        theirs = sorted(notes.SEPARATION.get(c, ()), reverse=True)
-        low = min(theirs, default=None)
-        gap = None if low is None else min(ours) - low
-        per_digit.append([c, _listed(theirs), _listed(ours), low, min(ours), gap])
+        theirs = sorted(notes.SEPARATION[c], reverse=True)  # digits 0-9: all in Table 4.1
+        low = min(theirs)
+        per_digit.append([c, _listed(theirs), _listed(ours), low, min(ours), min(ours) - low])
     caption = (
         "Table 4.1: Delta_i per digit, each digit's three values sorted decreasingly (the notes' "
         "prototypes and ours are different images: compare ranges, not entries)."
@@ -263,8 +260,8 @@ def report(config: BetaRecipeConfig, run_dir: RunDir) -> None:
     _figures(config, proto, by_rule, run_dir)
 
 
-def _listed(values: list[float]) -> str | None:
-    return ", ".join(f"{v:.2f}" for v in values) if values else None
+def _listed(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
 
 
 def _noise_stat(sigma: str, key: str) -> Any:

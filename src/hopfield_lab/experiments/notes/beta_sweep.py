@@ -33,9 +33,8 @@ from hopfield_lab.experiments.base import RunContext, register
 from hopfield_lab.experiments.fields import Min, NonEmpty, Positive, Range
 from hopfield_lab.experiments.notes._common import PrototypeConfig
 from hopfield_lab.models import ModernHopfield, select_beta
-from hopfield_lab.runs import RunDir, records_table
+from hopfield_lab.runs import RunDir, at_least, check_table, descent_checks, equals, records_table
 from hopfield_lab.runs.plots import curve_panels, figure, image_grid, plot_series
-from hopfield_lab.runs.table import at_least, check_table, descent_checks, equals
 
 __all__ = ["BetaSweepConfig", "report", "run"]
 

@@ -2,25 +2,23 @@
 
 Setting (the notes' code, ``MMforNN.ipynb`` cells 17 and 21, and Sec. 4.2): MNIST digits
 zero-padded to 32 x 32, pixels in [0, 1], and two networks (their docstrings give the layers
-and our readings of the notes):
+and our readings of the notes), both trained with Adam
+(:func:`~hopfield_lab.training.classification.train_classifier`) and compared with ``NOTES``:
 
 * :class:`~hopfield_lab.models.networks.PrototypeDeepHNN`, ``DeepHNN(1, 10, 1024, deep=3)``
   with ``beta = 0.07`` frozen and 30 patterns initialised with 3 k-means centroids per digit
   (:func:`~hopfield_lab.data.prototypes.digit_prototypes`; the notes' are hand-picked), inputs
-  standardised per image; patterns and bias trained on cross-entropy. Notes: CE 1.8, **32 %**;
-* :class:`~hopfield_lab.models.networks.CNNDeepHNN`, 56,440 trainable parameters as in the
-  notes, trained on ``CE + 0.01 (mean |conv weight| + max_c (mean_f W_{c, f})^2)`` with the
-  learning rate divided by 10 halfway (cell 21; the text says 40 epochs at 0.01). Notes: CE
-  0.7, **~87 %**. Both train with Adam (:func:`~hopfield_lab.training.classification.
-  train_classifier`); epochs, batches and rates are the config's.
+  standardised per image; patterns and bias trained on cross-entropy;
+* :class:`~hopfield_lab.models.networks.CNNDeepHNN`, trained on ``CE + 0.01 (mean |conv
+  weight| + max_c (mean_f W_{c, f})^2)`` with the learning rate divided by 10 halfway (cell
+  21; the text says 40 epochs at 0.01).
 
 The notes apply a random affine transform and contrast jitter to the training *and test*
 images (:func:`~hopfield_lab.data.augment.notes_augment`). The paper profile trains with it
-(``augment=True``), demo and quick on plain images; every run reports the test accuracy on
-plain test images and on test images passed once through the transform (the notes' test
-condition), and the validation accuracy per epoch. The notes report one run each; our paper
-profile (seed 0, before the run/report split): prototypes 88.4 % plain / 52.5 % augmented, CE
-1.48; CNN model 89.9 % / 85.4 %, CE 0.49.
+(``augment=True``), demo and quick on plain images; every run tests on plain images and on
+images passed once through the transform (the notes' test condition). The notes report one
+run each; our paper profile (seed 0, before the run/report split): prototypes 88.4 % plain /
+52.5 % augmented, CE 1.48; CNN model 89.9 % / 85.4 %, CE 0.49.
 """
 
 from __future__ import annotations
@@ -38,8 +36,7 @@ from hopfield_lab.models.layers import count_parameters
 from hopfield_lab.models.networks import CNNDeepHNN, PrototypeDeepHNN
 from hopfield_lab.runs import RunDir, comparison_table
 from hopfield_lab.runs.plots import figure, image_grid
-from hopfield_lab.training import TrainConfig
-from hopfield_lab.training.classification import evaluate_classifier, train_classifier
+from hopfield_lab.training import TrainConfig, evaluate_classifier, train_classifier
 
 __all__ = ["NOTES", "DeepHNNConfig", "report", "run"]
 

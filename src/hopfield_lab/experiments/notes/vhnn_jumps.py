@@ -50,8 +50,7 @@ from hopfield_lab.experiments.fields import (
     Unique,
 )
 from hopfield_lab.experiments.notes import _common as notes
-from hopfield_lab.models import ModernHopfield, select_beta
-from hopfield_lab.models.layers import VHNN
+from hopfield_lab.models import VHNN, ModernHopfield, select_beta
 from hopfield_lab.runs import RunDir, Table, comparison_table, records_table
 from hopfield_lab.runs.plots import figure, image_grid
 
