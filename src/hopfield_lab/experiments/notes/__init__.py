@@ -1,7 +1,5 @@
-"""Experiments from the lecture notes on discrete, mean-field and modern Hopfield networks.
-
-Every module in this package is imported (and so registered) automatically.
-"""
+"""Experiments from the lecture notes on discrete, mean-field and modern Hopfield networks
+(every module in this package is imported, and so registered, automatically)."""
 
 from hopfield_lab._discovery import import_submodules
 

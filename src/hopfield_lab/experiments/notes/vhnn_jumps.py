@@ -60,7 +60,6 @@ NOTES_STATES = 4
 """States the notes' chain lives on at ``beta = 0.063``, ``eta = 0.3`` (Sec. 4.4)."""
 NOTES_ETA = 0.3
 
-
 BetaMode = Literal["notes", "matched"]
 _ETAS = (0.1, 0.3, 0.5, 1.0, 1.5, 2.0, 3.0)
 
@@ -314,8 +313,7 @@ def _figures(
 ) -> None:
     stats, seqs, order, nearest = s["stats"], s["seqs"], s["order"], s["nearest"]
     etas, n_chains = list(config.noise_levels), len(config.starts) + config.random_starts
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
+    rank = np.argsort(order)  # the inverse permutation: rank[order[i]] = i
     size, kw = (9.0, 1.1 * len(etas) + 0.8), {"squeeze": False, "sharex": True}
     for mode in betas:
         traces = figure(run_dir, f"traces_{mode}", nrows=len(etas), size=size, **kw)
