@@ -25,7 +25,6 @@ from typing import Annotated, Any
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from hopfield_lab.analysis.retrieval_stats import end_state_statistics
 from hopfield_lab.errors import ConfigError
@@ -65,15 +64,6 @@ class BetaSweepConfig(PrototypeConfig):
     max_iter: Annotated[int, Min(1)] = 3000
 
 
-def _problem(config: BetaSweepConfig) -> tuple[Tensor, Tensor, Tensor, tuple[int, int]]:
-    """Prototypes ``(P, N)``, queries ``(Q, N)``, their sources ``(Q,)`` and the image shape."""
-    X, _, _, _, shape = config.problem()
-    gen = torch.Generator().manual_seed(config.seed + 1)
-    src = torch.arange(config.n_queries) % X.shape[0]
-    noise = torch.randn(len(src), X.shape[1], generator=gen, dtype=X.dtype)
-    return X, X[src] + config.noise_sigma * noise, src, shape
-
-
 def _grid(config: BetaSweepConfig) -> dict[str, dict[str, Any]]:
     cells = {"problem": {"config": config, "beta": None}}
     return cells | {f"beta={b:g}": {"config": config, "beta": b} for b in sorted(config.betas)}
@@ -82,7 +72,11 @@ def _grid(config: BetaSweepConfig) -> dict[str, dict[str, Any]]:
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     """The pattern set's constants, or one ``beta``: every query to its end, and the energy."""
     config: BetaSweepConfig = cell["config"]
-    X, q, src, shape = _problem(config)
+    X, _, _, _, shape = config.problem()  # X: (P, N)
+    gen = torch.Generator().manual_seed(config.seed + 1)
+    src = torch.arange(config.n_queries) % X.shape[0]  # (Q,): the pattern of each query
+    noise = torch.randn(len(src), X.shape[1], generator=gen, dtype=X.dtype)
+    q = X[src] + config.noise_sigma * noise  # (Q, N)
     if cell["beta"] is None:
         try:
             beta_star: float | None = select_beta(X).beta
@@ -186,16 +180,12 @@ def report(config: BetaSweepConfig, run_dir: RunDir) -> None:
             f"{config.single_threshold:g}); P = {problem['n_patterns']}; Prop. 3.4 beta = {star}.",
         )
     )
-    _figures(cells, problem, run_dir)
-
-
-def _figures(cells: list[dict[str, Any]], problem: dict[str, Any], run_dir: RunDir) -> None:
     betas = [c["beta"] for c in cells]
 
     def markers(ax: Any) -> None:
-        ax.axvline(1.0 / problem["m_max2"], color="k", ls=":", lw=1, label="1/m_max² (Prop. 3.3)")
-        if problem["beta_star"] is not None:
-            ax.axvline(problem["beta_star"], color="k", ls="--", lw=1, label="Prop. 3.4 beta")
+        ax.axvline(1.0 / m_max2, color="k", ls=":", lw=1, label="1/m_max² (Prop. 3.3)")
+        if beta_star is not None:
+            ax.axvline(beta_star, color="k", ls="--", lw=1, label="Prop. 3.4 beta")
 
     kinds = {"global average": "frac_global", "metastable mixture": "frac_metastable"}
     kinds |= {"single pattern": "frac_single", "single, own pattern": "frac_single_own"}

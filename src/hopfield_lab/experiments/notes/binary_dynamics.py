@@ -83,12 +83,11 @@ class BinaryDynamicsConfig(Config):
 
 def _grid(config: BinaryDynamicsConfig) -> dict[str, dict[str, Any]]:
     """One cell per load, and one for the 2-cycle example (shared by ``run`` and ``report``)."""
-    cells: dict[str, dict[str, Any]] = {
+    loads = {
         f"alpha={a:g}": {"kind": "load", "config": config, "alpha": a, "index": i}
         for i, a in enumerate(config.loads)
     }
-    cells["two_cycle_example"] = {"kind": "example", "config": config}
-    return cells
+    return loads | {"two_cycle_example": {"kind": "example", "config": config}}
 
 
 def _n_patterns(alpha: float, n: int) -> int:
@@ -207,7 +206,7 @@ def _spins(s: list[float]) -> str:
 
 
 def report(config: BinaryDynamicsConfig, run_dir: RunDir) -> None:
-    """Headline checks (Lemma 2.1.1, E2, controls), outcomes vs load, the 2-cycle example."""
+    """Headline checks (Lemma 2.1.1, E2, controls), outcomes vs load, 2-cycle example, figures."""
     loads = [run_dir.load_cell(f"alpha={a:g}") for a in config.loads]
     example = run_dir.load_cell("two_cycle_example")
     tot = _totals(loads)
@@ -261,7 +260,20 @@ def report(config: BinaryDynamicsConfig, run_dir: RunDir) -> None:
     run_dir.save_table(records_table("dynamics_vs_load", loads, columns, caption))
     if example:
         _example_table(config, example, run_dir)
-    _figures(config, loads, run_dir)
+    outcomes = {"2-cycle": "par_cycle2", "fixed point": "par_fixed", "unsettled": "par_unsettled"}
+    with figure(run_dir, "parallel_outcomes_vs_load", size=(6.2, 4.2)) as (_, ax):
+        fractions = {q: [r[k] / n_tot for r in loads] for q, k in outcomes.items()}
+        plot_series(ax, [r["alpha"] for r in loads], fractions, styles=("o-", "s-", "^-"))
+        ax.axvline(0.138, color="0.6", ls="--", lw=1, label="alpha_c = 0.138")
+        ax.set(xscale="log", xlabel="load alpha = P/N", ylabel="fraction of random starts")
+        ax.set(ylim=(-0.02, 1.02), title=f"Parallel dynamics, N = {config.n}")
+    with figure(run_dir, "sequential_energy", size=(6.2, 4.2)) as (_, ax):
+        curves = {f"alpha = {r['alpha']:g}": r["mean_energy_curve"] for r in loads}
+        colors = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, len(loads)))
+        plot_series(ax, None, curves, colors=list(colors), ms=3)
+        ax.set(xlabel="sweep", ylabel="mean energy per spin L/N")
+        ax.set_title("Sequential dynamics: energy never rises (Lemma 2.1.1)")
+        ax.legend(fontsize=7)
 
 
 def _example_table(config: BinaryDynamicsConfig, ex: dict[str, Any], run_dir: RunDir) -> None:
@@ -283,24 +295,6 @@ def _example_table(config: BinaryDynamicsConfig, ex: dict[str, Any], run_dir: Ru
     )
     columns = ["t", "state s(t)", "L(s(t))", "E2(t)", "overlaps m_mu"]
     run_dir.save_table(Table("two_cycle_example", columns, rows, caption=caption))
-
-
-def _figures(config: BinaryDynamicsConfig, loads: list[dict[str, Any]], run_dir: RunDir) -> None:
-    n_tot = config.n_networks * config.n_replicas
-    outcomes = {"2-cycle": "par_cycle2", "fixed point": "par_fixed", "unsettled": "par_unsettled"}
-    with figure(run_dir, "parallel_outcomes_vs_load", size=(6.2, 4.2)) as (_, ax):
-        fractions = {q: [r[k] / n_tot for r in loads] for q, k in outcomes.items()}
-        plot_series(ax, [r["alpha"] for r in loads], fractions, styles=("o-", "s-", "^-"))
-        ax.axvline(0.138, color="0.6", ls="--", lw=1, label="alpha_c = 0.138")
-        ax.set(xscale="log", xlabel="load alpha = P/N", ylabel="fraction of random starts")
-        ax.set(ylim=(-0.02, 1.02), title=f"Parallel dynamics, N = {config.n}")
-    with figure(run_dir, "sequential_energy", size=(6.2, 4.2)) as (_, ax):
-        curves = {f"alpha = {r['alpha']:g}": r["mean_energy_curve"] for r in loads}
-        colors = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, len(loads)))
-        plot_series(ax, None, curves, colors=list(colors), ms=3)
-        ax.set(xlabel="sweep", ylabel="mean energy per spin L/N")
-        ax.set_title("Sequential dynamics: energy never rises (Lemma 2.1.1)")
-        ax.legend(fontsize=7)
 
 
 _QUICK_LOADS = (0.01, 0.02, 0.05, 0.08, 0.1, 0.12, 0.14, 0.17, 0.2, 0.3, 0.5, 1.0)

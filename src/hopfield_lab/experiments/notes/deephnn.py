@@ -24,6 +24,7 @@ run each; our paper profile (seed 0, before the run/report split): prototypes 88
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import torch
@@ -100,6 +101,16 @@ def _data(config: DeepHNNConfig) -> dict[str, tuple[Tensor, Tensor]]:
     return out
 
 
+def _grid(
+    config: DeepHNNConfig, run_path: str = "", ctx: RunContext | None = None
+) -> dict[str, dict[str, Any]]:
+    """One cell per model; its checkpoints go to ``<run_path>/train_<part>``."""
+    ctx = ctx or RunContext()
+    shared = {"config": config, "device": ctx.device, "progress": ctx.progress}
+    train_dir = {p: str(Path(run_path) / f"train_{p}") for p in config.parts}
+    return {f"model={p}": shared | {"part": p, "train_dir": train_dir[p]} for p in config.parts}
+
+
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Train one model (resumable through its checkpoint) and evaluate it."""
     c: DeepHNNConfig = cell["config"]
@@ -147,14 +158,8 @@ _SUMMARY = ("test_accuracy", "test_accuracy_augmented", "test_ce", "train_ce")
 
 
 def run(config: DeepHNNConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
-    """Train the requested models, one resumable cell each (checkpoints in ``train_<part>``),
-    and collect their test numbers."""
-    shared = {"config": config, "device": ctx.device, "progress": ctx.progress}
-    grid = {
-        f"model={p}": shared | {"part": p, "train_dir": str(run_dir.path / f"train_{p}")}
-        for p in config.parts
-    }
-    cells = ctx.cells(_cell, grid, run_dir)
+    """Train the requested models, one resumable cell each, and collect their test numbers."""
+    cells = ctx.cells(_cell, _grid(config, str(run_dir.path), ctx), run_dir)
     results: dict[str, Any] = {}
     if "model=prototypes" in cells:
         p = cells["model=prototypes"]
