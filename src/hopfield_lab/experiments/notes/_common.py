@@ -63,8 +63,7 @@ class PrototypeConfig(Config):
         prototypes: ``"kmeans-medoid"`` (the training image nearest each centroid) or
             ``"kmeans-centroid"``.
         pad: background pixels added per side (2 turns 28x28 into the notes' 32x32).
-        seed: seeds k-means and everything random after it.
-        mnist_path: optional user MNIST file or directory ("" = bundled copy).
+        seed: seeds k-means and everything random after it. mnist_path: user MNIST ("" = bundled).
     """
 
     dataset: Literal["mnist", "digits"] = "mnist"

@@ -60,9 +60,8 @@ class DeepHNNConfig(Config):
         n_train, n_val, n_test: training, validation (the per-epoch curve) and test images
             (0 = all 50,000, 10,000, 10,000).
         seed: seeds the subsets, the prototypes, the initialisation and the shuffles.
-        proto_epochs, proto_batch, proto_lr: training of the prototype model (notes: 40,
-            16,384, Adam default 1e-3). proto_beta: its frozen beta (0.07).
-        proto_per_digit: prototypes (patterns) per digit (3).
+        proto_epochs, proto_batch, proto_lr, proto_beta, proto_per_digit: the prototype model
+            (notes: 40, 16,384, Adam default 1e-3; beta 0.07, frozen; 3 patterns per digit).
         cnn_epochs, cnn_batch, cnn_lr: CNN model (notes: 30, 2,048, 0.01).
         cnn_decay_epoch: epoch after which the learning rate is divided by 10 (notes: 15).
         reg: weight of the regulariser (notes: 0.01).
@@ -154,23 +153,21 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_SUMMARY = ("test_accuracy", "test_accuracy_augmented", "test_ce", "train_ce")
-
-
 def run(config: DeepHNNConfig, run_dir: RunDir, ctx: RunContext) -> dict[str, Any]:
     """Train the requested models, one resumable cell each, and collect their test numbers."""
     cells = ctx.cells(_cell, _grid(config, str(run_dir.path), ctx), run_dir)
+    summary = ("test_accuracy", "test_accuracy_augmented", "test_ce", "train_ce")
     results: dict[str, Any] = {}
     if "model=prototypes" in cells:
         p = cells["model=prototypes"]
-        keys = ("params", "test_accuracy_untrained", "test_ce_untrained", *_SUMMARY)
+        keys = ("params", "test_accuracy_untrained", "test_ce_untrained", *summary)
         results["prototypes"] = {k: p[k] for k in keys}
     if "model=cnn" in cells:
         c = cells["model=cnn"]
         results["cnn"] = {
             "params": c["params"],
             "params_match_notes": c["params"] == NOTES["cnn"][1],
-            **{k: c[k] for k in (*_SUMMARY, "reducer_weights")},
+            **{k: c[k] for k in (*summary, "reducer_weights")},
         }
     return results
 
