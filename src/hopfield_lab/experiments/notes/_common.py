@@ -44,11 +44,9 @@ SEPARATION: dict[int, tuple[float, float, float]] = {
     8: (52.2477, 56.2899, 69.4982),
     9: (107.129, 74.5176, 51.1973),
 }
-"""Table 4.1: ``Delta_i`` of the notes' prototypes, per digit (patterns 1-3).
-
-The table's minimum is 35.1906 (digit 7), while the text says ``Delta_min = 37.5255`` (digit 5,
-pattern 3); reports show both and use the text's value for the notes' ``beta``.
-"""
+"""Table 4.1: ``Delta_i`` of the notes' prototypes, per digit (patterns 1-3). Its minimum is
+35.1906 (digit 7), while the text says ``Delta_min = 37.5255`` (digit 5, pattern 3); reports
+show both and use the text's value for the notes' ``beta``."""
 
 
 @dataclass(frozen=True)

@@ -91,10 +91,9 @@ class DeepHNNConfig(Config):
 
 def _data(config: DeepHNNConfig) -> dict[str, tuple[Tensor, Tensor]]:
     raw = mnist_tensors(config.mnist_path)
-    out = {}
-    for split, n in (("train", config.n_train), ("val", config.n_val), ("test", config.n_test)):
-        x, y = subset(*raw[split], n, config.seed)
-        out[split] = (mnist32(x), y)
+    sizes = {"train": config.n_train, "val": config.n_val, "test": config.n_test}
+    subsets = {split: subset(*raw[split], n, config.seed) for split, n in sizes.items()}
+    out = {split: (mnist32(x), y) for split, (x, y) in subsets.items()}
     gen = torch.Generator().manual_seed(20_000 + config.seed)
     out["test_aug"] = (notes_augment(out["test"][0], gen), out["test"][1])
     return out
@@ -126,7 +125,6 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
     else:
         torch.manual_seed(c.seed)
         model = CNNDeepHNN()
-    # Adam on CE (+ reg times the regulariser), the learning rate / 10 after the decay epoch
     epochs, batch = (c.proto_epochs, c.proto_batch) if proto else (c.cnn_epochs, c.cnn_batch)
     lr, reg, decay = (c.proto_lr, 0.0, 0) if proto else (c.cnn_lr, c.reg, c.cnn_decay_epoch)
     options = TrainConfig(epochs, batch, c.seed, cell["device"], progress=cell["progress"])
@@ -223,8 +221,7 @@ def report(config: DeepHNNConfig, run_dir: RunDir) -> None:
         )
     if "cnn" in cells:
         with figure(run_dir, "reducer_weights", size=(5.5, 3.2)) as (fig, ax):
-            weights = cells["cnn"]["reducer_weights"]
-            image = ax.imshow(weights, cmap="viridis", vmin=0, vmax=1)
+            image = ax.imshow(cells["cnn"]["reducer_weights"], cmap="viridis", vmin=0, vmax=1)
             fig.colorbar(image, ax=ax, label="mixing weight of the channel")
             ax.set(xlabel="digit (feature)", ylabel="channel", title="Convex reducer weights")
 
