@@ -15,10 +15,9 @@ pattern + 10 N(0, I)``, notes cell 34), for each noise level ``eta`` and two bet
 gap ``beta Delta_min = 2.36``; at the notes' beta our larger ``Delta_min`` makes the
 attractors much deeper). All settings share their noise draws (common random numbers).
 
-Every visited state is quenched to its noiseless fixed point, and fixed points closer than
-``tol`` (L1, in probabilities) are one attractor, with one attractor list for every setting;
-the label sequences give occupation, dwell times and transitions
-(:mod:`hopfield_lab.analysis.attractors`).
+Every visited state is quenched to its noiseless fixed point, and fixed points closer than ``tol``
+(L1, in probabilities) are one attractor, with one attractor list for every setting; the label
+sequences give occupation, dwell times and transitions (:mod:`hopfield_lab.analysis.attractors`).
 
 The notes' claim: at ``beta = 0.063``, ``eta = 0.3`` the chain lives on **4 states**, two it
 hardly leaves and two it jumps between.
@@ -70,8 +69,7 @@ class VHNNJumpsConfig(Config):
 
     Attributes:
         beta: inverse temperature of the VHNN (notes: 0.063).
-        beta_modes: ``notes`` (``beta`` itself) and/or ``matched`` (rescaled to the notes'
-            softmax gap ``beta Delta_min``).
+        beta_modes: ``notes`` (``beta``), ``matched`` (rescaled to the notes' ``beta Delta_min``).
         noise_levels: noise levels ``eta`` (notes: 0.3), in ``(0, 100]``: the noise is added to
             probabilities in ``[0, 1]``, so at 100 it is already 50 times the largest signal.
         steps: chain length per start (notes' animation: 4,096 frames).
