@@ -1,7 +1,7 @@
 """Sequential vs parallel dynamics of the binary Hopfield network (lecture notes, ch. 2.1).
 
 Setting. Hebbian networks (Def. 2.1.4, ``J_ii = 0``, ``h = 0``) storing ``P = alpha N`` random
-unbiased patterns, several per load, each run from uniformly random initial states. Measured:
+unbiased patterns, several networks per load, each run from uniformly random states. Measured:
 
 * Lemma 2.1.1 (the energy never rises under sequential dynamics for symmetric ``J`` with
   ``J_ii >= 0``), (a) after every single-spin update on a network of ``check_n`` spins, the
