@@ -208,6 +208,7 @@ def _spins(s: list[float]) -> str:
 def report(config: BinaryDynamicsConfig, run_dir: RunDir) -> None:
     """Headline checks (Lemma 2.1.1, E2, controls), outcomes vs load, 2-cycle example, figures."""
     loads = [run_dir.load_cell(f"alpha={a:g}") for a in config.loads]
+    example = run_dir.load_cell("two_cycle_example")
     tot = _totals(loads)
     n = {k: f"{tot[f'{k}_checks']:,}" for k in ("per_update", "per_sweep", "par_e2")}
     lemma, broken = "(Lemma 2.1.1: symmetric J, J_ii = 0)", "(a hypothesis of the lemma broken)"
@@ -257,7 +258,7 @@ def report(config: BinaryDynamicsConfig, run_dir: RunDir) -> None:
         "the two-step Lyapunov function of parallel dynamics."
     )
     run_dir.save_table(records_table("dynamics_vs_load", loads, columns, caption))
-    if example := run_dir.load_cell("two_cycle_example"):
+    if example:
         _example_table(config, example, run_dir)
     outcomes = {"2-cycle": "par_cycle2", "fixed point": "par_fixed", "unsettled": "par_unsettled"}
     with figure(run_dir, "parallel_outcomes_vs_load", size=(6.2, 4.2)) as (_, ax):
