@@ -82,10 +82,9 @@ def _cell(cell: dict[str, Any]) -> dict[str, Any]:
             beta_star: float | None = select_beta(X).beta
         except ConfigError:  # Delta_min <= 0: no beta satisfies Prop. 3.4
             beta_star = None
-        m_max = float((X - X.mean(0)).norm(dim=1).max())
         return {
             "n_patterns": len(X),
-            "m_max2": m_max**2,
+            "m_max2": float((X - X.mean(0)).norm(dim=1).max()) ** 2,  # m_max^2 (Prop. 3.3)
             "beta_star": beta_star,
             "queries": q[:4].round(decimals=3).tolist(),
             "shape": list(shape),

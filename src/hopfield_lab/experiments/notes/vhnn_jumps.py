@@ -252,11 +252,10 @@ def report(config: VHNNJumpsConfig, run_dir: RunDir) -> None:
             headline=True,
         )
     )
-    records = [{"mode": m, "beta": betas[m], "eta": e, **st} for (m, e), st in stats.items()]
     run_dir.save_table(
         records_table(
             "dwell_times",
-            records,
+            [{"mode": m, "beta": betas[m], "eta": e, **st} for (m, e), st in stats.items()],
             {
                 "beta mode": "mode",
                 "beta": "beta",
