@@ -189,3 +189,16 @@ def test_notes_augment_is_a_seeded_random_affine_transform() -> None:
     assert not torch.equal(a, x)
     # a small transform: the bar keeps most of its mass near where it was
     assert float((a * x).sum() / x.sum()) > 0.5
+
+
+def test_vhnn_jumps_matched_beta_needs_distinct_patterns() -> None:
+    """``matched`` scales beta by 1 / Delta_min: with two equal patterns (Delta_min = 0) it is
+    skipped beside ``notes`` and, alone, refused with a clear error (no division by zero)."""
+    from hopfield_lab.errors import ConfigError
+    from hopfield_lab.experiments.notes import vhnn_jumps
+
+    both = vhnn_jumps.VHNNJumpsConfig(beta_modes=("notes", "matched"))
+    assert vhnn_jumps._betas(both, 0.0) == {"notes": both.beta}
+    assert vhnn_jumps._betas(both, 2.0)["matched"] == pytest.approx(both.beta * 37.5255 / 2.0)
+    with pytest.raises(ConfigError, match="Delta_min > 0"):
+        vhnn_jumps._betas(vhnn_jumps.VHNNJumpsConfig(beta_modes=("matched",)), 0.0)

@@ -230,7 +230,7 @@ register(
     name="deephnn-mnist",
     title="DeepHNN on MNIST: prototypes (~32 %) and CNN + DeepHNN + convex reducer (~87 %)",
     paper="continuous-hopfield-networks-notes, Sec. 4.2",
-    figure="Sec. 4.2 (Figs. 4.5-4.6)",
+    figure="Figs. 4.5-4.6",
     profiles={
         "demo": DeepHNNConfig(
             n_train=6000,

@@ -120,8 +120,9 @@ def _selection(X: Tensor) -> dict[str, float]:
 
 def _betas(config: VHNNJumpsConfig, delta_min: float) -> dict[str, float]:
     """The beta of each mode (``matched`` needs ``Delta_min > 0``; else it is skipped)."""
-    betas = {"notes": config.beta, "matched": config.beta * notes.DELTA_MIN / delta_min}
-    out = {str(m): betas[m] for m in config.beta_modes if m == "notes" or delta_min > 0}
+    matched = config.beta * notes.DELTA_MIN / delta_min if delta_min > 0 else None
+    betas = {"notes": config.beta, "matched": matched}
+    out = {str(m): b for m in config.beta_modes if (b := betas[m]) is not None}
     if not out:
         raise ConfigError(
             f"beta_modes=('matched',) needs patterns with Delta_min > 0; ours have {delta_min:.4g}"
@@ -366,7 +367,7 @@ register(
     name="vhnn-jumps",
     title="VHNN: stochastic jumps between attractors vs the noise level",
     paper="continuous-hopfield-networks-notes, Sec. 4.4",
-    figure="Sec. 4.4 (VHNN animation, Table 4.1)",
+    figure="VHNN animation, Table 4.1",
     profiles={
         "demo": VHNNJumpsConfig(noise_levels=(0.3, 1.5), steps=2000, random_starts=2, seeds=1),
         "quick": VHNNJumpsConfig(noise_levels=(0.1, 0.3, 0.5, 1.0, 2.0, 3.0), steps=4096, seeds=1),
