@@ -99,7 +99,7 @@ from hopfield_lab.runs import (
     check_table,
     comparison_table,
 )
-from hopfield_lab.runs.plots import figure
+from hopfield_lab.runs.plots import figure, panel_grid
 
 __all__ = ["PAPER_TABLE2", "PAPER_TABLE9", "AdversarialConfig", "paper_column", "report", "run"]
 
@@ -557,19 +557,14 @@ def _figure_graphs(
         if not chosen:
             continue
         ncols = min(3, len(chosen))
-        nrows = math.ceil(len(chosen) / ncols)
-        with figure(
-            run_dir, name, nrows=nrows, ncols=ncols, size=(4.2 * ncols, 4.2 * nrows), squeeze=False
-        ) as (_f, axes):
-            for ax, cell in zip(axes.flat, chosen, strict=False):
+        with panel_grid(run_dir, name, len(chosen), ncols=ncols, panel=(4.2, 4.2)) as (_f, axes):
+            for ax, cell in zip(axes, chosen, strict=True):
                 g = _graph(cell, config.graph_eps)
                 draw_basin_graph(
                     g,
                     ax,
                     title=f"{_label(cell)}: |E| = {g.n_edges}, out-degree {g.mean_out_degree:.2f}",
                 )
-            for ax in list(axes.flat)[len(chosen) :]:
-                ax.axis("off")
 
 
 # ---------------------------------------------------------------------------------- register
