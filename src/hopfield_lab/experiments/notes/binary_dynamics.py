@@ -321,8 +321,8 @@ register(
         "dynamics ends in 2-cycles, more often at higher load."
     ),
     expected=(
-        "0 rises in 1,474,560 single-spin updates and 176,896 sweeps, 0 E2 rises; controls "
-        "rise 92,598 and 226,134 times; 2-cycles from 0.6 % (alpha = 0.02) to 82 % "
+        "0 rises in 1,474,560 single-spin updates and 177,408 sweeps, 0 E2 rises; controls "
+        "rise 92,993 and 226,287 times; 2-cycles from 0.2 % (alpha = 0.02) to 82 % "
         "(alpha = 1) of random starts (N = 500)."
     ),
     run=run,
