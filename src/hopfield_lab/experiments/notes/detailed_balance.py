@@ -260,7 +260,7 @@ register(
         "quick": DetailedBalanceConfig(n=10, n_chains=100000),
         "paper": DetailedBalanceConfig(n=10, n_chains=1000000, n_repeats=10, noise_draws=50),
     },
-    runtime={"demo": "~15 s", "quick": "~1 min", "paper": "~15 min (2 CPU cores)"},
+    runtime={"demo": "~15 s", "quick": "~25 s CPU, 1 thread", "paper": "~15 min (2 CPU cores)"},
     memory={"quick": "0.66 GiB"},
     claim=(
         "Glauber samples follow the Gibbs law, with detailed balance, for symmetric J "
