@@ -319,7 +319,7 @@ register(
             n_per_class=0, n_queries=10000, noise_sigmas=(0.0, 0.25, 0.5, 1.0, 1.5)
         ),
     },
-    runtime={"demo": "~20 s", "quick": "~1 min", "paper": "~3 min (2 CPU cores)"},
+    runtime={"demo": "~20 s", "quick": "~25 s of CPU, one thread", "paper": "~3 min (2 CPU cores)"},
     memory={"quick": "1.9 GiB"},
     claim=(
         "Prop. 3.4's beta, solved exactly for 30 k-means medoid prototypes, maps every "

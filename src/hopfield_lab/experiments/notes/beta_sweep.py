@@ -249,7 +249,7 @@ register(
             max_iter=10000,
         ),
     },
-    runtime={"demo": "~15 s", "quick": "~40 s", "paper": "~5 min (2 CPU cores)"},
+    runtime={"demo": "~15 s", "quick": "~20 s of CPU, one thread", "paper": "~5 min (2 CPU cores)"},
     memory={"quick": "1.9 GiB"},
     claim=(
         "Perturbed patterns all end at the global average at small beta (Fig. 3.1), back at "
