@@ -339,7 +339,7 @@ register(
         "No energy rise in 12,600 trajectories; after one update E is at most 0.63 of the "
         "Lemma 3.2.2 bound; best exact retrieval 1.00 / 1.00 / 0.98 / 0.945 at noise sigma "
         "0.2 / 0.4 / 0.6 / 0.8 and 0.99 / 0.40 / 0 with 25 / 50 / 75 % masked; mean "
-        "iterations Picard 52.6, Anderson 26.6 (energy safeguard), 48.9 (residual only)."
+        "iterations Picard 52.6, Anderson 26.6 (energy safeguard), 48.6 (residual only)."
     ),
     run=run,
     report=report,
