@@ -183,9 +183,9 @@ register(
         "contracts perturbations (median rho_K < 1); the energy never rises (convex Phi)."
     ),
     expected=(
-        "Energy std at k = K: Base / JacQ 37; JacQ's band shrinks to 0.04 of its k = 0 width; "
+        "Energy std at k = K: Base / JacQ 42; JacQ's band shrinks to 0.04 of its k = 0 width; "
         "JacQ median rho_K 0.14 (Base 0.79); no energy rise; the product bound holds for "
-        "every sample (test clean / noisy: Base 92.4 / 77.9%, JacQ 90.0 / 87.1%)."
+        "every sample (test clean / noisy: Base 92.4 / 77.9%, JacQ 90.5 / 86.9%)."
     ),
     run=run,
     report=report,

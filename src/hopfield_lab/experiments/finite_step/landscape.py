@@ -198,7 +198,7 @@ register(
     expected=(
         "Both models keep the clean prediction at every noise level on the quick image "
         "(JacQ - Base 0, the claim's >= 0 holds only weakly); the largest final-state spread "
-        "is 1.06 for Base and 0.52 for JacQ (ratio 2.0); no energy rise."
+        "is 1.06 for Base and 0.51 for JacQ (ratio 2.1); no energy rise."
     ),
     run=run,
     report=report,
