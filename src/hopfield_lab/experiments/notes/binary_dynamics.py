@@ -322,7 +322,7 @@ register(
     ),
     expected=(
         "0 rises in 1,474,560 single-spin updates and 177,408 sweeps, 0 E2 rises; controls "
-        "rise 92,993 and 226,287 times; 2-cycles from 0.2 % (alpha = 0.02) to 82 % "
+        "rise 92,993 and 226,287 times; 2-cycles from 0.2 % (alpha <= 0.02) to 82 % "
         "(alpha = 1) of random starts (N = 500)."
     ),
     run=run,
