@@ -304,9 +304,9 @@ register(
         "1.8x, at the paper's accuracy."
     ),
     expected=(
-        "iterations 13.55, 10.80, 9.00, 7.32 (paper 11.9, 9.9, 8.0, 6.6), speedups 1.25x, "
-        "1.51x, 1.85x (paper 1.2x, 1.5x, 1.8x); accuracy 97.06-97.08% (paper 97.9%); with "
-        "the residual safeguard HAM-DEQ 8.95 (1.51x) just overtakes HAM-EO, HAM-EO-DEQ 6.56 "
+        "iterations 13.55, 10.79, 9.00, 7.32 (paper 11.9, 9.9, 8.0, 6.6), speedups 1.26x, "
+        "1.51x, 1.85x (paper 1.2x, 1.5x, 1.8x); accuracy 97.01-97.04% (paper 97.9%); with "
+        "the residual safeguard HAM-DEQ 8.96 (1.51x) just overtakes HAM-EO, HAM-EO-DEQ 6.56 "
         "(2.07x)."
     ),
     run=run,
