@@ -241,7 +241,7 @@ register(
     },
     runtime={
         "demo": "~15 s",
-        "quick": "~3 min (2 CPU cores)",
+        "quick": "~3.5 min of CPU, one thread",
         "paper": "GPU hours (the trainings of deq-table2)",
     },
     claim=(

@@ -295,7 +295,7 @@ register(
     },
     runtime={
         "demo": "~15 s",
-        "quick": "~7 min (12 min CPU)",
+        "quick": "~7 min of CPU, one thread",
         "paper": "60 trainings x 10 epochs: GPU hours",
     },
     claim=(
