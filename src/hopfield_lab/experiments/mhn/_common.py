@@ -54,6 +54,7 @@ __all__ = [
     "energy_check",
     "evaluate",
     "flow_options",
+    "load_hopfield",
     "mnist",
     "obtain_hopfield",
     "obtain_mlp",
@@ -427,6 +428,17 @@ def obtain_hopfield(
         )
         record["loaded_from"] = None
         return model.cpu().eval(), record
+    loaded, record = load_hopfield(models_from, spec)
+    return loaded, record | {"diverged": None}
+
+
+def load_hopfield(models_from: str, spec: ModelSpec) -> tuple[HopfieldODE, dict[str, Any]]:
+    """``models/<name>.pt`` of the run ``models_from``, checked against ``spec``, and a JSON-ready
+    record (``loaded_from``, the saved ``meta``, an empty ``history``).
+
+    Raises:
+        ConfigError: the saved model is not a HopfieldODE of the spec's activation and T.
+    """
     loaded, meta = load_trained(models_from, spec.name)
     flow = meta.get("flow", {})
     if (
@@ -439,7 +451,7 @@ def obtain_hopfield(
             f"HopfieldODE trained at T={spec.T}"
         )
     record = {"name": spec.name, "activation": spec.activation, "T": spec.T, "dt": spec.dt}
-    record.update({"loaded_from": models_from, "meta": meta, "history": [], "diverged": None})
+    record.update({"loaded_from": models_from, "meta": meta, "history": []})
     return loaded, record
 
 

@@ -61,7 +61,6 @@ images, t_end = 10):
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -77,10 +76,11 @@ from hopfield_lab.experiments.mhn._common import (
     check_unique_names,
     evaluate,
     flow_options,
+    load_hopfield,
     mnist,
     train_hopfield,
 )
-from hopfield_lab.models import HopfieldODE, load_trained
+from hopfield_lab.models import HopfieldODE
 from hopfield_lab.runs import RunDir, Table, comparison_table, run_cells, to_jsonable
 from hopfield_lab.runs.io import atomic_torch_save, read_tensors
 from hopfield_lab.runs.plots import figure
@@ -162,20 +162,7 @@ def _model(
             device=cell["device"],
             progress=cell["progress"],
         )
-    model, meta = load_trained(config.models_from, spec.name)
-    flow = meta.get("flow", {})
-    if (
-        not isinstance(model, HopfieldODE)
-        or model.activation.name != spec.activation
-        or not math.isclose(float(flow.get("T", -1)), spec.T)
-    ):
-        raise ConfigError(
-            f"models_from: {spec.name!r} in {config.models_from} is not a {spec.activation} "
-            f"HopfieldODE trained at T={spec.T}"
-        )
-    record = {"name": spec.name, "activation": spec.activation, "T": spec.T, "dt": spec.dt}
-    record.update({"loaded_from": config.models_from, "meta": meta, "history": []})
-    return model, record
+    return load_hopfield(config.models_from, spec)
 
 
 def _times(config: RectifierConfig, T: float) -> Tensor:
